@@ -1,0 +1,60 @@
+"""Grid Cockpit entry point: `python app.py [serve|seed|migrate]` (default: serve on demo data)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from governance.config import load_settings
+from governance.db import is_seeded, make_engine, migrate
+
+log = logging.getLogger("gridcockpit")
+
+
+def prepare_database(settings, engine) -> None:
+    """Migrate the schema and, if the database holds no world yet, seed the demo world."""
+    migrate(engine)
+    if not is_seeded(engine):
+        from demo_world.seed import seed_world
+
+        print(f"空数据库：正在生成演示数据（规模 {settings.scale}，种子 {settings.seed}）…", file=sys.stderr)
+        summary = seed_world(engine, scale=settings.scale, seed=settings.seed)
+        print(f"演示数据已生成：{summary}", file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Command-line interface; every flag has an environment-variable twin (see README)."""
+    parser = argparse.ArgumentParser(description="Grid Cockpit 网格驾驶舱")
+    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "seed", "migrate"])
+    parser.add_argument("--host", help="bind address (env HOST, default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (env PORT, default 8050)")
+    parser.add_argument("--database-url", help="SQLAlchemy URL (env DATABASE_URL)")
+    parser.add_argument("--scale", choices=["street", "district", "city"],
+                        help="demo world size for an empty database (env COCKPIT_SCALE)")
+    parser.add_argument("--seed", type=int, help="demo world seed (env COCKPIT_SEED)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chosen command."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings(host=args.host, port=args.port, database_url=args.database_url,
+                             scale=args.scale, seed=args.seed)
+    engine = make_engine(settings.database_url)
+    if args.command == "migrate":
+        migrate(engine)
+        return 0
+    prepare_database(settings, engine)
+    if args.command == "seed":
+        return 0
+    from dashboard.app import create_app
+
+    app = create_app(settings, engine)
+    print(f"网格驾驶舱已启动：http://{settings.host}:{settings.port}", file=sys.stderr)
+    app.run(host=settings.host, port=settings.port, debug=False, threaded=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Dash application: pages, components and callbacks of the cockpit."""

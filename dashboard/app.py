@@ -1,0 +1,41 @@
+"""Application factory: builds the Dash app on a Flask server bound to one database."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import dash
+from flask_compress import Compress
+from sqlalchemy.engine import Engine
+
+from governance.config import Settings
+from governance.db import make_engine
+
+from .geo_routes import geo
+from .runtime import Runtime, install
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> dash.Dash:
+    """Create the cockpit Dash app for `settings`; assets and scripts are served locally only."""
+    runtime = Runtime(settings=settings, engine=engine or make_engine(settings.database_url))
+    if clock is not None:
+        runtime.clock = clock
+    install(runtime)
+    app = dash.Dash(
+        __name__,
+        use_pages=True,
+        pages_folder=str(Path(__file__).with_name("pages")),
+        assets_folder=str(ROOT / "assets"),
+        serve_locally=True,
+        update_title=None,
+        title="网格驾驶舱",
+        suppress_callback_exceptions=True,
+    )
+    app.config.include_assets_files = True
+    server = app.server
+    server.register_blueprint(geo)
+    Compress(server)
+    app.index_string = app.index_string.replace("<html>", '<html lang="zh-CN">')
+    app.layout = dash.html.Div(className="app-root", children=[dash.page_container])
+    return app

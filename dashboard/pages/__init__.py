@@ -1,0 +1,1 @@
+"""One page per file: layout and the callbacks that belong to it."""

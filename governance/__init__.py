@@ -1,0 +1,1 @@
+"""Domain core of Grid Cockpit: area hierarchy, event model, workflow, KPIs."""

@@ -1,0 +1,51 @@
+"""Runtime settings read from the environment (one place, documented in README)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB_PATH = PROJECT_ROOT / "instance" / "gridcockpit.sqlite3"
+
+# Every setting the app reads, with its meaning: tests fail when one is missing from README.
+SETTINGS_DOC = {
+    "DATABASE_URL": "SQLAlchemy URL of the database (default: SQLite file instance/gridcockpit.sqlite3)",
+    "HOST": "interface the web server binds to (default 127.0.0.1)",
+    "PORT": "port the web server listens on (default 8050)",
+    "COCKPIT_SCALE": "demo world size when seeding an empty database: street, district or city",
+    "COCKPIT_SEED": "random seed of the demo world (default 20231)",
+    "COCKPIT_REFRESH_SECONDS": "how often the wall view refreshes (default 15)",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Settings of one process, resolved from environment and command-line flags."""
+
+    database_url: str
+    host: str = "127.0.0.1"
+    port: int = 8050
+    scale: str = "street"
+    seed: int = 20231
+    refresh_seconds: int = 15
+
+
+def default_database_url() -> str:
+    """Return the SQLite URL used when DATABASE_URL is not set."""
+    return f"sqlite:///{DEFAULT_DB_PATH}"
+
+
+def load_settings(**overrides) -> Settings:
+    """Build Settings from the environment, with explicit overrides (CLI flags) winning."""
+    env = os.environ
+    values = dict(
+        database_url=env.get("DATABASE_URL") or default_database_url(),
+        host=env.get("HOST", "127.0.0.1"),
+        port=int(env.get("PORT", "8050")),
+        scale=env.get("COCKPIT_SCALE", "street"),
+        seed=int(env.get("COCKPIT_SEED", "20231")),
+        refresh_seconds=int(env.get("COCKPIT_REFRESH_SECONDS", "15")),
+    )
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)

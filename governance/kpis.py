@@ -1,0 +1,129 @@
+"""Closure-rate KPIs (办结率, 按期办结率, 满意率, 今日新增, 超期, 诉求同比) computed from events."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.engine import Connection
+
+from .models import Event
+from .scope import subtree
+from .timeutil import local_day_start, to_local, to_utc_naive
+from .workflow import OPEN_STATES
+
+# Definitions shown on hover; the single source of truth for what each KPI means.
+DEFINITIONS = {
+    "closure_rate": "办结率 = 期内受理事件中已办结的件数 ÷ 期内受理件数（不含已退回、重复件、演练件）",
+    "on_time_rate": "按期办结率 = 期内受理并已办结事件中，在办理时限内办结的件数 ÷ 已办结件数",
+    "satisfaction_rate": "满意率 = 期内回访中评价“满意/基本满意”（4–5 分）的件数 ÷ 回访件数",
+    "new_today": "今日新增 = 今日（北京时间 0 点起）受理的事件数（重复件只计一次）",
+    "closed_today": "今日办结 = 今日办结的事件数",
+    "open_count": "在办 = 当前处于五步流程中、尚未办结或退回的事件数",
+    "overdue": "超期 = 在办事件中已超过办理时限的件数",
+    "cases_yoy": "诉求同比 = 期内群众诉求（12345/蓉e报）件数较去年同期的增减百分比",
+}
+PERIODS = {"today": "今日", "week": "本周", "month": "本月", "year": "本年"}
+
+
+@dataclass(frozen=True)
+class KpiSnapshot:
+    """KPI values for one scope and period, with the counts behind each rate."""
+
+    total: int
+    closed: int
+    closed_on_time: int
+    rated: int
+    satisfied: int
+    new_today: int
+    closed_today: int
+    open_count: int
+    overdue: int
+    cases: int
+    cases_last_year: int
+
+    @staticmethod
+    def _rate(num: int, den: int) -> float | None:
+        return None if den == 0 else 100.0 * num / den
+
+    @property
+    def closure_rate(self) -> float | None:
+        """办结率 in percent, None when nothing was received."""
+        return self._rate(self.closed, self.total)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """按期办结率 in percent."""
+        return self._rate(self.closed_on_time, self.closed)
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        """满意率 in percent."""
+        return self._rate(self.satisfied, self.rated)
+
+    @property
+    def cases_yoy(self) -> float | None:
+        """诉求同比 in percent change (negative = fewer complaints than last year)."""
+        if self.cases_last_year == 0:
+            return None
+        return 100.0 * (self.cases - self.cases_last_year) / self.cases_last_year
+
+
+def period_bounds(period: str, now: datetime) -> tuple[datetime, datetime]:
+    """Return naive-UTC [start, now] of a named period in Asia/Shanghai (today/week/month/year)."""
+    local = to_local(now)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "today":
+        start = midnight
+    elif period == "week":
+        start = midnight - timedelta(days=local.weekday())
+    elif period == "month":
+        start = midnight.replace(day=1)
+    elif period == "year":
+        start = midnight.replace(month=1, day=1)
+    else:
+        raise ValueError(f"unknown period {period!r}: choose one of {', '.join(PERIODS)}")
+    return to_utc_naive(start), now
+
+
+def _same_time_last_year(value: datetime) -> datetime:
+    local = to_local(value)
+    try:
+        shifted = local.replace(year=local.year - 1)
+    except ValueError:  # 29 February
+        shifted = local.replace(year=local.year - 1, day=28)
+    return to_utc_naive(shifted)
+
+
+def counted_events(scope_path: str):
+    """Conditions every KPI shares: inside the scope, not a duplicate, not a drill."""
+    return and_(subtree(Event.area_path, scope_path), Event.duplicate_of_id.is_(None),
+                Event.is_drill.is_(False))
+
+
+def compute_kpis(conn: Connection, scope_path: str, period: str, now: datetime) -> KpiSnapshot:
+    """Compute the KPI snapshot of a scope for a period, in two aggregate queries."""
+    start, end = period_bounds(period, now)
+    today = local_day_start(now)
+    base = counted_events(scope_path)
+    in_period = and_(Event.reported_at >= start, Event.reported_at <= end)
+    closed = Event.status == "closed"
+    is_open = Event.status.in_(OPEN_STATES)
+    n = lambda cond: func.coalesce(func.sum(case((cond, 1), else_=0)), 0)  # noqa: E731
+    row = conn.execute(select(
+        n(and_(in_period, Event.status != "returned")),
+        n(and_(in_period, closed)),
+        n(and_(in_period, closed, Event.closed_at <= Event.due_at)),
+        n(and_(in_period, closed, Event.satisfaction.is_not(None))),
+        n(and_(in_period, closed, Event.satisfaction >= 4)),
+        n(Event.reported_at >= today),
+        n(and_(closed, Event.closed_at >= today)),
+        n(is_open),
+        n(and_(is_open, Event.due_at < now)),
+        n(and_(in_period, Event.source == "cases")),
+    ).where(base)).one()
+    ly_start, ly_end = _same_time_last_year(start), _same_time_last_year(end)
+    last_year = conn.execute(select(func.count()).select_from(Event).where(
+        base, Event.source == "cases", Event.reported_at >= ly_start,
+        Event.reported_at <= ly_end)).scalar_one()
+    return KpiSnapshot(*[int(v) for v in row[:9]], cases=int(row[9]), cases_last_year=int(last_year))

@@ -1,0 +1,180 @@
+"""SQLAlchemy 2 typed models: area hierarchy, staff, departments, categories, events, audit log."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Area levels of the "3+1" hierarchy, top to bottom; dedicated grids overlay a community.
+AREA_LEVELS: dict[str, str] = {
+    "city": "市",
+    "district": "区（县）",
+    "subdistrict": "街道",
+    "community": "社区（总网格）",
+    "general_grid": "一般网格",
+    "micro_grid": "微网格",
+    "dedicated_grid": "专属网格",
+}
+CHILD_LEVEL = {"city": "district", "district": "subdistrict", "subdistrict": "community",
+               "community": "general_grid", "general_grid": "micro_grid"}
+DEDICATED_KINDS = {"school": "学校", "market": "农贸市场", "office": "商务楼宇",
+                   "hospital": "医院", "business_street": "商业街区"}
+STAFF_ROLES = {
+    "grid_leader": "网格长",
+    "grid_worker": "网格员",
+    "micro_grid_worker": "微网格员",
+    "mobile_worker": "流动微网格员",
+    "specialist": "下沉专员",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every Grid Cockpit table."""
+
+
+class Area(Base):
+    """One node of the area tree: city, district, sub-district, community, grid or dedicated grid."""
+
+    __tablename__ = "area"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    level: Mapped[str] = mapped_column(String(20), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"), index=True)
+    # Materialised path of codes ("/510100/510107/…/"), for subtree queries and role scope.
+    path: Mapped[str] = mapped_column(String(400), index=True)
+    dedicated_kind: Mapped[str | None] = mapped_column(String(20))
+    households: Mapped[int | None] = mapped_column(Integer)
+    residents: Mapped[int | None] = mapped_column(Integer)
+    # Geometry as WGS84 GeoJSON text (portable); bbox and centroid columns for cheap queries.
+    geometry: Mapped[str] = mapped_column(Text)
+    min_lon: Mapped[float] = mapped_column(Float)
+    min_lat: Mapped[float] = mapped_column(Float)
+    max_lon: Mapped[float] = mapped_column(Float)
+    max_lat: Mapped[float] = mapped_column(Float)
+    centroid_lon: Mapped[float] = mapped_column(Float)
+    centroid_lat: Mapped[float] = mapped_column(Float)
+
+    parent: Mapped[Area | None] = relationship(remote_side=[id])
+
+
+class Shift(Base):
+    """A duty shift pattern (常规班, 错时班, 延时班 …): weekdays 1–7 and local start/end times."""
+
+    __tablename__ = "shift"
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+    weekdays: Mapped[str] = mapped_column(String(7))
+    start: Mapped[str] = mapped_column(String(5))
+    end: Mapped[str] = mapped_column(String(5))
+
+
+class Staff(Base):
+    """A grid worker, grid leader, micro-grid volunteer, rider or sunk-down specialist."""
+
+    __tablename__ = "staff"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+    role: Mapped[str] = mapped_column(String(24), index=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    is_volunteer: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_party_member: Mapped[bool] = mapped_column(Boolean, default=False)
+    specialty: Mapped[str | None] = mapped_column(String(40))
+    shift_code: Mapped[str] = mapped_column(ForeignKey("shift.code"))
+
+    area: Mapped[Area] = relationship()
+    shift: Mapped[Shift] = relationship()
+
+
+class Department(Base):
+    """A department that can be whistled in (吹哨报到)."""
+
+    __tablename__ = "department"
+    code: Mapped[str] = mapped_column(String(30), primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[str] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(String(20))
+
+
+class Category(Base):
+    """An event category: a major class (大类, parent None) or a minor class (小类)."""
+
+    __tablename__ = "category"
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("category.code"))
+    family: Mapped[str] = mapped_column(String(30))
+    sla_hours: Mapped[float | None] = mapped_column(Float)
+    severity: Mapped[int | None] = mapped_column(Integer)
+    level: Mapped[str | None] = mapped_column(String(20))
+
+
+class Event(Base):
+    """One event from any feed, normalised: the unit every KPI, warning and dispatch works on."""
+
+    __tablename__ = "event"
+    __table_args__ = (
+        UniqueConstraint("source", "source_key", name="uq_event_source_key"),
+        Index("ix_event_status_reported", "status", "reported_at"),
+        Index("ix_event_area_status", "area_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))
+    source_key: Mapped[str] = mapped_column(String(80))
+    channel: Mapped[str | None] = mapped_column(String(20))
+    category_code: Mapped[str] = mapped_column(ForeignKey("category.code"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    address: Mapped[str] = mapped_column(String(200), default="")
+    # Resolved micro-grid (None when the point lies outside every grid: kept and flagged).
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
+    area_path: Mapped[str | None] = mapped_column(String(400), index=True)
+    outside_grid: Mapped[bool] = mapped_column(Boolean, default=False)
+    severity: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(12), default="collect")
+    handling_level: Mapped[str] = mapped_column(String(12), default="grid")
+    reported_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    assignee_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    assignee_department_code: Mapped[str | None] = mapped_column(ForeignKey("department.code"))
+    reporter_name: Mapped[str | None] = mapped_column(String(40))
+    reporter_phone: Mapped[str | None] = mapped_column(String(20))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
+    is_drill: Mapped[bool] = mapped_column(Boolean, default=False)
+    raw_payload: Mapped[dict | None] = mapped_column(JSON)
+
+    area: Mapped[Area | None] = relationship(foreign_keys=[area_id])
+    category: Mapped[Category] = relationship()
+
+
+class EventAudit(Base):
+    """One recorded change to an event: who, when, which field, from what, to what."""
+
+    __tablename__ = "event_audit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(60))
+    action: Mapped[str] = mapped_column(String(30))
+    field: Mapped[str] = mapped_column(String(30))
+    from_value: Mapped[str | None] = mapped_column(String(200))
+    to_value: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class WorldInfo(Base):
+    """Key/value facts about the seeded world (scale, seed, focus area, generated_at)."""
+
+    __tablename__ = "world_info"
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

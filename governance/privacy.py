@@ -1,0 +1,28 @@
+"""Masking of personal data (phones, names, ID numbers) for display to roles that need no more."""
+from __future__ import annotations
+
+
+def mask_phone(phone: str | None) -> str:
+    """Mask a phone number keeping the first 3 and last 4 digits: 199****3456."""
+    if not phone:
+        return ""
+    digits = phone.strip()
+    if len(digits) <= 7:
+        return "*" * len(digits)
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+def mask_name(name: str | None) -> str:
+    """Mask a personal name keeping the surname: 张** ."""
+    if not name:
+        return ""
+    return name[0] + "*" * (len(name) - 1)
+
+
+def mask_id_number(value: str | None) -> str:
+    """Mask a resident ID number keeping the first 6 and last 4 characters."""
+    if not value:
+        return ""
+    if len(value) <= 10:
+        return "*" * len(value)
+    return value[:6] + "*" * (len(value) - 10) + value[-4:]

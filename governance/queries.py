@@ -1,0 +1,94 @@
+"""Read models for the screens: areas of a view, per-area event counts, latest events."""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from .kpis import counted_events
+from .models import Area, Category, Event, WorldInfo
+from .scope import subtree
+from .workflow import OPEN_STATES
+
+
+@dataclass(frozen=True)
+class AreaRef:
+    """The identifying facts of one area, without its geometry."""
+
+    id: int
+    code: str
+    name: str
+    level: str
+    path: str
+    bounds: tuple[float, float, float, float]
+
+
+_REF_COLS = (Area.id, Area.code, Area.name, Area.level, Area.path,
+             Area.min_lon, Area.min_lat, Area.max_lon, Area.max_lat)
+
+
+def _ref(row) -> AreaRef:
+    return AreaRef(row.id, row.code, row.name, row.level, row.path,
+                   (row.min_lon, row.min_lat, row.max_lon, row.max_lat))
+
+
+def world_info(conn: Connection) -> dict[str, str]:
+    """Return the seeded world's facts (scale, seed, focus_code …)."""
+    return dict(conn.execute(select(WorldInfo.key, WorldInfo.value)).all())
+
+
+def area_by_code(conn: Connection, code: str) -> AreaRef | None:
+    """Return an area by code, or None."""
+    row = conn.execute(select(*_REF_COLS).where(Area.code == code)).one_or_none()
+    return _ref(row) if row else None
+
+
+def areas_in(conn: Connection, scope_path: str, level: str) -> list[AreaRef]:
+    """Return the areas of one level inside a scope, ordered by code."""
+    rows = conn.execute(select(*_REF_COLS).where(subtree(Area.path, scope_path),
+                                                 Area.level == level).order_by(Area.code))
+    return [_ref(r) for r in rows]
+
+
+def area_features(conn: Connection, scope_path: str, level: str) -> dict:
+    """Return a GeoJSON FeatureCollection of one level's areas inside a scope."""
+    rows = conn.execute(select(Area.code, Area.name, Area.level, Area.households, Area.residents,
+                               Area.dedicated_kind, Area.geometry)
+                        .where(subtree(Area.path, scope_path), Area.level == level)
+                        .order_by(Area.code)).all()
+    features = [{"type": "Feature", "id": r.code, "geometry": json.loads(r.geometry),
+                 "properties": {"code": r.code, "name": r.name, "level": r.level,
+                                "households": r.households, "residents": r.residents,
+                                "kind": r.dedicated_kind}} for r in rows]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def open_counts(conn: Connection, scope_path: str, level: str) -> dict[str, int]:
+    """Return open (在办) event counts per area of `level` inside the scope; zero areas omitted."""
+    rows = conn.execute(select(Event.area_path, func.count()).where(
+        counted_events(scope_path), Event.status.in_(OPEN_STATES)).group_by(Event.area_path)).all()
+    sample = conn.execute(select(Area.path).where(subtree(Area.path, scope_path),
+                                                  Area.level == level).limit(1)).scalar()
+    if sample is None:
+        return {}
+    segments = sample.count("/") - 1  # number of codes in a path of that level
+    out: dict[str, int] = defaultdict(int)
+    for path, count in rows:
+        parts = path.strip("/").split("/")
+        if len(parts) >= segments:
+            out[parts[segments - 1]] += count
+    return dict(out)
+
+
+def latest_events(conn: Connection, scope_path: str, limit: int = 15) -> list[dict]:
+    """Return the newest events of a scope, newest first, for the event list."""
+    rows = conn.execute(
+        select(Event.id, Event.source, Event.channel, Event.title, Event.address, Event.status,
+               Event.severity, Event.reported_at, Event.due_at, Category.name.label("category"))
+        .join(Category, Category.code == Event.category_code)
+        .where(counted_events(scope_path))
+        .order_by(Event.reported_at.desc(), Event.id.desc()).limit(limit)).all()
+    return [dict(r._mapping) for r in rows]

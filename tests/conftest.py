@@ -1,0 +1,93 @@
+"""Shared fixtures: a seeded street-scale world in a real SQLite file, a live server, a browser."""
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from governance.config import load_settings
+from governance.db import make_engine, migrate
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+WORLD_SEED = 7
+# A fixed "now" (naive UTC = 2026-11-20 12:00 Asia/Shanghai) makes KPIs reproducible.
+WORLD_NOW = datetime(2026, 11, 20, 4, 0, 0)
+
+
+@pytest.fixture(scope="session")
+def world_engine(tmp_path_factory):
+    """Engine of a real SQLite file holding the street-scale demo world (seed 7)."""
+    from demo_world.seed import seed_world
+
+    path = tmp_path_factory.mktemp("world") / "world.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    summary = seed_world(engine, scale="street", seed=WORLD_SEED, now=WORLD_NOW)
+    engine.summary = summary
+    return engine
+
+
+@pytest.fixture()
+def empty_engine(tmp_path):
+    """Engine of a fresh, migrated SQLite file with no data."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    migrate(engine)
+    return engine
+
+
+@pytest.fixture(scope="session")
+def live_server(world_engine):
+    """Base URL of the cockpit served from the seeded world on a free localhost port."""
+    from werkzeug.serving import make_server
+
+    from dashboard.app import create_app
+
+    settings = load_settings(database_url=str(world_engine.url), refresh_seconds=3600)
+    app = create_app(settings, world_engine, clock=lambda: WORLD_NOW)
+    server = make_server("127.0.0.1", 0, app.server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium driven by Playwright (no downloaded browser builds)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page_factory(browser):
+    """Open pages at a viewport size, recording every request URL the page makes."""
+    contexts = []
+
+    def open_page(width=1920, height=1080):
+        ctx = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN",
+                                  timezone_id="Asia/Shanghai")
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.requests = []
+        page.on("request", lambda req: page.requests.append(req.url))
+        return page
+
+    yield open_page
+    for ctx in contexts:
+        ctx.close()
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a screenshot under test-artifacts/ and return its path."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    out = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(out))
+    return out
