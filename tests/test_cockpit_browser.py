@@ -1,0 +1,73 @@
+"""The wall view in real headless Chromium: polygons drawn = database, KPIs = SQL, localhost only."""
+from datetime import datetime
+from urllib.parse import urlparse
+
+import pytest
+from sqlalchemy import text
+
+from governance.kpis import period_bounds
+
+from .conftest import WORLD_NOW, screenshot
+from .test_kpis import FOCUS, independent_kpis
+
+pytestmark = pytest.mark.browser
+
+DRAWN = "Object.fromEntries(Object.entries(window.gridCockpit.drawn).map(([k, v]) => [k, [...v]]))"
+
+
+def _load(page, url):
+    page.goto(url)
+    page.wait_for_function("window.gridCockpit && window.gridCockpit.drawn.micro_grid"
+                           " && window.gridCockpit.drawn.community", timeout=30000)
+    page.wait_for_timeout(500)
+    return page.evaluate(DRAWN)
+
+
+def test_wall_view_draws_every_grid_and_true_kpis(world_engine, live_server, page_factory):
+    page = page_factory(1920, 1080)
+    drawn = _load(page, live_server + "/")
+    with world_engine.connect() as conn:
+        micro = {r[0] for r in conn.execute(text(
+            "SELECT code FROM area WHERE level='micro_grid' AND path LIKE :p"), {"p": FOCUS + "%"})}
+        comms = {r[0] for r in conn.execute(text(
+            "SELECT code FROM area WHERE level='community' AND path LIKE :p"), {"p": FOCUS + "%"})}
+        start, _ = period_bounds("year", WORLD_NOW)
+        want = independent_kpis(conn, FOCUS, start, WORLD_NOW)
+    assert set(drawn["micro_grid"]) == micro
+    assert set(drawn["community"]) == comms
+
+    shown = {k: page.inner_text(f"[data-kpi={k}]") for k in
+             ("closure_rate", "on_time_rate", "satisfaction_rate", "new_today", "open_count", "overdue")}
+    for key in ("closure_rate", "on_time_rate", "satisfaction_rate"):
+        assert shown[key] == f"{want[key]:.1f}%", key
+    for key in ("new_today", "open_count", "overdue"):
+        assert shown[key] == f"{want[key]:,}", key
+
+    hosts = {urlparse(u).hostname for u in page.requests if not u.startswith("data:")}
+    assert hosts == {"127.0.0.1"}, hosts
+    assert "数据更新于" in page.inner_text("#cockpit-clock")
+    shot = screenshot(page, "wall-1080p")
+    assert shot.stat().st_size > 50_000
+
+
+def test_wall_view_at_4k_has_no_scrollbars(live_server, page_factory):
+    page = page_factory(3840, 2160)
+    _load(page, live_server + "/")
+    overflow = page.evaluate("[document.documentElement.scrollWidth > innerWidth,"
+                             " document.documentElement.scrollHeight > innerHeight]")
+    assert overflow == [False, False]
+    screenshot(page, "wall-4k")
+
+
+def test_period_switch_recomputes_kpis(world_engine, live_server, page_factory):
+    page = page_factory(1920, 1080)
+    _load(page, live_server + "/")
+    before = page.inner_text("[data-kpi=closure_rate]")
+    page.click("text=本月")
+    start, _ = period_bounds("month", WORLD_NOW)
+    with world_engine.connect() as conn:
+        want = independent_kpis(conn, FOCUS, start, WORLD_NOW)
+    expected = f"{want['closure_rate']:.1f}%"
+    page.wait_for_function(f"document.querySelector('[data-kpi=closure_rate]').innerText === '{expected}'",
+                           timeout=10000)
+    assert expected != before
