@@ -1,4 +1,4 @@
-"""Grid Cockpit entry point: `python app.py [serve|seed|migrate]` (default: serve on demo data)."""
+"""Grid Cockpit entry point: `python app.py [serve|web|scheduler|seed|migrate|token NAME]`."""
 from __future__ import annotations
 
 import argparse
@@ -22,10 +22,31 @@ def prepare_database(settings, engine) -> None:
         print(f"演示数据已生成：{summary}", file=sys.stderr)
 
 
+def feed_sources(settings, engine, cockpit_url: str | None):
+    """Sources from COCKPIT_FEEDS, or the demo simulator's (started here) when demo feeds are on."""
+    from data_sources.registry import build_sources, demo_config, load_config
+
+    config = load_config()
+    if config is None and settings.demo_feeds:
+        from data_sources.push import rotate_client
+        from data_sources.simulator import FeedSimulator
+        from data_sources.registry import DEFAULT_DROP_FOLDER
+
+        token = rotate_client(engine, "demo-simulator")
+        sim = FeedSimulator(engine, DEFAULT_DROP_FOLDER, seed=settings.seed, cockpit_url=cockpit_url,
+                            push_token=token)
+        url = sim.start(settings.simulator_port)
+        print(f"演示数据源模拟器：{url}", file=sys.stderr)
+        config = demo_config(url)
+    return build_sources(config or {})
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Command-line interface; every flag has an environment-variable twin (see README)."""
     parser = argparse.ArgumentParser(description="Grid Cockpit 网格驾驶舱")
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "seed", "migrate"])
+    parser.add_argument("command", nargs="?", default="serve",
+                        choices=["serve", "web", "scheduler", "seed", "migrate", "token"])
+    parser.add_argument("name", nargs="?", help="client name for `token`")
     parser.add_argument("--host", help="bind address (env HOST, default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (env PORT, default 8050)")
     parser.add_argument("--database-url", help="SQLAlchemy URL (env DATABASE_URL)")
@@ -39,18 +60,44 @@ def main(argv: list[str] | None = None) -> int:
     """Run the chosen command."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     settings = load_settings(host=args.host, port=args.port, database_url=args.database_url,
                              scale=args.scale, seed=args.seed)
     engine = make_engine(settings.database_url)
     if args.command == "migrate":
         migrate(engine)
         return 0
+    if args.command == "token":
+        if not args.name:
+            print("usage: python app.py token NAME", file=sys.stderr)
+            return 2
+        from data_sources.push import create_client
+
+        migrate(engine)
+        print(create_client(engine, args.name))
+        return 0
     prepare_database(settings, engine)
     if args.command == "seed":
+        return 0
+    if args.command == "scheduler":
+        from data_sources.registry import build_sources, load_config
+        from data_sources.scheduler import build_scheduler
+
+        config = load_config()
+        if config is None:
+            print("scheduler: set COCKPIT_FEEDS to a feeds YAML file (see README)", file=sys.stderr)
+            return 2
+        build_scheduler(engine, build_sources(config), blocking=True).start()
         return 0
     from dashboard.app import create_app
 
     app = create_app(settings, engine)
+    if args.command == "serve":
+        from data_sources.scheduler import build_scheduler
+
+        url = f"http://{settings.host}:{settings.port}"
+        build_scheduler(engine, feed_sources(settings, engine, url)).start()
     print(f"网格驾驶舱已启动：http://{settings.host}:{settings.port}", file=sys.stderr)
     app.run(host=settings.host, port=settings.port, debug=False, threaded=True)
     return 0

@@ -10,6 +10,9 @@ from sqlalchemy.engine import Engine
 from governance.config import Settings
 from governance.db import make_engine
 
+from data_sources.health import health
+from data_sources.push import push
+
 from .geo_routes import geo
 from .runtime import Runtime, install
 
@@ -34,7 +37,10 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
     )
     app.config.include_assets_files = True
     server = app.server
+    server.json.ensure_ascii = False
     server.register_blueprint(geo)
+    server.register_blueprint(push)
+    server.register_blueprint(health)
     Compress(server)
     app.index_string = app.index_string.replace("<html>", '<html lang="zh-CN">')
     app.layout = dash.html.Div(className="app-root", children=[dash.page_container])

@@ -16,6 +16,9 @@ SETTINGS_DOC = {
     "COCKPIT_SCALE": "demo world size when seeding an empty database: street, district or city",
     "COCKPIT_SEED": "random seed of the demo world (default 20231)",
     "COCKPIT_REFRESH_SECONDS": "how often the wall view refreshes (default 15)",
+    "COCKPIT_FEEDS": "YAML file configuring the pulled feeds (URLs, folders, intervals)",
+    "COCKPIT_DEMO_FEEDS": "1 (default) starts the local feed simulator when COCKPIT_FEEDS is unset",
+    "COCKPIT_SIMULATOR_PORT": "port of the demo feed simulator (default 8051)",
 }
 
 
@@ -29,6 +32,8 @@ class Settings:
     scale: str = "street"
     seed: int = 20231
     refresh_seconds: int = 15
+    demo_feeds: bool = True
+    simulator_port: int = 8051
 
 
 def default_database_url() -> str:
@@ -46,6 +51,8 @@ def load_settings(**overrides) -> Settings:
         scale=env.get("COCKPIT_SCALE", "street"),
         seed=int(env.get("COCKPIT_SEED", "20231")),
         refresh_seconds=int(env.get("COCKPIT_REFRESH_SECONDS", "15")),
+        demo_feeds=env.get("COCKPIT_DEMO_FEEDS", "1") not in ("0", "false", "no"),
+        simulator_port=int(env.get("COCKPIT_SIMULATOR_PORT", "8051")),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)

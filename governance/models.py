@@ -137,6 +137,8 @@ class Event(Base):
     outside_grid: Mapped[bool] = mapped_column(Boolean, default=False)
     severity: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str] = mapped_column(String(12), default="collect")
+    # The status as the source last reported it (its own code); local steps are kept when unchanged.
+    source_status: Mapped[str | None] = mapped_column(String(30))
     handling_level: Mapped[str] = mapped_column(String(12), default="grid")
     reported_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     dispatched_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -178,3 +180,56 @@ class WorldInfo(Base):
     __tablename__ = "world_info"
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class Quarantine(Base):
+    """A feed record that could not be normalised or stored, kept as received with its reason."""
+
+    __tablename__ = "quarantine"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(20), index=True)
+    source_key: Mapped[str | None] = mapped_column(String(80))
+    received_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str] = mapped_column(Text)
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SourceState(Base):
+    """Persistent cursor and health of one feed: last success, counts, last error, retry time."""
+
+    __tablename__ = "source_state"
+    source: Mapped[str] = mapped_column(String(20), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(Text)
+    interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    last_run_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(DateTime)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
+    records_in: Mapped[int] = mapped_column(Integer, default=0)
+    records_out: Mapped[int] = mapped_column(Integer, default=0)
+    records_quarantined: Mapped[int] = mapped_column(Integer, default=0)
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class JobLease(Base):
+    """A lease that lets exactly one process run a scheduled job at a time."""
+
+    __tablename__ = "job_lease"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(80))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime)
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ApiClient(Base):
+    """A system allowed to push events (token stored as SHA-256 only); revocable."""
+
+    __tablename__ = "api_client"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)

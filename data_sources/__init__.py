@@ -1,0 +1,1 @@
+"""Feed connectors: one module per source, a shared normalise/locate/upsert pipeline."""

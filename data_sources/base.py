@@ -1,0 +1,101 @@
+"""What every feed connector declares and returns: records, pages, normalised events, errors."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+
+MAPPINGS_FILE = Path(__file__).with_name("mappings.yaml")
+
+
+class RecordError(ValueError):
+    """A single record is malformed: it goes to quarantine with this message as its reason."""
+
+
+class FeedError(RuntimeError):
+    """The feed itself failed (HTTP error, timeout, unreadable page): the run is retried later."""
+
+
+@dataclass
+class RawRecord:
+    """One record as received: the parsed payload (if it parsed) and its original text."""
+
+    payload: Any
+    raw_text: str
+    key_hint: str | None = None
+
+
+@dataclass
+class Page:
+    """A batch of records and the cursor to store once they are safely ingested."""
+
+    records: list[RawRecord]
+    cursor: str | None
+
+
+@dataclass
+class NormalisedEvent:
+    """A record in Grid Cockpit's event model, before it is located and stored."""
+
+    source: str
+    source_key: str
+    category_code: str
+    title: str
+    reported_at: datetime
+    updated_at: datetime
+    description: str = ""
+    lon: float | None = None
+    lat: float | None = None
+    address: str = ""
+    severity: int | None = None
+    status: str = "collect"
+    source_status: str | None = None
+    due_at: datetime | None = None
+    closed_at: datetime | None = None
+    satisfaction: int | None = None
+    channel: str | None = None
+    reporter_name: str | None = None
+    reporter_phone: str | None = None
+    raw_payload: Any = None
+    notes: list[str] = field(default_factory=list)
+
+
+class Source:
+    """Base of every connector: declares its name, key, cursor and interval; yields pages."""
+
+    name: str = ""
+    label: str = ""
+    primary_key: str = ""        # the field of the source's records that identifies them
+    cursor_field: str = ""       # the field (or file property) incremental pulls advance on
+    interval_seconds: int = 60
+
+    def pages(self, cursor: str | None) -> Iterator[Page]:
+        """Yield pages of new or changed records since `cursor` (raise FeedError on failure)."""
+        raise NotImplementedError
+
+    def normalise(self, payload: Any) -> NormalisedEvent:
+        """Turn one payload into a NormalisedEvent (raise RecordError when it is malformed)."""
+        raise NotImplementedError
+
+
+@lru_cache(maxsize=1)
+def mappings() -> dict:
+    """The per-source dialect tables of mappings.yaml."""
+    return yaml.safe_load(MAPPINGS_FILE.read_text(encoding="utf-8"))
+
+
+def raw_text_of(payload: Any) -> str:
+    """Text form of a payload for quarantine and audit (JSON when possible)."""
+    if isinstance(payload, (bytes, bytearray)):
+        return payload.decode("utf-8", errors="replace")
+    if isinstance(payload, str):
+        return payload
+    try:
+        return json.dumps(payload, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return repr(payload)

@@ -1,0 +1,73 @@
+"""Feed health: freshness per source (ok / late / down), counts, errors; GET /api/v1/health."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, jsonify
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import Engine
+
+from governance.models import Quarantine, SourceState
+from governance.timeutil import to_local
+
+from .registry import LABELS
+
+health = Blueprint("health", __name__)
+STATUS_LABELS = {"ok": "正常", "late": "延迟", "down": "中断", "idle": "未运行"}
+
+
+def feed_status(state: SourceState | None, now: datetime) -> str:
+    """ok: succeeded within 3 intervals; late: within 10 or one failure; down: otherwise."""
+    if state is None or state.last_run_at is None:
+        return "idle"
+    interval = state.interval_seconds or 60
+    if state.consecutive_failures >= 3:
+        return "down"
+    if state.last_success_at is None:
+        return "late" if state.consecutive_failures < 3 else "down"
+    lag = (now - state.last_success_at).total_seconds()
+    if lag <= 3 * interval and state.consecutive_failures == 0:
+        return "ok"
+    if lag <= 10 * interval:
+        return "late"
+    return "down"
+
+
+def source_health(engine: Engine, now: datetime) -> list[dict]:
+    """One health row per known source (stored state joined with open quarantine counts)."""
+    with engine.connect() as conn:
+        states = {r.source: r for r in conn.execute(select(SourceState))}
+        open_q = dict(conn.execute(select(Quarantine.source, func.count()).where(
+            Quarantine.resolved.is_(False)).group_by(Quarantine.source)).all())
+    rows = []
+    for name in sorted(set(states) | set(open_q) | (set(LABELS) - {"push"}), key=list(LABELS).index):
+        st = states.get(name)
+        status = "ok" if name == "push" and st is None else feed_status(st, now)
+        rows.append({
+            "source": name, "label": LABELS.get(name, name), "status": status,
+            "status_label": STATUS_LABELS[status],
+            "last_success_at": to_local(st.last_success_at).isoformat() if st and st.last_success_at else None,
+            "lag_seconds": int((now - st.last_success_at).total_seconds()) if st and st.last_success_at else None,
+            "records_in": st.records_in if st else 0, "records_out": st.records_out if st else 0,
+            "records_quarantined": st.records_quarantined if st else 0,
+            "quarantine_open": open_q.get(name, 0),
+            "last_error": st.last_error if st else None,
+            "consecutive_failures": st.consecutive_failures if st else 0,
+        })
+    return rows
+
+
+@health.get("/api/v1/health")
+def health_json():
+    """Machine-readable health: database reachability and every feed's freshness."""
+    from dashboard.runtime import current
+
+    rt = current()
+    try:
+        with rt.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        db = {"reachable": True, "dialect": rt.engine.dialect.name}
+    except Exception as exc:  # noqa: BLE001 - report, don't raise
+        return jsonify(database={"reachable": False, "error": str(exc)[:300]}, sources=[]), 503
+    return jsonify(database=db, sources=source_health(rt.engine, rt.now()),
+                   checked_at=to_local(rt.now()).isoformat())

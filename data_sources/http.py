@@ -1,0 +1,42 @@
+"""HTTP for connectors: timeouts, retries with backoff on 5xx (urllib3 Retry), clear FeedErrors."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from .base import FeedError
+
+DEFAULT_TIMEOUT = (3.0, 10.0)  # connect, read seconds
+
+
+def session(retries: int = 2, backoff: float = 0.3) -> requests.Session:
+    """A session that retries idempotent requests on connection errors and 5xx answers."""
+    s = requests.Session()
+    retry = Retry(total=retries, connect=retries, read=retries, status=retries,
+                  backoff_factor=backoff, status_forcelist=(500, 502, 503, 504),
+                  allowed_methods=frozenset({"GET"}), raise_on_status=False)
+    s.mount("http://", HTTPAdapter(max_retries=retry))
+    s.mount("https://", HTTPAdapter(max_retries=retry))
+    s.headers["User-Agent"] = "GridCockpit/1.0"
+    return s
+
+
+def get_json(sess: requests.Session, url: str, params: dict | None = None,
+             timeout=DEFAULT_TIMEOUT) -> Any:
+    """GET a JSON document, raising FeedError on network errors, HTTP errors or broken JSON."""
+    try:
+        resp = sess.get(url, params=params, timeout=timeout)
+    except requests.Timeout as exc:
+        raise FeedError(f"请求超时：{url}") from exc
+    except requests.RequestException as exc:
+        raise FeedError(f"连接失败：{url}（{exc.__class__.__name__}）") from exc
+    if resp.status_code >= 400:
+        raise FeedError(f"HTTP {resp.status_code}：{url}")
+    try:
+        return json.loads(resp.content.decode(resp.encoding or "utf-8", errors="strict"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FeedError(f"返回内容不是完整的 JSON（可能只传了半页）：{url}：{exc}") from exc

@@ -1,0 +1,169 @@
+"""Run a feed: pull pages, normalise, quarantine bad records, locate, upsert, keep state."""
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from governance.models import Quarantine, SourceState
+from governance.timeutil import utcnow
+
+from .base import FeedError, NormalisedEvent, RawRecord, RecordError, Source, raw_text_of
+from .locate import locator_for
+from .upsert import UpsertResult, upsert_events
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF = timedelta(minutes=30)
+
+
+@dataclass
+class IngestStats:
+    """Counts of one ingest: every record received ends up in `out` or `quarantined`."""
+
+    received: int = 0
+    out: int = 0
+    quarantined: int = 0
+    inserted: int = 0
+    updated: int = 0
+    duplicates_linked: int = 0
+    rejections: list = field(default_factory=list)  # (record index, reason) of quarantined ones
+
+    def add(self, other: "IngestStats") -> None:
+        """Accumulate another batch's counts."""
+        for f in self.__dataclass_fields__:
+            setattr(self, f, getattr(self, f) + getattr(other, f))
+
+
+def quarantine(engine: Engine, source: str, items: list[tuple[RawRecord, str]], now: datetime) -> None:
+    """Keep malformed records with their reasons (never dropped)."""
+    if not items:
+        return
+    rows = [{"source": source, "source_key": (r.key_hint or "")[:80] or None, "received_at": now,
+             "reason": reason[:2000], "raw": r.raw_text, "resolved": False} for r, reason in items]
+    with engine.begin() as conn:
+        conn.execute(insert(Quarantine), rows)
+
+
+def ingest_records(engine: Engine, source: Source, records: list[RawRecord],
+                   now: datetime | None = None, actor: str | None = None) -> IngestStats:
+    """Normalise, locate and upsert a batch; bad records go to quarantine, the rest go on."""
+    now = now or utcnow()
+    stats = IngestStats(received=len(records))
+    good: list[tuple[RawRecord, NormalisedEvent]] = []
+    bad: list[tuple[RawRecord, str]] = []
+    for rec in records:
+        try:
+            good.append((rec, source.normalise(rec.payload)))
+        except RecordError as exc:
+            bad.append((rec, str(exc)))
+        except Exception as exc:  # a connector bug must not stop the batch either
+            bad.append((rec, f"处理出错：{exc.__class__.__name__}: {exc}"))
+    locator = locator_for(engine)
+    places = locator.locate_many([e.lon if e.lon is not None else float("nan") for _, e in good],
+                                 [e.lat if e.lat is not None else float("nan") for _, e in good])
+    result = _store(engine, good, places, actor or source.name, now, bad)
+    quarantine(engine, source.name, bad, now)
+    position = {id(rec): i for i, rec in enumerate(records)}
+    stats.rejections = sorted((position[id(rec)], reason) for rec, reason in bad)
+    stats.quarantined = len(bad)
+    stats.out = stats.received - stats.quarantined
+    stats.inserted, stats.updated = result.inserted, result.updated
+    stats.duplicates_linked = result.duplicates_linked
+    return stats
+
+
+def _store(engine, good, places, actor, now, bad) -> UpsertResult:
+    events = [e for _, e in good]
+    try:
+        with engine.begin() as conn:
+            return upsert_events(conn, events, places, actor, now)
+    except SQLAlchemyError:
+        if len(good) == 1:
+            bad.append((good[0][0], "写入数据库失败：" + traceback.format_exc(limit=1).splitlines()[-1]))
+            return UpsertResult()
+    # Isolate the record(s) the database refused; store all the others.
+    total = UpsertResult()
+    for item, place in zip(good, places):
+        part = _store(engine, [item], [place], actor, now, bad)
+        total.inserted += part.inserted
+        total.updated += part.updated
+        total.duplicates_linked += part.duplicates_linked
+    return total
+
+
+def _state(conn, name: str) -> SourceState:
+    state = conn.get(SourceState, name)
+    if state is None:
+        state = SourceState(source=name, consecutive_failures=0, records_in=0, records_out=0,
+                            records_quarantined=0, runs=0)
+        conn.add(state)
+    return state
+
+
+def run_source(engine: Engine, source: Source, clock: Callable[[], datetime] = utcnow,
+               force: bool = False) -> IngestStats | None:
+    """Pull and ingest everything new from one source; record health, back off after failures.
+
+    Returns the run's stats, or None when the source is still backing off from a failure.
+    """
+    from sqlalchemy.orm import Session
+
+    now = clock()
+    with Session(engine, expire_on_commit=False) as s:
+        state = _state(s, source.name)
+        if not force and state.next_attempt_at and state.next_attempt_at > now:
+            return None
+        cursor = state.cursor
+        s.commit()
+    total = IngestStats()
+    error: str | None = None
+    try:
+        for page in source.pages(cursor):
+            stats = ingest_records(engine, source, page.records, now=clock())
+            total.add(stats)
+            with Session(engine) as s:
+                state = _state(s, source.name)
+                if page.cursor is not None:
+                    state.cursor = page.cursor
+                state.records_in += stats.received
+                state.records_out += stats.out
+                state.records_quarantined += stats.quarantined
+                s.commit()
+    except FeedError as exc:
+        error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - one broken source never stalls the others
+        log.exception("source %s failed", source.name)
+        error = f"{exc.__class__.__name__}: {exc}"
+    with Session(engine) as s:
+        state = _state(s, source.name)
+        state.interval_seconds = source.interval_seconds
+        state.runs += 1
+        state.last_run_at = clock()
+        if error is None:
+            state.last_success_at = state.last_run_at
+            state.consecutive_failures = 0
+            state.next_attempt_at = None
+        else:
+            state.last_error, state.last_error_at = error[:2000], state.last_run_at
+            state.consecutive_failures += 1
+            delay = timedelta(seconds=min(MAX_BACKOFF.total_seconds(),
+                                          source.interval_seconds * 2 ** (state.consecutive_failures - 1)))
+            state.next_attempt_at = state.last_run_at + delay
+        s.commit()
+    if error is not None:
+        log.warning("source %s: %s", source.name, error)
+    return total
+
+
+def source_states(engine: Engine) -> dict[str, SourceState]:
+    """Every stored source state, by source name."""
+    from sqlalchemy.orm import Session
+
+    with Session(engine, expire_on_commit=False) as s:
+        return {st.source: st for st in s.scalars(select(SourceState))}

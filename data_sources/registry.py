@@ -1,0 +1,77 @@
+"""The one registry of feeds: which sources exist and how each is configured."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+
+from governance.config import PROJECT_ROOT
+
+from .base import Source
+from .cases import CasesSource
+from .grid_events import GridEventsSource
+from .open311 import Open311Source
+from .push import PushSource
+from .safety import SafetySource
+
+# Source name -> connector class. Adding a feed = one module + one entry here + fixture + test.
+CONNECTORS = {
+    "cases": CasesSource,
+    "safety": SafetySource,
+    "grid_events": GridEventsSource,
+    "open311": Open311Source,
+    "push": PushSource,
+}
+LABELS = {name: cls.label for name, cls in CONNECTORS.items()}
+DEFAULT_DROP_FOLDER = PROJECT_ROOT / "instance" / "safety-drop"
+
+
+class FeedConfigError(ValueError):
+    """The feeds configuration is invalid; the message says where."""
+
+
+def demo_config(simulator_url: str, drop_folder: Path = DEFAULT_DROP_FOLDER) -> dict:
+    """Feed configuration pointing every pulled source at the local feed simulator."""
+    return {
+        "cases": {"url": f"{simulator_url}/cases", "interval": 15},
+        "grid_events": {"url": f"{simulator_url}/dld", "interval": 15},
+        "open311": {"url": f"{simulator_url}/open311/v2", "interval": 30},
+        "safety": {"folder": str(drop_folder), "interval": 20},
+    }
+
+
+def load_config(path: str | Path | None = None) -> dict | None:
+    """Read the feeds YAML named by COCKPIT_FEEDS (or `path`); None when none is configured."""
+    path = path or os.environ.get("COCKPIT_FEEDS")
+    if not path:
+        return None
+    doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    if not isinstance(doc, dict):
+        raise FeedConfigError(f"{path}: top level must be a mapping of source name to settings")
+    return doc
+
+
+def build_sources(config: dict) -> list[Source]:
+    """Instantiate the pulled sources of a configuration, validating it."""
+    sources: list[Source] = []
+    for name, opts in config.items():
+        if name not in CONNECTORS or name == "push":
+            raise FeedConfigError(f"unknown pulled source {name!r}: expected one of "
+                                  f"{', '.join(n for n in CONNECTORS if n != 'push')}")
+        opts = dict(opts or {})
+        if opts.pop("enabled", True) is False:
+            continue
+        interval = int(opts.pop("interval", 60))
+        if interval < 1:
+            raise FeedConfigError(f"{name}: interval must be at least 1 second")
+        if name == "safety":
+            if "folder" not in opts:
+                raise FeedConfigError("safety: needs folder")
+            Path(opts["folder"]).mkdir(parents=True, exist_ok=True)
+            sources.append(SafetySource(opts["folder"], interval))
+        else:
+            if "url" not in opts:
+                raise FeedConfigError(f"{name}: needs url")
+            sources.append(CONNECTORS[name](opts["url"], interval))
+    return sources

@@ -1,0 +1,80 @@
+"""APScheduler jobs for the feeds, guarded by database leases so no tick runs twice."""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from datetime import timedelta
+from typing import Callable
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from governance.models import JobLease
+from governance.timeutil import utcnow
+
+from .base import Source
+from .pipeline import run_source
+
+log = logging.getLogger(__name__)
+HOLDER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def acquire_lease(engine: Engine, name: str, hold: timedelta, now=None) -> bool:
+    """Atomically take the lease of job `name` until now + hold; False if another holds it."""
+    now = now or utcnow()
+    with engine.begin() as conn:
+        if conn.execute(select(JobLease.name).where(JobLease.name == name)).first() is None:
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(JobLease), [{"name": name, "runs": 0}])
+            except IntegrityError:
+                pass
+        taken = conn.execute(update(JobLease).where(
+            JobLease.name == name, or_(JobLease.lease_until.is_(None), JobLease.lease_until <= now)
+        ).values(holder=HOLDER, lease_until=now + hold, runs=JobLease.runs + 1))
+        return taken.rowcount == 1
+
+
+def release_lease(engine: Engine, name: str, not_before) -> None:
+    """Release the lease but keep it until `not_before`, so the same tick is not run again."""
+    with engine.begin() as conn:
+        conn.execute(update(JobLease).where(JobLease.name == name, JobLease.holder == HOLDER)
+                     .values(lease_until=not_before))
+
+
+def leased_run(engine: Engine, source: Source, clock: Callable = utcnow) -> bool:
+    """Run one source if this process wins its lease for the current interval; True if it ran."""
+    start = clock()
+    interval = timedelta(seconds=source.interval_seconds)
+    if not acquire_lease(engine, f"feed:{source.name}", hold=max(interval, timedelta(minutes=10)),
+                         now=start):
+        return False
+    try:
+        run_source(engine, source, clock)
+    finally:
+        release_lease(engine, f"feed:{source.name}", not_before=start + interval * 0.8)
+    return True
+
+
+def build_scheduler(engine: Engine, sources: list[Source], blocking: bool = False,
+                    extra_jobs: list[tuple[Callable, int, str]] = ()):
+    """A scheduler with one interval job per source (and any extra (func, seconds, id) jobs)."""
+    sched = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="Asia/Shanghai")
+    for source in sources:
+        sched.add_job(leased_run, "interval", seconds=source.interval_seconds, args=[engine, source],
+                      id=f"feed:{source.name}", max_instances=1, coalesce=True,
+                      next_run_time=utcnow_local())
+    for func, seconds, job_id in extra_jobs:
+        sched.add_job(func, "interval", seconds=seconds, id=job_id, max_instances=1, coalesce=True)
+    return sched
+
+
+def utcnow_local():
+    """Now, zone-aware, for APScheduler's first run."""
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc)

@@ -1,0 +1,232 @@
+"""Feed simulator for the demo: serves each source's dialect on localhost and keeps producing.
+
+New citizen cases, grid events, Open311 requests, safety files and rider pushes appear every few
+seconds, and open ones move through their statuses, so the cockpit visibly changes while it runs.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import threading
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import requests
+from flask import Flask, jsonify, request
+from werkzeug.serving import make_server
+
+from governance.geo import wgs84_to_gcj02
+from governance.timeutil import to_local, utcnow
+
+from .base import mappings
+from .fields import parse_time
+from .locate import locator_for
+
+log = logging.getLogger(__name__)
+_EPOCH = datetime(1970, 1, 1)  # naive-UTC epoch: 大联动 counts milliseconds from it
+_NAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高")
+
+
+class FeedSimulator:
+    """In-memory upstream systems that grow over time; deterministic for a seed."""
+
+    def __init__(self, engine, drop_folder: Path, seed: int = 1, cockpit_url: str | None = None,
+                 push_token: str | None = None, clock=utcnow):
+        self.rng = np.random.default_rng(seed)
+        self.clock = clock
+        self.drop = Path(drop_folder)
+        self.drop.mkdir(parents=True, exist_ok=True)
+        self.cockpit_url, self.push_token = cockpit_url, push_token
+        loc = locator_for(engine)
+        self.grids = loc.geoms
+        self.lock = threading.Lock()
+        self.cases: dict[str, dict] = {}
+        self.dld: dict[str, dict] = {}
+        self.o311: dict[str, dict] = {}
+        self.seq = 0
+        self.ticks = 0
+        m = mappings()
+        self.case_codes = list(m["cases"]["categories"])
+        self.dld_codes = list(m["grid_events"]["categories"])
+        self.o311_codes = list(m["open311"]["categories"])
+        self.safety_kinds = list(m["safety"]["categories"])
+
+    # ---- generation -------------------------------------------------------------------------
+    def _point(self) -> tuple[float, float]:
+        g = self.grids[int(self.rng.integers(len(self.grids)))]
+        p = g.representative_point()
+        return float(p.x), float(p.y)
+
+    def _next(self, prefix: str) -> str:
+        self.seq += 1
+        return f"{prefix}{to_local(self.clock()):%Y%m%d}{self.seq:05d}-{int(self.rng.integers(1e6)):06d}"
+
+    def tick(self) -> None:
+        """Produce new records and status changes for the time since the last tick."""
+        now = self.clock()
+        local = to_local(now)
+        with self.lock:
+            self.ticks += 1
+            r = self.rng.random()
+            if r < 0.55:
+                self._new_case(now, local)
+            elif r < 0.85:
+                self._new_dld(now)
+            else:
+                self._new_o311(now, local)
+            self._advance(now, local)
+        if self.ticks % 6 == 0:
+            self._write_safety_file(local)
+        if self.ticks % 4 == 0:
+            self._push_rider_report(now)
+
+    def _new_case(self, now, local):
+        lon, lat = self._point()
+        key = self._next("SQ")
+        self.cases[key] = {
+            "case_no": key, "channel": "12345" if self.rng.random() < 0.6 else "蓉e报",
+            "type_code": self.case_codes[int(self.rng.integers(len(self.case_codes)))],
+            "title": "群众来电反映", "content": "居民反映有关问题，请属地网格核实处理。",
+            "address": "", "lng": round(lon, 6), "lat": round(lat, 6), "status": "受理",
+            "accept_time": local.strftime("%Y-%m-%d %H:%M:%S"), "updated_at": local.isoformat(),
+            "deadline": (local + timedelta(days=3)).strftime("%Y-%m-%d %H:%M:%S"),
+            "satisfaction": None, "citizen": {"name": _NAMES[int(self.rng.integers(20))] + "先生",
+                                              "phone": "19900" + f"{int(self.rng.integers(1e6)):06d}"}}
+
+    def _new_dld(self, now):
+        lon, lat = self._point()
+        g_lon, g_lat = wgs84_to_gcj02(lon, lat)
+        key = self._next("DLD")
+        ms = int((now - _EPOCH).total_seconds() * 1000)
+        self.dld[key] = {"eventId": key, "gridCode": f"G{int(self.rng.integers(1, 99)):02d}",
+                         "eventType": self.dld_codes[int(self.rng.integers(len(self.dld_codes)))],
+                         "eventTypeName": "网格巡查发现", "eventDesc": "网格员巡查发现问题，已拍照上报。",
+                         "location": {"x": round(float(g_lon), 6), "y": round(float(g_lat), 6),
+                                      "coordType": "gcj02"},
+                         "addr": "", "reportTime": ms, "updateTime": ms, "state": 1}
+
+    def _new_o311(self, now, local):
+        lon, lat = self._point()
+        key = self._next("O311-")
+        stamp = local.isoformat()
+        self.o311[key] = {"service_request_id": key, "status": "open", "status_notes": None,
+                          "service_code": self.o311_codes[int(self.rng.integers(len(self.o311_codes)))],
+                          "service_name": "市民报事", "description": "通过开放接口提交的报事。",
+                          "agency_responsible": "街道综治中心", "requested_datetime": stamp,
+                          "updated_datetime": stamp, "expected_datetime": (local + timedelta(days=2)).isoformat(),
+                          "address": "", "lat": round(lat, 6), "long": round(lon, 6)}
+
+    def _advance(self, now, local):
+        order = ["受理", "转办", "办理中", "办结", "回访"]
+        for rec in list(self.cases.values())[-200:]:
+            if rec["status"] != "回访" and self.rng.random() < 0.08:
+                rec["status"] = order[order.index(rec["status"]) + 1]
+                rec["updated_at"] = local.isoformat()
+                if rec["status"] == "办结":
+                    rec["finish_time"] = local.strftime("%Y-%m-%d %H:%M:%S")
+                if rec["status"] == "回访":
+                    rec["satisfaction"] = ["满意", "满意", "基本满意", "不满意"][int(self.rng.integers(4))]
+        ms = int((now - _EPOCH).total_seconds() * 1000)
+        for rec in list(self.dld.values())[-200:]:
+            if rec["state"] < 6 and self.rng.random() < 0.08:
+                rec["state"] += 1
+                rec["updateTime"] = ms
+        for rec in list(self.o311.values())[-100:]:
+            if rec["status"] == "open" and self.rng.random() < 0.05:
+                rec["status"], rec["status_notes"] = "closed", "已处理完毕"
+                rec["updated_datetime"] = local.isoformat()
+
+    def _write_safety_file(self, local):
+        rows = []
+        for _ in range(int(self.rng.integers(1, 4))):
+            lon, lat = self._point()
+            self.seq += 1
+            rows.append({"隐患编号": f"AQ{local:%Y%m%d%H%M}{self.seq:04d}",
+                         "排查时间": local.strftime("%Y-%m-%d %H:%M:%S"),
+                         "隐患类别": self.safety_kinds[int(self.rng.integers(len(self.safety_kinds)))],
+                         "隐患描述": "排查发现隐患，已告知住户限期整改。", "地址": "",
+                         "经度": f"{lon:.6f}", "纬度": f"{lat:.6f}",
+                         "隐患等级": ["一般隐患", "一般隐患", "较大隐患"][int(self.rng.integers(3))],
+                         "整改期限": (local + timedelta(days=3)).strftime("%Y-%m-%d"),
+                         "整改状态": "未整改", "排查人": "安全员"})
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+        tmp = self.drop / f".{local:%Y%m%d%H%M%S}.tmp"
+        tmp.write_bytes(buf.getvalue().encode("gbk"))  # such systems export GBK
+        tmp.rename(self.drop / f"inspection-{local:%Y%m%d%H%M%S}.csv")
+
+    def _push_rider_report(self, now):
+        if not (self.cockpit_url and self.push_token):
+            return
+        lon, lat = self._point()
+        self.seq += 1
+        body = {"source_key": f"RIDER-{self.seq:06d}-{int(self.rng.integers(1e6))}", "category": "0503",
+                "title": "骑手上报：路沿石损坏", "description": "送餐途中发现路沿石松动。",
+                "lon": lon, "lat": lat, "datum": "wgs84", "channel": "流动微网格员"}
+        try:
+            requests.post(f"{self.cockpit_url}/api/v1/events", json=body, timeout=5,
+                          headers={"Authorization": f"Bearer {self.push_token}"})
+        except requests.RequestException as exc:
+            log.warning("rider push failed: %s", exc)
+
+    # ---- serving ----------------------------------------------------------------------------
+    def wsgi(self) -> Flask:
+        """The upstream systems' HTTP APIs, each in its own dialect."""
+        app = Flask("feed-simulator")
+
+        @app.get("/cases/api/cases")
+        def cases():
+            since = request.args.get("updated_since")
+            page, size = int(request.args.get("page", 1)), int(request.args.get("page_size", 100))
+            with self.lock:
+                items = sorted(self.cases.values(), key=lambda r: r["updated_at"])
+            if since:
+                cut = parse_time(since, "updated_since")
+                items = [r for r in items if parse_time(r["updated_at"], "u") >= cut]
+            total = max(1, -(-len(items) // size))
+            return jsonify(page=page, page_size=size, total_pages=total,
+                           items=items[(page - 1) * size: page * size])
+
+        @app.get("/dld/dld/v1/events")
+        def dld():
+            since, limit = int(request.args.get("since", 0)), int(request.args.get("limit", 500))
+            with self.lock:
+                items = sorted((r for r in self.dld.values() if r["updateTime"] > since),
+                               key=lambda r: r["updateTime"])[:limit]
+            nxt = items[-1]["updateTime"] if items else since
+            return jsonify(code=0, msg="ok", data={"records": items, "next": nxt})
+
+        @app.get("/open311/v2/requests.json")
+        def o311():
+            start = parse_time(request.args.get("start_date"), "start_date")
+            end = parse_time(request.args.get("end_date"), "end_date")
+            if (end - start) > timedelta(days=90):
+                return jsonify([{"code": 400, "description": "window longer than 90 days"}]), 400
+            with self.lock:
+                items = [r for r in self.o311.values()
+                         if start <= parse_time(r["requested_datetime"], "r") <= end]
+            return jsonify(items)
+
+        return app
+
+    def start(self, port: int, tick_seconds: float = 4.0) -> str:
+        """Serve on 127.0.0.1:port and tick in the background; return the base URL."""
+        server = make_server("127.0.0.1", port, self.wsgi(), threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True, name="feed-simulator").start()
+
+        def loop():
+            while True:
+                time.sleep(tick_seconds)
+                try:
+                    self.tick()
+                except Exception:  # noqa: BLE001 - the demo feed must keep going
+                    log.exception("simulator tick failed")
+
+        threading.Thread(target=loop, daemon=True, name="feed-simulator-tick").start()
+        return f"http://127.0.0.1:{server.server_port}"
+
