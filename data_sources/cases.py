@@ -23,6 +23,7 @@ class CasesSource(Source):
         self.interval_seconds = interval_seconds
         self.page_size = page_size
         self.http = session()
+        self.timeout = (3.0, 10.0)  # connect, read seconds
 
     def pages(self, cursor: str | None) -> Iterator[Page]:
         """Pages of cases changed since the cursor; the cursor is the newest `updated_at` seen."""
@@ -31,7 +32,7 @@ class CasesSource(Source):
             params = {"page": page_no, "page_size": self.page_size}
             if cursor:
                 params["updated_since"] = cursor
-            doc = get_json(self.http, f"{self.base_url}/api/cases", params)
+            doc = get_json(self.http, f"{self.base_url}/api/cases", params, timeout=self.timeout)
             items = doc.get("items") if isinstance(doc, dict) else None
             if not isinstance(items, list):
                 from .base import FeedError

@@ -24,13 +24,14 @@ class GridEventsSource(Source):
         self.interval_seconds = interval_seconds
         self.limit = limit
         self.http = session()
+        self.timeout = (3.0, 10.0)  # connect, read seconds
 
     def pages(self, cursor: str | None) -> Iterator[Page]:
         """Pages of events updated after the cursor (epoch milliseconds, as the system counts)."""
         since = cursor or "0"
         for _ in range(10_000):
             doc = get_json(self.http, f"{self.base_url}/dld/v1/events",
-                           {"since": since, "limit": self.limit})
+                           {"since": since, "limit": self.limit}, timeout=self.timeout)
             if not isinstance(doc, dict) or doc.get("code") != 0:
                 msg = doc.get("msg") if isinstance(doc, dict) else None
                 raise FeedError(f"大联动接口返回错误：{msg or '格式不符'}")

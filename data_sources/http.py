@@ -6,6 +6,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from .base import FeedError
@@ -32,6 +33,11 @@ def get_json(sess: requests.Session, url: str, params: dict | None = None,
         resp = sess.get(url, params=params, timeout=timeout)
     except requests.Timeout as exc:
         raise FeedError(f"请求超时：{url}") from exc
+    except requests.ConnectionError as exc:
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        if isinstance(reason, (ReadTimeoutError, ConnectTimeoutError)):
+            raise FeedError(f"请求超时：{url}") from exc
+        raise FeedError(f"连接失败：{url}（{exc.__class__.__name__}）") from exc
     except requests.RequestException as exc:
         raise FeedError(f"连接失败：{url}（{exc.__class__.__name__}）") from exc
     if resp.status_code >= 400:

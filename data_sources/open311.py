@@ -28,6 +28,7 @@ class Open311Source(Source):
         self.first_start = first_start
         self.clock = clock
         self.http = session()
+        self.timeout = (3.0, 10.0)  # connect, read seconds
 
     def pages(self, cursor: str | None) -> Iterator[Page]:
         """One page per window from (cursor − lookback) to now, each at most 90 days long."""
@@ -39,7 +40,7 @@ class Open311Source(Source):
         while start < now:
             end = min(start + MAX_WINDOW, now)
             params = {"start_date": to_local(start).isoformat(), "end_date": to_local(end).isoformat()}
-            doc = get_json(self.http, f"{self.base_url}/requests.json", params)
+            doc = get_json(self.http, f"{self.base_url}/requests.json", params, timeout=self.timeout)
             if not isinstance(doc, list):
                 raise FeedError("GeoReport 返回格式错误：应为请求列表")
             records = [RawRecord(r, raw_text_of(r), str(r.get("service_request_id"))

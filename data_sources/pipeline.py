@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
@@ -83,9 +82,10 @@ def _store(engine, good, places, actor, now, bad) -> UpsertResult:
     try:
         with engine.begin() as conn:
             return upsert_events(conn, events, places, actor, now)
-    except SQLAlchemyError:
+    except SQLAlchemyError as exc:
         if len(good) == 1:
-            bad.append((good[0][0], "写入数据库失败：" + traceback.format_exc(limit=1).splitlines()[-1]))
+            detail = str(getattr(exc, "orig", None) or exc).splitlines()[0][:300]
+            bad.append((good[0][0], f"写入数据库失败：{detail}"))
             return UpsertResult()
     # Isolate the record(s) the database refused; store all the others.
     total = UpsertResult()

@@ -1,6 +1,7 @@
 """The one upsert every feed shares: insert new events, apply source changes, link duplicates."""
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -133,7 +134,7 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
                 "due_at": ev.due_at or ev.reported_at + timedelta(hours=cat.sla_hours),
                 "closed_at": ev.closed_at if ev.status == "closed" else None,
                 "satisfaction": ev.satisfaction, "reporter_name": ev.reporter_name,
-                "reporter_phone": ev.reporter_phone, "raw_payload": ev.raw_payload,
+                "reporter_phone": ev.reporter_phone, "raw_payload": json_safe(ev.raw_payload),
                 "is_drill": False, "duplicate_of_id": None,
                 "dispatched_at": None, "accepted_at": None, "assignee_staff_id": None,
                 "assignee_department_code": None,
@@ -197,6 +198,11 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
     if audits:
         conn.execute(insert(EventAudit), audits)
     return result
+
+
+def json_safe(value):
+    """The payload as JSON can store it: dates and other objects become strings."""
+    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
 
 
 def _short(value) -> str | None:
