@@ -1,13 +1,12 @@
 """The one upsert every feed shares: insert new events, apply source changes, link duplicates."""
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from governance.models import Event, EventAudit
@@ -75,9 +74,11 @@ def _load_originals(conn: Connection, new: list[NormalisedEvent]) -> _DuplicateI
         return index
     start = min(e.reported_at for e in located) - DUPLICATE_WINDOW
     end = max(e.reported_at for e in located) + DUPLICATE_WINDOW
+    families = sorted({_family(e.category_code) for e in located})
+    family_filter = or_(*[Event.category_code.startswith(f) for f in families])
     rows = conn.execute(select(Event.id, Event.source, Event.category_code, Event.lon, Event.lat,
                                Event.reported_at).where(
-        Event.reported_at.between(start, end), Event.duplicate_of_id.is_(None),
+        Event.reported_at.between(start, end), Event.duplicate_of_id.is_(None), family_filter,
         Event.lon.between(min(e.lon for e in located) - 0.001, max(e.lon for e in located) + 0.001),
         Event.lat.between(min(e.lat for e in located) - 0.001, max(e.lat for e in located) + 0.001),
     )).all()
@@ -134,15 +135,18 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
                 "due_at": ev.due_at or ev.reported_at + timedelta(hours=cat.sla_hours),
                 "closed_at": ev.closed_at if ev.status == "closed" else None,
                 "satisfaction": ev.satisfaction, "reporter_name": ev.reporter_name,
-                "reporter_phone": ev.reporter_phone, "raw_payload": json_safe(ev.raw_payload),
+                "reporter_phone": ev.reporter_phone, "raw_payload": ev.raw_payload,
                 "is_drill": False, "duplicate_of_id": None,
                 "dispatched_at": None, "accepted_at": None, "assignee_staff_id": None,
                 "assignee_department_code": None,
             })
-        inserted = conn.execute(insert(Event).returning(Event.id, Event.source_key, Event.source,
-                                                        sort_by_parameter_order=True), rows).all()
+        # Multi-row INSERT … RETURNING (no ordering needed: ids are matched by key).
+        ids = {(src, key): eid for eid, src, key in conn.execute(
+            insert(Event).returning(Event.id, Event.source, Event.source_key), rows)}
         links = []
-        for row, (eid, key, source) in zip(rows, inserted):
+        for row in rows:
+            source = row["source"]
+            eid = ids[(source, row["source_key"])]
             result.touched_ids.append(eid)
             audits.append({"event_id": eid, "at": now, "actor": actor, "action": "接入",
                            "field": "status", "from_value": None, "to_value": row["status"],
@@ -198,11 +202,6 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
     if audits:
         conn.execute(insert(EventAudit), audits)
     return result
-
-
-def json_safe(value):
-    """The payload as JSON can store it: dates and other objects become strings."""
-    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
 
 
 def _short(value) -> str | None:

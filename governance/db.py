@@ -1,6 +1,7 @@
 """Engine, sessions and migrations: SQLite by default, any SQLAlchemy URL via DATABASE_URL."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, inspect
@@ -14,6 +15,8 @@ def make_engine(url: str, **kwargs) -> Engine:
     """Create an engine; for SQLite make the folder and set WAL, foreign keys and a busy timeout."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    # Raw feed payloads may hold dates or decimals: store them as text rather than fail.
+    kwargs.setdefault("json_serializer", lambda obj: json.dumps(obj, ensure_ascii=False, default=str))
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
     else:
@@ -25,6 +28,7 @@ def make_engine(url: str, **kwargs) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA wal_autocheckpoint=20000")  # checkpoint every ~80 MB, not 4 MB
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
     return engine

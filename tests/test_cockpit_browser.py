@@ -71,3 +71,24 @@ def test_period_switch_recomputes_kpis(world_engine, live_server, page_factory):
     page.wait_for_function(f"document.querySelector('[data-kpi=closure_rate]').innerText === '{expected}'",
                            timeout=10000)
     assert expected != before
+
+
+def test_quarantine_is_visible_and_citizen_text_stays_text(world_engine, live_server, page_factory):
+    from data_sources.base import RawRecord
+    from data_sources.pipeline import quarantine
+
+    hostile = '{"content": "<img src=x onerror=\\"window.__xss=1\\"><script>window.__xss=2</script>"}'
+    quarantine(world_engine, "cases", [(RawRecord(None, hostile, "Q-XSS-1"), "坐标超出范围：经度 999")],
+               WORLD_NOW)
+    page = page_factory(1366, 768)
+    page.goto(live_server + "/quarantine")
+    page.wait_for_selector("text=Q-XSS-1")
+    row = page.locator("tr.quarantine-row", has_text="Q-XSS-1")
+    assert "坐标超出范围" in row.inner_text()
+    assert "<script>window.__xss=2</script>" in row.locator("pre").inner_text()
+    assert page.evaluate("window.__xss") is None
+    assert page.locator("img[src=x]").count() == 0
+    screenshot(page, "quarantine-laptop")
+    page.goto(live_server + "/")
+    page.wait_for_selector("[data-feed=cases]")
+    assert page.locator("[data-feed=cases] .feed-quarantine").inner_text().startswith("待查")

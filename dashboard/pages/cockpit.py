@@ -11,7 +11,9 @@ from governance.timeutil import format_local
 from layers.area_outline import outline_layer
 from layers.grid_choropleth import choropleth_hideout, grid_layer, legend
 
+from data_sources.health import source_health
 from dashboard.components.event_list import event_list
+from dashboard.components.feed_strip import feed_strip
 from dashboard.components.kpi_strip import kpi_strip
 from dashboard.geo_routes import geometry_url
 from dashboard.runtime import current
@@ -35,7 +37,8 @@ def cockpit_data(code: str, period: str) -> dict:
         kpis = compute_kpis(conn, area.path, period, now)
         counts = open_counts(conn, area.path, MAP_LEVEL)
         events = latest_events(conn, area.path, 14)
-    return {"area": area, "kpis": kpis, "counts": counts, "events": events, "now": now}
+    feeds = source_health(current().engine, now)
+    return {"area": area, "kpis": kpis, "counts": counts, "events": events, "now": now, "feeds": feeds}
 
 
 def layout(**_query):
@@ -51,6 +54,7 @@ def layout(**_query):
         html.Header(className="cockpit-header", children=[
             html.H1(["网格驾驶舱", html.Span(f" · {area.name}", className="area-name")]),
             html.Div(className="header-right", children=[
+                html.Div(id="feed-strip", className="feed-strip", children=feed_strip(data["feeds"])),
                 dcc.RadioItems(id="cockpit-period", className="period-select", value="year",
                                options=[{"label": v, "value": k} for k, v in PERIODS.items()],
                                inline=True),
@@ -84,6 +88,7 @@ def layout(**_query):
     Output("grid-layer", "hideout"),
     Output("event-list", "children"),
     Output("cockpit-clock", "children"),
+    Output("feed-strip", "children"),
     Input("cockpit-refresh", "n_intervals"),
     Input("cockpit-period", "value"),
     Input("cockpit-area", "data"),
@@ -93,4 +98,4 @@ def refresh(_n, period, code):
     """Recompute KPIs, grid colours and the event list; geometry is never resent."""
     data = cockpit_data(code, period or "year")
     return (kpi_strip(data["kpis"]), choropleth_hideout(data["counts"]), event_list(data["events"]),
-            f"数据更新于 {format_local(data['now'], '%H:%M:%S')}")
+            f"数据更新于 {format_local(data['now'], '%H:%M:%S')}", feed_strip(data["feeds"]))

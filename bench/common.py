@@ -1,0 +1,50 @@
+"""Shared benchmark helpers: a seeded world to measure on, timing, tables and result files."""
+from __future__ import annotations
+
+import json
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def seeded_engine(path: Path, scale: str = "street", seed: int = 5):
+    """A migrated database with the demo world at `path` (seeded once, then reused)."""
+    from governance.db import is_seeded, make_engine, migrate
+
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    if not is_seeded(engine):
+        from demo_world.seed import seed_world
+
+        seed_world(engine, scale=scale, seed=seed)
+    return engine
+
+
+@contextmanager
+def timer():
+    """Measure wall time: `with timer() as t: …; t()` returns seconds."""
+    start = time.perf_counter()
+    elapsed = [None]
+    yield lambda: elapsed[0] if elapsed[0] is not None else time.perf_counter() - start
+    elapsed[0] = time.perf_counter() - start
+
+
+def print_table(title: str, header: list[str], rows: list[list]) -> None:
+    """Print an aligned text table."""
+    cells = [header] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    print(f"\n{title}")
+    for i, r in enumerate(cells):
+        print("  ".join(c.rjust(w) if j else c.ljust(w) for j, (c, w) in enumerate(zip(r, widths))))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def write_results(name: str, data: dict) -> Path:
+    """Write results as JSON under bench/results/<name>.json."""
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"{name}.json"
+    out.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    return out
