@@ -1,35 +1,76 @@
 /* Grid Cockpit map functions: one namespace, referenced from Python as gridCockpit.map.<name>. */
 window.gridCockpit = Object.assign({}, window.gridCockpit, {
     drawn: {},
+    layers: {},
+    /* Screen position (page pixels) of a lat/lng on the map that draws area `code`. */
+    pointOnScreen: function (code, lat, lng) {
+        const layer = window.gridCockpit.layers[code];
+        if (!layer || !layer._map) { return null; }
+        const map = layer._map;
+        const p = map.latLngToContainerPoint([lat, lng]);
+        const box = map.getContainer().getBoundingClientRect();
+        return {x: box.left + p.x, y: box.top + p.y};
+    },
     map: {
-        /* Fill a grid from hideout.values[code] using hideout.classes (lower bounds) / colors. */
+        /* Fill a grid from hideout: categories (warning levels) or numeric classes (lower bounds). */
         gridStyle: function (feature, context) {
             const h = (context && context.hideout) || {};
-            const v = (h.values || {})[feature.properties.code] || 0;
-            const classes = h.classes || [0];
-            const colors = h.colors || ["#1c2b45"];
-            let fill = colors[0];
-            for (let i = 0; i < classes.length; i++) {
-                if (v >= classes[i]) { fill = colors[i]; }
+            const v = (h.values || {})[feature.properties.code];
+            let fill = h.missing || "#1c2b45";
+            if (h.mode === "category") {
+                fill = (h.colors || {})[v || "none"] || fill;
+            } else if (v !== undefined && v !== null) {
+                const classes = h.classes || [0];
+                const colors = h.colors || ["#1c2b45"];
+                fill = colors[0];
+                for (let i = 0; i < classes.length; i++) {
+                    if (v >= classes[i]) { fill = colors[i]; }
+                }
             }
-            return {fillColor: fill, fillOpacity: 0.88, color: "#0a1020", weight: 0.5, opacity: 0.9};
+            return {fillColor: fill, fillOpacity: 0.88, color: "#0a1020", weight: 0.8, opacity: 0.9};
         },
         hoverStyle: function () {
-            return {weight: 2.5, color: "#7ee0ff"};
+            return {weight: 3, color: "#7ee0ff"};
         },
         outlineStyle: function () {
             return {fill: false, color: "#9fd3ff", weight: 1.6, opacity: 0.85};
+        },
+        dedicatedStyle: function () {
+            return {fill: true, fillOpacity: 0.15, fillColor: "#b388ff", color: "#d0b3ff", weight: 2,
+                    dashArray: "6 4"};
         },
         /* Record each drawn feature (tests compare with the database) and add a name tooltip. */
         trackFeature: function (feature, layer) {
             const p = feature.properties || {};
             const drawn = window.gridCockpit.drawn;
             (drawn[p.level] = drawn[p.level] || new Set()).add(p.code);
+            window.gridCockpit.layers[p.code] = layer;
             if (layer.bindTooltip && p.name) {
                 const label = document.createElement("span");
                 label.textContent = p.name;  /* text, never HTML */
                 layer.bindTooltip(label, {sticky: true, className: "grid-tooltip"});
             }
+        },
+        /* An event: a circle in its warning colour. */
+        eventPoint: function (feature, latlng, context) {
+            const colors = ((context && context.hideout) || {}).colors || {};
+            const lv = feature.properties.level;
+            const m = L.circleMarker(latlng, {radius: lv === "red" ? 7 : 5, color: "#0a1020", weight: 1,
+                                              fillColor: colors[lv] || "#4895ef", fillOpacity: 0.95});
+            const label = document.createElement("span");
+            label.textContent = feature.properties.title || "";
+            m.bindTooltip(label, {className: "grid-tooltip"});
+            const drawn = window.gridCockpit.drawn;
+            (drawn.event = drawn.event || new Set()).add(feature.properties.id);
+            return m;
+        },
+        /* A cluster of events: a count in a ring. */
+        eventCluster: function (feature, latlng) {
+            const n = feature.properties.point_count;
+            const size = n < 10 ? 26 : n < 100 ? 32 : 40;
+            const icon = L.divIcon({html: "<div><span>" + Number(n) + "</span></div>",
+                                    className: "event-cluster", iconSize: L.point(size, size)});
+            return L.marker(latlng, {icon: icon});
         }
     }
 });

@@ -49,3 +49,33 @@ def area_geobuf(code: str, level: str):
     resp.cache_control.max_age = 300
     resp.cache_control.public = True
     return resp
+
+
+@geo.get("/api/v1/warnings/<code>.geojson")
+def warning_points(code: str):
+    """Open events with a warning colour inside an area, as GeoJSON points (cached per version)."""
+    from flask import jsonify
+
+    from governance.queries import events_by_ids
+    from governance.warnings import RANK
+
+    from . import cockpit_data
+
+    minimum = request.args.get("min", "blue")
+    if minimum not in RANK:
+        abort(400, description="min must be a warning level")
+    area = cockpit_data.area(code)
+    if area is None:
+        abort(404, description=f"unknown area {code!r}")
+    st = cockpit_data.stamp()
+    warned = cockpit_data.warnings(st, area.path)
+    ids = [eid for eid, (lv, _) in warned.events.items() if lv != "none" and RANK[lv] >= RANK[minimum]]
+    with current().engine.connect() as conn:
+        rows = events_by_ids(conn, ids)
+    features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
+                 "properties": {"id": r["id"], "level": warned.events[r["id"]][0],
+                                "title": f"{r['category']}｜{r['title']}"[:80]}}
+                for r in rows if r["lon"] is not None]
+    resp = jsonify(type="FeatureCollection", features=features)
+    resp.cache_control.max_age = 3600  # the URL carries the data version
+    return resp

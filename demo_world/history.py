@@ -33,7 +33,9 @@ SEASONS = {"2102": (7, 0.5), "2101": (8, 0.35), "0105": (7, 0.8), "1101": (1, 0.
            "0302": (3, 0.5), "0301": (5, 0.3), "3103": (9, 0.6)}
 # Share of events that become long, hard cases (违建, 油烟, disputes linger).
 STUCK = {"0101": 0.6, "2102": 0.4, "2104": 0.35, "2203": 0.4, "0302": 0.3, "1204": 0.3}
-DEFAULT_STUCK = 0.26
+DEFAULT_STUCK = 0.3
+STUCK_ALPHA = 0.35       # Pareto tail of hard cases' handling time (smaller = longer tail)
+STUCK_CAP_DAYS = 365  # hard cases close within a year (older backlogs are written off)
 CHANNELS = {"cases": (["12345", "蓉e报"], [0.6, 0.4]), "safety": (["安全排查"], [1.0]),
             "grid_events": (["大联动"], [1.0])}
 KEY_PREFIX = {"cases": "SQ", "safety": "AQ", "grid_events": "DLD"}
@@ -128,7 +130,7 @@ def _lifecycle(eid, source, code, g, reported, now, grids, taxonomy, rng, seq, c
     sla = cat.sla_hours * (0.5 if severity > cat.severity else 1.0)
     due = reported + timedelta(hours=sla)
     if rng.random() < STUCK.get(code, DEFAULT_STUCK):
-        duration = min(sla * 3.0 * (1.0 + rng.pareto(0.3)), 24 * 365 * 5)
+        duration = min(sla * 3.0 * (1.0 + rng.pareto(STUCK_ALPHA)), 24 * STUCK_CAP_DAYS)
     else:
         duration = sla * rng.lognormal(np.log(0.35), 0.6)
     closed_at = reported + timedelta(hours=float(duration))

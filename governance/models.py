@@ -153,6 +153,7 @@ class Event(Base):
     reporter_phone: Mapped[str | None] = mapped_column(String(20))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
     is_drill: Mapped[bool] = mapped_column(Boolean, default=False)
+    rework_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     raw_payload: Mapped[dict | None] = mapped_column(JSON)
 
     area: Mapped[Area | None] = relationship(foreign_keys=[area_id])
@@ -233,3 +234,36 @@ class ApiClient(Base):
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Warning(Base):
+    """A raised warning (预警): once per condition, acknowledged by someone, cleared when it ends."""
+
+    __tablename__ = "warning"
+    __table_args__ = (Index("ix_warning_subject", "kind", "subject", "cleared_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))          # "event" or "grid"
+    subject: Mapped[str] = mapped_column(String(60))       # event id or area code
+    area_path: Mapped[str | None] = mapped_column(String(400), index=True)
+    level: Mapped[str] = mapped_column(String(10))
+    reasons: Mapped[list | None] = mapped_column(JSON)
+    raised_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    cleared_at: Mapped[datetime | None] = mapped_column(DateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(60))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Outbox(Base):
+    """A notification waiting to be delivered (webhook), retried with backoff until sent."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    dedupe_key: Mapped[str] = mapped_column(String(80), unique=True)
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -92,3 +92,48 @@ def latest_events(conn: Connection, scope_path: str, limit: int = 15) -> list[di
         .where(counted_events(scope_path))
         .order_by(Event.reported_at.desc(), Event.id.desc()).limit(limit)).all()
     return [dict(r._mapping) for r in rows]
+
+
+def area_chain(conn: Connection, path: str) -> list[AreaRef]:
+    """The area and its ancestors from the city down, for a breadcrumb."""
+    codes = [c for c in path.strip("/").split("/") if c]
+    rows = conn.execute(select(*_REF_COLS).where(Area.code.in_(codes))).all()
+    by_code = {r.code: _ref(r) for r in rows}
+    return [by_code[c] for c in codes if c in by_code]
+
+
+def events_by_ids(conn: Connection, ids: list[int]) -> list[dict]:
+    """Location, title and category of events (for markers and warning lists)."""
+    out = []
+    for start in range(0, len(ids), 900):
+        rows = conn.execute(select(Event.id, Event.lon, Event.lat, Event.title, Event.severity,
+                                   Event.status, Event.reported_at, Event.due_at,
+                                   Category.name.label("category"))
+                            .join(Category, Category.code == Event.category_code)
+                            .where(Event.id.in_(ids[start:start + 900]))).all()
+        out.extend(dict(r._mapping) for r in rows)
+    return out
+
+
+def event_detail(conn: Connection, event_id: int) -> dict | None:
+    """One event with its category, area chain and full audit history, oldest change first."""
+    from .models import EventAudit, Staff
+
+    row = conn.execute(select(Event, Category.name.label("category"))
+                       .join(Category, Category.code == Event.category_code)
+                       .where(Event.id == event_id)).first()
+    if row is None:
+        return None
+    ev = row[0]
+    detail = {c.name: getattr(ev, c.name) for c in Event.__table__.columns}
+    detail["category"] = row.category
+    detail["chain"] = [a.name for a in area_chain(conn, ev.area_path)] if ev.area_path else []
+    detail["area_geometry"] = conn.execute(select(Area.geometry).where(Area.id == ev.area_id)).scalar() \
+        if ev.area_id else None
+    detail["history"] = [dict(r._mapping) for r in conn.execute(
+        select(EventAudit.at, EventAudit.actor, EventAudit.action, EventAudit.field,
+               EventAudit.from_value, EventAudit.to_value, EventAudit.note)
+        .where(EventAudit.event_id == event_id).order_by(EventAudit.at, EventAudit.id))]
+    detail["assignee"] = conn.execute(select(Staff.name).where(
+        Staff.id == ev.assignee_staff_id)).scalar() if ev.assignee_staff_id else None
+    return detail

@@ -44,7 +44,7 @@ def live_server(world_engine):
 
     from dashboard.app import create_app
 
-    settings = load_settings(database_url=str(world_engine.url), refresh_seconds=3600)
+    settings = load_settings(database_url=str(world_engine.url), refresh_seconds=2)
     app = create_app(settings, world_engine, clock=lambda: WORLD_NOW)
     server = make_server("127.0.0.1", 0, app.server, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

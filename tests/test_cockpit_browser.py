@@ -17,8 +17,8 @@ DRAWN = "Object.fromEntries(Object.entries(window.gridCockpit.drawn).map(([k, v]
 
 def _load(page, url):
     page.goto(url)
-    page.wait_for_function("window.gridCockpit && window.gridCockpit.drawn.micro_grid"
-                           " && window.gridCockpit.drawn.community", timeout=30000)
+    page.wait_for_function("window.gridCockpit && window.gridCockpit.drawn.community"
+                           " && window.gridCockpit.drawn.subdistrict", timeout=30000)
     page.wait_for_timeout(500)
     return page.evaluate(DRAWN)
 
@@ -27,14 +27,12 @@ def test_wall_view_draws_every_grid_and_true_kpis(world_engine, live_server, pag
     page = page_factory(1920, 1080)
     drawn = _load(page, live_server + "/")
     with world_engine.connect() as conn:
-        micro = {r[0] for r in conn.execute(text(
-            "SELECT code FROM area WHERE level='micro_grid' AND path LIKE :p"), {"p": FOCUS + "%"})}
         comms = {r[0] for r in conn.execute(text(
             "SELECT code FROM area WHERE level='community' AND path LIKE :p"), {"p": FOCUS + "%"})}
         start, _ = period_bounds("year", WORLD_NOW)
         want = independent_kpis(conn, FOCUS, start, WORLD_NOW)
-    assert set(drawn["micro_grid"]) == micro
-    assert set(drawn["community"]) == comms
+    assert set(drawn["community"]) == comms  # the sub-district view shows its communities
+    assert drawn["subdistrict"] == [FOCUS.strip("/").split("/")[-1]]  # and its own outline
 
     shown = {k: page.inner_text(f"[data-kpi={k}]") for k in
              ("closure_rate", "on_time_rate", "satisfaction_rate", "new_today", "open_count", "overdue")}

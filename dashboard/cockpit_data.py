@@ -1,0 +1,87 @@
+"""Everything the cockpit shows, computed from the database and cached by data version."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from governance import queries, trends
+from governance.area_stats import child_figures
+from governance.cache import CACHE, data_version
+from governance.kpis import compute_kpis
+from governance.models import CHILD_LEVEL
+from governance.warning_eval import evaluate_scope
+from governance.warnings import load_rules
+
+from .runtime import current
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """Identifies a state of the data: version of the events plus the minute (colours age)."""
+
+    version: str
+    minute: str
+
+
+def stamp() -> Stamp:
+    """The current data stamp (two index lookups)."""
+    rt = current()
+    with rt.engine.connect() as conn:
+        return Stamp(data_version(conn), rt.now().strftime("%Y%m%d%H%M"))
+
+
+def _cached(name: str, st: Stamp, args: tuple, compute):
+    return CACHE.get_or_compute((name, st.version, st.minute, *args), compute)
+
+
+def area(code: str):
+    """AreaRef of a code (None if unknown)."""
+    with current().engine.connect() as conn:
+        return queries.area_by_code(conn, code)
+
+
+def child_level(level: str) -> str | None:
+    """The level the map shows inside an area of `level` (None for a micro-grid)."""
+    return CHILD_LEVEL.get(level)
+
+
+def kpis(st: Stamp, path: str, period: str):
+    """KPI snapshot of a scope and period."""
+    def compute():
+        with current().engine.connect() as conn:
+            return compute_kpis(conn, path, period, current().now())
+    return _cached("kpis", st, (path, period), compute)
+
+
+def figures(st: Stamp, path: str, level: str, period: str):
+    """Per-child figures (metrics, warning colours) of a scope."""
+    def compute():
+        with current().engine.connect() as conn:
+            return child_figures(conn, path, level, period, current().now(), load_rules())
+    return _cached("figures", st, (path, level, period), compute)
+
+
+def warnings(st: Stamp, path: str):
+    """Warning evaluation of a scope (per open event and micro-grid)."""
+    def compute():
+        with current().engine.connect() as conn:
+            return evaluate_scope(conn, path, current().now(), load_rules())
+    return _cached("warnings", st, (path,), compute)
+
+
+def latest(st: Stamp, path: str, limit: int = 12):
+    """Newest events of a scope."""
+    def compute():
+        with current().engine.connect() as conn:
+            return queries.latest_events(conn, path, limit)
+    return _cached("latest", st, (path, limit), compute)
+
+
+def trend_series(st: Stamp, path: str, period: str) -> dict:
+    """Daily new/closed, category breakdown and hourly rhythm of a scope."""
+    def compute():
+        now = current().now()
+        with current().engine.connect() as conn:
+            return {"daily": trends.daily_new_closed(conn, path, now),
+                    "categories": trends.category_breakdown(conn, path, period, now),
+                    "hourly": trends.hourly_rhythm(conn, path, now)}
+    return _cached("trends", st, (path, period), compute)

@@ -1,0 +1,71 @@
+"""Side panels of the cockpit: breadcrumb, warnings, ranking (all pure data → components)."""
+from __future__ import annotations
+
+from dash import dcc, html
+
+from governance.area_stats import MIN_SAMPLE, AreaFigures
+from governance.models import AREA_LEVELS
+from governance.timeutil import format_local
+from governance.warnings import LABELS, RANK
+
+from ..view_state import ViewState
+
+
+def breadcrumb(chain, view: ViewState) -> list:
+    """Links from the sub-district down to the current area (drill back up by clicking)."""
+    items = []
+    start = next((i for i, a in enumerate(chain) if a.level == "subdistrict"), 0)
+    for i, a in enumerate(chain[start:]):
+        if i:
+            items.append(html.Span("›", className="crumb-sep"))
+        if a.code == view.area:
+            items.append(html.Span(a.name, className="crumb current", title=AREA_LEVELS[a.level]))
+        else:
+            items.append(dcc.Link(a.name, href=view.with_(area=a.code).to_search(),
+                                  className=f"crumb crumb-{a.code}", title=AREA_LEVELS[a.level]))
+    return items
+
+
+def warnings_panel(event_rows: list[dict], grid_rows: list[dict], limit: int = 9) -> list:
+    """Most severe first: warned events (button opens detail) and warned areas (link drills)."""
+    rows = []
+    for g in grid_rows[:3]:
+        rows.append(html.Li(className=f"warn-row lv-{g['level']}", children=[
+            html.Span(LABELS[g["level"]][:1], className="warn-badge"),
+            dcc.Link(g["name"], href=g["href"], className="warn-title"),
+            html.Span("；".join(g["reasons"])[:40], className="warn-reason"),
+        ]))
+    for ev in event_rows[:limit - len(rows)]:
+        rows.append(html.Li(className=f"warn-row lv-{ev['level']}", children=[
+            html.Span(LABELS[ev["level"]][:1], className="warn-badge"),
+            html.Button(ev["title"], id={"type": "open-event", "id": ev["id"]}, className="warn-title link-button",
+                        n_clicks=0),
+            html.Span(("；".join(ev["reasons"]) or "")[:40] + f"（限 {format_local(ev['due_at'], '%m-%d %H:%M')}）",
+                      className="warn-reason"),
+        ]))
+    return rows or [html.Li("暂无预警", className="warn-row empty")]
+
+
+def sort_warned_events(warned: dict, rows: list[dict]) -> list[dict]:
+    """Warned events most severe first, then most overdue first."""
+    out = []
+    for r in rows:
+        level, reasons = warned[r["id"]]
+        out.append({**r, "level": level, "reasons": reasons,
+                    "title": f"{r['category']}｜{r['title'].split('｜')[-1]}"[:40]})
+    return sorted(out, key=lambda r: (-RANK[r["level"]], r["due_at"] or r["reported_at"]))
+
+
+def ranking_panel(ranked: list[AreaFigures], view: ViewState, level_name: str) -> list:
+    """Lowest closure rates first, only areas with at least MIN_SAMPLE events in the period."""
+    if not ranked:
+        return [html.Li(f"各{level_name}期内事件均少于 {MIN_SAMPLE} 件，暂不排名", className="rank-row empty")]
+    rows = []
+    for i, f in enumerate(ranked, start=1):
+        rows.append(html.Li(className="rank-row", children=[
+            html.Span(str(i), className="rank-no"),
+            dcc.Link(f.name, href=view.with_(area=f.code).to_search(), className="rank-name"),
+            html.Span(f"{f.closure:.1f}%", className="rank-value"),
+            html.Span(f"{f.closed}/{f.received}", className="rank-count"),
+        ]))
+    return rows

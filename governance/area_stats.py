@@ -1,0 +1,99 @@
+"""Per-area figures for the choropleth metrics, rolled up from micro-grids to any level."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, func, select
+from sqlalchemy.engine import Connection
+
+from .kpis import counted_events, period_bounds
+from .models import Area, Event
+from .scope import subtree
+from .warning_eval import evaluate_scope
+from .warnings import Rules
+from .workflow import OPEN_STATES
+
+METRICS = {
+    "warning": "预警等级",
+    "open": "在办事件",
+    "closure": "办结率",
+    "per100": "每百户事件",
+}
+MIN_SAMPLE = 20  # areas with fewer events in the period are not ranked or rated
+
+
+@dataclass
+class AreaFigures:
+    """Figures of one area for a period."""
+
+    code: str
+    name: str
+    households: int
+    open: int = 0
+    received: int = 0
+    closed: int = 0
+    warning: str = "none"
+
+    @property
+    def closure(self) -> float | None:
+        """办结率 in percent, None under the minimum sample."""
+        return 100.0 * self.closed / self.received if self.received >= MIN_SAMPLE else None
+
+    @property
+    def per100(self) -> float | None:
+        """Events in the period per 100 households."""
+        return 100.0 * self.received / self.households if self.households else None
+
+    def value(self, metric: str):
+        """The value a metric colours this area by."""
+        return getattr(self, metric)
+
+
+def child_figures(conn: Connection, parent_path: str, child_level: str, period: str,
+                  now: datetime, rules: Rules) -> dict[str, AreaFigures]:
+    """Figures for every child area of `child_level` under a parent, for the period."""
+    children = conn.execute(select(Area.code, Area.name, Area.path, Area.households)
+                            .where(subtree(Area.path, parent_path), Area.level == child_level)).all()
+    if not children:
+        return {}
+    segments = children[0].path.count("/") - 1
+    out = {c.code: AreaFigures(c.code, c.name, c.households or 0) for c in children}
+    start, end = period_bounds(period, now)
+    in_period = (Event.reported_at >= start) & (Event.reported_at <= end)
+    n = lambda cond: func.coalesce(func.sum(case((cond, 1), else_=0)), 0)  # noqa: E731
+    rows = conn.execute(select(Event.area_path, n(Event.status.in_(OPEN_STATES)),
+                               n(in_period & (Event.status != "returned")),
+                               n(in_period & (Event.status == "closed")))
+                        .where(counted_events(parent_path)).group_by(Event.area_path)).all()
+    for path, open_n, received, closed in rows:
+        parts = (path or "").strip("/").split("/")
+        if len(parts) >= segments and parts[segments - 1] in out:
+            f = out[parts[segments - 1]]
+            f.open += open_n
+            f.received += received
+            f.closed += closed
+    warnings = evaluate_scope(conn, parent_path, now, rules)
+    if child_level in ("micro_grid", "dedicated_grid"):
+        colours = {p.strip("/").split("/")[-1]: lv for p, (lv, _) in warnings.grids.items()}
+    else:
+        colours = warnings.rollup(segments, rules)
+    for code, level in colours.items():
+        if code in out:
+            out[code].warning = level
+    return out
+
+
+def ranking(figures: dict[str, AreaFigures], limit: int = 8) -> list[AreaFigures]:
+    """Areas ranked by closure rate, lowest first, ignoring those under the minimum sample."""
+    rated = [f for f in figures.values() if f.closure is not None]
+    return sorted(rated, key=lambda f: (f.closure, -f.received))[:limit]
+
+
+def totals_by_level(figures: dict[str, AreaFigures]) -> dict[str, int]:
+    """How many areas show each warning colour."""
+    out: dict[str, int] = defaultdict(int)
+    for f in figures.values():
+        out[f.warning] += 1
+    return dict(out)

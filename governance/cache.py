@@ -1,0 +1,48 @@
+"""Result caching keyed by the event data's version, so unchanged data is never re-scanned."""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Callable
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from .models import Event, Warning
+
+
+def data_version(conn: Connection) -> str:
+    """A cheap fingerprint of the event and warning data (index-only max lookups)."""
+    row = conn.execute(select(func.max(Event.id), func.max(Event.updated_at))).one()
+    wrow = conn.execute(select(func.max(Warning.id), func.max(Warning.updated_at))).one()
+    return f"{row[0]}|{row[1]}|{wrow[0]}|{wrow[1]}"
+
+
+class VersionedCache:
+    """A small LRU of computed results; keys include the data version, so stale entries age out."""
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self._data: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_compute(self, key: tuple, compute: Callable[[], object]):
+        """Return the cached value for key, computing (and storing) it once if missing."""
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+        value = compute()
+        with self._lock:
+            self._data[key] = value
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        """Forget everything."""
+        with self._lock:
+            self._data.clear()
+
+
+CACHE = VersionedCache()

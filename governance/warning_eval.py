@@ -1,0 +1,90 @@
+"""Evaluate the warning rules over the database: colours of open events, micro-grids, parents."""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from .kpis import counted_events
+from .models import Event
+from .timeutil import local_day_start
+from .warnings import EventFacts, Rules, event_colour, grid_colour, parent_colour, spike_level
+from .workflow import OPEN_STATES
+
+
+@dataclass
+class ScopeWarnings:
+    """Warnings of one scope: per open event, per micro-grid (path) and the reasons behind them."""
+
+    events: dict[int, tuple[str, list[str]]] = field(default_factory=dict)
+    grids: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # micro-grid path -> level
+    event_grid: dict[int, str] = field(default_factory=dict)
+
+    def rollup(self, segments: int, rules: Rules) -> dict[str, str]:
+        """Colour per ancestor code at a depth of `segments` codes (parents show their worst child)."""
+        children: dict[str, list[str]] = defaultdict(list)
+        for path, (level, _) in self.grids.items():
+            parts = path.strip("/").split("/")
+            if len(parts) >= segments:
+                children[parts[segments - 1]].append(level)
+        return {code: parent_colour(levels, rules) for code, levels in children.items()}
+
+
+def evaluate_scope(conn: Connection, scope_path: str, now: datetime, rules: Rules) -> ScopeWarnings:
+    """Colour every open event and every micro-grid with open events or a spike in a scope."""
+    base = counted_events(scope_path)
+    repeat_since = now - timedelta(days=rules.repeat_days)
+    repeats = {(a, c): n for a, c, n in conn.execute(
+        select(Event.area_id, Event.category_code, func.count())
+        .where(base, Event.reported_at >= repeat_since)
+        .group_by(Event.area_id, Event.category_code).having(func.count() >= rules.repeat_count))}
+    rows = conn.execute(select(Event.id, Event.area_id, Event.area_path, Event.category_code,
+                               Event.status, Event.severity, Event.reported_at, Event.due_at,
+                               Event.dispatched_at, Event.accepted_at, Event.rework_count)
+                        .where(base, Event.status.in_(OPEN_STATES))).all()
+    out = ScopeWarnings()
+    per_grid: dict[str, Counter] = defaultdict(Counter)
+    for r in rows:
+        facts = EventFacts(r.status, r.severity, r.reported_at, r.due_at, r.dispatched_at,
+                           r.accepted_at, repeats.get((r.area_id, r.category_code), 1), r.rework_count or 0)
+        level, reasons = event_colour(facts, now, rules)
+        out.events[r.id] = (level, reasons)
+        if r.area_path:
+            out.event_grid[r.id] = r.area_path
+            per_grid[r.area_path][level] += 1
+    spikes = grid_spikes(conn, scope_path, now, rules)
+    for path in set(per_grid) | set(spikes):
+        level, reasons = grid_colour(dict(per_grid.get(path, {})), rules, spikes.get(path, "none"))
+        out.grids[path] = (level, reasons)
+    return out
+
+
+def grid_spikes(conn: Connection, scope_path: str, now: datetime, rules: Rules) -> dict[str, str]:
+    """Micro-grids whose new events today are far above their own daily baseline."""
+    today = local_day_start(now)
+    since = today - timedelta(days=rules.spike_baseline_days)
+    base = counted_events(scope_path)
+    today_counts = dict(conn.execute(select(Event.area_path, func.count()).where(
+        base, Event.reported_at >= today).group_by(Event.area_path)
+        .having(func.count() >= rules.spike_min_count)).all())
+    if not today_counts:
+        return {}
+    history = dict(conn.execute(select(Event.area_path, func.count()).where(
+        base, Event.reported_at >= since, Event.reported_at < today,
+        Event.area_path.in_(list(today_counts))).group_by(Event.area_path)).all())
+    out = {}
+    for path, observed in today_counts.items():
+        mean = max(history.get(path, 0), 0.5) / rules.spike_baseline_days
+        level, _p = spike_level(observed, mean, rules)
+        if level != "none":
+            out[path] = level
+    return out
+
+
+def level_counts(levels) -> dict[str, int]:
+    """How many of each level (for legends and summaries)."""
+    return dict(Counter(levels))
+
