@@ -13,6 +13,7 @@ from governance.db import make_engine
 from data_sources.health import health
 from data_sources.push import push
 
+from .export_routes import export
 from .geo_routes import geo
 from .runtime import Runtime, install
 
@@ -39,6 +40,7 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
     server = app.server
     server.json.ensure_ascii = False
     server.register_blueprint(geo)
+    server.register_blueprint(export)
     server.register_blueprint(push)
     server.register_blueprint(health)
     Compress(server)

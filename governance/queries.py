@@ -119,21 +119,19 @@ def event_detail(conn: Connection, event_id: int) -> dict | None:
     """One event with its category, area chain and full audit history, oldest change first."""
     from .models import EventAudit, Staff
 
-    row = conn.execute(select(Event, Category.name.label("category"))
+    row = conn.execute(select(*Event.__table__.columns, Category.name.label("category"))
                        .join(Category, Category.code == Event.category_code)
                        .where(Event.id == event_id)).first()
     if row is None:
         return None
-    ev = row[0]
-    detail = {c.name: getattr(ev, c.name) for c in Event.__table__.columns}
-    detail["category"] = row.category
-    detail["chain"] = [a.name for a in area_chain(conn, ev.area_path)] if ev.area_path else []
-    detail["area_geometry"] = conn.execute(select(Area.geometry).where(Area.id == ev.area_id)).scalar() \
-        if ev.area_id else None
+    detail = dict(row._mapping)
+    detail["chain"] = [a.name for a in area_chain(conn, detail["area_path"])] if detail["area_path"] else []
+    detail["area_geometry"] = conn.execute(select(Area.geometry).where(Area.id == detail["area_id"])).scalar() \
+        if detail["area_id"] else None
     detail["history"] = [dict(r._mapping) for r in conn.execute(
         select(EventAudit.at, EventAudit.actor, EventAudit.action, EventAudit.field,
                EventAudit.from_value, EventAudit.to_value, EventAudit.note)
         .where(EventAudit.event_id == event_id).order_by(EventAudit.at, EventAudit.id))]
     detail["assignee"] = conn.execute(select(Staff.name).where(
-        Staff.id == ev.assignee_staff_id)).scalar() if ev.assignee_staff_id else None
+        Staff.id == detail["assignee_staff_id"])).scalar() if detail["assignee_staff_id"] else None
     return detail

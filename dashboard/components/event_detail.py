@@ -36,7 +36,7 @@ def event_detail_view(detail: dict, warning: tuple[str, list[str]] | None) -> li
         if geometry:
             children.insert(0, dl.GeoJSON(data={"type": "Feature", "geometry": geometry, "properties": {}},
                                           style=MAP_JS("outlineStyle")))
-        minimap = dl.MapContainer(children=children, center=[detail["lat"], detail["lon"]], zoom=17,
+        minimap = dl.MapContainer(children=children, center=[detail["lat"], detail["lon"]], zoom=16,
                                   className="detail-map", attributionControl=False, preferCanvas=True)
     history = [html.Li([html.Span(format_local(h["at"], "%m-%d %H:%M"), className="hist-time"),
                         html.Span(h["action"], className="hist-action"),
