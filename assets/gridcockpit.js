@@ -9,7 +9,10 @@ window.gridCockpit = Object.assign({}, window.gridCockpit, {
         const map = layer._map;
         const p = map.latLngToContainerPoint([lat, lng]);
         const box = map.getContainer().getBoundingClientRect();
-        return {x: box.left + p.x, y: box.top + p.y};
+        const x = box.left + p.x, y = box.top + p.y;
+        const hit = document.elementFromPoint(x, y);
+        /* null when something (legend, panel) covers the point: callers try another point */
+        return hit && hit.tagName === "CANVAS" ? {x: x, y: y} : null;
     },
     map: {
         /* Fill a grid from hideout: categories (warning levels) or numeric classes (lower bounds). */

@@ -20,10 +20,15 @@ class ViewState:
     period: str = "year"
     dedicated: bool = False
     markers: bool = True
+    micro: bool = False  # colour every micro-grid of the area instead of its direct children
 
     def with_(self, **changes) -> "ViewState":
         """A copy with some fields changed."""
         return replace(self, **changes)
+
+    def to_hash(self) -> str:
+        """The fragment (`#area=…`) in-app navigation writes: it changes no page, only the view."""
+        return "#" + self.to_search()[1:]
 
     def to_search(self) -> str:
         """The query string (`?area=…&metric=…`) for this state."""
@@ -32,12 +37,14 @@ class ViewState:
             params["dedicated"] = "1"
         if not self.markers:
             params["markers"] = "0"
+        if self.micro:
+            params["micro"] = "1"
         return "?" + urlencode({k: v for k, v in params.items() if v})
 
 
 def parse_search(search: str | None, default_area: str | None = None) -> ViewState:
-    """Parse a query string; anything unknown or malformed falls back to the default."""
-    qs = parse_qs((search or "").lstrip("?"))
+    """Parse a query string or fragment; anything unknown or malformed falls back to the default."""
+    qs = parse_qs((search or "").lstrip("?#"))
     first = lambda key: (qs.get(key) or [None])[0]  # noqa: E731
     area = first("area")
     if not area or not _CODE.match(area):
@@ -45,4 +52,4 @@ def parse_search(search: str | None, default_area: str | None = None) -> ViewSta
     metric = first("metric") if first("metric") in METRICS else "open"
     period = first("period") if first("period") in PERIODS else "year"
     return ViewState(area=area, metric=metric, period=period, dedicated=first("dedicated") == "1",
-                     markers=first("markers") != "0")
+                     markers=first("markers") != "0", micro=first("micro") == "1")

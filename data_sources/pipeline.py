@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from governance.models import Quarantine, SourceState
 from governance.timeutil import utcnow
 
-from .base import FeedError, NormalisedEvent, RawRecord, RecordError, Source, raw_text_of
+from .base import FeedError, NormalisedEvent, RawRecord, RecordError, Source
 from .locate import locator_for
 from .upsert import UpsertResult, upsert_events
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import shapely
 from shapely.geometry import box, shape
 
 from governance.geo import geometry_gcj02_to_wgs84, metres_per_deg_lon, METRES_PER_DEG_LAT

@@ -1,5 +1,4 @@
 """The wall view in real headless Chromium: polygons drawn = database, KPIs = SQL, localhost only."""
-from datetime import datetime
 from urllib.parse import urlparse
 
 import pytest
@@ -67,7 +66,7 @@ def test_period_switch_recomputes_kpis(world_engine, live_server, page_factory):
         want = independent_kpis(conn, FOCUS, start, WORLD_NOW)
     expected = f"{want['closure_rate']:.1f}%"
     page.wait_for_function(f"document.querySelector('[data-kpi=closure_rate]').innerText === '{expected}'",
-                           timeout=10000)
+                           timeout=30000)
     assert expected != before
 
 

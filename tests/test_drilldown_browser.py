@@ -32,10 +32,13 @@ def inner_point(engine, code):
 
 
 def click_area(page, engine, code):
-    lat, lng = inner_point(engine, code)
+    from bench.render import clickable_point
+
+    with engine.connect() as conn:
+        geom = conn.execute(text("SELECT geometry FROM area WHERE code=:c"), {"c": code}).scalar()
     page.wait_for_timeout(700)  # let the fly-to animation settle
-    pos = page.evaluate(f"window.gridCockpit.pointOnScreen({json.dumps(code)}, {lat}, {lng})")
-    assert pos, f"{code} is not drawn"
+    pos = clickable_point(page, code, geom)
+    assert pos, f"{code} is not drawn or is covered"
     page.evaluate("window.gridCockpit.drawn = {}")
     page.mouse.click(pos["x"], pos["y"])
 
@@ -93,7 +96,7 @@ def test_url_is_a_bookmark_and_refresh_keeps_the_view(world_engine, live_server,
     assert stats.inserted == 1
     expected = f"{int(before.replace(',', '')) + 1:,}"
     page.wait_for_function(f"document.querySelector('[data-kpi=new_today]').innerText === '{expected}'",
-                           timeout=15000)
+                           timeout=30000)
     assert f"area={community}" in page.url and "metric=closure" in page.url
     assert community in page.locator("#breadcrumb").inner_html() or page.locator(".crumb.current").count() == 1
     screenshot(page, "laptop-1366-refreshed")

@@ -2,7 +2,6 @@
 from collections import defaultdict
 from datetime import datetime
 
-import numpy as np
 import pytest
 import shapely
 from sqlalchemy import insert, text

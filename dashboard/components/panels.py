@@ -21,7 +21,7 @@ def breadcrumb(chain, view: ViewState) -> list:
         if a.code == view.area:
             items.append(html.Span(a.name, className="crumb current", title=AREA_LEVELS[a.level]))
         else:
-            items.append(dcc.Link(a.name, href=view.with_(area=a.code).to_search(),
+            items.append(dcc.Link(a.name, href=view.with_(area=a.code).to_hash(),
                                   className=f"crumb crumb-{a.code}", title=AREA_LEVELS[a.level]))
     return items
 
@@ -64,7 +64,7 @@ def ranking_panel(ranked: list[AreaFigures], view: ViewState, level_name: str) -
     for i, f in enumerate(ranked, start=1):
         rows.append(html.Li(className="rank-row", children=[
             html.Span(str(i), className="rank-no"),
-            dcc.Link(f.name, href=view.with_(area=f.code).to_search(), className="rank-name"),
+            dcc.Link(f.name, href=view.with_(area=f.code).to_hash(), className="rank-name"),
             html.Span(f"{f.closure:.1f}%", className="rank-value"),
             html.Span(f"{f.closed}/{f.received}", className="rank-count"),
         ]))

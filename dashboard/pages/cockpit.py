@@ -1,6 +1,8 @@
 """The cockpit (一屏全域感知): drill-down grid map, KPIs, warnings, ranking, trends, live refresh."""
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import dash
 import dash_leaflet as dl
 from dash import ALL, Input, Output, Patch, State, callback, ctx, dcc, html, no_update
@@ -21,7 +23,7 @@ from governance.kpis import PERIODS
 from governance.models import AREA_LEVELS
 from governance.queries import area_chain, event_detail, events_by_ids, world_info
 from governance.timeutil import format_local
-from governance.warnings import load_rules
+from governance.warnings import RANK, load_rules
 from layers.area_outline import outline_layer
 from layers.dedicated_overlay import dedicated_layer
 from layers.event_markers import marker_layer, marker_minimum, markers_url
@@ -47,9 +49,16 @@ def resolve_view(search: str | None) -> tuple[ViewState, object]:
     return view, area
 
 
+def map_level(view: ViewState, area) -> str:
+    """The level the map colours: the area's children, or all its micro-grids when asked."""
+    if view.micro and area.level in ("subdistrict", "community", "general_grid"):
+        return "micro_grid"
+    return data.child_level(area.level) or area.level
+
+
 def map_values(view: ViewState, area, st) -> tuple[str, dict]:
     """(level shown, metric value per area code) for the map of a view."""
-    level = data.child_level(area.level) or area.level
+    level = map_level(view, area)
     figures = data.figures(st, area.path, level, view.period)
     return level, {code: f.value(view.metric) for code, f in figures.items()}
 
@@ -66,55 +75,61 @@ def hideout_for(view: ViewState, values: dict) -> dict:
 
 def panels(view: ViewState, area, st) -> dict:
     """Contents of every refreshable panel for a view at a data stamp."""
-    level = data.child_level(area.level) or area.level
+    level = map_level(view, area)
     figures = data.figures(st, area.path, level, view.period)
     warned = data.warnings(st, area.path)
-    ids = [eid for eid, (lv, _) in warned.events.items() if lv in ("red", "orange")]
+    worst_first = sorted((eid for eid, (lv, _) in warned.events.items() if lv in ("red", "orange")),
+                         key=lambda eid: (-RANK[warned.events[eid][0]], eid))[:60]
     with current().engine.connect() as conn:
-        ev_rows = sort_warned_events(warned.events, events_by_ids(conn, ids[:4000]))
+        ev_rows = sort_warned_events(warned.events, events_by_ids(conn, worst_first))
     grid_rows = sorted(({"name": f.name, "level": f.warning, "reasons": ["下辖网格存在预警"],
-                         "href": view.with_(area=f.code).to_search()} for f in figures.values()
+                         "href": view.with_(area=f.code).to_hash()} for f in figures.values()
                         if f.warning in ("red",)), key=lambda r: r["name"])
-    trends = data.trend_series(st, area.path, view.period)
     return {
         "kpis": kpi_strip(data.kpis(st, area.path, view.period)),
         "warnings": warnings_panel(ev_rows, grid_rows),
         "ranking": ranking_panel(ranking(figures), view, AREA_LEVELS.get(level, "")),
         "latest": event_list(data.latest(st, area.path)),
-        "daily": daily_chart(trends["daily"]), "categories": category_chart(trends["categories"]),
-        "hourly": hourly_chart(trends["hourly"]),
         "feeds": feed_strip(source_health(current().engine, current().now())),
         "clock": f"数据更新于 {format_local(current().now(), '%H:%M:%S')}",
     }
 
 
+def trend_figures(view: ViewState, area, st) -> tuple:
+    """The three trend charts of a view (new vs closed per day, categories, 24-hour rhythm)."""
+    trends = data.trend_series(st, area.path, view.period)
+    return (daily_chart(trends["daily"]), category_chart(trends["categories"]),
+            hourly_chart(trends["hourly"]))
+
+
 def layout(**query):
     """The cockpit for the view in the URL (area, metric, period); everything from the database."""
-    search = "?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else ""
-    view, area = resolve_view(search)
+    view, area = resolve_view("?" + urlencode(query) if query else "")
     st = data.stamp()
-    level, values = map_values(view, area, st)
-    hideout = hideout_for(view, values)
-    p = panels(view, area, st)
+    out = view_outputs(view, area, st)
+    figs = trend_figures(view, area, st)
     min_lon, min_lat, max_lon, max_lat = area.bounds
     with current().engine.connect() as conn:
         chain = area_chain(conn, area.path)
     colors = load_rules().colors
     return html.Div(className="cockpit", children=[
-        dcc.Location(id="url", refresh="callback-nav"),
-        dcc.Store(id="view-stamp", data={"search": view.to_search(), "stamp": [st.version, st.minute]}),
-        dcc.Store(id="selected-event"),
+        # In-app navigation writes the URL fragment (#area=…): bookmarkable, and it does not make
+        # the page router rebuild the page, so the map and panels update in place.
+        dcc.Location(id="url"),
+        dcc.Store(id="view-stamp", data={"search": view.to_search(), "area": area.code,
+                                         "stamp": [st.version, st.minute], "hashes": fingerprints(out)}),
+        dcc.Store(id="trend-stamp", data={"search": view.to_search(), "stamp": [st.version, st.minute[:8]]}),
         dcc.Interval(id="cockpit-refresh", interval=current().settings.refresh_seconds * 1000),
         html.Header(className="cockpit-header", children=[
-            html.H1(["网格驾驶舱", html.Span(f" · {area.name}", id="area-title", className="area-name")]),
+            html.H1(["网格驾驶舱", html.Span(out["area-title.children"], id="area-title", className="area-name")]),
             html.Div(className="header-right", children=[
-                html.Div(id="feed-strip", className="feed-strip", children=p["feeds"]),
+                html.Div(id="feed-strip", className="feed-strip", children=out["feed-strip.children"]),
                 dcc.RadioItems(id="cockpit-period", className="period-select", value=view.period, inline=True,
                                options=[{"label": v, "value": k} for k, v in PERIODS.items()]),
-                html.Div(id="cockpit-clock", className="clock", children=p["clock"]),
+                html.Div(id="cockpit-clock", className="clock", children=out["cockpit-clock.children"]),
             ]),
         ]),
-        html.Section(id="kpi-strip", className="kpi-strip", children=p["kpis"]),
+        html.Section(id="kpi-strip", className="kpi-strip", children=out["kpi-strip.children"]),
         html.Main(className="cockpit-main", children=[
             html.Div(className="map-panel", children=[
                 html.Div(className="map-toolbar", children=[
@@ -123,28 +138,31 @@ def layout(**query):
                                    options=[{"label": v, "value": k} for k, v in METRICS.items()]),
                     dcc.Checklist(id="map-overlays", className="overlay-toggle", inline=True,
                                   value=[k for k, on in (("dedicated", view.dedicated),
-                                                         ("markers", view.markers)) if on],
+                                                         ("markers", view.markers), ("micro", view.micro)) if on],
                                   options=[{"label": "专属网格", "value": "dedicated"},
-                                           {"label": "预警点位", "value": "markers"}]),
+                                           {"label": "预警点位", "value": "markers"},
+                                           {"label": "全部微网格", "value": "micro"}]),
                 ]),
                 dl.MapContainer(
                     id="cockpit-map", preferCanvas=True, attributionControl=False, zoomSnap=0.25,
                     bounds=[[min_lat, min_lon], [max_lat, max_lon]], className="grid-map", children=[
-                        grid_layer("grid-layer", geometry_url(area.code, level), hideout),
-                        outline_layer("area-outline", geometry_url(area.code, area.level)),
-                        dedicated_layer("dedicated-layer", geometry_url(area.code, "dedicated_grid")
-                                        if view.dedicated else ""),
-                        marker_layer("event-markers", markers_for(view, area, st), colors),
+                        grid_layer("grid-layer", out["grid-layer.url"], out["grid-layer.hideout"]),
+                        # Outlines sit in a pane that lets clicks through to the choropleth below.
+                        dl.Pane(name="outlines", style={"zIndex": 450, "pointerEvents": "none"}, children=[
+                            outline_layer("area-outline", out["area-outline.url"]),
+                            dedicated_layer("dedicated-layer", out["dedicated-layer.url"]),
+                        ]),
+                        marker_layer("event-markers", out["event-markers.url"], colors),
                     ]),
-                html.Div(id="map-legend", className="map-legend", children=legend_items(view.metric, hideout)),
+                html.Div(id="map-legend", className="map-legend", children=out["map-legend.children"]),
             ]),
             html.Aside(className="side-panel", children=[
                 html.H2("预警（红橙）"),
-                html.Ul(id="warnings-panel", className="warn-list", children=p["warnings"]),
+                html.Ul(id="warnings-panel", className="warn-list", children=out["warnings-panel.children"]),
                 html.H2("办结率排名（由低到高）"),
-                html.Ul(id="ranking-panel", className="rank-list", children=p["ranking"]),
+                html.Ul(id="ranking-panel", className="rank-list", children=out["ranking-panel.children"]),
                 html.H2("最新事件"),
-                html.Ul(id="event-list", className="event-list", children=p["latest"]),
+                html.Ul(id="event-list", className="event-list", children=out["event-list.children"]),
             ]),
             html.Div(id="event-detail", className="event-detail hidden", children=[
                 html.Button("关闭 ×", id="close-detail", className="link-button close-detail", n_clicks=0),
@@ -152,84 +170,143 @@ def layout(**query):
             ]),
         ]),
         html.Section(className="trend-row", children=[
-            dcc.Graph(id="trend-daily", figure=p["daily"], config=GRAPH_CONFIG, className="trend"),
-            dcc.Graph(id="trend-categories", figure=p["categories"], config=GRAPH_CONFIG, className="trend"),
-            dcc.Graph(id="trend-hourly", figure=p["hourly"], config=GRAPH_CONFIG, className="trend"),
+            dcc.Graph(id="trend-daily", figure=figs[0], config=GRAPH_CONFIG, className="trend"),
+            dcc.Graph(id="trend-categories", figure=figs[1], config=GRAPH_CONFIG, className="trend"),
+            dcc.Graph(id="trend-hourly", figure=figs[2], config=GRAPH_CONFIG, className="trend"),
         ]),
     ])
 
 
-@callback(Output("url", "search", allow_duplicate=True),
-          Input("map-metric", "value"), Input("cockpit-period", "value"), Input("map-overlays", "value"),
-          State("url", "search"), prevent_initial_call=True)
-def controls_to_url(metric, period, overlays, search):
-    """Metric, period and overlay choices go into the URL (so a view can be bookmarked)."""
-    view, _ = resolve_view(search)
-    overlays = overlays or []
-    return view.with_(metric=metric, period=period, dedicated="dedicated" in overlays,
-                      markers="markers" in overlays).to_search()
+OUTPUTS = ["grid-layer.url", "grid-layer.hideout", "area-outline.url", "dedicated-layer.url",
+           "event-markers.url", "cockpit-map.viewport", "breadcrumb.children", "map-legend.children",
+           "area-title.children", "kpi-strip.children", "warnings-panel.children", "ranking-panel.children",
+           "event-list.children", "feed-strip.children", "cockpit-clock.children"]
+ALWAYS_SENT = {"cockpit-clock.children"}
 
 
-@callback(Output("url", "search", allow_duplicate=True),
-          Input("grid-layer", "clickData"), State("url", "search"), prevent_initial_call=True)
-def drill_down(feature, search):
-    """Clicking an area on the map drills into it."""
-    code = ((feature or {}).get("properties") or {}).get("code")
-    view, area = resolve_view(search)
-    if not code or code == area.code:
-        return no_update
-    return view.with_(area=code).to_search()
-
-
-@callback(
-    Output("grid-layer", "url"), Output("grid-layer", "hideout"), Output("area-outline", "url"),
-    Output("dedicated-layer", "url"), Output("event-markers", "url"), Output("cockpit-map", "viewport"),
-    Output("breadcrumb", "children"), Output("map-legend", "children"), Output("area-title", "children"),
-    Output("kpi-strip", "children"), Output("warnings-panel", "children"), Output("ranking-panel", "children"),
-    Output("event-list", "children"), Output("trend-daily", "figure"), Output("trend-categories", "figure"),
-    Output("trend-hourly", "figure"), Output("feed-strip", "children"), Output("cockpit-clock", "children"),
-    Output("view-stamp", "data"),
-    Input("url", "search"), Input("cockpit-refresh", "n_intervals"), State("view-stamp", "data"),
-    prevent_initial_call=True)
-def render(search, _n, last):
-    """Redraw for a new view; on a timer tick send only what changed (often just the clock)."""
-    view, area = resolve_view(search)
-    st = data.stamp()
-    same_view = last and last.get("search") == view.to_search()
-    same_data = last and last.get("stamp") == [st.version, st.minute]
-    clock = f"数据更新于 {format_local(current().now(), '%H:%M:%S')}"
-    n_out = 19
-    if ctx.triggered_id == "cockpit-refresh" and same_view and same_data:
-        return (*[no_update] * (n_out - 2), clock, no_update)
+def view_outputs(view: ViewState, area, st) -> dict:
+    """Every output of the cockpit for a view at a data stamp (shared by layout and render)."""
     level, values = map_values(view, area, st)
     hideout = hideout_for(view, values)
     p = panels(view, area, st)
-    stamp_data = {"search": view.to_search(), "stamp": [st.version, st.minute]}
-    if same_view:  # data changed, same view: restyle in place, keep geometry, map position, popups
-        patch = Patch()
-        patch["values"] = hideout["values"]
-        if hideout.get("classes") is not None:
-            patch["classes"], patch["colors"] = hideout["classes"], hideout["colors"]
-        return (no_update, patch, no_update, no_update, markers_for(view, area, st), no_update,
-                no_update, legend_items(view.metric, hideout), no_update, p["kpis"], p["warnings"],
-                p["ranking"], p["latest"], p["daily"], p["categories"], p["hourly"], p["feeds"], clock,
-                stamp_data)
-    with current().engine.connect() as conn:
-        chain = area_chain(conn, area.path)
-    min_lon, min_lat, max_lon, max_lat = area.bounds
-    viewport = {"bounds": [[min_lat, min_lon], [max_lat, max_lon]], "transition": "flyToBounds",
-                "options": {"duration": 0.4}}
-    return (geometry_url(area.code, level), hideout, geometry_url(area.code, area.level),
-            geometry_url(area.code, "dedicated_grid") if view.dedicated else "",
-            markers_for(view, area, st), viewport, breadcrumb(chain, view),
-            legend_items(view.metric, hideout), f" · {area.name}", p["kpis"], p["warnings"], p["ranking"],
-            p["latest"], p["daily"], p["categories"], p["hourly"], p["feeds"], clock, stamp_data)
+    return {"grid-layer.url": geometry_url(area.code, level), "grid-layer.hideout": hideout,
+            "area-outline.url": geometry_url(area.code, area.level),
+            "dedicated-layer.url": geometry_url(area.code, "dedicated_grid") if view.dedicated else "",
+            "event-markers.url": markers_for(view, area, st),
+            "map-legend.children": legend_items(view.metric, hideout),
+            "area-title.children": f" · {area.name}", "kpi-strip.children": p["kpis"],
+            "warnings-panel.children": p["warnings"], "ranking-panel.children": p["ranking"],
+            "event-list.children": p["latest"], "feed-strip.children": p["feeds"],
+            "cockpit-clock.children": p["clock"]}
+
+
+def fingerprints(out: dict) -> dict:
+    """Content hashes of the outputs that are only sent when they change."""
+    return {k: _fingerprint(v) for k, v in out.items() if k not in ALWAYS_SENT}
+
+
+def _fingerprint(value) -> str:
+    """Short hash of an output's content (components and figures serialised to JSON)."""
+    import hashlib
+
+    from plotly.io.json import to_json_plotly
+
+    return hashlib.blake2b(to_json_plotly(value).encode(), digest_size=6).hexdigest()
+
+
+def next_view(trigger, fragment, last: dict, clicks, feature, metric, period, overlays) -> ViewState:
+    """The view to show now.
+
+    The area comes from a new map click, else from the URL fragment, else from the last render;
+    metric, period and overlays come from the controls (their current values are the truth even
+    when a refresh tick, not the control, triggered this call), except on browser navigation,
+    where the URL wins.
+    """
+    view, area = resolve_view(fragment if fragment and fragment != "#" else last.get("search"))
+    if trigger == "url":
+        return view
+    overlays = overlays or []
+    view = view.with_(metric=metric or view.metric, period=period or view.period,
+                      dedicated="dedicated" in overlays, markers="markers" in overlays,
+                      micro="micro" in overlays)
+    if clicks and clicks != last.get("clicks"):
+        code = ((feature or {}).get("properties") or {}).get("code")
+        if code and code != area.code:
+            view = view.with_(area=code)
+    return view
+
+
+@callback(
+    *[Output(*o.split(".")) for o in OUTPUTS], Output("view-stamp", "data"), Output("url", "hash"),
+    Input("url", "hash"), Input("grid-layer", "n_clicks"), Input("map-metric", "value"),
+    Input("cockpit-period", "value"), Input("map-overlays", "value"), Input("cockpit-refresh", "n_intervals"),
+    State("grid-layer", "clickData"), State("view-stamp", "data"))
+def render(fragment, clicks, metric, period, overlays, _n, feature, last):
+    """One callback for every change: drill, controls, back/forward and the refresh timer.
+
+    It sends only outputs whose content changed since the last render (an idle refresh carries
+    the clock alone) and keeps geometry, map position and open popups when the view is the same.
+    """
+    last = last or {}
+    view = next_view(ctx.triggered_id, fragment, last, clicks, feature, metric, period, overlays)
+    area = data.area(view.area)
+    if area is None:
+        view, area = resolve_view(None)
+    st = data.stamp()
+    same_view = last.get("search") == view.to_search()
+    clock = f"数据更新于 {format_local(current().now(), '%H:%M:%S')}"
+    if same_view and last.get("stamp") == [st.version, st.minute]:
+        stamp_data = no_update if clicks == last.get("clicks") else {**last, "clicks": clicks}
+        return (*[no_update] * (len(OUTPUTS) - 1), clock, stamp_data, no_update)
+    out = view_outputs(view, area, st)
+    hideout = out["grid-layer.hideout"]
+    if not same_view and last.get("area") != area.code:
+        with current().engine.connect() as conn:
+            chain = area_chain(conn, area.path)
+        min_lon, min_lat, max_lon, max_lat = area.bounds
+        out["cockpit-map.viewport"] = {"bounds": [[min_lat, min_lon], [max_lat, max_lon]],
+                                       "transition": "flyToBounds", "options": {"duration": 0.3}}
+        out["breadcrumb.children"] = breadcrumb(chain, view)
+    elif not same_view:
+        with current().engine.connect() as conn:
+            out["breadcrumb.children"] = breadcrumb(area_chain(conn, area.path), view)
+    hashes = fingerprints(out)
+    old = last.get("hashes", {})
+    result = []
+    for key in OUTPUTS:
+        if key not in out or (key in hashes and old.get(key) == hashes[key]):
+            result.append(no_update)
+        elif key == "grid-layer.hideout" and same_view:
+            patch = Patch()  # restyle in place: geometry and map state stay as they are
+            for k in ("values", "classes", "colors"):
+                if k in hideout:
+                    patch[k] = hideout[k]
+            result.append(patch)
+        else:
+            result.append(out[key])
+    stamp_data = {"search": view.to_search(), "area": area.code, "stamp": [st.version, st.minute],
+                  "hashes": {**old, **hashes}, "clicks": clicks}
+    new_hash = view.to_hash()
+    return (*result, stamp_data, new_hash if new_hash != (fragment or "") else no_update)
+
+
+@callback(Output("trend-daily", "figure"), Output("trend-categories", "figure"), Output("trend-hourly", "figure"),
+          Output("trend-stamp", "data"), Input("view-stamp", "data"), State("trend-stamp", "data"),
+          prevent_initial_call=True)
+def render_trends(view_stamp, last):
+    """Charts follow the map in a second step, and only when their view or data changed."""
+    version, minute = view_stamp["stamp"]
+    key = {"search": view_stamp["search"], "stamp": [version, minute[:8]]}  # data version and day
+    if key == last:
+        return no_update, no_update, no_update, no_update
+    view, area = resolve_view(view_stamp["search"])
+    return (*trend_figures(view, area, data.stamp()), key)
 
 
 @callback(Output("event-detail-body", "children"), Output("event-detail", "className"),
           Input("event-markers", "clickData"), Input({"type": "open-event", "id": ALL}, "n_clicks"),
-          Input("close-detail", "n_clicks"), State("url", "search"), prevent_initial_call=True)
-def show_event(marker, _clicks, _close, search):
+          Input("close-detail", "n_clicks"), State("view-stamp", "data"), prevent_initial_call=True)
+def show_event(marker, _clicks, _close, last):
     """Open an event's detail from a marker or a warning row; close it again."""
     trig = ctx.triggered_id
     if trig == "close-detail":
@@ -242,7 +319,7 @@ def show_event(marker, _clicks, _close, search):
         event_id = ((marker or {}).get("properties") or {}).get("id")
     if event_id is None:
         return no_update, no_update
-    _, area = resolve_view(search)
+    area = data.area((last or {}).get("area") or default_area())
     with current().engine.connect() as conn:
         detail = event_detail(conn, int(event_id))
     if detail is None or not (detail.get("area_path") or "").startswith(area.path):

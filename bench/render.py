@@ -1,0 +1,222 @@
+"""Cockpit speed in headless Chromium: first render, drill-down, refresh bytes, memory — vs naive.
+
+python -m bench.render [--db PATH] [--runs N]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import shapely
+from sqlalchemy import text
+
+from .common import print_table, seeded_engine, write_results
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+TARGETS = {"wall_first_render_s": 1.0, "drill_down_s": 0.3, "idle_refresh_bytes": 2048,
+           "server_rss_mb": 500, "speedup_vs_plotly": 4.5}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(args: list[str], env_extra: dict) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), COCKPIT_DEMO_FEEDS="0", **env_extra)
+    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _wait(url: str, timeout: float = 60) -> None:
+    import requests
+
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            requests.get(url, timeout=2)
+            return
+        except requests.RequestException:
+            time.sleep(0.3)
+    raise TimeoutError(url)
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _timed(browser, url: str, condition: str, script: str | None = None, size=(1920, 1080)) -> float:
+    ctx = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    page = ctx.new_page()
+    start = time.perf_counter()
+    page.goto(url, wait_until="commit")
+    page.wait_for_function(condition, timeout=60_000, polling=20)
+    if script:
+        page.evaluate(script)
+    elapsed = time.perf_counter() - start
+    ctx.close()
+    return elapsed
+
+
+OURS_READY = ("window.gridCockpit && window.gridCockpit.drawn.{level} && "
+              "window.gridCockpit.drawn.{level}.size >= {n} && document.querySelector('[data-kpi=closure_rate]')")
+PLOTLY_READY = ("(() => {const gd = document.querySelector('.js-plotly-plot');"
+                " return gd && gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot"
+                " && gd._fullLayout.map._subplot.map;})()")
+PLOTLY_IDLE = ("new Promise(r => {const m = document.querySelector('.js-plotly-plot')._fullLayout.map._subplot.map;"
+               " if (m.loaded()) r(); else m.once('idle', r);})")
+LEAFLET_READY = "document.querySelectorAll('.leaflet-overlay-pane path').length >= {n}"
+
+
+def run(db: Path, runs: int) -> dict:
+    """Measure the cockpit and the naive baselines; return the numbers."""
+    from playwright.sync_api import sync_playwright
+
+    engine = seeded_engine(db)
+    with engine.connect() as conn:
+        focus = conn.execute(text("SELECT value FROM world_info WHERE key='focus_code'")).scalar()
+        path = conn.execute(text("SELECT path FROM area WHERE code=:c"), {"c": focus}).scalar()
+        n_comm = conn.execute(text("SELECT COUNT(*) FROM area WHERE level='community' AND path LIKE :p"),
+                              {"p": path + "%"}).scalar()
+        n_micro = conn.execute(text("SELECT COUNT(*) FROM area WHERE level='micro_grid' AND path LIKE :p"),
+                               {"p": path + "%"}).scalar()
+        comms = conn.execute(text("SELECT code, geometry FROM area WHERE level='community' AND path LIKE :p "
+                                  "ORDER BY code LIMIT 6"), {"p": path + "%"}).all()
+    url = f"sqlite:///{db}"
+    ports = {k: _free_port() for k in ("ours", "plotly", "leaflet")}
+    procs = {"ours": _start([sys.executable, "app.py", "web", "--port", str(ports["ours"])],
+                            {"DATABASE_URL": url, "COCKPIT_REFRESH_SECONDS": "2"}),
+             "plotly": _start([sys.executable, "-m", "bench.naive_app", "plotly", str(ports["plotly"]), url], {}),
+             "leaflet": _start([sys.executable, "-m", "bench.naive_app", "leaflet", str(ports["leaflet"]), url], {})}
+    res: dict = {"micro_grids": n_micro, "communities": n_comm}
+    try:
+        for k, p in ports.items():
+            _wait(f"http://127.0.0.1:{p}/")
+        base = f"http://127.0.0.1:{ports['ours']}"
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            _timed(browser, base + "/", OURS_READY.format(level="community", n=n_comm))  # warm server caches
+            wall = [_timed(browser, base + "/", OURS_READY.format(level="community", n=n_comm))
+                    for _ in range(runs)]
+            wall_micro = [_timed(browser, base + "/?micro=1&markers=0",
+                                 OURS_READY.format(level="micro_grid", n=n_micro)) for _ in range(runs)]
+            plotly = [_timed(browser, f"http://127.0.0.1:{ports['plotly']}/", PLOTLY_READY, PLOTLY_IDLE)
+                      for _ in range(runs)]
+            leaflet = [_timed(browser, f"http://127.0.0.1:{ports['leaflet']}/", LEAFLET_READY.format(n=n_micro))
+                       for _ in range(runs)]
+            drill, sizes = _drill_and_refresh(browser, base, comms)
+            browser.close()
+        res.update({
+            "wall_first_render_s": statistics.median(wall),
+            "wall_all_micro_grids_s": statistics.median(wall_micro),
+            "naive_plotly_choropleth_map_s": statistics.median(plotly),
+            "naive_inline_leaflet_s": statistics.median(leaflet),
+            "drill_down_s_p50": statistics.median(drill), "drill_down_s_max": max(drill),
+            "idle_refresh_bytes_max": max(sizes) if sizes else None,
+            "server_rss_mb": _rss_mb(procs["ours"].pid),
+        })
+        res["speedup_vs_plotly"] = res["naive_plotly_choropleth_map_s"] / res["wall_all_micro_grids_s"]
+        res["speedup_vs_plotly_wall_view"] = res["naive_plotly_choropleth_map_s"] / res["wall_first_render_s"]
+    finally:
+        for p in procs.values():
+            p.terminate()
+    return res
+
+
+def clickable_point(page, code: str, geometry: str, tries: int = 12):
+    """Screen position of a point inside an area that nothing on the page covers (or None)."""
+    from demo_world.tessellate import sample_points
+    import numpy as np
+
+    geom = shapely.from_geojson(geometry)
+    candidates = [(geom.representative_point().x, geom.representative_point().y)]
+    candidates += [tuple(p) for p in sample_points(geom, tries, np.random.default_rng(0))]
+    for lon, lat in candidates:
+        pos = page.evaluate(f"window.gridCockpit.pointOnScreen({json.dumps(code)}, {lat}, {lon})")
+        if pos:
+            return pos
+    return None
+
+
+def _drill_and_refresh(browser, base: str, comms) -> tuple[list[float], list[int]]:
+    ctx = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = ctx.new_page()
+    responses = []
+    page.on("response", lambda r: responses.append(r) if "_dash-update-component" in r.url else None)
+    drill = []
+    for code, geom in comms:
+        page.goto(base + "/?markers=0")
+        page.wait_for_function("window.gridCockpit && window.gridCockpit.drawn.community", timeout=60_000)
+        page.wait_for_timeout(800)
+        pos = clickable_point(page, code, geom)
+        if pos is None:
+            continue
+        page.evaluate("window.gridCockpit.drawn = {}")
+        start = time.perf_counter()
+        page.mouse.click(pos["x"], pos["y"])
+        try:
+            page.wait_for_function("window.gridCockpit.drawn.general_grid && "
+                                   "window.gridCockpit.drawn.general_grid.size > 0", timeout=30_000, polling=10)
+        except Exception:
+            page.screenshot(path="/tmp/drill-fail.png")
+            print("drill failed", code, pos, page.url)
+            raise
+        drill.append(time.perf_counter() - start)
+    page.wait_for_timeout(2000)  # the drill's second step (charts) lands
+    responses.clear()
+    page.wait_for_timeout(7000)  # idle refreshes: nothing new in the database
+    sizes = []
+    for r in responses:
+        body = r.body()
+        sizes.append(len(body))
+        if len(body) > 2048:
+            print("large idle response:", len(body), list(json.loads(body).get("response", {}))[:12])
+    ctx.close()
+    return drill, sizes
+
+
+def main(argv=None) -> dict:
+    """Command line entry: prints the table, writes bench/results/render.json."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--db", type=Path, default=Path(tempfile.gettempdir()) / "gridcockpit-bench.sqlite3")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args(argv)
+    r = run(args.db, args.runs)
+    ok = lambda good: "✓" if good else "✗"  # noqa: E731
+    rows = [
+        ["wall view first render (communities + KPIs)", f"{r['wall_first_render_s']:.2f} s", "≤ 1.0 s",
+         ok(r["wall_first_render_s"] <= 1.0)],
+        [f"wall view, all {r['micro_grids']:,} micro-grids", f"{r['wall_all_micro_grids_s']:.2f} s", "", ""],
+        ["naive plotly choropleth_map, same micro-grids", f"{r['naive_plotly_choropleth_map_s']:.2f} s", "", ""],
+        ["naive inline dash-leaflet, same micro-grids", f"{r['naive_inline_leaflet_s']:.2f} s", "", ""],
+        ["speed-up vs plotly (same micro-grids)", f"{r['speedup_vs_plotly']:.1f}×", "≥ 4.5×",
+         ok(r["speedup_vs_plotly"] >= 4.5)],
+        ["speed-up vs plotly (wall view)", f"{r['speedup_vs_plotly_wall_view']:.1f}×", "", ""],
+        ["drill-down p50 / max", f"{r['drill_down_s_p50'] * 1000:.0f} / {r['drill_down_s_max'] * 1000:.0f} ms",
+         "≤ 300 ms", ok(r["drill_down_s_p50"] <= 0.3)],
+        ["idle refresh payload (max)", f"{r['idle_refresh_bytes_max']} B", "≤ 2 KB",
+         ok((r["idle_refresh_bytes_max"] or 0) <= 2048)],
+        ["server memory (RSS)", f"{r['server_rss_mb']:.0f} MB", "≤ 500 MB", ok(r["server_rss_mb"] <= 500)],
+    ]
+    print_table("Cockpit render benchmark (street scale, headless Chromium)", ["measure", "value", "target", ""],
+                rows)
+    print(f"results: {write_results('render', r)}")
+    return r
+
+
+if __name__ == "__main__":
+    main()
