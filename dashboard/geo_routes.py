@@ -7,6 +7,7 @@ from functools import lru_cache
 import geobuf
 from flask import Blueprint, Response, abort, request
 
+from governance.geo import geometry_wgs84_to_gcj02, wgs84_to_gcj02
 from governance.models import AREA_LEVELS
 from governance.queries import area_by_code, area_features, world_info
 
@@ -15,14 +16,40 @@ from .runtime import current
 geo = Blueprint("geo", __name__)
 
 
+def display_datum() -> str:
+    """Datum the map draws in: GCJ-02 only when GCJ-02 basemap tiles are configured."""
+    settings = current().settings
+    return "gcj02" if settings.tile_url and settings.tile_datum == "gcj02" else "wgs84"
+
+
+def to_display(lon: float, lat: float) -> tuple[float, float]:
+    """A WGS84 point in the display datum."""
+    if display_datum() == "gcj02":
+        g_lon, g_lat = wgs84_to_gcj02(lon, lat)
+        return float(g_lon), float(g_lat)
+    return lon, lat
+
+
+def _shift_features(fc: dict) -> dict:
+    """Convert every coordinate of a FeatureCollection from WGS84 to GCJ-02."""
+    import shapely
+
+    for f in fc["features"]:
+        geom = shapely.geometry.shape(f["geometry"])
+        f["geometry"] = shapely.geometry.mapping(geometry_wgs84_to_gcj02(geom))
+    return fc
+
+
 @lru_cache(maxsize=64)
-def _encoded(world_key: str, code: str, level: str) -> tuple[bytes, str]:
+def _encoded(world_key: str, code: str, level: str, datum: str = "wgs84") -> tuple[bytes, str]:
     engine = current().engine
     with engine.connect() as conn:
         area = area_by_code(conn, code)
         if area is None:
             return b"", ""
         fc = area_features(conn, area.path, level)
+    if datum == "gcj02":
+        fc = _shift_features(fc)
     body = geobuf.encode(fc, 6)
     return body, hashlib.sha1(body).hexdigest()[:16]
 
@@ -39,7 +66,7 @@ def area_geobuf(code: str, level: str):
         abort(404, description=f"unknown level {level!r}")
     with current().engine.connect() as conn:
         world_key = world_info(conn).get("generated_at", "")
-    body, etag = _encoded(world_key, code, level)
+    body, etag = _encoded(world_key, code, level, display_datum())
     if not etag:
         abort(404, description=f"unknown area {code!r}")
     if request.if_none_match.contains(etag):
@@ -72,7 +99,8 @@ def warning_points(code: str):
     ids = [eid for eid, (lv, _) in warned.events.items() if lv != "none" and RANK[lv] >= RANK[minimum]]
     with current().engine.connect() as conn:
         rows = events_by_ids(conn, ids)
-    features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
+    features = [{"type": "Feature", "geometry": {"type": "Point",
+                                                  "coordinates": list(to_display(r["lon"], r["lat"]))},
                  "properties": {"id": r["id"], "level": warned.events[r["id"]][0],
                                 "title": f"{r['category']}｜{r['title']}"[:80]}}
                 for r in rows if r["lon"] is not None]

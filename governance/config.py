@@ -19,6 +19,8 @@ SETTINGS_DOC = {
     "COCKPIT_FEEDS": "YAML file configuring the pulled feeds (URLs, folders, intervals)",
     "COCKPIT_DEMO_FEEDS": "1 (default) starts the local feed simulator when COCKPIT_FEEDS is unset",
     "COCKPIT_SIMULATOR_PORT": "port of the demo feed simulator (default 8051)",
+    "COCKPIT_TILE_URL": "optional locally served basemap tiles, e.g. http://tiles.local/{z}/{x}/{y}.png",
+    "COCKPIT_TILE_DATUM": "datum of those tiles: wgs84 (default) or gcj02 (AMap-style tiles)",
 }
 
 
@@ -34,6 +36,8 @@ class Settings:
     refresh_seconds: int = 15
     demo_feeds: bool = True
     simulator_port: int = 8051
+    tile_url: str | None = None
+    tile_datum: str = "wgs84"
 
 
 def default_database_url() -> str:
@@ -53,6 +57,10 @@ def load_settings(**overrides) -> Settings:
         refresh_seconds=int(env.get("COCKPIT_REFRESH_SECONDS", "15")),
         demo_feeds=env.get("COCKPIT_DEMO_FEEDS", "1") not in ("0", "false", "no"),
         simulator_port=int(env.get("COCKPIT_SIMULATOR_PORT", "8051")),
+        tile_url=env.get("COCKPIT_TILE_URL") or None,
+        tile_datum=env.get("COCKPIT_TILE_DATUM", "wgs84").lower(),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
+    if values["tile_datum"] not in ("wgs84", "gcj02"):
+        raise ValueError(f"COCKPIT_TILE_DATUM must be wgs84 or gcj02, not {values['tile_datum']!r}")
     return Settings(**values)

@@ -100,6 +100,17 @@ def geometry_gcj02_to_wgs84(geom):
     return shapely.transform(geom, _convert)
 
 
+def geometry_wgs84_to_gcj02(geom):
+    """Return a shapely geometry with every vertex converted from WGS84 to GCJ-02 (for GCJ tiles)."""
+    import shapely
+
+    def _convert(coords: np.ndarray) -> np.ndarray:
+        lon, lat = wgs84_to_gcj02(coords[:, 0], coords[:, 1])
+        return np.column_stack([lon, lat])
+
+    return shapely.transform(geom, _convert)
+
+
 METRES_PER_DEG_LAT = 111_320.0
 
 

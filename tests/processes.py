@@ -59,10 +59,10 @@ def stop(*procs: subprocess.Popen) -> None:
             p.kill()
 
 
-def web(engine, tmp_path) -> tuple[str, subprocess.Popen]:
+def web(engine, tmp_path, **env_extra) -> tuple[str, subprocess.Popen]:
     """`python app.py web` on a free port: the cockpit without scheduler or simulator."""
     port = free_port()
-    proc = start([sys.executable, "app.py", "web", "--port", str(port)], env_for(engine),
+    proc = start([sys.executable, "app.py", "web", "--port", str(port)], env_for(engine, **env_extra),
                  tmp_path / "web.log")
     url = f"http://127.0.0.1:{port}"
     wait_http(url + "/api/v1/health", proc)

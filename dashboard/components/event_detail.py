@@ -4,13 +4,17 @@ from __future__ import annotations
 import json
 
 import dash_leaflet as dl
+import shapely.geometry
 from dash import html
 
+from governance.geo import geometry_wgs84_to_gcj02
 from governance.privacy import mask_name, mask_phone
 from governance.timeutil import format_local
 from governance.warnings import LABELS
 from governance.workflow import LEVELS, SEVERITIES, STATES
 from layers import MAP_JS
+
+from ..geo_routes import display_datum, to_display
 
 FIELD_LABELS = {"status": "状态", "source_status": "源系统状态", "duplicate_of_id": "关联重复",
                 "closed_at": "办结时间", "satisfaction": "满意度", "due_at": "办理时限",
@@ -31,12 +35,15 @@ def event_detail_view(detail: dict, warning: tuple[str, list[str]] | None) -> li
     geometry = json.loads(detail["area_geometry"]) if detail.get("area_geometry") else None
     minimap = None
     if detail.get("lat") is not None:
-        children = [dl.CircleMarker(center=[detail["lat"], detail["lon"]], radius=8,
+        lon, lat = to_display(detail["lon"], detail["lat"])
+        if geometry and display_datum() == "gcj02":
+            geometry = shapely.geometry.mapping(geometry_wgs84_to_gcj02(shapely.geometry.shape(geometry)))
+        children = [dl.CircleMarker(center=[lat, lon], radius=8,
                                     pathOptions={"color": "#fff", "fillColor": "#e63946", "fillOpacity": 1})]
         if geometry:
             children.insert(0, dl.GeoJSON(data={"type": "Feature", "geometry": geometry, "properties": {}},
                                           style=MAP_JS("outlineStyle")))
-        minimap = dl.MapContainer(children=children, center=[detail["lat"], detail["lon"]], zoom=16,
+        minimap = dl.MapContainer(children=children, center=[lat, lon], zoom=16,
                                   className="detail-map", attributionControl=False, preferCanvas=True)
     history = [html.Li([html.Span(format_local(h["at"], "%m-%d %H:%M"), className="hist-time"),
                         html.Span(h["action"], className="hist-action"),

@@ -14,7 +14,7 @@ from dashboard.components.feed_strip import feed_strip
 from dashboard.components.kpi_strip import kpi_strip
 from dashboard.components.panels import breadcrumb, ranking_panel, sort_warned_events, warnings_panel
 from dashboard.components.trend_charts import category_chart, daily_chart, hourly_chart
-from dashboard.geo_routes import geometry_url
+from dashboard.geo_routes import geometry_url, to_display
 from dashboard.runtime import current
 from dashboard.view_state import ViewState, parse_search
 from data_sources.health import source_health
@@ -95,6 +95,13 @@ def panels(view: ViewState, area, st) -> dict:
     }
 
 
+def display_bounds(area) -> tuple[float, float, float, float]:
+    """An area's bounds in the map's display datum."""
+    min_lon, min_lat = to_display(area.bounds[0], area.bounds[1])
+    max_lon, max_lat = to_display(area.bounds[2], area.bounds[3])
+    return min_lon, min_lat, max_lon, max_lat
+
+
 def trend_figures(view: ViewState, area, st) -> tuple:
     """The three trend charts of a view (new vs closed per day, categories, 24-hour rhythm)."""
     trends = data.trend_series(st, area.path, view.period)
@@ -108,10 +115,11 @@ def layout(**query):
     st = data.stamp()
     out = view_outputs(view, area, st)
     figs = trend_figures(view, area, st)
-    min_lon, min_lat, max_lon, max_lat = area.bounds
+    min_lon, min_lat, max_lon, max_lat = display_bounds(area)
     with current().engine.connect() as conn:
         chain = area_chain(conn, area.path)
     colors = load_rules().colors
+    tiles = current().settings.tile_url
     return html.Div(className="cockpit", children=[
         # In-app navigation writes the URL fragment (#area=…): bookmarkable, and it does not make
         # the page router rebuild the page, so the map and panels update in place.
@@ -146,6 +154,7 @@ def layout(**query):
                 dl.MapContainer(
                     id="cockpit-map", preferCanvas=True, attributionControl=False, zoomSnap=0.25,
                     bounds=[[min_lat, min_lon], [max_lat, max_lon]], className="grid-map", children=[
+                        *([dl.TileLayer(url=tiles, maxZoom=19, opacity=0.6)] if tiles else []),
                         grid_layer("grid-layer", out["grid-layer.url"], out["grid-layer.hideout"]),
                         # Outlines sit in a pane that lets clicks through to the choropleth below.
                         dl.Pane(name="outlines", style={"zIndex": 450, "pointerEvents": "none"}, children=[
@@ -263,7 +272,7 @@ def render(fragment, clicks, metric, period, overlays, _n, feature, last):
     if not same_view and last.get("area") != area.code:
         with current().engine.connect() as conn:
             chain = area_chain(conn, area.path)
-        min_lon, min_lat, max_lon, max_lat = area.bounds
+        min_lon, min_lat, max_lon, max_lat = display_bounds(area)
         out["cockpit-map.viewport"] = {"bounds": [[min_lat, min_lon], [max_lat, max_lon]],
                                        "transition": "flyToBounds", "options": {"duration": 0.3}}
         out["breadcrumb.children"] = breadcrumb(chain, view)
