@@ -82,22 +82,24 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "scheduler":
         from data_sources.registry import build_sources, load_config
-        from data_sources.scheduler import build_scheduler
+        from data_sources.scheduler import build_scheduler, warning_jobs
 
         config = load_config()
         if config is None:
             print("scheduler: set COCKPIT_FEEDS to a feeds YAML file (see README)", file=sys.stderr)
             return 2
-        build_scheduler(engine, build_sources(config), blocking=True).start()
+        build_scheduler(engine, build_sources(config), blocking=True,
+                        extra_jobs=warning_jobs(engine, settings)).start()
         return 0
     from dashboard.app import create_app
 
     app = create_app(settings, engine)
     if args.command == "serve":
-        from data_sources.scheduler import build_scheduler
+        from data_sources.scheduler import build_scheduler, warning_jobs
 
         url = f"http://{settings.host}:{settings.port}"
-        build_scheduler(engine, feed_sources(settings, engine, url)).start()
+        build_scheduler(engine, feed_sources(settings, engine, url),
+                        extra_jobs=warning_jobs(engine, settings)).start()
     print(f"网格驾驶舱已启动：http://{settings.host}:{settings.port}", file=sys.stderr)
     app.run(host=settings.host, port=settings.port, debug=False, threaded=True)
     return 0

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from governance import queries, trends
 from governance.area_stats import child_figures
 from governance.cache import CACHE, data_version
-from governance.kpis import compute_kpis
+from governance.kpis import closed_by_level, compute_kpis
 from governance.models import CHILD_LEVEL
 from governance.warning_eval import evaluate_scope
 from governance.warnings import load_rules
@@ -85,3 +85,11 @@ def trend_series(st: Stamp, path: str, period: str) -> dict:
                     "categories": trends.category_breakdown(conn, path, period, now),
                     "hourly": trends.hourly_rhythm(conn, path, now)}
     return _cached("trends", st, (path, period), compute)
+
+
+def closed_levels(st: Stamp, path: str, period: str) -> dict[str, int]:
+    """Closed events per handling level in the period."""
+    def compute():
+        with current().engine.connect() as conn:
+            return closed_by_level(conn, path, period, current().now())
+    return _cached("levels", st, (path, period), compute)

@@ -16,6 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from governance.models import JobLease
 from governance.timeutil import utcnow
 
+from governance.warning_jobs import deliver_notifications, refresh_warnings
+
 from .base import Source
 from .pipeline import run_source
 
@@ -47,17 +49,47 @@ def release_lease(engine: Engine, name: str, not_before) -> None:
 
 
 def leased_run(engine: Engine, source: Source, clock: Callable = utcnow) -> bool:
-    """Run one source if this process wins its lease for the current interval; True if it ran."""
+    """Run one source if this process wins its lease for the current interval; True if it ran.
+
+    When the run brought new or changed events, warnings are re-evaluated right away.
+    """
     start = clock()
     interval = timedelta(seconds=source.interval_seconds)
     if not acquire_lease(engine, f"feed:{source.name}", hold=max(interval, timedelta(minutes=10)),
                          now=start):
         return False
     try:
-        run_source(engine, source, clock)
+        stats = run_source(engine, source, clock)
+        if stats and (stats.inserted or stats.updated):
+            leased_job(engine, "warnings", 5, lambda: refresh_warnings(engine, clock()), clock)
     finally:
         release_lease(engine, f"feed:{source.name}", not_before=start + interval * 0.8)
     return True
+
+
+def leased_job(engine: Engine, name: str, interval_seconds: int, func: Callable, clock: Callable = utcnow):
+    """Run `func` if this process wins the lease of job `name` for this interval."""
+    start = clock()
+    interval = timedelta(seconds=interval_seconds)
+    if not acquire_lease(engine, name, hold=max(interval, timedelta(minutes=10)), now=start):
+        return None
+    try:
+        return func()
+    except Exception:  # noqa: BLE001 - a failing job must not kill the scheduler
+        log.exception("job %s failed", name)
+        return None
+    finally:
+        release_lease(engine, name, not_before=start + interval * 0.8)
+
+
+def warning_jobs(engine: Engine, settings) -> list[tuple[Callable, int, str]]:
+    """The scheduled warning jobs: re-evaluate every minute, deliver notifications every 15 s."""
+    return [
+        (lambda: leased_job(engine, "warnings", 60, lambda: refresh_warnings(engine, utcnow())), 60,
+         "warnings"),
+        (lambda: leased_job(engine, "notify", 15, lambda: deliver_notifications(
+            engine, settings.webhook_url, settings.webhook_format, utcnow())), 15, "notify"),
+    ]
 
 
 def build_scheduler(engine: Engine, sources: list[Source], blocking: bool = False,

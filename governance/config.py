@@ -21,6 +21,8 @@ SETTINGS_DOC = {
     "COCKPIT_SIMULATOR_PORT": "port of the demo feed simulator (default 8051)",
     "COCKPIT_TILE_URL": "optional locally served basemap tiles, e.g. http://tiles.local/{z}/{x}/{y}.png",
     "COCKPIT_TILE_DATUM": "datum of those tiles: wgs84 (default) or gcj02 (AMap-style tiles)",
+    "COCKPIT_WEBHOOK_URL": "group-robot webhook for new red/orange warnings (WeCom or DingTalk)",
+    "COCKPIT_WEBHOOK_FORMAT": "wecom (default) or dingtalk",
 }
 
 
@@ -38,6 +40,8 @@ class Settings:
     simulator_port: int = 8051
     tile_url: str | None = None
     tile_datum: str = "wgs84"
+    webhook_url: str | None = None
+    webhook_format: str = "wecom"
 
 
 def default_database_url() -> str:
@@ -59,8 +63,12 @@ def load_settings(**overrides) -> Settings:
         simulator_port=int(env.get("COCKPIT_SIMULATOR_PORT", "8051")),
         tile_url=env.get("COCKPIT_TILE_URL") or None,
         tile_datum=env.get("COCKPIT_TILE_DATUM", "wgs84").lower(),
+        webhook_url=env.get("COCKPIT_WEBHOOK_URL") or None,
+        webhook_format=env.get("COCKPIT_WEBHOOK_FORMAT", "wecom").lower(),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
     if values["tile_datum"] not in ("wgs84", "gcj02"):
         raise ValueError(f"COCKPIT_TILE_DATUM must be wgs84 or gcj02, not {values['tile_datum']!r}")
+    if values["webhook_format"] not in ("wecom", "dingtalk"):
+        raise ValueError(f"COCKPIT_WEBHOOK_FORMAT must be wecom or dingtalk, not {values['webhook_format']!r}")
     return Settings(**values)

@@ -127,3 +127,12 @@ def compute_kpis(conn: Connection, scope_path: str, period: str, now: datetime) 
         base, Event.source == "cases", Event.reported_at >= ly_start,
         Event.reported_at <= ly_end)).scalar_one()
     return KpiSnapshot(*[int(v) for v in row[:9]], cases=int(row[9]), cases_last_year=int(last_year))
+
+
+def closed_by_level(conn: Connection, scope_path: str, period: str, now: datetime) -> dict[str, int]:
+    """Events closed in the period per handling level (微事不出网格、小事不出社区、大事不出街道)."""
+    start, end = period_bounds(period, now)
+    rows = conn.execute(select(Event.handling_level, func.count()).where(
+        counted_events(scope_path), Event.status == "closed", Event.closed_at.between(start, end))
+        .group_by(Event.handling_level)).all()
+    return {level: int(n) for level, n in rows}

@@ -140,6 +140,8 @@ class Event(Base):
     # The status as the source last reported it (its own code); local steps are kept when unchanged.
     source_status: Mapped[str | None] = mapped_column(String(30))
     handling_level: Mapped[str] = mapped_column(String(12), default="grid")
+    # When the event reached its current handling level (escalation clock of 分级预控).
+    level_since: Mapped[datetime | None] = mapped_column(DateTime)
     reported_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     dispatched_at: Mapped[datetime | None] = mapped_column(DateTime)
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime)

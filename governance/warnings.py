@@ -40,6 +40,10 @@ class Rules:
     spike_orange_p: float
     spike_red_p: float
     parent: str
+    escalate_not_accepted_hours: float = 4.0
+    escalate_overdue: bool = True
+    notify_levels: tuple = ("red", "orange")
+    notify_max_per_sync: int = 20
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,12 @@ def parse_rules(doc: dict) -> Rules:
             rework_level=_level(ev["rework_level"], "event.rework_level"),
             grid_rules=tuple(grid_rules), spike_baseline_days=int(spike["baseline_days"]),
             spike_min_count=int(spike["min_count"]), spike_orange_p=float(spike["orange_p"]),
-            spike_red_p=float(spike["red_p"]), parent=grid.get("parent", "worst"))
+            spike_red_p=float(spike["red_p"]), parent=grid.get("parent", "worst"),
+            escalate_not_accepted_hours=float((doc.get("escalation") or {}).get("not_accepted_hours", 4)),
+            escalate_overdue=bool((doc.get("escalation") or {}).get("overdue_at_level", True)),
+            notify_levels=tuple(_level(lv, "notify.levels") for lv in
+                                (doc.get("notify") or {}).get("levels", ["red", "orange"])),
+            notify_max_per_sync=int((doc.get("notify") or {}).get("max_messages_per_sync", 20)))
     except KeyError as exc:
         raise RulesError(f"missing setting {exc.args[0]!r}") from exc
     except (TypeError, ValueError) as exc:

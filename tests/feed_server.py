@@ -15,6 +15,7 @@ class ScriptedServer:
     def __init__(self):
         self.script: dict[str, list] = defaultdict(list)
         self.requests: list[tuple[str, dict]] = []
+        self.answered: list[tuple[int, bytes]] = []  # (status sent, request body) per request
         self.handler = None  # optional callable(request) -> Response | None
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -39,6 +40,7 @@ class ScriptedServer:
         if not queue:
             return Response("not found", status=404)(environ, start_response)
         status, data, delay = queue.pop(0) if len(queue) > 1 else queue[0]
+        self.answered.append((status, req.get_data()))
         if delay:
             time.sleep(delay)
         return Response(data, status=status, content_type="application/json; charset=utf-8")(

@@ -89,3 +89,20 @@ def test_quarantine_is_visible_and_citizen_text_stays_text(world_engine, live_se
     page.goto(live_server + "/")
     page.wait_for_selector("[data-feed=cases]")
     assert page.locator("[data-feed=cases] .feed-quarantine").inner_text().startswith("待查")
+
+
+def test_why_is_this_red_and_the_rules_page(live_server, page_factory):
+    page = page_factory(1920, 1080)
+    _load(page, live_server + "/")
+    first = page.locator("#warnings-panel button.warn-title").first
+    first.click()
+    page.wait_for_selector("#event-detail:not(.hidden) .detail-reason")
+    reasons = page.locator("#event-detail .detail-reason").all_inner_texts()
+    assert reasons and any(("超期" in r) or ("紧急" in r) or ("未签收" in r) for r in reasons)
+    assert page.locator("#event-detail .warn-badge").inner_text() in ("红色预警", "橙色预警")
+    screenshot(page, "wall-event-detail")
+    page.goto(live_server + "/rules")
+    page.wait_for_selector("text=分级预控")
+    text = page.inner_text(".rules-page")
+    assert "派单后" in text and "泊松检验" in text and "红色预警" in text
+    screenshot(page, "rules-page")

@@ -69,3 +69,19 @@ def ranking_panel(ranked: list[AreaFigures], view: ViewState, level_name: str) -
             html.Span(f"{f.closed}/{f.received}", className="rank-count"),
         ]))
     return rows
+
+
+def level_share(closed_by_level: dict[str, int]) -> list:
+    """Share of closed events per handling level: 微事不出网格、小事不出社区、大事不出街道."""
+    from governance.workflow import LEVELS
+
+    total = sum(closed_by_level.values())
+    if not total:
+        return [html.Span("期内暂无办结事件", className="hint")]
+    parts = [html.Span("办结层级：", className="hint")]
+    for level, label in LEVELS.items():
+        share = 100.0 * closed_by_level.get(level, 0) / total
+        parts.append(html.Span(f"{label} {share:.0f}%", className=f"level-pill level-{level}",
+                               title=f"{closed_by_level.get(level, 0)} 件"))
+    parts.append(dcc.Link("规则", href="/rules", className="rules-link"))
+    return parts

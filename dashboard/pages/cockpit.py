@@ -12,7 +12,8 @@ from dashboard.components.event_detail import event_detail_view
 from dashboard.components.event_list import event_list
 from dashboard.components.feed_strip import feed_strip
 from dashboard.components.kpi_strip import kpi_strip
-from dashboard.components.panels import breadcrumb, ranking_panel, sort_warned_events, warnings_panel
+from dashboard.components.panels import (breadcrumb, level_share, ranking_panel, sort_warned_events,
+                                         warnings_panel)
 from dashboard.components.trend_charts import category_chart, daily_chart, hourly_chart
 from dashboard.geo_routes import geometry_url, to_display
 from dashboard.runtime import current
@@ -85,8 +86,10 @@ def panels(view: ViewState, area, st) -> dict:
     grid_rows = sorted(({"name": f.name, "level": f.warning, "reasons": ["下辖网格存在预警"],
                          "href": view.with_(area=f.code).to_hash()} for f in figures.values()
                         if f.warning in ("red",)), key=lambda r: r["name"])
+    by_level = data.closed_levels(st, area.path, view.period)
     return {
         "kpis": kpi_strip(data.kpis(st, area.path, view.period)),
+        "levels": level_share(by_level),
         "warnings": warnings_panel(ev_rows, grid_rows),
         "ranking": ranking_panel(ranking(figures), view, AREA_LEVELS.get(level, "")),
         "latest": event_list(data.latest(st, area.path)),
@@ -168,6 +171,7 @@ def layout(**query):
             html.Aside(className="side-panel", children=[
                 html.H2("预警（红橙）"),
                 html.Ul(id="warnings-panel", className="warn-list", children=out["warnings-panel.children"]),
+                html.Div(id="level-share", className="level-share", children=out["level-share.children"]),
                 html.H2("办结率排名（由低到高）"),
                 html.Ul(id="ranking-panel", className="rank-list", children=out["ranking-panel.children"]),
                 html.H2("最新事件"),
@@ -189,7 +193,7 @@ def layout(**query):
 OUTPUTS = ["grid-layer.url", "grid-layer.hideout", "area-outline.url", "dedicated-layer.url",
            "event-markers.url", "cockpit-map.viewport", "breadcrumb.children", "map-legend.children",
            "area-title.children", "kpi-strip.children", "warnings-panel.children", "ranking-panel.children",
-           "event-list.children", "feed-strip.children", "cockpit-clock.children"]
+           "event-list.children", "feed-strip.children", "level-share.children", "cockpit-clock.children"]
 ALWAYS_SENT = {"cockpit-clock.children"}
 
 
@@ -204,6 +208,7 @@ def view_outputs(view: ViewState, area, st) -> dict:
             "event-markers.url": markers_for(view, area, st),
             "map-legend.children": legend_items(view.metric, hideout),
             "area-title.children": f" · {area.name}", "kpi-strip.children": p["kpis"],
+            "level-share.children": p["levels"],
             "warnings-panel.children": p["warnings"], "ranking-panel.children": p["ranking"],
             "event-list.children": p["latest"], "feed-strip.children": p["feeds"],
             "cockpit-clock.children": p["clock"]}

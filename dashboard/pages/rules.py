@@ -1,0 +1,48 @@
+"""预警规则: the warning and escalation rules in force, read from warning_rules.yaml."""
+from __future__ import annotations
+
+import dash
+from dash import dcc, html
+
+from governance.warnings import LABELS, load_rules
+from governance.workflow import SEVERITIES
+
+dash.register_page(__name__, path="/rules", title="预警规则 · 网格驾驶舱", name="预警规则")
+
+
+def _swatch(level: str, rules) -> html.Span:
+    return html.Span(LABELS[level], className=f"warn-badge big lv-{level}")
+
+
+def layout(**_query):
+    """Every rule as a sentence a leader can check against a coloured grid."""
+    r = load_rules()
+    event_rules = [html.Li([_swatch(lv, r), f" 已用去办理时限的 {t:.0%} 及以上：{why}"]) for t, lv, why in r.elapsed]
+    event_rules += [
+        html.Li([_swatch("red", r), f" 等级“{SEVERITIES[r.red_at_severity]}”的事件在办期间一律红色"]),
+        html.Li([_swatch("red", r), f" 等级“{SEVERITIES[r.overdue_red_at_severity]}”及以上的事件一旦超期"]),
+        html.Li([_swatch(r.accept_level, r), f" 派单后 {r.accept_hours:g} 小时未签收"]),
+        html.Li([_swatch(r.repeat_level, r), f" 同一微网格 {r.repeat_days} 天内同类事件上报 {r.repeat_count} 次及以上"]),
+        html.Li([_swatch(r.rework_level, r), " 曾被退回返工或重新打开"]),
+    ]
+    tiers = "；".join(f"{SEVERITIES[k]} {v:g} 小时" for k, v in sorted(r.sla_tiers_hours.items(), reverse=True))
+    grid_rules = [html.Li([_swatch(lv, r), " " + "且".join(f"{LABELS[need][:2]}及以上在办事件 ≥ {n} 件"
+                                                           for need, n in needs)]) for lv, needs in r.grid_rules]
+    return html.Div(className="page rules-page", children=[
+        html.Header(className="page-header", children=[
+            html.H1("分色预警与分级预控规则"), dcc.Link("← 返回驾驶舱", href="/", className="back-link")]),
+        html.P("规则保存在 governance/warning_rules.yaml，启动时校验；修改后重启生效。", className="hint"),
+        html.H2("事件"), html.P(f"办理时限取事件类别的时限，按等级缩短：{tiers}。", className="hint"),
+        html.Ul(event_rules, className="rule-list"),
+        html.H2("网格"), html.Ul(grid_rules + [html.Li([
+            _swatch("orange", r), f" 今日新增显著高于近 {r.spike_baseline_days} 天日均（泊松检验 p ≤ {r.spike_orange_p:g}，"
+            f"且不少于 {r.spike_min_count} 件；p ≤ {r.spike_red_p:g} 为红色）"])], className="rule-list"),
+        html.P("上级区域显示下辖区域中最严重的颜色。" if r.parent == "worst" else "上级区域按下辖区域颜色占比着色。",
+               className="hint"),
+        html.H2("分级预控（微事不出网格、小事不出社区、大事不出街道）"),
+        html.Ul([html.Li(f"派单后 {r.escalate_not_accepted_hours:g} 小时未签收，自动升一级"),
+                 html.Li("在当前层级超过办理时限仍未办结，自动升一级（网格 → 社区 → 街道），记入流转记录")],
+                className="rule-list"),
+        html.H2("通知"), html.P(f"新出现的{'、'.join(LABELS[lv] for lv in r.notify_levels)}推送到群机器人；"
+                              f"每轮最多 {r.notify_max_per_sync} 条，其余合并为一条汇总。", className="hint"),
+    ])

@@ -1,0 +1,33 @@
+"""Scheduled warning work: escalate, re-evaluate and notify (run by the scheduler process)."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from .escalation import escalate_due
+from .notify import deliver_outbox
+from .warning_lifecycle import sync_warnings
+from .warnings import load_rules
+
+log = logging.getLogger(__name__)
+WORLD_SCOPE = "/"
+
+
+def refresh_warnings(engine: Engine, now: datetime) -> dict:
+    """Escalate what is overdue at its level, then bring the warning table up to date."""
+    rules = load_rules()
+    with engine.begin() as conn:
+        escalated = escalate_due(conn, now, rules, WORLD_SCOPE)
+        result = sync_warnings(conn, WORLD_SCOPE, now, rules)
+    summary = {"escalated": escalated, "raised": result.raised, "changed": result.changed,
+               "cleared": result.cleared, "notified": result.notified}
+    log.info("warnings: %s", summary)
+    return summary
+
+
+def deliver_notifications(engine: Engine, url: str | None, fmt: str, now: datetime) -> None:
+    """Send due webhook messages (no-op when no webhook is configured)."""
+    if url:
+        deliver_outbox(engine, url, fmt, now)

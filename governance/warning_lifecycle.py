@@ -1,0 +1,111 @@
+"""Warning lifecycle: raise once per condition, acknowledge, clear itself, notify via an outbox."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection
+
+from .models import Area, Outbox, Warning
+from .scope import subtree
+from .warning_eval import evaluate_scope
+from .warnings import LABELS, RANK, Rules
+
+
+@dataclass
+class SyncResult:
+    """What one synchronisation did."""
+
+    raised: int = 0
+    changed: int = 0
+    cleared: int = 0
+    notified: int = 0
+
+
+def sync_warnings(conn: Connection, scope_path: str, now: datetime, rules: Rules,
+                  notify: bool = True) -> SyncResult:
+    """Make the warning table match the rules now: new conditions raise, ended ones clear.
+
+    A condition is (kind, subject): an event id or a micro-grid code. A warning that turns more
+    severe counts as new for notification; one that eases is updated silently. When the table
+    holds no warning at all yet, the first sync records the backlog without notifying.
+    """
+    result = SyncResult()
+    current = evaluate_scope(conn, scope_path, now, rules)
+    wanted: dict[tuple[str, str], tuple[str, list[str], str | None]] = {}
+    for eid, (level, reasons) in current.events.items():
+        if level != "none":
+            wanted[("event", str(eid))] = (level, reasons, current.event_grid.get(eid))
+    for path, (level, reasons) in current.grids.items():
+        if level != "none":
+            wanted[("grid", path.strip("/").split("/")[-1])] = (level, reasons, path)
+    open_rows = {(w.kind, w.subject): w for w in conn.execute(
+        select(Warning).where(Warning.cleared_at.is_(None), subtree(Warning.area_path, scope_path)))}
+    first_sync = conn.execute(select(Warning.id).limit(1)).first() is None
+    to_notify: list[tuple[int, str, str, list[str]]] = []
+    new_rows = []
+    for key, (level, reasons, path) in wanted.items():
+        old = open_rows.get(key)
+        if old is None:
+            new_rows.append({"kind": key[0], "subject": key[1], "area_path": path, "level": level,
+                             "reasons": reasons, "raised_at": now, "updated_at": now})
+        elif old.level != level or list(old.reasons or []) != reasons:
+            conn.execute(update(Warning).where(Warning.id == old.id).values(level=level, reasons=reasons,
+                                                                             updated_at=now))
+            result.changed += 1
+            if RANK[level] > RANK[old.level] and level in rules.notify_levels:
+                to_notify.append((old.id, key[0], key[1], level, reasons))
+    if new_rows:
+        conn.execute(insert(Warning), new_rows)
+        ids = {(w.kind, w.subject): w.id for w in conn.execute(
+            select(Warning.id, Warning.kind, Warning.subject).where(Warning.cleared_at.is_(None),
+                                                                    Warning.raised_at == now))}
+        result.raised = len(new_rows)
+        to_notify += [(ids[(r["kind"], r["subject"])], r["kind"], r["subject"], r["level"], r["reasons"])
+                      for r in new_rows if r["level"] in rules.notify_levels]
+    ended = [w.id for key, w in open_rows.items() if key not in wanted]
+    if ended:
+        conn.execute(update(Warning).where(Warning.id.in_(ended)).values(cleared_at=now, updated_at=now))
+        result.cleared = len(ended)
+    if notify and not first_sync and to_notify:
+        result.notified = _enqueue(conn, to_notify, now, rules)
+    return result
+
+
+def _enqueue(conn: Connection, items, now: datetime, rules: Rules) -> int:
+    names = dict(conn.execute(select(Area.code, Area.name).where(
+        Area.code.in_([s for _, k, s, _, _ in items if k == "grid"]))).all()) if items else {}
+    items = sorted(items, key=lambda i: -RANK[i[3]])
+    rows = []
+    for wid, kind, subject, level, reasons in items[:rules.notify_max_per_sync]:
+        what = f"事件 #{subject}" if kind == "event" else f"网格 {names.get(subject, subject)}"
+        rows.append({"channel": "webhook", "dedupe_key": f"warning:{wid}:{level}", "created_at": now,
+                     "attempts": 0, "next_attempt_at": now,
+                     "payload": {"title": f"{LABELS[level]}：{what}", "level": level, "warning_id": wid,
+                                 "text": "；".join(reasons)}})
+    rest = items[rules.notify_max_per_sync:]
+    if rest:
+        rows.append({"channel": "webhook", "dedupe_key": f"digest:{now.isoformat()}:{len(rest)}",
+                     "created_at": now, "attempts": 0, "next_attempt_at": now,
+                     "payload": {"title": f"另有 {len(rest)} 条新预警", "level": rest[0][3], "warning_id": None,
+                                 "text": "请在驾驶舱“预警”面板查看。"}})
+    existing = {k for (k,) in conn.execute(select(Outbox.dedupe_key).where(
+        Outbox.dedupe_key.in_([r["dedupe_key"] for r in rows])))}
+    rows = [r for r in rows if r["dedupe_key"] not in existing]
+    if rows:
+        conn.execute(insert(Outbox), rows)
+    return len(rows)
+
+
+def acknowledge(conn: Connection, warning_id: int, user: str, now: datetime) -> bool:
+    """Mark an open warning as seen by `user`; False if it is already cleared or unknown."""
+    done = conn.execute(update(Warning).where(Warning.id == warning_id, Warning.cleared_at.is_(None))
+                        .values(acknowledged_by=user, acknowledged_at=now, updated_at=now))
+    return done.rowcount == 1
+
+
+def open_warning_for_event(conn: Connection, event_id: int):
+    """The open warning of an event, if any."""
+    return conn.execute(select(Warning).where(Warning.kind == "event", Warning.subject == str(event_id),
+                                              Warning.cleared_at.is_(None))).first()
