@@ -51,7 +51,8 @@ def deliver_outbox(engine: Engine, url: str, fmt: str, now: datetime, timeout: f
     """
     result = DeliveryResult()
     with engine.connect() as conn:
-        due = conn.execute(select(Outbox).where(Outbox.sent_at.is_(None), Outbox.next_attempt_at <= now)
+        due = conn.execute(select(Outbox).where(Outbox.channel == "webhook", Outbox.sent_at.is_(None),
+                                                Outbox.next_attempt_at <= now)
                            .order_by(Outbox.id).limit(limit)).all()
     session = requests.Session()
     for row in due:

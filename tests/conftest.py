@@ -91,3 +91,38 @@ def screenshot(page, name: str) -> Path:
     out = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(out))
     return out
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """URL of a throwaway PostgreSQL server started for this test run (Debian's packages)."""
+    import glob
+    import os
+    import shutil
+    import subprocess
+
+    from .processes import free_port
+
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    if not bins:
+        pytest.skip("PostgreSQL is not installed (`make test` installs it)")
+    import tempfile
+    from pathlib import Path as _Path
+
+    bindir = bins[-1]
+    data = _Path(tempfile.mkdtemp(prefix="gridcockpit-pg-"))  # outside pytest's root-only folder
+    as_postgres = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        shutil.chown(data, "postgres", "postgres")
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    port = free_port()
+    run = lambda *args: subprocess.run([*as_postgres, *args], check=True, capture_output=True)  # noqa: E731
+    run(f"{bindir}/initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "--encoding=UTF8", "--locale=C.UTF-8")
+    run(f"{bindir}/pg_ctl", "-D", str(data), "-l", str(data / "log"), "-w", "-o",
+        f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+    try:
+        run(f"{bindir}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "gridcockpit")
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/gridcockpit"
+    finally:
+        run(f"{bindir}/pg_ctl", "-D", str(data), "-m", "fast", "stop")
+        shutil.rmtree(data, ignore_errors=True)
