@@ -46,4 +46,5 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
     Compress(server)
     app.index_string = app.index_string.replace("<html>", '<html lang="zh-CN">')
     app.layout = dash.html.Div(className="app-root", children=[dash.page_container])
+    from . import dispatch_callbacks  # noqa: F401 - registers the dispatch panel's callbacks
     return app

@@ -23,6 +23,7 @@ SETTINGS_DOC = {
     "COCKPIT_TILE_DATUM": "datum of those tiles: wgs84 (default) or gcj02 (AMap-style tiles)",
     "COCKPIT_WEBHOOK_URL": "group-robot webhook for new red/orange warnings (WeCom or DingTalk)",
     "COCKPIT_WEBHOOK_FORMAT": "wecom (default) or dingtalk",
+    "COCKPIT_SECRET_KEY": "secret for signed links (worker task links); the demo generates one in instance/",
 }
 
 
@@ -42,6 +43,7 @@ class Settings:
     tile_datum: str = "wgs84"
     webhook_url: str | None = None
     webhook_format: str = "wecom"
+    secret_key: str | None = None
 
 
 def default_database_url() -> str:
@@ -65,6 +67,7 @@ def load_settings(**overrides) -> Settings:
         tile_datum=env.get("COCKPIT_TILE_DATUM", "wgs84").lower(),
         webhook_url=env.get("COCKPIT_WEBHOOK_URL") or None,
         webhook_format=env.get("COCKPIT_WEBHOOK_FORMAT", "wecom").lower(),
+        secret_key=env.get("COCKPIT_SECRET_KEY") or None,
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
     if values["tile_datum"] not in ("wgs84", "gcj02"):
@@ -72,3 +75,15 @@ def load_settings(**overrides) -> Settings:
     if values["webhook_format"] not in ("wecom", "dingtalk"):
         raise ValueError(f"COCKPIT_WEBHOOK_FORMAT must be wecom or dingtalk, not {values['webhook_format']!r}")
     return Settings(**values)
+
+
+def demo_secret_key() -> str:
+    """A random secret kept in instance/secret_key (demo only; production sets COCKPIT_SECRET_KEY)."""
+    import secrets
+
+    path = PROJECT_ROOT / "instance" / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()

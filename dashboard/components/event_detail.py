@@ -15,6 +15,7 @@ from governance.workflow import LEVELS, SEVERITIES, STATES
 from layers import MAP_JS
 
 from ..geo_routes import display_datum, to_display
+from .dispatch_panel import dispatch_panel
 
 FIELD_LABELS = {"status": "状态", "source_status": "源系统状态", "duplicate_of_id": "关联重复",
                 "closed_at": "办结时间", "satisfaction": "满意度", "due_at": "办理时限",
@@ -74,6 +75,8 @@ def event_detail_view(detail: dict, warning: tuple[str, list[str]] | None) -> li
             minimap,
         ]),
         html.P(detail["description"], className="detail-description"),
+        html.Div(id={"type": "dispatch-panel", "event": detail["id"]}, className="dispatch-panel",
+                 children=dispatch_panel(detail)),
         html.H4("流转记录"),
         html.Ul(history, className="detail-history"),
     ]

@@ -1,0 +1,66 @@
+"""The 一键启动办理 panel inside an event's detail: suggestions, one-click dispatch, next steps."""
+from __future__ import annotations
+
+from dash import dcc, html
+
+from governance.dispatch import suggest_assignees
+from governance.models import STAFF_ROLES
+from governance.workflow import STATES
+
+from ..links import worker_link
+from ..runtime import current
+
+
+def dispatch_panel(detail: dict, message: str | None = None, ok: bool = True) -> list:
+    """Actions that fit the event's step, with the last action's outcome on top."""
+    eid, status = detail["id"], detail["status"]
+    parts: list = []
+    if message:
+        parts.append(html.P(message, className="dispatch-msg ok" if ok else "dispatch-msg error"))
+    if status in ("collect", "discover"):
+        with current().engine.connect() as conn:
+            best, depts = suggest_assignees(conn, eid, current().now())
+        parts.append(html.H4("推荐承办人（一键派单）"))
+        parts.append(html.Ul(className="suggestions", children=[html.Li(className="suggestion", children=[
+            html.Button("派单", id={"type": "dispatch-to", "event": eid, "staff": s.staff_id}, n_clicks=0,
+                        className="action-button primary"),
+            html.Span(f"{s.name}（{STAFF_ROLES.get(s.role, s.role)}）", className="sugg-name"),
+            html.Span(f"{s.score:g} 分", className="sugg-score"),
+            html.Span("；".join(s.reasons), className="sugg-reasons"),
+        ]) for s in best]))
+        if depts:
+            parts.append(dcc.Checklist(id={"type": "depts", "event": eid}, className="dept-list",
+                                       value=[d["code"] for d in depts],
+                                       options=[{"label": f"吹哨：{d['name']}（{d['reason']}）", "value": d["code"]}
+                                                for d in depts]))
+        else:
+            parts.append(dcc.Checklist(id={"type": "depts", "event": eid}, value=[], options=[],
+                                       style={"display": "none"}))
+    else:
+        parts.append(dcc.Checklist(id={"type": "depts", "event": eid}, value=[], options=[],
+                                   style={"display": "none"}))
+        parts.append(html.Button(id={"type": "dispatch-to", "event": eid, "staff": 0}, n_clicks=0,
+                                 style={"display": "none"}))
+    steps = {"assign": [("discover", "召回")], "feedback": [("closed", "核查办结"), ("handle", "退回返工")],
+             "returned": [("discover", "重新受理")]}.get(status, [])
+    if detail.get("assignee_staff_id") and status in ("assign", "handle", "feedback"):
+        parts.append(html.P(["承办人任务页：", html.A(worker_link(detail["assignee_staff_id"]),
+                                                      href=worker_link(detail["assignee_staff_id"]),
+                                                      target="_blank", className="worker-link")],
+                            className="hint"))
+    parts.append(html.Div(className="step-buttons", children=[
+        dcc.Input(id={"type": "step-note", "event": eid}, placeholder="说明（退回原因等）", className="note-input",
+                  style={} if steps else {"display": "none"}),
+        *[html.Button(label, id={"type": "step", "event": eid, "to": to}, n_clicks=0, className="action-button")
+          for to, label in steps],
+        html.Button(id={"type": "step", "event": eid, "to": "_none"}, n_clicks=0, style={"display": "none"}),
+    ]))
+    visit_hidden = status != "closed"
+    parts.append(html.Div(className="visit", style={"display": "none"} if visit_hidden else {}, children=[
+        html.Span("回访满意度：", className="hint"),
+        dcc.RadioItems(id={"type": "visit-score", "event": eid}, inline=True, value=detail.get("satisfaction"),
+                       options=[{"label": f"{n} 分", "value": n} for n in range(5, 0, -1)]),
+        html.Button("保存回访", id={"type": "visit-save", "event": eid}, n_clicks=0, className="action-button"),
+    ]))
+    parts.append(html.P(f"当前步骤：{STATES.get(status, status)}", className="hint"))
+    return parts

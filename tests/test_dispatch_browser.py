@@ -1,0 +1,82 @@
+"""One event through the whole loop in the browser: dispatch, accept, finish, close, rate."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from data_sources.base import RawRecord
+from data_sources.pipeline import ingest_records
+from data_sources.push import PushSource
+from governance.kpis import period_bounds
+
+from .conftest import WORLD_NOW, screenshot
+from .test_kpis import FOCUS, independent_kpis
+
+pytestmark = pytest.mark.browser
+
+
+def test_dispatch_loop_end_to_end(world_engine, live_server, page_factory):
+    with world_engine.connect() as conn:
+        lon, lat = conn.execute(text("SELECT centroid_lon, centroid_lat FROM area WHERE level='micro_grid' "
+                                     "AND path LIKE :p ORDER BY id LIMIT 1 OFFSET 11"), {"p": FOCUS + "%"}).one()
+    ingest_records(world_engine, PushSource(), [RawRecord(
+        {"source_key": "LOOP-1", "category": "燃气隐患", "title": "楼道燃气异味", "lon": lon, "lat": lat,
+         "description": "三楼楼道有明显燃气味",
+         "reported_at": (WORLD_NOW - timedelta(minutes=20)).isoformat() + "+00:00"}, "")], now=WORLD_NOW)
+    start, _ = period_bounds("month", WORLD_NOW)
+    with world_engine.connect() as conn:
+        before = independent_kpis(conn, FOCUS, start, WORLD_NOW)["closure_rate"]
+
+    page = page_factory(1366, 768)
+    page.goto(live_server + "/events?q=LOOP-1")
+    page.wait_for_function("document.querySelector('#events-total')?.innerText === '共 1 件'")
+    page.click("#events-table tbody tr:nth-child(2) td:nth-child(4)")
+    page.wait_for_selector(".suggestion button")
+    assert "吹哨：燃气公司" in page.inner_text(".dispatch-panel")
+    page.locator(".suggestion button").first.dblclick()  # a double click dispatches once
+    page.wait_for_selector(".dispatch-msg")
+    link = page.get_attribute(".worker-link", "href")
+    screenshot(page, "dispatch-laptop")
+
+    phone = page_factory(390, 844)
+    phone.goto(live_server + link)
+    phone.wait_for_selector("text=签收")
+    phone.click("text=签收")
+    phone.wait_for_selector("text=提交结果")
+    phone.fill("textarea.w-note", "已关闭燃气总阀，燃气公司到场更换软管")
+    phone.click("text=记录进展")
+    phone.wait_for_selector("text=进展已记录")
+    phone.click("text=提交结果")
+    phone.wait_for_selector("text=已提交结果")
+    screenshot(phone, "worker-phone")
+
+    page.goto(live_server + "/events?q=LOOP-1")
+    page.wait_for_function("document.querySelector('#events-total')?.innerText === '共 1 件'")
+    page.click("#events-table tbody tr:nth-child(2) td:nth-child(4)")
+    page.wait_for_selector("text=核查办结")
+    page.click("text=核查办结")
+    page.wait_for_selector("text=保存回访")
+    page.click(".visit label:has-text('5 分')")
+    page.click("text=保存回访")
+    page.wait_for_selector("text=回访已记录")
+
+    with world_engine.connect() as conn:
+        ev = conn.execute(text("SELECT * FROM event WHERE source_key='LOOP-1'")).mappings().one()
+        actions = [r[0] for r in conn.execute(text("SELECT action FROM event_audit WHERE event_id=:e ORDER BY id"),
+                                              {"e": ev["id"]})]
+        after = independent_kpis(conn, FOCUS, start, WORLD_NOW)["closure_rate"]
+    assert ev["status"] == "closed" and ev["satisfaction"] == 5
+    assert actions.count("派单") == 1
+    assert actions[-5:] == ["签收", "处置进展", "提交结果", "核查办结", "回访"]
+    assert after > before
+
+    wall = page_factory(1920, 1080)
+    wall.goto(live_server + "/?period=month")
+    wall.wait_for_selector("[data-kpi=closure_rate]")
+    assert wall.inner_text("[data-kpi=closure_rate]") == f"{after:.1f}%"
+
+
+def test_forged_worker_link_shows_nothing(live_server, page_factory):
+    page = page_factory(390, 844)
+    page.goto(live_server + "/worker/forged-token")
+    page.wait_for_selector("text=链接无效")
