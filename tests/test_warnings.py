@@ -159,7 +159,7 @@ def test_lifecycle_raise_once_ack_clear_and_webhook_exactly_once(engine):
     finally:
         server.close()
     with engine.connect() as conn:
-        outbox = conn.execute(select(Outbox)).all()
+        outbox = conn.execute(select(Outbox).where(Outbox.channel == "webhook")).all()
     assert all(o.sent_at is not None for o in outbox)
     accepted = [json.loads(body) for status, body in server.answered if status == 200]
     titles = [m["markdown"]["content"].splitlines()[0] for m in accepted]
