@@ -171,3 +171,40 @@ def test_concurrent_dispatch_on_postgresql(postgres_url, world_engine, tmp_path)
     assert outcomes.count("ok") == 1 and outcomes.count("refused") == 15
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM event_audit WHERE action='派单'")).scalar() == 1
+
+
+def test_drills_measure_response_and_never_count_in_kpis(engine):
+    from governance.drills import drill_report, list_drills, start_drill
+    from governance.kpis import compute_kpis
+
+    with engine.connect() as conn:
+        focus = conn.execute(text("SELECT value FROM world_info WHERE key='focus_code'")).scalar()
+        path = conn.execute(text("SELECT path FROM area WHERE code=:c"), {"c": focus}).scalar()
+        before = compute_kpis(conn, path, "today", NOW + timedelta(hours=1))
+    with engine.begin() as conn:
+        drill_id = start_drill(conn, focus, 12, "街道指挥中心", NOW, seed=3)
+        ids = [r[0] for r in conn.execute(text("SELECT id FROM event WHERE source='drill' ORDER BY id"))]
+        for i, eid in enumerate(ids[:5]):
+            advance(conn, eid, "handle", "网格员", NOW + timedelta(minutes=10 * (i + 1)))
+    with engine.connect() as conn:
+        report = drill_report(conn, drill_id, NOW + timedelta(hours=1))
+        after = compute_kpis(conn, path, "today", NOW + timedelta(hours=1))
+        drills = list_drills(conn)
+    assert len(ids) == 12 and drills[0]["drill_id"] == drill_id and drills[0]["events"] == 12
+    assert sum(r["sent"] for r in report) == 12 and sum(r["accepted"] for r in report) == 5
+    medians = [r["median_minutes"] for r in report if r["median_minutes"] is not None]
+    assert medians and all(10 <= m <= 50 for m in medians)
+    assert after == before  # drills never count
+    with pytest.raises(ValueError):
+        with engine.begin() as conn:
+            start_drill(conn, focus, 0, "x", NOW)
+
+
+def test_bulk_dispatch_sends_each_to_its_own_grid_and_reports_failures(engine):
+    from governance.dispatch import bulk_dispatch
+
+    a = new_event(engine, key="BULK-A")
+    b = new_event(engine, key="BULK-B", status="handle")  # already being handled: refused, not lost
+    result = bulk_dispatch(engine.begin, [a, b], "街道指挥中心", NOW)
+    assert result["dispatched"] == [a]
+    assert result["failed"][0][0] == b and "不能派单" in result["failed"][0][1]

@@ -80,3 +80,18 @@ def test_forged_worker_link_shows_nothing(live_server, page_factory):
     page = page_factory(390, 844)
     page.goto(live_server + "/worker/forged-token")
     page.wait_for_selector("text=链接无效")
+
+
+def test_drill_page_starts_a_drill_and_reports_it(world_engine, live_server, page_factory):
+    page = page_factory(1366, 768)
+    page.goto(live_server + "/drill")
+    page.wait_for_selector("#drill-start")
+    page.fill("#drill-count", "8")
+    page.click("#drill-start")
+    page.wait_for_selector("text=已向 8 个微网格派出演练事件")
+    page.wait_for_selector(".drill-table tbody tr")
+    sent = sum(int(t) for t in page.locator(".drill-table tbody tr td:nth-child(2)").all_inner_texts())
+    assert sent == 8
+    screenshot(page, "drill-laptop")
+    with world_engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM event WHERE is_drill = 1")).scalar() >= 8

@@ -134,6 +134,9 @@ def layout(**query):
         html.Header(className="cockpit-header", children=[
             html.H1(["网格驾驶舱", html.Span(out["area-title.children"], id="area-title", className="area-name")]),
             html.Div(className="header-right", children=[
+                html.Nav(className="page-links", children=[
+                    dcc.Link("事件台账", href=f"/events?area={area.code}"), dcc.Link("网格赶考", href="/drill"),
+                    dcc.Link("预警规则", href="/rules")]),
                 html.Div(id="feed-strip", className="feed-strip", children=out["feed-strip.children"]),
                 dcc.RadioItems(id="cockpit-period", className="period-select", value=view.period, inline=True,
                                options=[{"label": v, "value": k} for k, v in PERIODS.items()]),

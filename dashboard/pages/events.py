@@ -80,12 +80,14 @@ def layout(**query):
             html.Span(id="events-total", className="hint"),
             html.A("导出 CSV", id="export-csv", className="export-link"),
             html.A("导出 Excel", id="export-xlsx", className="export-link"),
+            html.Button("批量派单（属地推荐第一人）", id="bulk-dispatch", n_clicks=0, className="action-button"),
+            html.Span(id="bulk-msg", className="hint"),
         ]),
         dash_table.DataTable(
             id="events-table", columns=[{"name": n, "id": k} for k, n in COLUMNS], data=[],
             page_current=0, page_size=PAGE_SIZE, page_action="custom", sort_action="custom",
             sort_mode="single", sort_by=[{"column_id": "reported", "direction": "desc"}],
-            style_as_list_view=True, cell_selectable=True,
+            style_as_list_view=True, cell_selectable=True, row_selectable="multi", selected_rows=[],
             style_header={"backgroundColor": "#0d1628", "color": "#8aa0c6", "fontWeight": "500"},
             style_cell={"backgroundColor": "#060b18", "color": "#dbe7ff", "border": "none",
                         "borderBottom": "1px solid #1f3354", "textAlign": "left", "padding": "6px",
@@ -138,3 +140,19 @@ def open_detail(cell, _close, rows, code):
         return [html.P("该事件不在当前范围内")], "event-detail docked"
     warned = data.warnings(data.stamp(), area.path).events.get(detail["id"])
     return event_detail_view(detail, warned), "event-detail docked"
+
+
+@callback(Output("bulk-msg", "children"), Input("bulk-dispatch", "n_clicks"), State("events-table", "data"),
+          State("events-table", "selected_rows"), prevent_initial_call=True)
+def bulk(n, rows, selected):
+    """Dispatch every selected event to its best suggestion; report what could not be dispatched."""
+    from governance.dispatch import bulk_dispatch
+
+    from dashboard.dispatch_callbacks import ACTOR
+
+    if not n or not selected:
+        return "请先勾选要派单的事件"
+    ids = [int(rows[i]["id"]) for i in selected if i < len(rows)]
+    result = bulk_dispatch(current().engine.begin, ids, ACTOR, current().now())
+    failed = "；".join(f"#{eid}：{why}" for eid, why in result["failed"])
+    return f"已派单 {len(result['dispatched'])} 件" + (f"，未派 {len(result['failed'])} 件（{failed}）" if failed else "")

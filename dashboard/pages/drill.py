@@ -1,0 +1,71 @@
+"""网格赶考: start a drill for an area and watch how fast each community's workers respond."""
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, State, callback, dcc, html, no_update
+
+from dashboard.dispatch_callbacks import ACTOR
+from dashboard.runtime import current
+from governance.drills import drill_report, list_drills, start_drill
+from governance.queries import area_by_code, areas_in, world_info
+
+dash.register_page(__name__, path="/drill", title="网格赶考 · 网格驾驶舱", name="网格赶考")
+
+
+def _report_table(drill_id: str) -> html.Table:
+    with current().engine.connect() as conn:
+        rows = drill_report(conn, drill_id, current().now())
+    head = ["社区", "派出", "已签收", "已完成", "签收中位（分钟）", "最慢（分钟）", "未签收已等（分钟）"]
+    return html.Table(className="data-table drill-table", children=[
+        html.Thead(html.Tr([html.Th(h) for h in head])),
+        html.Tbody([html.Tr([html.Td(r["community"]), html.Td(r["sent"]), html.Td(r["accepted"]),
+                             html.Td(r["finished"]), html.Td(r["median_minutes"] if r["median_minutes"] is not None else "—"),
+                             html.Td(r["slowest_minutes"] if r["slowest_minutes"] is not None else "—"),
+                             html.Td(r["waiting_minutes"])]) for r in rows])])
+
+
+def layout(**_query):
+    """Area and size of a new drill, and the report of the latest drills."""
+    with current().engine.connect() as conn:
+        focus = area_by_code(conn, world_info(conn).get("focus_code"))
+        comms = areas_in(conn, focus.path, "community")
+        drills = list_drills(conn)
+    return html.Div(className="page drill-page", children=[
+        html.Header(className="page-header", children=[
+            html.H1("网格赶考（随机派单演练）"), dcc.Link("← 返回驾驶舱", href="/", className="back-link")]),
+        html.P("演练事件照常出现在网格员的任务页，但不计入任何办结率、预警和排名。", className="hint"),
+        html.Div(className="filters drill-form", children=[
+            dcc.Dropdown(id="drill-area", value=focus.code, clearable=False,
+                         options=[{"label": focus.name + "（全街道）", "value": focus.code}]
+                         + [{"label": c.name, "value": c.code} for c in comms]),
+            dcc.Input(id="drill-count", type="number", min=1, max=200, value=20, className="search-box"),
+            html.Button("开始赶考", id="drill-start", n_clicks=0, className="action-button primary"),
+            html.Span(id="drill-msg", className="hint"),
+        ]),
+        dcc.Dropdown(id="drill-pick", value=drills[0]["drill_id"] if drills else None, clearable=False,
+                     options=[{"label": f"{d['drill_id']}（{d['events']} 件）", "value": d["drill_id"]} for d in drills]),
+        html.Div(id="drill-report", children=_report_table(drills[0]["drill_id"]) if drills else None),
+    ])
+
+
+@callback(Output("drill-msg", "children"), Output("drill-pick", "options"), Output("drill-pick", "value"),
+          Input("drill-start", "n_clicks"), State("drill-area", "value"), State("drill-count", "value"),
+          prevent_initial_call=True)
+def start(n, area, count):
+    """Start a drill and select it."""
+    if not n:
+        return no_update, no_update, no_update
+    try:
+        with current().engine.begin() as conn:
+            drill_id = start_drill(conn, area, int(count or 0), ACTOR, current().now())
+            drills = list_drills(conn)
+    except ValueError as exc:
+        return str(exc), no_update, no_update
+    return (f"已向 {drills[0]['events']} 个微网格派出演练事件", [{"label": f"{d['drill_id']}（{d['events']} 件）",
+                                                       "value": d["drill_id"]} for d in drills], drill_id)
+
+
+@callback(Output("drill-report", "children"), Input("drill-pick", "value"), prevent_initial_call=True)
+def show(drill_id):
+    """The response report of the chosen drill."""
+    return _report_table(drill_id) if drill_id else None
