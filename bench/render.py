@@ -17,7 +17,7 @@ from pathlib import Path
 import shapely
 from sqlalchemy import text
 
-from .common import print_table, seeded_engine, write_results
+from .common import free_port, print_table, seeded_engine, wait_http, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -26,30 +26,9 @@ TARGETS = {"wall_first_render_s": 1.0, "drill_down_s": 0.3, "idle_refresh_bytes"
            "server_rss_mb": 500, "speedup_vs_plotly": 4.5}
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _start(args: list[str], env_extra: dict) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT), COCKPIT_DEMO_FEEDS="0", **env_extra)
     return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _wait(url: str, timeout: float = 60) -> None:
-    import requests
-
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            requests.get(url, timeout=2)
-            return
-        except requests.RequestException:
-            time.sleep(0.3)
-    raise TimeoutError(url)
 
 
 def _rss_mb(pid: int) -> float:
@@ -97,7 +76,7 @@ def run(db: Path, runs: int) -> dict:
         comms = conn.execute(text("SELECT code, geometry FROM area WHERE level='community' AND path LIKE :p "
                                   "ORDER BY code LIMIT 6"), {"p": path + "%"}).all()
     url = f"sqlite:///{db}"
-    ports = {k: _free_port() for k in ("ours", "plotly", "leaflet")}
+    ports = {k: free_port() for k in ("ours", "plotly", "leaflet")}
     procs = {"ours": _start([sys.executable, "app.py", "web", "--port", str(ports["ours"])],
                             {"DATABASE_URL": url, "COCKPIT_REFRESH_SECONDS": "2"}),
              "plotly": _start([sys.executable, "-m", "bench.naive_app", "plotly", str(ports["plotly"]), url], {}),
@@ -105,7 +84,7 @@ def run(db: Path, runs: int) -> dict:
     res: dict = {"micro_grids": n_micro, "communities": n_comm}
     try:
         for k, p in ports.items():
-            _wait(f"http://127.0.0.1:{p}/")
+            wait_http(f"http://127.0.0.1:{p}/")
         base = f"http://127.0.0.1:{ports['ours']}"
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)

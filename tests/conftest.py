@@ -37,6 +37,24 @@ def empty_engine(tmp_path):
     return engine
 
 
+@pytest.fixture()
+def engine(world_engine, tmp_path):
+    """A private, writable copy of the seeded world."""
+    from .feed_helpers import world_copy
+
+    return world_copy(world_engine, tmp_path)
+
+
+@pytest.fixture()
+def server():
+    """A scripted local HTTP server standing in for a feed or a webhook."""
+    from .feed_server import ScriptedServer
+
+    s = ScriptedServer()
+    yield s
+    s.close()
+
+
 @pytest.fixture(scope="session")
 def live_server(world_engine):
     """Base URL of the cockpit served from the seeded world on a free localhost port."""

@@ -2,22 +2,13 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import requests
+from bench.common import free_port, wait_http  # noqa: F401 - shared with the benchmarks
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def env_for(engine, **extra) -> dict:
@@ -31,20 +22,6 @@ def start(args: list[str], env: dict, log_path: Path) -> subprocess.Popen:
     """Start a process in the project root, its output going to `log_path`."""
     log = open(log_path, "wb")
     return subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def wait_http(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
-    """Wait until `url` answers (or fail if the process died)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode}")
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.RequestException:
-            time.sleep(0.3)
-    raise TimeoutError(url)
 
 
 def stop(*procs: subprocess.Popen) -> None:

@@ -16,11 +16,6 @@ from .feed_helpers import world_copy
 NOW = datetime(2026, 11, 20, 2, 0)  # 10:00 on a Friday in Shanghai
 
 
-@pytest.fixture()
-def engine(world_engine, tmp_path):
-    return world_copy(world_engine, tmp_path)
-
-
 def new_event(engine, status="discover", key="D"):
     with engine.connect() as conn:
         area_id, path, lon, lat = conn.execute(text(

@@ -1,26 +1,12 @@
 """Citizen-case feed over real HTTP: hostile records, idempotence, updates, failures."""
 import json
 
-import pytest
 from sqlalchemy import text
 
 from data_sources.cases import CasesSource
 from data_sources.pipeline import run_source, source_states
 
-from .feed_helpers import count, grid_points, world_copy
-from .feed_server import ScriptedServer
-
-
-@pytest.fixture()
-def server():
-    s = ScriptedServer()
-    yield s
-    s.close()
-
-
-@pytest.fixture()
-def engine(world_engine, tmp_path):
-    return world_copy(world_engine, tmp_path)
+from .feed_helpers import count, grid_points
 
 
 def case(key, lon, lat, **over):

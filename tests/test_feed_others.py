@@ -2,7 +2,6 @@
 import json
 from datetime import datetime, timedelta
 
-import pytest
 from openpyxl import Workbook
 from sqlalchemy import text
 
@@ -14,20 +13,7 @@ from data_sources.safety import COLUMNS, SafetySource
 from governance.geo import gcj02_to_bd09, wgs84_to_gcj02
 from governance.kpis import compute_kpis
 
-from .feed_helpers import count, grid_points, world_copy
-from .feed_server import ScriptedServer
-
-
-@pytest.fixture()
-def server():
-    s = ScriptedServer()
-    yield s
-    s.close()
-
-
-@pytest.fixture()
-def engine(world_engine, tmp_path):
-    return world_copy(world_engine, tmp_path)
+from .feed_helpers import count, grid_points
 
 
 def dld(key, x, y, coord="gcj02", **over):

@@ -3,20 +3,14 @@ import json
 import sys
 import time
 
-import pytest
 import requests
 from sqlalchemy import text
 
 from data_sources.push import create_client
 
 from . import processes
-from .feed_helpers import count, grid_points, world_copy
+from .feed_helpers import count, grid_points
 from .feed_server import ScriptedServer
-
-
-@pytest.fixture()
-def engine(world_engine, tmp_path):
-    return world_copy(world_engine, tmp_path)
 
 
 def test_push_intake(engine, tmp_path):

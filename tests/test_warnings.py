@@ -17,7 +17,7 @@ from governance.warning_lifecycle import acknowledge, sync_warnings
 from governance.warnings import (RANK, RULES_FILE, EventFacts, RulesError, event_colour, grid_colour,
                                  load_rules, parent_colour, parse_rules, poisson_tail, worst)
 
-from .feed_helpers import grid_points, world_copy
+from .feed_helpers import grid_points
 from .feed_server import ScriptedServer
 
 RULES = load_rules()
@@ -97,11 +97,6 @@ def test_invalid_rules_are_refused_with_a_reason(mutate, message):
     mutate(doc)
     with pytest.raises(RulesError, match=message):
         parse_rules(copy.deepcopy(doc))
-
-
-@pytest.fixture()
-def engine(world_engine, tmp_path):
-    return world_copy(world_engine, tmp_path)
 
 
 def _add_events(engine, area_id, path, n, when, code="0102", key="SPIKE", severity=1):
