@@ -95,3 +95,38 @@ def test_drill_page_starts_a_drill_and_reports_it(world_engine, live_server, pag
     screenshot(page, "drill-laptop")
     with world_engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM event WHERE is_drill = 1")).scalar() >= 8
+
+
+def test_reassign_escalate_and_acknowledge_from_the_detail(world_engine, live_server, page_factory):
+    from governance.warning_lifecycle import sync_warnings
+    from governance.warnings import load_rules
+
+    with world_engine.connect() as conn:
+        lon, lat = conn.execute(text("SELECT centroid_lon, centroid_lat FROM area WHERE level='micro_grid' "
+                                     "AND path LIKE :p ORDER BY id LIMIT 1 OFFSET 40"), {"p": FOCUS + "%"}).one()
+    ingest_records(world_engine, PushSource(), [RawRecord(
+        {"source_key": "ACT-1", "category": "燃气隐患", "title": "燃气表异响", "lon": lon, "lat": lat,
+         "reported_at": (WORLD_NOW - timedelta(minutes=20)).isoformat() + "+00:00"}, "")], now=WORLD_NOW)
+    with world_engine.begin() as conn:
+        sync_warnings(conn, FOCUS, WORLD_NOW, load_rules())  # a 紧急 event: red warning
+    page = page_factory(1366, 900)
+    page.goto(live_server + "/events?q=ACT-1")
+    page.wait_for_function("document.querySelector('#events-total')?.innerText === '共 1 件'")
+    page.click("#events-table tbody tr:nth-child(2) td:nth-child(4)")
+    page.wait_for_selector(".suggestion button")
+    page.locator(".suggestion button").first.click()
+    page.wait_for_selector("text=已派单")
+    page.locator(".suggestion button:has-text('改派')").first.click()
+    page.wait_for_selector("text=已改派")
+    page.locator("button:has-text('升级到')").first.click()
+    page.wait_for_selector("text=处置层级已调整")
+    page.click("button:has-text('确认预警')")
+    page.wait_for_selector("text=预警已确认")
+    with world_engine.connect() as conn:
+        eid = conn.execute(text("SELECT id FROM event WHERE source_key='ACT-1'")).scalar()
+        actions = [r[0] for r in conn.execute(text("SELECT action FROM event_audit WHERE event_id=:e ORDER BY id"),
+                                              {"e": eid})]
+        acked = conn.execute(text("SELECT acknowledged_by FROM warning WHERE kind='event' AND subject=:s"),
+                             {"s": str(eid)}).scalar()
+    assert ["派单", "改派", "手动升级"] == [a for a in actions if a in ("派单", "改派", "手动升级")]
+    assert acked and "值班" in acked

@@ -5,7 +5,9 @@ from dash import dcc, html
 
 from governance.dispatch import suggest_assignees
 from governance.models import STAFF_ROLES
-from governance.workflow import STATES
+from governance.timeutil import format_local
+from governance.warning_lifecycle import open_warning_for_event
+from governance.workflow import LEVELS, STATES
 
 from ..links import worker_link
 from ..runtime import current
@@ -17,18 +19,19 @@ def dispatch_panel(detail: dict, message: str | None = None, ok: bool = True) ->
     parts: list = []
     if message:
         parts.append(html.P(message, className="dispatch-msg ok" if ok else "dispatch-msg error"))
-    if status in ("collect", "discover"):
+    if status in ("collect", "discover", "assign"):
         with current().engine.connect() as conn:
             best, depts = suggest_assignees(conn, eid, current().now())
-        parts.append(html.H4("推荐承办人（一键派单）"))
+        verb = "改派" if status == "assign" else "派单"
+        parts.append(html.H4("推荐承办人（一键派单）" if status != "assign" else "改派给"))
         parts.append(html.Ul(className="suggestions", children=[html.Li(className="suggestion", children=[
-            html.Button("派单", id={"type": "dispatch-to", "event": eid, "staff": s.staff_id}, n_clicks=0,
+            html.Button(verb, id={"type": "dispatch-to", "event": eid, "staff": s.staff_id}, n_clicks=0,
                         className="action-button primary"),
             html.Span(f"{s.name}（{STAFF_ROLES.get(s.role, s.role)}）", className="sugg-name"),
             html.Span(f"{s.score:g} 分", className="sugg-score"),
             html.Span("；".join(s.reasons), className="sugg-reasons"),
-        ]) for s in best]))
-        if depts:
+        ]) for s in best if s.staff_id != detail.get("assignee_staff_id")]))
+        if depts and status != "assign":
             parts.append(dcc.Checklist(id={"type": "depts", "event": eid}, className="dept-list",
                                        value=[d["code"] for d in depts],
                                        options=[{"label": f"吹哨：{d['name']}（{d['reason']}）", "value": d["code"]}
@@ -55,6 +58,26 @@ def dispatch_panel(detail: dict, message: str | None = None, ok: bool = True) ->
           for to, label in steps],
         html.Button(id={"type": "step", "event": eid, "to": "_none"}, n_clicks=0, style={"display": "none"}),
     ]))
+    if status in ("collect", "discover", "assign", "handle", "feedback"):
+        level = detail.get("handling_level", "grid")
+        order = list(LEVELS)
+        moves = []
+        if order.index(level) < len(order) - 1:
+            moves.append((order[order.index(level) + 1], "升级到" + LEVELS[order[order.index(level) + 1]]))
+        if order.index(level) > 0:
+            moves.append((order[order.index(level) - 1], "降级到" + LEVELS[order[order.index(level) - 1]]))
+        parts.append(html.Div(className="step-buttons", children=[
+            html.Span(f"处置层级：{LEVELS[level]}", className="hint"),
+            *[html.Button(label, id={"type": "set-level", "event": eid, "level": to}, n_clicks=0,
+                          className="action-button") for to, label in moves]]))
+    warning = open_warning(eid)
+    if warning is not None:
+        parts.append(html.Div(className="step-buttons", children=[
+            html.Span(f"已确认：{warning.acknowledged_by}（{format_local(warning.acknowledged_at)}）"
+                      if warning.acknowledged_by else "预警尚未确认", className="hint"),
+            html.Button("确认预警", id={"type": "ack", "event": eid, "warning": warning.id}, n_clicks=0,
+                        className="action-button", style={"display": "none"} if warning.acknowledged_by else {}),
+        ]))
     visit_hidden = status != "closed"
     parts.append(html.Div(className="visit", style={"display": "none"} if visit_hidden else {}, children=[
         html.Span("回访满意度：", className="hint"),
@@ -64,3 +87,9 @@ def dispatch_panel(detail: dict, message: str | None = None, ok: bool = True) ->
     ]))
     parts.append(html.P(f"当前步骤：{STATES.get(status, status)}", className="hint"))
     return parts
+
+
+def open_warning(event_id: int):
+    """The event's open warning row (or None)."""
+    with current().engine.connect() as conn:
+        return open_warning_for_event(conn, event_id)
