@@ -64,6 +64,11 @@ class NormalisedEvent:
     raw_payload: Any = None
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def raw_text(self) -> str | None:
+        """The payload as text (JSON for structured records), the form it is stored in."""
+        return None if self.raw_payload is None else raw_text_of(self.raw_payload)
+
 
 class Source:
     """Base of every connector: declares its name, key, cursor and interval; yields pages."""

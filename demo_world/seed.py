@@ -39,10 +39,16 @@ def _insert_chunks(conn, table, rows, desc):
             bar.update(len(chunk))
 
 
+# Event volume per scale: a full street-scale history per micro-grid would make a city-scale
+# demo database of ~5 million events; the wider scales keep the rhythms with fewer events.
+VOLUME = {"street": 1.0, "district": 0.5, "city": 0.1}
+
+
 def seed_world(engine: Engine, scale: str = "street", seed: int = 20231,
                now: datetime | None = None, history_start: datetime | None = None,
-               volume: float = 1.0) -> dict:
+               volume: float | None = None) -> dict:
     """Generate and store a whole demo world; return a summary of what was written."""
+    volume = VOLUME.get(scale, 1.0) if volume is None else volume
     now = now or utcnow()
     rng = np.random.default_rng(seed)
     taxonomy = load_taxonomy()

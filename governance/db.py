@@ -50,9 +50,18 @@ def migrate(engine: Engine) -> None:
     from alembic import command
 
     cfg = alembic_config(engine)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            # Batch migrations rebuild tables; with foreign keys on, SQLite would check every
+            # dropped row against every referencing row (hours on a real event table).
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()  # end SQLAlchemy's autobegun (empty) transaction
+        with conn.begin():
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            conn.commit()
 
 
 def is_seeded(engine: Engine) -> bool:

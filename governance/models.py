@@ -125,7 +125,7 @@ class Event(Base):
     source: Mapped[str] = mapped_column(String(20))
     source_key: Mapped[str] = mapped_column(String(80))
     channel: Mapped[str | None] = mapped_column(String(20))
-    category_code: Mapped[str] = mapped_column(ForeignKey("category.code"), index=True)
+    category_code: Mapped[str] = mapped_column(ForeignKey("category.code"))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     lon: Mapped[float | None] = mapped_column(Float)
@@ -153,10 +153,11 @@ class Event(Base):
     assignee_department_code: Mapped[str | None] = mapped_column(ForeignKey("department.code"))
     reporter_name: Mapped[str | None] = mapped_column(String(40))
     reporter_phone: Mapped[str | None] = mapped_column(String(20))
-    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"), index=True)
     is_drill: Mapped[bool] = mapped_column(Boolean, default=False)
     rework_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    raw_payload: Mapped[dict | None] = mapped_column(JSON)
+    # The record exactly as the feed sent it (text), kept for audit and re-processing.
+    raw_payload: Mapped[str | None] = mapped_column(Text)
 
     area: Mapped[Area | None] = relationship(foreign_keys=[area_id])
     category: Mapped[Category] = relationship()
