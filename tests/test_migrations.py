@@ -20,7 +20,7 @@ def test_upgrade_keeps_data_and_is_fast(tmp_path):
         conn.execute(text("INSERT INTO area (id, code, name, level, path, geometry, min_lon, min_lat, max_lon, "
                           "max_lat, centroid_lon, centroid_lat) VALUES (1, 'A', 'a', 'micro_grid', '/A/', :g, "
                           "0, 0, 0, 0, 0, 0)"), {"g": geom})
-        rows = [{"id": i, "k": f"K{i}", "dup": (i - 1) if i % 2 else None, "t": datetime(2026, 1, 1)}
+        rows = [{"id": i, "k": f"K{i}", "dup": (i - 1) if i % 2 == 0 else None, "t": datetime(2026, 1, 1)}
                 for i in range(1, 3001)]
         conn.execute(text("INSERT INTO event (id, source, source_key, category_code, title, description, address, "
                           "outside_grid, severity, status, handling_level, reported_at, updated_at, is_drill, "
