@@ -124,7 +124,9 @@ def test_injected_spike_raises_that_grid_and_no_other(engine):
 def test_lifecycle_raise_once_ack_clear_and_webhook_exactly_once(engine):
     now = datetime(2026, 11, 20, 4, 0)
     scope = "/510100/"
-    with engine.begin() as conn:
+    with engine.begin() as conn:  # start from no warnings, whatever other tests did to the world
+        conn.execute(text("DELETE FROM warning"))
+        conn.execute(text("DELETE FROM outbox"))
         first = sync_warnings(conn, scope, now, RULES)
     assert first.raised > 0 and first.notified == 0  # the backlog is recorded, not broadcast
     with engine.begin() as conn:
