@@ -15,14 +15,19 @@ from .test_kpis import FOCUS, independent_kpis
 pytestmark = pytest.mark.browser
 
 
-def test_dispatch_loop_end_to_end(world_engine, live_server, page_factory):
-    with world_engine.connect() as conn:
+def push_gas_event(engine, key: str, title: str, offset: int, **extra) -> None:
+    """Ingest one 燃气隐患 report at the centre of the focus area's n-th micro-grid."""
+    with engine.connect() as conn:
         lon, lat = conn.execute(text("SELECT centroid_lon, centroid_lat FROM area WHERE level='micro_grid' "
-                                     "AND path LIKE :p ORDER BY id LIMIT 1 OFFSET 11"), {"p": FOCUS + "%"}).one()
-    ingest_records(world_engine, PushSource(), [RawRecord(
-        {"source_key": "LOOP-1", "category": "燃气隐患", "title": "楼道燃气异味", "lon": lon, "lat": lat,
-         "description": "三楼楼道有明显燃气味",
-         "reported_at": (WORLD_NOW - timedelta(minutes=20)).isoformat() + "+00:00"}, "")], now=WORLD_NOW)
+                                     "AND path LIKE :p ORDER BY id LIMIT 1 OFFSET :o"),
+                                {"p": FOCUS + "%", "o": offset}).one()
+    ingest_records(engine, PushSource(), [RawRecord(
+        {"source_key": key, "category": "燃气隐患", "title": title, "lon": lon, "lat": lat,
+         "reported_at": (WORLD_NOW - timedelta(minutes=20)).isoformat() + "+00:00", **extra}, "")], now=WORLD_NOW)
+
+
+def test_dispatch_loop_end_to_end(world_engine, live_server, page_factory):
+    push_gas_event(world_engine, "LOOP-1", "楼道燃气异味", 11, description="三楼楼道有明显燃气味")
     start, _ = period_bounds("month", WORLD_NOW)
     with world_engine.connect() as conn:
         before = independent_kpis(conn, FOCUS, start, WORLD_NOW)["closure_rate"]
@@ -101,12 +106,7 @@ def test_reassign_escalate_and_acknowledge_from_the_detail(world_engine, live_se
     from governance.warning_lifecycle import sync_warnings
     from governance.warnings import load_rules
 
-    with world_engine.connect() as conn:
-        lon, lat = conn.execute(text("SELECT centroid_lon, centroid_lat FROM area WHERE level='micro_grid' "
-                                     "AND path LIKE :p ORDER BY id LIMIT 1 OFFSET 40"), {"p": FOCUS + "%"}).one()
-    ingest_records(world_engine, PushSource(), [RawRecord(
-        {"source_key": "ACT-1", "category": "燃气隐患", "title": "燃气表异响", "lon": lon, "lat": lat,
-         "reported_at": (WORLD_NOW - timedelta(minutes=20)).isoformat() + "+00:00"}, "")], now=WORLD_NOW)
+    push_gas_event(world_engine, "ACT-1", "燃气表异响", 40)
     with world_engine.begin() as conn:
         sync_warnings(conn, FOCUS, WORLD_NOW, load_rules())  # a 紧急 event: red warning
     page = page_factory(1366, 900)
