@@ -140,9 +140,7 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
                 "dispatched_at": None, "accepted_at": None, "assignee_staff_id": None,
                 "assignee_department_code": None,
             })
-        # Multi-row INSERT … RETURNING (no ordering needed: ids are matched by key).
-        ids = {(src, key): eid for eid, src, key in conn.execute(
-            insert(Event).returning(Event.id, Event.source, Event.source_key), rows)}
+        ids = _insert_events(conn, rows)
         links = []
         for row in rows:
             source = row["source"]
@@ -202,6 +200,41 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
     if audits:
         conn.execute(insert(EventAudit), audits)
     return result
+
+
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's storage format for DateTime on SQLite
+
+
+def _insert_events(conn: Connection, rows: list[dict]) -> dict[tuple[str, str], int]:
+    """Insert new events and return their ids by (source, source_key).
+
+    On SQLite the rows go straight to the driver's executemany (values formatted exactly as
+    SQLAlchemy stores them), which is the fast path there; elsewhere a multi-row INSERT … RETURNING.
+    """
+    if conn.dialect.name != "sqlite":
+        return {(src, key): eid for eid, src, key in conn.execute(
+            insert(Event).returning(Event.id, Event.source, Event.source_key), rows)}
+    cols = list(rows[0])
+    sql = f"INSERT INTO event ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
+
+    def cell(v):
+        if isinstance(v, datetime):
+            return v.strftime(_SQLITE_TIME)
+        if isinstance(v, bool):
+            return int(v)
+        return v
+
+    conn.exec_driver_sql(sql, [tuple(cell(r[c]) for c in cols) for r in rows])
+    out: dict[tuple[str, str], int] = {}
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for r in rows:
+        by_source[r["source"]].append(r["source_key"])
+    for source, keys in by_source.items():
+        for start in range(0, len(keys), 900):
+            for eid, key in conn.execute(select(Event.id, Event.source_key).where(
+                    Event.source == source, Event.source_key.in_(keys[start:start + 900]))):
+                out[(source, key)] = eid
+    return out
 
 
 def _short(value) -> str | None:
