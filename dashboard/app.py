@@ -16,6 +16,7 @@ from data_sources.push import push
 from .export_routes import export
 from .geo_routes import geo
 from .runtime import Runtime, install
+from .security import install_security_headers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,4 +48,5 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
     app.index_string = app.index_string.replace("<html>", '<html lang="zh-CN">')
     app.layout = dash.html.Div(className="app-root", children=[dash.page_container])
     from . import dispatch_callbacks  # noqa: F401 - registers the dispatch panel's callbacks
+    install_security_headers(app, settings.tile_url)
     return app

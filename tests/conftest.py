@@ -89,13 +89,17 @@ def page_factory(browser):
     """Open pages at a viewport size, recording every request URL the page makes."""
     contexts = []
 
-    def open_page(width=1920, height=1080):
+    def open_page(width=1920, height=1080, enforce_csp=False):
+        # Playwright's wait_for_function evaluates strings, which our CSP forbids; tests that
+        # check the CSP itself open pages with enforce_csp=True and wait on selectors only.
         ctx = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN",
-                                  timezone_id="Asia/Shanghai")
+                                  timezone_id="Asia/Shanghai", bypass_csp=not enforce_csp)
         contexts.append(ctx)
         page = ctx.new_page()
         page.requests = []
+        page.console_errors = []
         page.on("request", lambda req: page.requests.append(req.url))
+        page.on("console", lambda msg: page.console_errors.append(msg.text) if msg.type == "error" else None)
         return page
 
     yield open_page

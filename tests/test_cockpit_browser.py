@@ -106,3 +106,25 @@ def test_why_is_this_red_and_the_rules_page(live_server, page_factory):
     text = page.inner_text(".rules-page")
     assert "派单后" in text and "泊松检验" in text and "红色预警" in text
     screenshot(page, "rules-page")
+
+
+def test_cockpit_works_under_its_own_csp(live_server, page_factory):
+    page = page_factory(1920, 1080, enforce_csp=True)
+    page.goto(live_server + "/")
+    page.wait_for_selector("[data-kpi=closure_rate]")
+    page.wait_for_selector(".leaflet-overlay-pane canvas", state="attached")
+    page.wait_for_selector("#trend-daily .main-svg", state="attached")
+    page.wait_for_timeout(1500)
+    violations = [e for e in page.console_errors if "Content Security Policy" in e or "unsafe-eval" in e]
+    assert violations == []
+
+
+def test_security_headers_and_no_framing(live_server):
+    import requests
+
+    resp = requests.get(live_server + "/")
+    csp = resp.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "'unsafe-eval'" not in csp
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["X-Frame-Options"] == "DENY"
+    assert requests.get(live_server + "/api/v1/health").headers["Referrer-Policy"]
