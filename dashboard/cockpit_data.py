@@ -55,8 +55,9 @@ def kpis(st: Stamp, path: str, period: str):
 def figures(st: Stamp, path: str, level: str, period: str):
     """Per-child figures (metrics, warning colours) of a scope."""
     def compute():
+        scope_warnings = warnings(st, path)
         with current().engine.connect() as conn:
-            return child_figures(conn, path, level, period, current().now(), load_rules())
+            return child_figures(conn, path, level, period, current().now(), load_rules(), scope_warnings)
     return _cached("figures", st, (path, level, period), compute)
 
 

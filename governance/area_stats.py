@@ -52,8 +52,11 @@ class AreaFigures:
 
 
 def child_figures(conn: Connection, parent_path: str, child_level: str, period: str,
-                  now: datetime, rules: Rules) -> dict[str, AreaFigures]:
-    """Figures for every child area of `child_level` under a parent, for the period."""
+                  now: datetime, rules: Rules, warnings=None) -> dict[str, AreaFigures]:
+    """Figures for every child area of `child_level` under a parent, for the period.
+
+    `warnings` may carry an already computed evaluation of the same scope (it is reused).
+    """
     children = conn.execute(select(Area.code, Area.name, Area.path, Area.households)
                             .where(subtree(Area.path, parent_path), Area.level == child_level)).all()
     if not children:
@@ -74,7 +77,7 @@ def child_figures(conn: Connection, parent_path: str, child_level: str, period: 
             f.open += open_n
             f.received += received
             f.closed += closed
-    warnings = evaluate_scope(conn, parent_path, now, rules)
+    warnings = warnings or evaluate_scope(conn, parent_path, now, rules)
     if child_level in ("micro_grid", "dedicated_grid"):
         colours = {p.strip("/").split("/")[-1]: lv for p, (lv, _) in warnings.grids.items()}
     else:
