@@ -5,12 +5,12 @@ from typing import Any, Iterator
 
 from governance.timeutil import to_local
 
-from .base import NormalisedEvent, Page, RawRecord, RecordError, Source, mappings, raw_text_of
+from .base import FeedError, NormalisedEvent, Page, RawRecord, RecordError, mappings, raw_text_of
 from .fields import (description_field, map_code, parse_location, parse_time, require, text_field)
-from .http import get_json, session
+from .http import HttpSource
 
 
-class CasesSource(Source):
+class CasesSource(HttpSource):
     """GET {base_url}/api/cases?updated_since=…&page=N&page_size=M, oldest change first."""
 
     name = "cases"
@@ -19,11 +19,8 @@ class CasesSource(Source):
     cursor_field = "updated_at"
 
     def __init__(self, base_url: str, interval_seconds: int = 30, page_size: int = 200):
-        self.base_url = base_url.rstrip("/")
-        self.interval_seconds = interval_seconds
+        super().__init__(base_url, interval_seconds)
         self.page_size = page_size
-        self.http = session()
-        self.timeout = (3.0, 10.0)  # connect, read seconds
 
     def pages(self, cursor: str | None) -> Iterator[Page]:
         """Pages of cases changed since the cursor; the cursor is the newest `updated_at` seen."""
@@ -32,10 +29,9 @@ class CasesSource(Source):
             params = {"page": page_no, "page_size": self.page_size}
             if cursor:
                 params["updated_since"] = cursor
-            doc = get_json(self.http, f"{self.base_url}/api/cases", params, timeout=self.timeout)
+            doc = self.get("/api/cases", params)
             items = doc.get("items") if isinstance(doc, dict) else None
             if not isinstance(items, list):
-                from .base import FeedError
                 raise FeedError(f"诉求接口返回格式错误：缺少 items 列表（第 {page_no} 页）")
             records, newest = [], cursor
             for item in items:

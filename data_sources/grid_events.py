@@ -3,15 +3,15 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from .base import FeedError, NormalisedEvent, Page, RawRecord, RecordError, Source, mappings, raw_text_of
+from .base import FeedError, NormalisedEvent, Page, RawRecord, RecordError, mappings, raw_text_of
 from .fields import description_field, map_code, parse_location, parse_time, require, text_field
-from .http import get_json, session
+from .http import HttpSource
 
 DATUMS = {"gcj02": "gcj02", "gcj-02": "gcj02", "bd09": "bd09", "bd-09": "bd09", "bd09ll": "bd09",
           "wgs84": "wgs84"}
 
 
-class GridEventsSource(Source):
+class GridEventsSource(HttpSource):
     """GET {base_url}/dld/v1/events?since=<epoch ms>&limit=N → {code, msg, data: {records, next}}."""
 
     name = "grid_events"
@@ -20,18 +20,14 @@ class GridEventsSource(Source):
     cursor_field = "updateTime"
 
     def __init__(self, base_url: str, interval_seconds: int = 30, limit: int = 500):
-        self.base_url = base_url.rstrip("/")
-        self.interval_seconds = interval_seconds
+        super().__init__(base_url, interval_seconds)
         self.limit = limit
-        self.http = session()
-        self.timeout = (3.0, 10.0)  # connect, read seconds
 
     def pages(self, cursor: str | None) -> Iterator[Page]:
         """Pages of events updated after the cursor (epoch milliseconds, as the system counts)."""
         since = cursor or "0"
         for _ in range(10_000):
-            doc = get_json(self.http, f"{self.base_url}/dld/v1/events",
-                           {"since": since, "limit": self.limit}, timeout=self.timeout)
+            doc = self.get("/dld/v1/events", {"since": since, "limit": self.limit})
             if not isinstance(doc, dict) or doc.get("code") != 0:
                 msg = doc.get("msg") if isinstance(doc, dict) else None
                 raise FeedError(f"大联动接口返回错误：{msg or '格式不符'}")

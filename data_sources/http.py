@@ -9,7 +9,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from .base import FeedError
+from .base import FeedError, Source
 
 DEFAULT_TIMEOUT = (3.0, 10.0)  # connect, read seconds
 
@@ -46,3 +46,17 @@ def get_json(sess: requests.Session, url: str, params: dict | None = None,
         return json.loads(resp.content.decode(resp.encoding or "utf-8", errors="strict"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise FeedError(f"返回内容不是完整的 JSON（可能只传了半页）：{url}：{exc}") from exc
+
+
+class HttpSource(Source):
+    """A connector that pulls from an HTTP API: base URL, interval, retrying session, timeouts."""
+
+    def __init__(self, base_url: str, interval_seconds: int):
+        self.base_url = base_url.rstrip("/")
+        self.interval_seconds = interval_seconds
+        self.http = session()
+        self.timeout = DEFAULT_TIMEOUT
+
+    def get(self, path: str, params: dict) -> Any:
+        """GET {base_url}{path} as JSON (FeedError on any failure)."""
+        return get_json(self.http, f"{self.base_url}{path}", params, timeout=self.timeout)

@@ -6,15 +6,15 @@ from typing import Any, Iterator
 
 from governance.timeutil import to_local, utcnow
 
-from .base import FeedError, NormalisedEvent, Page, RawRecord, Source, mappings, raw_text_of
+from .base import FeedError, NormalisedEvent, Page, RawRecord, mappings, raw_text_of
 from .fields import description_field, map_code, parse_location, parse_time, require, text_field
-from .http import get_json, session
+from .http import HttpSource
 
 MAX_WINDOW = timedelta(days=90)
 LOOKBACK = timedelta(days=7)  # re-read a week back so status changes of recent requests arrive
 
 
-class Open311Source(Source):
+class Open311Source(HttpSource):
     """Any GeoReport v2 endpoint: start_date/end_date windows, status open and closed."""
 
     name = "open311"
@@ -23,12 +23,9 @@ class Open311Source(Source):
     cursor_field = "requested_datetime window end"
 
     def __init__(self, base_url: str, interval_seconds: int = 60, first_start=None, clock=utcnow):
-        self.base_url = base_url.rstrip("/")
-        self.interval_seconds = interval_seconds
+        super().__init__(base_url, interval_seconds)
         self.first_start = first_start
         self.clock = clock
-        self.http = session()
-        self.timeout = (3.0, 10.0)  # connect, read seconds
 
     def pages(self, cursor: str | None) -> Iterator[Page]:
         """One page per window from (cursor − lookback) to now, each at most 90 days long."""
@@ -40,7 +37,7 @@ class Open311Source(Source):
         while start < now:
             end = min(start + MAX_WINDOW, now)
             params = {"start_date": to_local(start).isoformat(), "end_date": to_local(end).isoformat()}
-            doc = get_json(self.http, f"{self.base_url}/requests.json", params, timeout=self.timeout)
+            doc = self.get("/requests.json", params)
             if not isinstance(doc, list):
                 raise FeedError("GeoReport 返回格式错误：应为请求列表")
             records = [RawRecord(r, raw_text_of(r), str(r.get("service_request_id"))

@@ -42,8 +42,8 @@ def default_area() -> str:
 
 def resolve_view(search: str | None) -> tuple[ViewState, object]:
     """The view a query string asks for, falling back to the focus area when it is unknown."""
-    view = parse_search(search, default_area())
-    area = data.area(view.area)
+    view = parse_search(search)
+    area = data.area(view.area) if view.area else None
     if area is None:
         view = view.with_(area=default_area())
         area = data.area(view.area)
