@@ -1,4 +1,4 @@
-"""Grid Cockpit entry point: `python app.py [serve|web|scheduler|seed|migrate|token NAME]`."""
+"""Grid Cockpit entry point: `python app.py [serve|web|scheduler|seed|migrate|…]` (see README)."""
 from __future__ import annotations
 
 import argparse
@@ -45,8 +45,18 @@ def build_parser() -> argparse.ArgumentParser:
     """Command-line interface; every flag has an environment-variable twin (see README)."""
     parser = argparse.ArgumentParser(description="Grid Cockpit 网格驾驶舱")
     parser.add_argument("command", nargs="?", default="serve",
-                        choices=["serve", "web", "scheduler", "seed", "migrate", "token"])
-    parser.add_argument("name", nargs="?", help="client name for `token`")
+                        choices=["serve", "web", "scheduler", "seed", "migrate", "token", "create-admin", "user",
+                                 "device", "embed-token"])
+    parser.add_argument("name", nargs="?", help="client name (token), username (create-admin, user), device name")
+    parser.add_argument("--role", help="role of a new user: subdistrict_leader, community_staff, grid_worker, viewer, admin")
+    parser.add_argument("--area", help="area code: a user's or device's scope, an embed token's area")
+    parser.add_argument("--scope", default="push", help="token: what the client may do, 'push' and/or 'embed'")
+    parser.add_argument("--panels", default="kpis,map,warnings,trends", help="embed-token: panels to show")
+    parser.add_argument("--ttl", type=int, default=600, help="embed-token: seconds it stays valid")
+    parser.add_argument("--playlist", help='device: JSON list of {"view": "#area=…", "seconds": 60}')
+    parser.add_argument("--rotate", action="store_true", help="device: issue a new link (running walls continue)")
+    parser.add_argument("--revoke", action="store_true", help="device: stop the device everywhere")
+    parser.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     parser.add_argument("--host", help="bind address (env HOST, default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (env PORT, default 8050)")
     parser.add_argument("--database-url", help="SQLAlchemy URL (env DATABASE_URL)")
@@ -68,15 +78,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         migrate(engine)
         return 0
-    if args.command == "token":
-        if not args.name:
-            print("usage: python app.py token NAME", file=sys.stderr)
-            return 2
-        from data_sources.push import create_client
+    if args.command in ("token", "create-admin", "user", "device", "embed-token"):
+        from governance.admin_cli import run_admin_command
 
         migrate(engine)
-        print(create_client(engine, args.name))
-        return 0
+        return run_admin_command(args, settings, engine)
+    if args.command == "serve":  # the one-command demo
+        import dataclasses
+
+        settings = dataclasses.replace(settings, demo=True)
     prepare_database(settings, engine)
     if args.command == "seed":
         return 0
@@ -96,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app(settings, engine)
     if args.command == "serve":
         from data_sources.scheduler import build_scheduler, warning_jobs
+        from demo_world.demo_accounts import ensure_demo_accounts
+
+        print(ensure_demo_accounts(engine), file=sys.stderr)
 
         url = f"http://{settings.host}:{settings.port}"
         build_scheduler(engine, feed_sources(settings, engine, url),

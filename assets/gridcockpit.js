@@ -77,3 +77,50 @@ window.gridCockpit = Object.assign({}, window.gridCockpit, {
         }
     }
 });
+
+/* Credentials without cookies for the portal iframe, and recovery when a session ends.
+   On /embed the token from the URL rides on every same-origin request as X-Embed-Token (third-party
+   cookies may be blocked there); the server answers with a renewed token before the old one expires.
+   A callback refused with 401 means the session or device ended: reload so the server can say so. */
+(function () {
+    const params = new URLSearchParams(window.location.search);
+    let embedToken = window.location.pathname === "/embed" ? params.get("token") : null;
+    const nativeFetch = window.fetch.bind(window);
+    let reloading = false;
+    window.fetch = function (input, init) {
+        const url = typeof input === "string" ? input : input.url;
+        const sameOrigin = new URL(url, window.location.href).origin === window.location.origin;
+        init = init || {};
+        if (sameOrigin && embedToken) {
+            const headers = new Headers(init.headers || (typeof input === "string" ? undefined : input.headers));
+            headers.set("X-Embed-Token", embedToken);
+            init = Object.assign({}, init, {headers: headers, credentials: "omit"});
+        }
+        return nativeFetch(input, init).then(function (resp) {
+            if (sameOrigin) {
+                const renewed = resp.headers.get("X-Embed-Token");
+                if (renewed) { embedToken = renewed; }
+                if (resp.status === 401 && url.indexOf("/_dash-update-component") !== -1 && !reloading) {
+                    reloading = true;
+                    window.setTimeout(function () { window.location.reload(); }, 500);
+                }
+            }
+            return resp;
+        });
+    };
+})();
+
+/* Wall playlist: every tick, move to the next view once the current one has had its seconds. */
+window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    gridCockpit: {
+        kioskNext: function (_n, playlist, state) {
+            if (!playlist || playlist.length < 2) { return window.dash_clientside.no_update; }
+            const now = Date.now();
+            state = state || {index: 0, since: now};
+            if (now - state.since < playlist[state.index].seconds * 1000) { return state; }
+            const index = (state.index + 1) % playlist.length;
+            window.location.hash = playlist[index].view;
+            return {index: index, since: now};
+        }
+    }
+});

@@ -13,6 +13,8 @@ from governance.db import make_engine
 from data_sources.health import health
 from data_sources.push import push
 
+from .auth import guard_pages, install_auth
+from .auth_pages import auth_routes
 from .export_routes import export
 from .geo_routes import geo
 from .runtime import Runtime, install
@@ -26,6 +28,7 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
     runtime = Runtime(settings=settings, engine=engine or make_engine(settings.database_url))
     if clock is not None:
         runtime.clock = clock
+    runtime.secret()  # fail at start, not at the first request, when production has no secret key
     install(runtime)
     app = dash.Dash(
         __name__,
@@ -44,9 +47,12 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
     server.register_blueprint(export)
     server.register_blueprint(push)
     server.register_blueprint(health)
+    server.register_blueprint(auth_routes)
     Compress(server)
     app.index_string = app.index_string.replace("<html>", '<html lang="zh-CN">')
     app.layout = dash.html.Div(className="app-root", children=[dash.page_container])
     from . import dispatch_callbacks  # noqa: F401 - registers the dispatch panel's callbacks
-    install_security_headers(app, settings.tile_url)
+    guard_pages()
+    install_auth(app)
+    install_security_headers(app, settings.tile_url, settings.embed_origins)
     return app

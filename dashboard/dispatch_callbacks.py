@@ -1,4 +1,4 @@
-"""Callbacks of the dispatch panel (any page that shows an event detail) — thin, they call governance."""
+"""Callbacks of an event detail on any page (dispatch panel, unmasking) — thin, they call governance."""
 from __future__ import annotations
 
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, no_update
@@ -7,14 +7,25 @@ from sqlalchemy import select
 
 from governance.dispatch import DispatchError, advance, dispatch, record_visit
 from governance.escalation import LevelError, set_level
+from governance.accounts import log_access
 from governance.models import Event
 from governance.warning_lifecycle import acknowledge
 from governance.queries import event_detail
 
+from .auth import client_ip, principal, requires
 from .components.dispatch_panel import dispatch_panel
 from .runtime import current
 
-ACTOR = "街道指挥中心（值班）"  # until sign-in exists, actions are recorded under the duty desk
+
+def in_scope_ids(ids: list[int]) -> list[int]:
+    """The subset of event ids whose area lies in the current principal's scope."""
+    from governance.access import scope_condition
+
+    if not ids:
+        return []
+    with current().engine.connect() as conn:
+        return list(conn.execute(select(Event.id).where(Event.id.in_(ids),
+                                                        scope_condition(principal(), Event.area_path))).scalars())
 
 
 @callback(Output({"type": "dispatch-panel", "event": MATCH}, "children"),
@@ -27,6 +38,7 @@ ACTOR = "街道指挥中心（值班）"  # until sign-in exists, actions are re
           State({"type": "step-note", "event": MATCH}, "value"),
           State({"type": "visit-score", "event": MATCH}, "value"),
           prevent_initial_call=True)
+@requires("dispatch")
 def act(dispatch_clicks, step_clicks, visit_clicks, level_clicks, ack_clicks, departments, note, score):
     """Run the clicked action once; show who won if someone else was faster."""
     trig = ctx.triggered_id
@@ -34,33 +46,53 @@ def act(dispatch_clicks, step_clicks, visit_clicks, level_clicks, ack_clicks, de
         return no_update
     rt = current()
     eid = trig["event"]
+    if not in_scope_ids([eid]):
+        return no_update
+    actor = principal().name
     message, ok = None, True
     try:
         with rt.engine.begin() as conn:
             status = conn.execute(select(Event.status).where(Event.id == eid)).scalar()
             if trig["type"] == "dispatch-to" and status == "assign":
-                advance(conn, eid, "assign", ACTOR, rt.now(), note or None, staff_id=trig["staff"])
+                advance(conn, eid, "assign", actor, rt.now(), note or None, staff_id=trig["staff"])
                 message = "已改派"
             elif trig["type"] == "dispatch-to":
-                dispatch(conn, eid, trig["staff"], ACTOR, rt.now(), tuple(departments or ()))
+                dispatch(conn, eid, trig["staff"], actor, rt.now(), tuple(departments or ()))
                 message = "已派单，承办人将在任务页看到该任务"
             elif trig["type"] == "set-level":
-                set_level(conn, eid, trig["level"], ACTOR, note or "", rt.now())
+                set_level(conn, eid, trig["level"], actor, note or "", rt.now())
                 message = "处置层级已调整"
             elif trig["type"] == "ack":
-                if not acknowledge(conn, trig["warning"], ACTOR, rt.now()):
+                if not acknowledge(conn, trig["warning"], actor, rt.now()):
                     raise DispatchError("该预警已解除")
                 message = "预警已确认"
             elif trig["type"] == "step":
-                label = advance(conn, eid, trig["to"], ACTOR, rt.now(), note or None)
+                label = advance(conn, eid, trig["to"], actor, rt.now(), note or None)
                 message = f"已{label}"
             elif trig["type"] == "visit-save":
                 if score is None:
                     raise DispatchError("请先选择满意度")
-                record_visit(conn, eid, int(score), ACTOR, rt.now())
+                record_visit(conn, eid, int(score), actor, rt.now())
                 message = "回访已记录"
     except (DispatchError, LevelError) as exc:
         message, ok = str(exc), False
     with rt.engine.connect() as conn:
         detail = event_detail(conn, eid)
     return dispatch_panel(detail, message, ok)
+
+
+@callback(Output({"type": "reporter", "event": MATCH}, "children"),
+          Input({"type": "unmask", "event": MATCH}, "n_clicks"), prevent_initial_call=True)
+@requires("unmask")
+def unmask(n):
+    """Show a reporter's full name and phone to a role that needs them, and log that it happened."""
+    if not n:
+        return no_update
+    eid = ctx.triggered_id["event"]
+    if not in_scope_ids([eid]):
+        return "该事件不在当前范围内"
+    rt, p = current(), principal()
+    with rt.engine.begin() as conn:
+        row = conn.execute(select(Event.reporter_name, Event.reporter_phone).where(Event.id == eid)).first()
+        log_access(conn, p.name, "unmask", rt.now(), target=f"event:{eid}", detail="reporter", ip=client_ip())
+    return f"{row.reporter_name or ''} {row.reporter_phone or ''}".strip() or "—"

@@ -7,7 +7,7 @@ import io
 from flask import Blueprint, Response, abort, request
 
 from governance.event_search import EXPORT_COLUMNS, export_rows, spreadsheet_safe
-from governance.queries import area_by_code, world_info
+from governance.queries import area_by_code
 from governance.timeutil import format_local
 
 from .event_filters import filter_from_args
@@ -17,11 +17,12 @@ export = Blueprint("export", __name__)
 
 
 def _scope():
-    engine = current().engine
-    with engine.connect() as conn:
-        code = request.args.get("area") or world_info(conn).get("focus_code")
-        area = area_by_code(conn, code) if code else None
-    if area is None:
+    """The area asked for, which must lie in the principal's scope (else 404, like an unknown one)."""
+    from .auth import covers, home_code
+
+    with current().engine.connect() as conn:
+        area = area_by_code(conn, request.args.get("area") or home_code())
+    if area is None or not covers(area.path):
         abort(404, description="unknown area")
     return area
 

@@ -62,8 +62,14 @@ def geometry_url(code: str, level: str) -> str:
 @geo.get("/api/v1/geo/<code>/<level>.pbf")
 def area_geobuf(code: str, level: str):
     """Serve the areas of `level` inside area `code` as geobuf (404 for unknown ones)."""
+    from . import cockpit_data
+    from .auth import covers
+
     if level not in AREA_LEVELS:
         abort(404, description=f"unknown level {level!r}")
+    area = cockpit_data.area(code)
+    if area is None or not covers(area.path):  # outside the scope looks exactly like unknown
+        abort(404, description=f"unknown area {code!r}")
     with current().engine.connect() as conn:
         world_key = world_info(conn).get("generated_at", "")
     body, etag = _encoded(world_key, code, level, display_datum())
@@ -74,7 +80,7 @@ def area_geobuf(code: str, level: str):
     resp = Response(body, mimetype="application/octet-stream")
     resp.set_etag(etag)
     resp.cache_control.max_age = 300
-    resp.cache_control.public = True
+    resp.cache_control.private = True
     return resp
 
 
@@ -91,8 +97,10 @@ def warning_points(code: str):
     minimum = request.args.get("min", "blue")
     if minimum not in RANK:
         abort(400, description="min must be a warning level")
+    from .auth import covers
+
     area = cockpit_data.area(code)
-    if area is None:
+    if area is None or not covers(area.path):
         abort(404, description=f"unknown area {code!r}")
     st = cockpit_data.stamp()
     warned = cockpit_data.warnings(st, area.path)
@@ -106,4 +114,5 @@ def warning_points(code: str):
                 for r in rows if r["lon"] is not None]
     resp = jsonify(type="FeatureCollection", features=features)
     resp.cache_control.max_age = 3600  # the URL carries the data version
+    resp.cache_control.private = True
     return resp

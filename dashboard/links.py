@@ -3,15 +3,13 @@ from __future__ import annotations
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from governance.config import demo_secret_key
-
 from .runtime import current
 
 SALT = "worker-tasks"
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current().settings.secret_key or demo_secret_key(), salt=SALT)
+    return URLSafeSerializer(current().secret(), salt=SALT)
 
 
 def worker_link(staff_id: int) -> str:

@@ -19,6 +19,12 @@ class Runtime:
     engine: Engine
     clock: Callable[[], datetime] = field(default=utcnow)
 
+    def secret(self) -> str:
+        """The signing secret (COCKPIT_SECRET_KEY; generated only in demo mode)."""
+        from governance.config import secret_key
+
+        return secret_key(self.settings)
+
     def now(self) -> datetime:
         """Current time as naive UTC (tests install a fixed clock)."""
         return self.clock()

@@ -4,9 +4,10 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import dash
+from flask import request
 
 
-def content_security_policy(app: dash.Dash, tile_url: str | None = None) -> str:
+def content_security_policy(app: dash.Dash, tile_url: str | None = None, frame_ancestors: str = "'none'") -> str:
     """A CSP that allows only this origin, Dash's own inline scripts (by hash) and the tile host."""
     scripts = " ".join(app.csp_hashes())  # already quoted: 'sha256-…'
     img = "'self' data: blob:"
@@ -24,20 +25,24 @@ def content_security_policy(app: dash.Dash, tile_url: str | None = None) -> str:
         "object-src 'none'",
         "base-uri 'self'",
         "form-action 'self'",
-        "frame-ancestors 'none'",
+        f"frame-ancestors {frame_ancestors}",
     ])
 
 
-def install_security_headers(app: dash.Dash, tile_url: str | None = None) -> None:
-    """Add the security headers to every response of the app's server."""
-    policy = {"value": None}
+def install_security_headers(app: dash.Dash, tile_url: str | None = None, embed_origins: tuple = ()) -> None:
+    """Add the security headers to every response; only /embed may be framed, by the configured portals."""
+    policy: dict = {}
 
     @app.server.after_request
     def _headers(resp):
-        if policy["value"] is None:  # hashes are known once the index page exists
-            policy["value"] = content_security_policy(app, tile_url)
-        resp.headers.setdefault("Content-Security-Policy", policy["value"])
+        if not policy:  # hashes are known once the index page exists
+            policy["page"] = content_security_policy(app, tile_url)
+            ancestors = " ".join(embed_origins) if embed_origins else "'none'"
+            policy["embed"] = content_security_policy(app, tile_url, ancestors)
+        embed = request.path == "/embed"
+        resp.headers.setdefault("Content-Security-Policy", policy["embed" if embed else "page"])
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin" if embed else "strict-origin-when-cross-origin")
+        if not embed:  # X-Frame-Options cannot name origins; CSP frame-ancestors governs /embed
+            resp.headers.setdefault("X-Frame-Options", "DENY")
         return resp

@@ -58,12 +58,17 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_client(engine, name: str) -> str:
-    """Register a pushing system and return its new token (shown once, stored hashed)."""
+def create_client(engine, name: str, scopes: str = "push", area_code: str | None = None) -> str:
+    """Register a system ("push" events and/or mint "embed" tokens for `area_code`); return its token once."""
+    scopes = " ".join(sorted(set(scopes.replace(",", " ").split())))
+    if not scopes or set(scopes.split()) - {"push", "embed"}:
+        raise ValueError("scopes must be push and/or embed")
+    if "embed" in scopes and not area_code:
+        raise ValueError("an embed client needs the area code it may mint tokens for")
     token = secrets.token_urlsafe(32)
     with engine.begin() as conn:
         conn.execute(insert(ApiClient), [{"name": name, "token_sha256": token_digest(token),
-                                          "created_at": utcnow()}])
+                                          "created_at": utcnow(), "scopes": scopes, "area_code": area_code}])
     return token
 
 
@@ -82,9 +87,9 @@ def _client(engine) -> str | None:
         return None
     digest = token_digest(header.removeprefix("Bearer ").strip())
     with engine.connect() as conn:
-        row = conn.execute(select(ApiClient.name).where(ApiClient.token_sha256 == digest,
-                                                        ApiClient.revoked_at.is_(None))).first()
-    return row.name if row else None
+        row = conn.execute(select(ApiClient.name, ApiClient.scopes).where(ApiClient.token_sha256 == digest,
+                                                                          ApiClient.revoked_at.is_(None))).first()
+    return row.name if row and "push" in (row.scopes or "").split() else None
 
 
 @push.post("/api/v1/events")

@@ -23,7 +23,10 @@ SETTINGS_DOC = {
     "COCKPIT_TILE_DATUM": "datum of those tiles: wgs84 (default) or gcj02 (AMap-style tiles)",
     "COCKPIT_WEBHOOK_URL": "group-robot webhook for new red/orange warnings (WeCom or DingTalk)",
     "COCKPIT_WEBHOOK_FORMAT": "wecom (default) or dingtalk",
-    "COCKPIT_SECRET_KEY": "secret for signed links (worker task links); the demo generates one in instance/",
+    "COCKPIT_SECRET_KEY": "secret for signed links and embed tokens (≥ 32 characters); required unless COCKPIT_DEMO=1",
+    "COCKPIT_DEMO": "1 marks a demo deployment: a generated secret key and printed demo accounts are allowed",
+    "COCKPIT_EMBED_ORIGINS": "portal origins allowed to frame /embed, space-separated (e.g. https://portal.gov.cn)",
+    "COCKPIT_SECURE_COOKIES": "1 (set it behind HTTPS) marks session cookies Secure",
 }
 
 
@@ -44,6 +47,9 @@ class Settings:
     webhook_url: str | None = None
     webhook_format: str = "wecom"
     secret_key: str | None = None
+    demo: bool = False
+    embed_origins: tuple[str, ...] = ()
+    secure_cookies: bool = False
 
 
 def default_database_url() -> str:
@@ -68,13 +74,35 @@ def load_settings(**overrides) -> Settings:
         webhook_url=env.get("COCKPIT_WEBHOOK_URL") or None,
         webhook_format=env.get("COCKPIT_WEBHOOK_FORMAT", "wecom").lower(),
         secret_key=env.get("COCKPIT_SECRET_KEY") or None,
+        demo=env.get("COCKPIT_DEMO", "0") in ("1", "true", "yes"),
+        embed_origins=tuple(o.rstrip("/") for o in env.get("COCKPIT_EMBED_ORIGINS", "").replace(",", " ").split()),
+        secure_cookies=env.get("COCKPIT_SECURE_COOKIES", "0") in ("1", "true", "yes"),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
     if values["tile_datum"] not in ("wgs84", "gcj02"):
         raise ValueError(f"COCKPIT_TILE_DATUM must be wgs84 or gcj02, not {values['tile_datum']!r}")
     if values["webhook_format"] not in ("wecom", "dingtalk"):
         raise ValueError(f"COCKPIT_WEBHOOK_FORMAT must be wecom or dingtalk, not {values['webhook_format']!r}")
+    for origin in values["embed_origins"]:
+        if not origin.startswith(("https://", "http://")) or "*" in origin or " " in origin:
+            raise ValueError(f"COCKPIT_EMBED_ORIGINS entries must be exact origins like https://portal.example, not {origin!r}")
     return Settings(**values)
+
+
+MIN_SECRET = 32
+
+
+def secret_key(settings: Settings) -> str:
+    """The signing secret: COCKPIT_SECRET_KEY, or in demo mode a generated one; fail loudly otherwise."""
+    if settings.secret_key:
+        if len(settings.secret_key) < MIN_SECRET and not settings.demo:
+            raise ValueError(f"COCKPIT_SECRET_KEY must be at least {MIN_SECRET} characters")
+        return settings.secret_key
+    if settings.demo:
+        return demo_secret_key()
+    raise ValueError("COCKPIT_SECRET_KEY is not set: production needs a secret of at least "
+                     f"{MIN_SECRET} characters (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`); "
+                     "set COCKPIT_DEMO=1 only for a demo")
 
 
 def demo_secret_key() -> str:

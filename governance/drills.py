@@ -62,20 +62,21 @@ def start_drill(conn: Connection, area_code: str, count: int, actor: str, now: d
     return drill_id
 
 
-def list_drills(conn: Connection) -> list[dict]:
-    """Drills held so far, newest first: id, start time, number of events."""
+def list_drills(conn: Connection, condition=None) -> list[dict]:
+    """Drills held so far (events matching `condition`, e.g. a role's scope), newest first."""
     prefix_len = len("DRILL-") + 19
     rows = conn.execute(select(func.substr(Event.source_key, 7, prefix_len - 6).label("drill"),
                                func.min(Event.reported_at), func.count())
-                        .where(Event.source == DRILL_SOURCE).group_by("drill")
+                        .where(Event.source == DRILL_SOURCE, *([condition] if condition is not None else []))
+                        .group_by("drill")
                         .order_by(func.min(Event.reported_at).desc())).all()
     return [{"drill_id": d, "started_at": t, "events": n} for d, t, n in rows]
 
 
-def drill_report(conn: Connection, drill_id: str, now: datetime) -> list[dict]:
-    """Per community: events sent, accepted, finished, median and slowest response in minutes."""
+def drill_report(conn: Connection, drill_id: str, now: datetime, condition=None) -> list[dict]:
+    """Per community (of events matching `condition`): sent, accepted, finished, response minutes."""
     rows = conn.execute(select(Event.area_path, Event.dispatched_at, Event.accepted_at, Event.status)
-                        .where(Event.source == DRILL_SOURCE,
+                        .where(Event.source == DRILL_SOURCE, *([condition] if condition is not None else []),
                                Event.source_key.startswith(f"DRILL-{drill_id}-"))).all()
     names = dict(conn.execute(select(Area.code, Area.name).where(Area.level == "community")).all())
     groups: dict[str, list] = defaultdict(list)

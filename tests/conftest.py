@@ -14,6 +14,8 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 WORLD_SEED = 7
 # A fixed "now" (naive UTC = 2026-11-20 12:00 Asia/Shanghai) makes KPIs reproducible.
 WORLD_NOW = datetime(2026, 11, 20, 4, 0, 0)
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+TEST_PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture(scope="session")
@@ -26,7 +28,71 @@ def world_engine(tmp_path_factory):
     migrate(engine)
     summary = seed_world(engine, scale="street", seed=WORLD_SEED, now=WORLD_NOW)
     engine.summary = summary
+    engine.accounts = create_test_accounts(engine)
     return engine
+
+
+def create_test_accounts(engine) -> dict:
+    """One account per role (password TEST_PASSWORD); returns username → area code, plus areas used."""
+    from sqlalchemy import select
+
+    from governance.accounts import create_user
+    from governance.models import Area, Staff
+    from governance.queries import world_info
+
+    with engine.begin() as conn:
+        focus = world_info(conn)["focus_code"]
+        comms = conn.execute(select(Area.code).where(Area.level == "community", Area.path.like(f"%/{focus}/%"))
+                             .order_by(Area.code)).scalars().all()
+        grid = conn.execute(select(Area.id, Area.code).where(Area.level == "general_grid",
+                                                             Area.path.like(f"%/{comms[0]}/%")).order_by(Area.code)).first()
+        staff = conn.execute(select(Staff.id).where(Staff.area_id == grid.id).order_by(Staff.id)).scalar()
+        accounts = {"admin": ("admin", None), "leader": ("subdistrict_leader", focus),
+                    "community": ("community_staff", comms[0]), "community_b": ("community_staff", comms[1]),
+                    "gridworker": ("grid_worker", grid.code), "viewer": ("viewer", focus)}
+        for name, (role, area) in accounts.items():
+            create_user(conn, name, TEST_PASSWORD, role, area, WORLD_NOW, display_name=f"测试{name}",
+                        staff_id=staff if role == "grid_worker" else None)
+    return {"focus": focus, "communities": comms, "grid": grid.code,
+            **{name: area for name, (_role, area) in accounts.items()}}
+
+
+def session_cookies(engine, base_url: str, username: str | None = None, device_id: int | None = None,
+                    now: datetime = WORLD_NOW) -> list[dict]:
+    """Browser cookies of a fresh session for a user (or wall device), opened directly in the database."""
+    from urllib.parse import urlsplit
+
+    from sqlalchemy import select
+
+    from governance.accounts import open_session
+    from governance.models import UserAccount
+
+    with engine.begin() as conn:
+        uid = conn.execute(select(UserAccount.id).where(UserAccount.username == username)).scalar() if username else None
+        token, csrf = open_session(conn, now, user_id=uid, device_id=device_id)
+    host = urlsplit(base_url).hostname
+    return [{"name": "gc_session", "value": token, "domain": host, "path": "/", "httpOnly": True, "sameSite": "Lax"},
+            {"name": "_csrf_token", "value": csrf, "domain": host, "path": "/", "sameSite": "Strict"}]
+
+
+def http_session(engine, base_url: str, username: str, now: datetime = WORLD_NOW):
+    """A requests.Session signed in as `username` (cookies and the CSRF header a browser would send)."""
+    import requests
+
+    s = requests.Session()
+    for c in session_cookies(engine, base_url, username, now=now):
+        s.cookies.set(c["name"], c["value"], domain=c["domain"], path="/")
+        if c["name"] == "_csrf_token":
+            s.headers["X-CSRFToken"] = c["value"]
+    return s
+
+
+@pytest.fixture(scope="session")
+def portal_port():
+    """Port of the test portal that frames /embed (on localhost: a different site than 127.0.0.1)."""
+    from .processes import free_port
+
+    return free_port()
 
 
 @pytest.fixture()
@@ -56,14 +122,21 @@ def server():
 
 
 @pytest.fixture(scope="session")
-def live_server(world_engine):
+def cockpit_app(world_engine, portal_port):
+    """The one cockpit Dash app of the test session (Dash keeps pages and callbacks process-global)."""
+    from dashboard.app import create_app
+
+    settings = load_settings(database_url=str(world_engine.url), refresh_seconds=2, secret_key=TEST_SECRET,
+                             embed_origins=(f"http://localhost:{portal_port}",))
+    return create_app(settings, world_engine, clock=lambda: WORLD_NOW)
+
+
+@pytest.fixture(scope="session")
+def live_server(cockpit_app):
     """Base URL of the cockpit served from the seeded world on a free localhost port."""
     from werkzeug.serving import make_server
 
-    from dashboard.app import create_app
-
-    settings = load_settings(database_url=str(world_engine.url), refresh_seconds=2)
-    app = create_app(settings, world_engine, clock=lambda: WORLD_NOW)
+    app = cockpit_app
     server = make_server("127.0.0.1", 0, app.server, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -85,15 +158,17 @@ def browser():
 
 
 @pytest.fixture()
-def page_factory(browser):
-    """Open pages at a viewport size, recording every request URL the page makes."""
+def page_factory(browser, world_engine, live_server):
+    """Open pages at a viewport size as a signed-in role, recording every request URL the page makes."""
     contexts = []
 
-    def open_page(width=1920, height=1080, enforce_csp=False):
+    def open_page(width=1920, height=1080, enforce_csp=False, user: str | None = "leader"):
         # Playwright's wait_for_function evaluates strings, which our CSP forbids; tests that
         # check the CSP itself open pages with enforce_csp=True and wait on selectors only.
         ctx = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN",
                                   timezone_id="Asia/Shanghai", bypass_csp=not enforce_csp)
+        if user:
+            ctx.add_cookies(session_cookies(world_engine, live_server, user))
         contexts.append(ctx)
         page = ctx.new_page()
         page.requests = []

@@ -77,7 +77,7 @@ def test_quarantine_is_visible_and_citizen_text_stays_text(world_engine, live_se
     hostile = '{"content": "<img src=x onerror=\\"window.__xss=1\\"><script>window.__xss=2</script>"}'
     quarantine(world_engine, "cases", [(RawRecord(None, hostile, "Q-XSS-1"), "坐标超出范围：经度 999")],
                WORLD_NOW)
-    page = page_factory(1366, 768)
+    page = page_factory(1366, 768, user="admin")
     page.goto(live_server + "/quarantine")
     page.wait_for_selector("text=Q-XSS-1")
     row = page.locator("tr.quarantine-row", has_text="Q-XSS-1")

@@ -8,7 +8,7 @@ import requests
 from openpyxl import load_workbook
 from sqlalchemy import text
 
-from .conftest import screenshot
+from .conftest import http_session, screenshot
 from .test_kpis import FOCUS
 
 pytestmark = pytest.mark.browser
@@ -31,13 +31,15 @@ def test_filters_export_and_detail(world_engine, live_server, page_factory):
     assert want > 0
 
     csv_href = page.get_attribute("#export-csv", "href")
-    body = requests.get(urljoin(live_server, csv_href)).content.decode("utf-8")
+    http = http_session(world_engine, live_server, "leader")
+    assert requests.get(urljoin(live_server, csv_href)).status_code == 401  # exports need a signed-in role
+    body = http.get(urljoin(live_server, csv_href)).content.decode("utf-8")
     assert body.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))
     assert rows[0][:3] == ["事件ID", "上报时间", "来源"] and len(rows) - 1 == want
     assert all(r[8] == "协同处置" for r in rows[1:])
 
-    xlsx = requests.get(urljoin(live_server, page.get_attribute("#export-xlsx", "href"))).content
+    xlsx = http.get(urljoin(live_server, page.get_attribute("#export-xlsx", "href"))).content
     ws = load_workbook(io.BytesIO(xlsx), read_only=True).active
     assert sum(1 for _ in ws.iter_rows()) - 1 == want
 
@@ -59,5 +61,5 @@ def test_export_neutralises_formulas(world_engine, live_server):
 
     assert spreadsheet_safe("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
     assert spreadsheet_safe("正常文本") == "正常文本"
-    resp = requests.get(live_server + "/api/v1/events.csv?area=nope")
+    resp = http_session(world_engine, live_server, "leader").get(live_server + "/api/v1/events.csv?area=nope")
     assert resp.status_code == 404

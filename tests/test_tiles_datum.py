@@ -9,11 +9,14 @@ from governance.config import load_settings
 from governance.geo import wgs84_to_gcj02
 
 from . import processes
+from governance.timeutil import utcnow
+
+from .conftest import http_session
 from .feed_helpers import world_copy
 
 
-def _first_vertex(url):
-    fc = geobuf.decode(requests.get(url).content)
+def _first_vertex(http, url):
+    fc = geobuf.decode(http.get(url).content)
     feat = sorted(fc["features"], key=lambda f: f["properties"]["code"])[0]
     ring = feat["geometry"]["coordinates"][0]
     ring = ring[0] if isinstance(ring[0][0], list) else ring
@@ -27,9 +30,10 @@ def test_gcj02_tiles_shift_the_geometry(world_engine, tmp_path):
     plain, p1 = processes.web(engine, tmp_path)
     shifted, p2 = processes.web(engine, tmp_path, COCKPIT_TILE_URL="http://127.0.0.1:1/{z}/{x}/{y}.png",
                                 COCKPIT_TILE_DATUM="gcj02")
+    http = http_session(engine, plain, "leader", now=utcnow())  # the processes run on the real clock
     try:
-        code, wgs = _first_vertex(f"{plain}/api/v1/geo/{focus}/community.pbf")
-        code2, gcj = _first_vertex(f"{shifted}/api/v1/geo/{focus}/community.pbf")
+        code, wgs = _first_vertex(http, f"{plain}/api/v1/geo/{focus}/community.pbf")
+        code2, gcj = _first_vertex(http, f"{shifted}/api/v1/geo/{focus}/community.pbf")
         page = requests.get(shifted + "/").text
     finally:
         processes.stop(p1, p2)

@@ -30,8 +30,18 @@ def _value(field: str, value) -> str:
     return str(value)
 
 
-def event_detail_view(detail: dict, warning: tuple[str, list[str]] | None) -> list:
-    """The detail panel's children for one event (citizen text is rendered as plain text)."""
+def reporter_cell(detail: dict, principal) -> list:
+    """The reporter, masked; roles allowed to unmask get a button that reveals it (and is logged)."""
+    masked = f"{mask_name(detail.get('reporter_name'))} {mask_phone(detail.get('reporter_phone'))}".strip() or "—"
+    cell = [html.Span(masked, id={"type": "reporter", "event": detail["id"]}, className="reporter")]
+    if principal.can("unmask") and masked != "—":
+        cell.append(html.Button("显示完整信息（留痕）", id={"type": "unmask", "event": detail["id"]}, n_clicks=0,
+                                className="link-button unmask"))
+    return cell
+
+
+def event_detail_view(detail: dict, warning: tuple[str, list[str]] | None, principal) -> list:
+    """The detail panel's children for one event as `principal` may see it (citizen text as plain text)."""
     level, reasons = warning or ("none", [])
     geometry = json.loads(detail["area_geometry"]) if detail.get("area_geometry") else None
     minimap = None
@@ -61,7 +71,7 @@ def event_detail_view(detail: dict, warning: tuple[str, list[str]] | None) -> li
         ("上报", format_local(detail["reported_at"], "%Y-%m-%d %H:%M")),
         ("时限", format_local(detail["due_at"], "%Y-%m-%d %H:%M")),
         ("承办人", detail.get("assignee") or "—"),
-        ("报事人", f"{mask_name(detail.get('reporter_name'))} {mask_phone(detail.get('reporter_phone'))}".strip() or "—"),
+        ("报事人", reporter_cell(detail, principal)),
     ]
     return [
         html.Div(className="detail-head", children=[
@@ -76,7 +86,7 @@ def event_detail_view(detail: dict, warning: tuple[str, list[str]] | None) -> li
         ]),
         html.P(detail["description"], className="detail-description"),
         html.Div(id={"type": "dispatch-panel", "event": detail["id"]}, className="dispatch-panel",
-                 children=dispatch_panel(detail)),
+                 children=dispatch_panel(detail)) if principal.can("dispatch") else None,
         html.H4("流转记录"),
         html.Ul(history, className="detail-history"),
     ]

@@ -11,14 +11,14 @@ from governance.warnings import LABELS, RANK
 from ..view_state import ViewState
 
 
-def breadcrumb(chain, view: ViewState) -> list:
-    """Links from the sub-district down to the current area (drill back up by clicking)."""
+def breadcrumb(chain, view: ViewState, reachable=lambda area: True) -> list:
+    """Links from the sub-district down to the current area; areas outside `reachable` are plain text."""
     items = []
     start = next((i for i, a in enumerate(chain) if a.level == "subdistrict"), 0)
     for i, a in enumerate(chain[start:]):
         if i:
             items.append(html.Span("›", className="crumb-sep"))
-        if a.code == view.area:
+        if a.code == view.area or not reachable(a):
             items.append(html.Span(a.name, className="crumb current", title=AREA_LEVELS[a.level]))
         else:
             items.append(dcc.Link(a.name, href=view.with_(area=a.code).to_hash(),

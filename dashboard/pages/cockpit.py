@@ -5,9 +5,11 @@ from urllib.parse import urlencode
 
 import dash
 import dash_leaflet as dl
-from dash import ALL, Input, Output, Patch, State, callback, ctx, dcc, html, no_update
+from dash import (ALL, ClientsideFunction, Input, Output, Patch, State, callback, clientside_callback, ctx, dcc,
+                  html, no_update)
 
 from dashboard import cockpit_data as data
+from dashboard.auth import covers, home_code, principal, requires
 from dashboard.components.event_detail import event_detail_view
 from dashboard.components.event_list import event_list
 from dashboard.components.feed_strip import feed_strip
@@ -31,21 +33,23 @@ from layers.event_markers import marker_layer, marker_minimum, markers_url
 from layers.grid_choropleth import choropleth_hideout, grid_layer, legend_items
 
 dash.register_page(__name__, path="/", title="网格驾驶舱", name="驾驶舱")
+ACCESS = "view_cockpit"
 GRAPH_CONFIG = {"displayModeBar": False, "responsive": True}
-
-
-def default_area() -> str:
-    """Code of the area the cockpit opens on (the seeded world's focus)."""
-    with current().engine.connect() as conn:
-        return world_info(conn).get("focus_code", "510100")
+# Outputs that belong to a panel an embed token may leave out (the server blanks them).
+PANEL_OUTPUTS = {
+    "kpis": ("kpi-strip.children", "level-share.children"),
+    "warnings": ("warnings-panel.children", "ranking-panel.children", "event-list.children"),
+    "map": ("grid-layer.url", "area-outline.url", "dedicated-layer.url", "event-markers.url",
+            "map-legend.children"),
+}
 
 
 def resolve_view(search: str | None) -> tuple[ViewState, object]:
-    """The view a query string asks for, falling back to the focus area when it is unknown."""
+    """The view a query string asks for; an unknown area or one outside the principal's scope opens home."""
     view = parse_search(search)
     area = data.area(view.area) if view.area else None
-    if area is None:
-        view = view.with_(area=default_area())
+    if area is None or not covers(area.path):
+        view = view.with_(area=home_code())
         area = data.area(view.area)
     return view, area
 
@@ -93,7 +97,8 @@ def panels(view: ViewState, area, st) -> dict:
         "warnings": warnings_panel(ev_rows, grid_rows),
         "ranking": ranking_panel(ranking(figures), view, AREA_LEVELS.get(level, "")),
         "latest": event_list(data.latest(st, area.path)),
-        "feeds": feed_strip(source_health(current().engine, current().now())),
+        "feeds": feed_strip(source_health(current().engine, current().now()))
+        if principal().kind in ("user", "kiosk") else [],
         "clock": f"数据更新于 {format_local(current().now(), '%H:%M:%S')}",
     }
 
@@ -107,13 +112,41 @@ def display_bounds(area) -> tuple[float, float, float, float]:
 
 def trend_figures(view: ViewState, area, st) -> tuple:
     """The three trend charts of a view (new vs closed per day, categories, 24-hour rhythm)."""
+    if not principal().shows("trends"):
+        return {}, {}, {}
     trends = data.trend_series(st, area.path, view.period)
     return (daily_chart(trends["daily"]), category_chart(trends["categories"]),
             hourly_chart(trends["hourly"]))
 
 
+def in_scope(area_ref) -> bool:
+    """True when the principal may open an area of the breadcrumb."""
+    return covers(area_ref.path)
+
+
+def page_links(p) -> list:
+    """Links to the other pages this principal may open, and who is signed in (with 退出)."""
+    from dashboard.links import worker_link
+
+    links = [dcc.Link(text, href=href) for perm, text, href in (
+        ("view_ledger", "事件台账", "/events"), ("run_drills", "网格赶考", "/drill"), ("view_rules", "预警规则", "/rules"),
+        ("admin", "管理", "/admin")) if p.can(perm)]
+    if p.staff_id:
+        links.append(dcc.Link("我的任务", href=worker_link(p.staff_id)))
+    if p.kind == "user":
+        links.append(html.Form(method="post", action="/logout", className="logout-form", children=[
+            html.Span(f"{p.name}（{p.label}）", className="who"),
+            dcc.Input(type="hidden", name="csrf_token", value=p.csrf or ""),
+            html.Button("退出", type="submit", className="link-button")]))
+    return links
+
+
 def layout(**query):
-    """The cockpit for the view in the URL (area, metric, period); everything from the database."""
+    """The cockpit for the view in the URL (area, metric, period), as the principal may see it."""
+    query.pop("token", None)  # the embed token is a credential, not part of the view
+    p = principal()
+    mode = p.kind if p.kind in ("kiosk", "embed") else "full"
+    hidden = lambda panel: "" if p.shows(panel) else " hidden"  # noqa: E731 - the server blanks them too
     view, area = resolve_view("?" + urlencode(query) if query else "")
     st = data.stamp()
     out = view_outputs(view, area, st)
@@ -123,7 +156,7 @@ def layout(**query):
         chain = area_chain(conn, area.path)
     colors = load_rules().colors
     tiles = current().settings.tile_url
-    return html.Div(className="cockpit", children=[
+    return html.Div(className=f"cockpit mode-{mode}", children=[
         # In-app navigation writes the URL fragment (#area=…): bookmarkable, and it does not make
         # the page router rebuild the page, so the map and panels update in place.
         dcc.Location(id="url"),
@@ -131,23 +164,24 @@ def layout(**query):
                                          "stamp": [st.version, st.minute], "hashes": fingerprints(out)}),
         dcc.Store(id="trend-stamp", data={"search": view.to_search(), "stamp": [st.version, st.minute[:8]]}),
         dcc.Interval(id="cockpit-refresh", interval=current().settings.refresh_seconds * 1000),
+        # A wall device may rotate between views (its playlist); the browser only changes the fragment.
+        dcc.Store(id="kiosk-playlist", data=list(p.playlist)), dcc.Store(id="kiosk-state"),
+        dcc.Interval(id="kiosk-tick", interval=5000, disabled=len(p.playlist) < 2),
         html.Header(className="cockpit-header", children=[
             html.H1(["网格驾驶舱", html.Span(out["area-title.children"], id="area-title", className="area-name")]),
             html.Div(className="header-right", children=[
-                html.Nav(className="page-links", children=[
-                    dcc.Link("事件台账", href=f"/events?area={area.code}"), dcc.Link("网格赶考", href="/drill"),
-                    dcc.Link("预警规则", href="/rules")]),
+                html.Nav(className="page-links", children=page_links(p) if mode == "full" else []),
                 html.Div(id="feed-strip", className="feed-strip", children=out["feed-strip.children"]),
                 dcc.RadioItems(id="cockpit-period", className="period-select", value=view.period, inline=True,
                                options=[{"label": v, "value": k} for k, v in PERIODS.items()]),
                 html.Div(id="cockpit-clock", className="clock", children=out["cockpit-clock.children"]),
             ]),
         ]),
-        html.Section(id="kpi-strip", className="kpi-strip", children=out["kpi-strip.children"]),
+        html.Section(id="kpi-strip", className="kpi-strip" + hidden("kpis"), children=out["kpi-strip.children"]),
         html.Main(className="cockpit-main", children=[
-            html.Div(className="map-panel", children=[
+            html.Div(className="map-panel" + hidden("map"), children=[
                 html.Div(className="map-toolbar", children=[
-                    html.Nav(id="breadcrumb", className="breadcrumb", children=breadcrumb(chain, view)),
+                    html.Nav(id="breadcrumb", className="breadcrumb", children=breadcrumb(chain, view, in_scope)),
                     dcc.RadioItems(id="map-metric", className="metric-select", value=view.metric, inline=True,
                                    options=[{"label": v, "value": k} for k, v in METRICS.items()]),
                     dcc.Checklist(id="map-overlays", className="overlay-toggle", inline=True,
@@ -171,7 +205,7 @@ def layout(**query):
                     ]),
                 html.Div(id="map-legend", className="map-legend", children=out["map-legend.children"]),
             ]),
-            html.Aside(className="side-panel", children=[
+            html.Aside(className="side-panel" + hidden("warnings"), children=[
                 html.H2("预警（红橙）"),
                 html.Ul(id="warnings-panel", className="warn-list", children=out["warnings-panel.children"]),
                 html.Div(id="level-share", className="level-share", children=out["level-share.children"]),
@@ -185,7 +219,7 @@ def layout(**query):
                 html.Div(id="event-detail-body"),
             ]),
         ]),
-        html.Section(className="trend-row", children=[
+        html.Section(className="trend-row" + hidden("trends"), children=[
             dcc.Graph(id="trend-daily", figure=figs[0], config=GRAPH_CONFIG, className="trend"),
             dcc.Graph(id="trend-categories", figure=figs[1], config=GRAPH_CONFIG, className="trend"),
             dcc.Graph(id="trend-hourly", figure=figs[2], config=GRAPH_CONFIG, className="trend"),
@@ -205,7 +239,7 @@ def view_outputs(view: ViewState, area, st) -> dict:
     level, values = map_values(view, area, st)
     hideout = hideout_for(view, values)
     p = panels(view, area, st)
-    return {"grid-layer.url": geometry_url(area.code, level), "grid-layer.hideout": hideout,
+    out = {"grid-layer.url": geometry_url(area.code, level), "grid-layer.hideout": hideout,
             "area-outline.url": geometry_url(area.code, area.level),
             "dedicated-layer.url": geometry_url(area.code, "dedicated_grid") if view.dedicated else "",
             "event-markers.url": markers_for(view, area, st),
@@ -215,6 +249,13 @@ def view_outputs(view: ViewState, area, st) -> dict:
             "warnings-panel.children": p["warnings"], "ranking-panel.children": p["ranking"],
             "event-list.children": p["latest"], "feed-strip.children": p["feeds"],
             "cockpit-clock.children": p["clock"]}
+    who = principal()
+    for panel, keys in PANEL_OUTPUTS.items():
+        if not who.shows(panel):  # an embed without this panel gets nothing of it, not a hidden copy
+            out.update({k: [] if k.endswith("children") else "" for k in keys})
+            if panel == "map":
+                out["grid-layer.hideout"] = hideout_for(view, {})
+    return out
 
 
 def fingerprints(out: dict) -> dict:
@@ -258,6 +299,7 @@ def next_view(trigger, fragment, last: dict, clicks, feature, metric, period, ov
     Input("url", "hash"), Input("grid-layer", "n_clicks"), Input("map-metric", "value"),
     Input("cockpit-period", "value"), Input("map-overlays", "value"), Input("cockpit-refresh", "n_intervals"),
     State("grid-layer", "clickData"), State("view-stamp", "data"))
+@requires("view_cockpit")
 def render(fragment, clicks, metric, period, overlays, _n, feature, last):
     """One callback for every change: drill, controls, back/forward and the refresh timer.
 
@@ -283,10 +325,10 @@ def render(fragment, clicks, metric, period, overlays, _n, feature, last):
         min_lon, min_lat, max_lon, max_lat = display_bounds(area)
         out["cockpit-map.viewport"] = {"bounds": [[min_lat, min_lon], [max_lat, max_lon]],
                                        "transition": "flyToBounds", "options": {"duration": 0.3}}
-        out["breadcrumb.children"] = breadcrumb(chain, view)
+        out["breadcrumb.children"] = breadcrumb(chain, view, in_scope)
     elif not same_view:
         with current().engine.connect() as conn:
-            out["breadcrumb.children"] = breadcrumb(area_chain(conn, area.path), view)
+            out["breadcrumb.children"] = breadcrumb(area_chain(conn, area.path), view, in_scope)
     hashes = fingerprints(out)
     old = last.get("hashes", {})
     result = []
@@ -310,8 +352,11 @@ def render(fragment, clicks, metric, period, overlays, _n, feature, last):
 @callback(Output("trend-daily", "figure"), Output("trend-categories", "figure"), Output("trend-hourly", "figure"),
           Output("trend-stamp", "data"), Input("view-stamp", "data"), State("trend-stamp", "data"),
           prevent_initial_call=True)
+@requires("view_cockpit")
 def render_trends(view_stamp, last):
     """Charts follow the map in a second step, and only when their view or data changed."""
+    if not isinstance(view_stamp, dict) or "stamp" not in view_stamp:
+        return no_update, no_update, no_update, no_update
     version, minute = view_stamp["stamp"]
     key = {"search": view_stamp["search"], "stamp": [version, minute[:8]]}  # data version and day
     if key == last:
@@ -323,6 +368,7 @@ def render_trends(view_stamp, last):
 @callback(Output("event-detail-body", "children"), Output("event-detail", "className"),
           Input("event-markers", "clickData"), Input({"type": "open-event", "id": ALL}, "n_clicks"),
           Input("close-detail", "n_clicks"), State("view-stamp", "data"), prevent_initial_call=True)
+@requires("view_cockpit")
 def show_event(marker, _clicks, _close, last):
     """Open an event's detail from a marker or a warning row; close it again."""
     trig = ctx.triggered_id
@@ -336,10 +382,15 @@ def show_event(marker, _clicks, _close, last):
         event_id = ((marker or {}).get("properties") or {}).get("id")
     if event_id is None:
         return no_update, no_update
-    area = data.area((last or {}).get("area") or default_area())
+    _view, area = resolve_view("?area=" + str((last or {}).get("area") or ""))
     with current().engine.connect() as conn:
         detail = event_detail(conn, int(event_id))
-    if detail is None or not (detail.get("area_path") or "").startswith(area.path):
+    if detail is None or not (detail.get("area_path") or "").startswith(area.path) or not covers(detail["area_path"]):
         return [html.P("该事件不在当前范围内")], "event-detail"
     warned = data.warnings(data.stamp(), area.path).events.get(detail["id"])
-    return event_detail_view(detail, warned), "event-detail"
+    return event_detail_view(detail, warned, principal()), "event-detail"
+
+
+clientside_callback(ClientsideFunction("gridCockpit", "kioskNext"), Output("kiosk-state", "data"),
+                    Input("kiosk-tick", "n_intervals"), State("kiosk-playlist", "data"), State("kiosk-state", "data"),
+                    prevent_initial_call=True)

@@ -4,17 +4,25 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
-from dashboard.dispatch_callbacks import ACTOR
+from dashboard.auth import covers, home_code, principal, requires
 from dashboard.runtime import current
+from governance.access import scope_condition
+from governance.models import Event
 from governance.drills import drill_report, list_drills, start_drill
-from governance.queries import area_by_code, areas_in, world_info
+from governance.queries import area_by_code, areas_in
 
 dash.register_page(__name__, path="/drill", title="网格赶考 · 网格驾驶舱", name="网格赶考")
+ACCESS = "run_drills"
+
+
+def _scope():
+    """SQL condition keeping drill events inside the principal's scope."""
+    return scope_condition(principal(), Event.area_path)
 
 
 def _report_table(drill_id: str) -> html.Table:
     with current().engine.connect() as conn:
-        rows = drill_report(conn, drill_id, current().now())
+        rows = drill_report(conn, drill_id, current().now(), _scope())
     head = ["社区", "派出", "已签收", "已完成", "签收中位（分钟）", "最慢（分钟）", "未签收已等（分钟）"]
     return html.Table(className="data-table drill-table", children=[
         html.Thead(html.Tr([html.Th(h) for h in head])),
@@ -27,9 +35,9 @@ def _report_table(drill_id: str) -> html.Table:
 def layout(**_query):
     """Area and size of a new drill, and the report of the latest drills."""
     with current().engine.connect() as conn:
-        focus = area_by_code(conn, world_info(conn).get("focus_code"))
+        focus = area_by_code(conn, home_code())
         comms = areas_in(conn, focus.path, "community")
-        drills = list_drills(conn)
+        drills = list_drills(conn, _scope())
     return html.Div(className="page drill-page", children=[
         html.Header(className="page-header", children=[
             html.H1("网格赶考（随机派单演练）"), dcc.Link("← 返回驾驶舱", href="/", className="back-link")]),
@@ -51,14 +59,19 @@ def layout(**_query):
 @callback(Output("drill-msg", "children"), Output("drill-pick", "options"), Output("drill-pick", "value"),
           Input("drill-start", "n_clicks"), State("drill-area", "value"), State("drill-count", "value"),
           prevent_initial_call=True)
+@requires("run_drills")
 def start(n, area, count):
-    """Start a drill and select it."""
+    """Start a drill and select it (only inside the principal's scope)."""
     if not n:
         return no_update, no_update, no_update
+    with current().engine.connect() as conn:
+        target = area_by_code(conn, area or "")
+    if target is None or not covers(target.path):
+        return "该区域不在您的权限范围内", no_update, no_update
     try:
         with current().engine.begin() as conn:
-            drill_id = start_drill(conn, area, int(count or 0), ACTOR, current().now())
-            drills = list_drills(conn)
+            drill_id = start_drill(conn, area, int(count or 0), principal().name, current().now())
+            drills = list_drills(conn, _scope())
     except ValueError as exc:
         return str(exc), no_update, no_update
     return (f"已向 {drills[0]['events']} 个微网格派出演练事件", [{"label": f"{d['drill_id']}（{d['events']} 件）",
@@ -66,6 +79,7 @@ def start(n, area, count):
 
 
 @callback(Output("drill-report", "children"), Input("drill-pick", "value"), prevent_initial_call=True)
+@requires("run_drills")
 def show(drill_id):
     """The response report of the chosen drill."""
     return _report_table(drill_id) if drill_id else None

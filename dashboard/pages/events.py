@@ -9,6 +9,7 @@ from dash import Input, Output, State, callback, ctx, dash_table, dcc, html, no_
 from dashboard import cockpit_data as data
 from dashboard.components.event_detail import event_detail_view
 from dashboard.event_filters import SOURCES, filter_from_search, filter_to_args
+from dashboard.auth import covers, home_code, principal, requires
 from dashboard.runtime import current
 from sqlalchemy import select
 
@@ -19,6 +20,7 @@ from governance.taxonomy import load_taxonomy
 from governance.workflow import STATES
 
 dash.register_page(__name__, path="/events", title="事件台账 · 网格驾驶舱", name="事件台账")
+ACCESS = "view_ledger"
 PAGE_SIZE = 25
 COLUMNS = [("reported", "上报时间"), ("source", "来源"), ("category", "类别"), ("title", "标题"),
            ("community", "社区"), ("status", "状态"), ("severity", "等级"), ("due", "办理时限")]
@@ -27,9 +29,10 @@ SORT_KEYS = {"reported": "reported_at", "source": "source", "category": "categor
 
 
 def _area(code: str | None):
+    """The asked area when it lies in the principal's scope, else the principal's home area."""
     with current().engine.connect() as conn:
-        code = code or world_info(conn).get("focus_code")
-        return area_by_code(conn, code) if code else None
+        area = area_by_code(conn, code) if code else None
+        return area if area is not None and covers(area.path) else area_by_code(conn, home_code())
 
 
 def _options(area) -> dict:
@@ -53,13 +56,16 @@ def layout(**query):
     code, f = filter_from_search(search)
     area = _area(code)
     opts = _options(area)
+    p = principal()
+    hide = lambda perm: "" if p.can(perm) else " hidden"  # noqa: E731 - the server checks again
     return html.Div(className="page events-page", children=[
         dcc.Location(id="events-url", refresh="callback-nav"),
         dcc.Store(id="events-area", data=area.code),
         html.Header(className="page-header", children=[
             html.H1(f"事件台账 · {area.name}"),
             html.Nav([dcc.Link("← 驾驶舱", href=f"/?area={area.code}", className="back-link"),
-                      dcc.Link("待查记录", href="/quarantine", className="back-link")], className="page-nav"),
+                      dcc.Link("待查记录", href="/quarantine", className="back-link" + hide("view_quarantine"))],
+                     className="page-nav"),
         ]),
         html.Div(className="filters", children=[
             dcc.DatePickerRange(id="f-dates", start_date=f.start, end_date=f.end, display_format="YYYY-MM-DD",
@@ -78,9 +84,10 @@ def layout(**query):
         ]),
         html.Div(className="table-bar", children=[
             html.Span(id="events-total", className="hint"),
-            html.A("导出 CSV", id="export-csv", className="export-link"),
-            html.A("导出 Excel", id="export-xlsx", className="export-link"),
-            html.Button("批量派单（属地推荐第一人）", id="bulk-dispatch", n_clicks=0, className="action-button"),
+            html.A("导出 CSV", id="export-csv", className="export-link" + hide("export")),
+            html.A("导出 Excel", id="export-xlsx", className="export-link" + hide("export")),
+            html.Button("批量派单（属地推荐第一人）", id="bulk-dispatch", n_clicks=0,
+                        className="action-button" + hide("dispatch")),
             html.Span(id="bulk-msg", className="hint"),
         ]),
         dash_table.DataTable(
@@ -107,6 +114,7 @@ def layout(**query):
           Input("f-category", "value"), Input("f-community", "value"), Input("f-status", "value"),
           Input("f-text", "value"), Input("events-table", "page_current"), Input("events-table", "sort_by"),
           State("events-area", "data"))
+@requires("view_ledger")
 def refresh_table(start, end, sources, categories, communities, statuses, text, page, sort_by, code):
     """Query one page of events for the filters; keep the URL and export links in step."""
     f = EventFilter(start=date.fromisoformat(start[:10]) if start else None,
@@ -127,6 +135,7 @@ def refresh_table(start, end, sources, categories, communities, statuses, text, 
 @callback(Output("events-detail-body", "children"), Output("events-detail", "className"),
           Input("events-table", "active_cell"), Input("close-events-detail", "n_clicks"),
           State("events-table", "data"), State("events-area", "data"), prevent_initial_call=True)
+@requires("view_ledger")
 def open_detail(cell, _close, rows, code):
     """Clicking a row opens the event with its full history; the close button hides it."""
     if ctx.triggered_id == "close-events-detail":
@@ -136,23 +145,24 @@ def open_detail(cell, _close, rows, code):
     area = _area(code)
     with current().engine.connect() as conn:
         detail = event_detail(conn, int(rows[cell["row"]]["id"]))
-    if detail is None or not (detail.get("area_path") or "").startswith(area.path):
+    if detail is None or not (detail.get("area_path") or "").startswith(area.path) or not covers(detail["area_path"]):
         return [html.P("该事件不在当前范围内")], "event-detail docked"
     warned = data.warnings(data.stamp(), area.path).events.get(detail["id"])
-    return event_detail_view(detail, warned), "event-detail docked"
+    return event_detail_view(detail, warned, principal()), "event-detail docked"
 
 
 @callback(Output("bulk-msg", "children"), Input("bulk-dispatch", "n_clicks"), State("events-table", "data"),
           State("events-table", "selected_rows"), prevent_initial_call=True)
+@requires("dispatch")
 def bulk(n, rows, selected):
     """Dispatch every selected event to its best suggestion; report what could not be dispatched."""
     from governance.dispatch import bulk_dispatch
 
-    from dashboard.dispatch_callbacks import ACTOR
+    from dashboard.dispatch_callbacks import in_scope_ids
 
     if not n or not selected:
         return "请先勾选要派单的事件"
-    ids = [int(rows[i]["id"]) for i in selected if i < len(rows)]
-    result = bulk_dispatch(current().engine.begin, ids, ACTOR, current().now())
+    ids = in_scope_ids([int(rows[i]["id"]) for i in selected if i < len(rows)])
+    result = bulk_dispatch(current().engine.begin, ids, principal().name, current().now())
     failed = "；".join(f"#{eid}：{why}" for eid, why in result["failed"])
     return f"已派单 {len(result['dispatched'])} 件" + (f"，未派 {len(result['failed'])} 件（{failed}）" if failed else "")

@@ -11,6 +11,7 @@ from governance.models import Quarantine
 from governance.timeutil import format_local
 
 dash.register_page(__name__, path="/quarantine", title="待查记录 · 网格驾驶舱", name="待查记录")
+ACCESS = "view_quarantine"
 
 RAW_PREVIEW = 2000
 

@@ -8,6 +8,7 @@ from governance.warnings import LABELS, load_rules
 from governance.workflow import SEVERITIES
 
 dash.register_page(__name__, path="/rules", title="预警规则 · 网格驾驶舱", name="预警规则")
+ACCESS = "view_rules"
 
 
 def _swatch(level: str, rules) -> html.Span:

@@ -5,6 +5,7 @@ import dash
 from dash import MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 from sqlalchemy import select
 
+from dashboard.auth import requires
 from dashboard.links import staff_from_token
 from dashboard.runtime import current
 from governance.dispatch import DispatchError, add_progress, advance, tasks_of
@@ -14,6 +15,7 @@ from governance.timeutil import format_local
 from governance.workflow import STATES
 
 dash.register_page(__name__, path_template="/worker/<token>", title="我的任务 · 网格驾驶舱", name="我的任务")
+ACCESS = "public"  # the signed link in the URL is the credential
 
 
 def task_card(task: dict, message: str | None = None, ok: bool = True) -> list:
@@ -61,6 +63,7 @@ def layout(token: str = "", **_query):
           Input({"type": "w-step", "event": MATCH, "to": dash.ALL}, "n_clicks"),
           State({"type": "w-note", "event": MATCH}, "value"), State({"type": "w-photo", "event": MATCH}, "value"),
           State("worker-token", "data"), prevent_initial_call=True)
+@requires("public")
 def worker_step(_clicks, note, photo, token):
     """签收 / 记录进展 / 提交结果 for a task that belongs to the signed-in worker's link."""
     trig = ctx.triggered_id

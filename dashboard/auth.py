@@ -1,0 +1,259 @@
+"""Who is asking: sessions, wall devices and embed tokens become a Principal; every route and callback is checked.
+
+Deny by default: a Flask endpoint without an entry in ROUTE_ACCESS and a Dash callback without
+`@requires(...)` are refused (tests/test_access_matrix.py fails when one is missing).
+"""
+from __future__ import annotations
+
+import functools
+from datetime import timedelta
+
+import flask
+from flask import g, request
+from sqlalchemy import select
+
+from governance.access import ANONYMOUS, Principal
+from governance.accounts import resolve_session
+from governance.embed_tokens import EmbedTokenError, read_embed_token, renewed
+from governance.models import Area
+
+from .runtime import current
+
+SESSION_COOKIE = "gc_session"
+CSRF_COOKIE = "_csrf_token"      # read by Dash's renderer, which echoes it as X-CSRFToken
+CSRF_HEADER = "X-CSRFToken"
+EMBED_HEADER = "X-Embed-Token"
+KIOSK_COOKIE_AGE = timedelta(days=400)  # the longest a browser keeps a cookie; renewed on use
+PUBLIC, SESSION = "public", "session"  # SESSION: a signed-in person or wall (cookie session)
+
+# Every Flask endpoint: "public", "session" or a permission. Unlisted endpoints are refused.
+ROUTE_ACCESS: dict[str, str] = {
+    "static": PUBLIC, "_dash_assets.static": PUBLIC,
+    "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>": PUBLIC,
+    "/_favicon.ico": PUBLIC, "/_reload-hash": PUBLIC,
+    "/_dash-layout": PUBLIC, "/_dash-dependencies": PUBLIC,  # no data: pages and callbacks check themselves
+    "/_dash-update-component": PUBLIC,                       # each callback is checked by its @requires
+    "/": PUBLIC, "/<path:path>": PUBLIC,                     # page HTML; page layouts are checked (ACCESS)
+    "auth_routes.login_form": PUBLIC, "auth_routes.login_submit": PUBLIC,
+    "auth_routes.logout": SESSION, "auth_routes.kiosk_open": PUBLIC,
+    "auth_routes.mint_embed": PUBLIC,                        # bearer token of an API client with "embed"
+    "health.health_json": PUBLIC,                            # feed status for monitoring, no personal data
+    "push.push_events": PUBLIC,                              # bearer token of an API client with "push"
+    "geo.area_geobuf": "view_cockpit", "geo.warning_points": "view_cockpit",
+    "export.events_csv": "export", "export.events_xlsx": "export",
+}
+# Pages a browser may open without signing in (their own token is the credential).
+PUBLIC_PAGE_PREFIXES = ("/worker/", "/embed")
+
+
+def principal() -> Principal:
+    """The principal of the current request (anonymous outside a request)."""
+    return g.get("principal", ANONYMOUS) if flask.has_request_context() else ANONYMOUS
+
+
+def home_code() -> str:
+    """Code of the area a view opens on for this principal (its scope root, else the world's focus)."""
+    p = principal()
+    if p.home:
+        return p.home
+    from governance.queries import world_info
+
+    with current().engine.connect() as conn:
+        return world_info(conn).get("focus_code", "510100")
+
+
+def covers(path: str | None) -> bool:
+    """True when an area path lies in the current principal's scope."""
+    return principal().covers(path)
+
+
+def requires(access: str):
+    """Mark a Dash callback with the permission it needs ("public" for self-authenticating ones)."""
+    def mark(func):
+        @functools.wraps(func)
+        def checked(*args, **kwargs):
+            if access != PUBLIC and not principal().can(access):
+                from dash.exceptions import PreventUpdate
+
+                raise PreventUpdate
+            return func(*args, **kwargs)
+        checked.__access__ = access
+        return checked
+    return mark
+
+
+def allowed(p: Principal, access: str) -> bool:
+    """True when principal `p` passes an access rule."""
+    if access == PUBLIC:
+        return True
+    if access == SESSION:
+        return p.kind in ("user", "kiosk")
+    return p.can(access)
+
+
+def client_ip() -> str:
+    """The client's address (the proxy is expected to set REMOTE_ADDR correctly, e.g. via ProxyFix)."""
+    return request.remote_addr or "?"
+
+
+def _embed_principal(token: str) -> tuple[Principal | None, str | None, str | None]:
+    """(principal, renewed token, refusal reason) of an embed token."""
+    rt = current()
+    try:
+        payload = read_embed_token(rt.secret(), token, rt.now())
+    except EmbedTokenError as exc:
+        return None, None, str(exc)
+    with rt.engine.connect() as conn:
+        area = conn.execute(select(Area.code, Area.path).where(Area.code == payload["a"])).first()
+    if area is None:
+        return None, None, "嵌入令牌指向的区域不存在"
+    p = Principal(kind="embed", name=payload.get("iss") or "门户", scope=(area.path,), home=area.code,
+                  panels=frozenset(payload["p"]))
+    return p, renewed(rt.secret(), payload, rt.now()), None
+
+
+def _resolve() -> None:
+    """Set g.principal (and g.embed_renewal / g.auth_error) from the request's credentials."""
+    g.principal, g.embed_renewal, g.auth_error = ANONYMOUS, None, None
+    token = request.headers.get(EMBED_HEADER)
+    if token is None and request.path == "/embed":
+        token = request.args.get("token")
+    if token is not None:
+        p, g.embed_renewal, g.auth_error = _embed_principal(token)
+        g.principal = p or ANONYMOUS
+        g.by_header = True
+        return
+    g.by_header = False
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        rt = current()
+        with rt.engine.begin() as conn:
+            p = resolve_session(conn, cookie, rt.now())
+        if p is None:
+            g.auth_error = "登录已过期或已退出，请重新登录"
+        else:
+            g.principal = p
+
+
+def _callback_access(app) -> str | None:
+    """The declared access of the callback a /_dash-update-component request asks for."""
+    body = request.get_json(silent=True) or {}
+    entry = app.callback_map.get(body.get("output", ""))
+    if entry is None:
+        return None
+    if "_pages_content" in body.get("output", ""):
+        return PUBLIC  # Dash's page router: each page's layout checks its own ACCESS
+    fn = entry.get("callback")
+    while fn is not None:
+        if hasattr(fn, "__access__"):
+            return fn.__access__
+        fn = getattr(fn, "__wrapped__", None)
+    return None
+
+
+def _refuse(status: int, message: str):
+    if request.accept_mimetypes.accept_html and request.method == "GET" and not request.path.startswith("/api/"):
+        from .auth_pages import refusal_page
+
+        return refusal_page(message, status)
+    return flask.jsonify(error=message), status
+
+
+def install_auth(app) -> None:
+    """Check every request: resolve the principal, apply route access, callback access and CSRF."""
+    server = app.server
+
+    @server.before_request
+    def _gate():
+        endpoint = request.endpoint or ""
+        access = ROUTE_ACCESS.get(endpoint)
+        if access is None:
+            return _refuse(404 if request.url_rule is None else 403, "无此资源或无权访问")
+        if endpoint in ("static", "_dash_assets.static",
+                        "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>"):
+            return None
+        _resolve()
+        p = principal()
+        if request.method not in ("GET", "HEAD", "OPTIONS") and p.kind in ("user", "kiosk") and not g.by_header:
+            sent = request.headers.get(CSRF_HEADER) or request.form.get("csrf_token")
+            origin = request.headers.get("Origin")
+            if sent != p.csrf or (origin and origin != request.host_url.rstrip("/")):
+                return _refuse(403, "请求校验失败（CSRF），请刷新页面后重试")
+        if endpoint == "/_dash-update-component":
+            cb_access = _callback_access(app)
+            if cb_access is None or not allowed(p, cb_access):
+                return _refuse(401 if p.kind == "anonymous" else 403, g.auth_error or "无权执行此操作")
+            return None
+        if endpoint in ("/", "/<path:path>") and p.kind == "anonymous" \
+                and not request.path.startswith(PUBLIC_PAGE_PREFIXES):
+            if g.auth_error and request.cookies.get(SESSION_COOKIE) and _was_kiosk():
+                return _refuse(401, "此大屏设备已停用或登录已失效，请联系管理员")
+            return flask.redirect(f"/login?next={flask.request.full_path.rstrip('?')}")
+        if request.path == "/embed" and g.auth_error:
+            return _refuse(403, g.auth_error)
+        if not allowed(p, access):
+            return _refuse(401 if p.kind == "anonymous" else 403, g.auth_error or "无权访问")
+        return None
+
+    @server.after_request
+    def _credentials(resp):
+        if g.get("embed_renewal"):
+            resp.headers[EMBED_HEADER] = g.embed_renewal
+            resp.headers["Access-Control-Expose-Headers"] = EMBED_HEADER
+        p = principal()
+        if p.kind in ("user", "kiosk") and not g.get("by_header") and request.cookies.get(CSRF_COOKIE) != p.csrf:
+            set_csrf_cookie(resp, p.csrf, kiosk=p.kind == "kiosk")
+        if p.kind == "kiosk" and request.endpoint in ("/", "/<path:path>"):  # renew the wall's cookie
+            set_session_cookie(resp, request.cookies.get(SESSION_COOKIE, ""), kiosk=True)
+        if resp.mimetype == "text/html":  # pages depend on who asks: never cached by a shared proxy
+            resp.headers.setdefault("Cache-Control", "no-store")
+        return resp
+
+
+def _was_kiosk() -> bool:
+    """True when the (now invalid) session cookie belonged to a wall device."""
+    from governance.accounts import digest
+    from governance.models import AuthSession
+
+    with current().engine.connect() as conn:
+        kind = conn.execute(select(AuthSession.kind).where(
+            AuthSession.token_sha256 == digest(request.cookies.get(SESSION_COOKIE, "")))).scalar()
+    return kind == "kiosk"
+
+
+def set_session_cookie(resp, token: str, kiosk: bool = False) -> None:
+    """Set the session cookie: HttpOnly, SameSite=Lax, Secure behind HTTPS; long-lived for walls."""
+    resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax", path="/",
+                    secure=current().settings.secure_cookies,
+                    max_age=int(KIOSK_COOKIE_AGE.total_seconds()) if kiosk else None)
+
+
+def set_csrf_cookie(resp, csrf: str, kiosk: bool = False) -> None:
+    """Set the double-submit CSRF cookie Dash's renderer sends back as a header."""
+    resp.set_cookie(CSRF_COOKIE, csrf, httponly=False, samesite="Strict", path="/",
+                    secure=current().settings.secure_cookies,
+                    max_age=int(KIOSK_COOKIE_AGE.total_seconds()) if kiosk else None)
+
+
+def guard_pages() -> None:
+    """Wrap every registered page layout so it renders only for principals its ACCESS allows."""
+    import dash
+
+    for page in dash.page_registry.values():
+        module = __import__(page["module"], fromlist=["ACCESS"])
+        access = getattr(module, "ACCESS", None)
+        if access is None:
+            raise RuntimeError(f"page {page['module']} declares no ACCESS")
+        layout = page["layout"]
+        if getattr(layout, "__access__", None):
+            continue
+
+        def guarded(*args, _layout=layout, _access=access, **kwargs):
+            p = principal()
+            if not allowed(p, _access):
+                from .auth_pages import refusal_component
+
+                return refusal_component(p)
+            return _layout(*args, **kwargs)
+        guarded.__access__ = access
+        page["layout"] = guarded

@@ -1,0 +1,162 @@
+"""Sign-in, sign-out, wall-device links and the embed-token endpoint (plain HTML forms, no JavaScript)."""
+from __future__ import annotations
+
+from datetime import timedelta
+from html import escape
+
+import flask
+from flask import Blueprint, request
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from governance.access import PANELS
+from governance.accounts import AuthError, authenticate, device_by_token, digest, end_session, log_access, open_session
+from governance.embed_tokens import EmbedTokenError, mint_embed_token
+from governance.models import ApiClient, Area, KioskDevice
+
+from .auth import (CSRF_COOKIE, SESSION_COOKIE, client_ip, principal, set_csrf_cookie, set_session_cookie)
+from .runtime import current
+
+auth_routes = Blueprint("auth_routes", __name__)
+FORM_SALT = "login-form"
+
+PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · 网格驾驶舱</title>
+<link rel="stylesheet" href="/assets/cockpit.css"></head>
+<body class="auth-body"><main class="auth-card"><h1>网格驾驶舱</h1>{body}</main></body></html>"""
+
+
+def _page(title: str, body: str, status: int = 200) -> flask.Response:
+    return flask.Response(PAGE.format(title=escape(title), body=body), status=status, mimetype="text/html")
+
+
+def refusal_page(message: str, status: int) -> flask.Response:
+    """A full HTML page explaining a refusal (expired link, revoked device, no permission)."""
+    return _page("无法访问", f'<p class="auth-error">{escape(message)}</p><p><a href="/login">登录</a></p>', status)
+
+
+def refusal_component(p):
+    """What a page shows in place of its content when the principal may not see it."""
+    from dash import dcc, html
+
+    if p.kind == "anonymous":
+        return html.Div([dcc.Location(id="to-login", href="/login", refresh=True), html.P("请先登录")])
+    return html.Div(className="page refusal", children=[html.H1("无权访问"),
+                                                        html.P(f"当前身份（{p.label}）不能查看此页面。"),
+                                                        dcc.Link("返回驾驶舱", href="/")])
+
+
+def _form_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current().secret(), salt=FORM_SALT)
+
+
+def _safe_next(value: str | None) -> str:
+    """Only same-site relative paths: never an open redirect."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
+def _login_page(message: str = "", status: int = 200, username: str = "") -> flask.Response:
+    token = _form_serializer().dumps("login")
+    nxt = _safe_next(request.values.get("next"))
+    error = f'<p class="auth-error" role="alert">{escape(message)}</p>' if message else ""
+    body = f"""{error}<form method="post" action="/login" class="auth-form">
+<input type="hidden" name="form_token" value="{escape(token)}"><input type="hidden" name="next" value="{escape(nxt)}">
+<label>用户名<input name="username" autocomplete="username" required value="{escape(username)}"></label>
+<label>密码<input name="password" type="password" autocomplete="current-password" required></label>
+<button type="submit" class="action-button primary">登录</button></form>"""
+    return _page("登录", body, status)
+
+
+@auth_routes.get("/login")
+def login_form():
+    """The sign-in form."""
+    return _login_page()
+
+
+@auth_routes.post("/login")
+def login_submit():
+    """Check the form token and the password (rate-limited), open a session, go where asked."""
+    rt = current()
+    try:
+        _form_serializer().loads(request.form.get("form_token", ""), max_age=3600)
+    except (BadSignature, SignatureExpired):
+        return _login_page("表单已过期，请重新登录", 400)
+    username = request.form.get("username", "")
+    try:
+        with rt.engine.begin() as conn:
+            uid = authenticate(conn, username, request.form.get("password", ""), client_ip(), rt.now())
+            token, csrf = open_session(conn, rt.now(), user_id=uid)
+    except AuthError as exc:
+        return _login_page(str(exc), exc.status, username)
+    resp = flask.redirect(_safe_next(request.form.get("next")))
+    set_session_cookie(resp, token)
+    set_csrf_cookie(resp, csrf)
+    return resp
+
+
+@auth_routes.post("/logout")
+def logout():
+    """End the session (checked for CSRF by the gate) and clear its cookies."""
+    rt = current()
+    with rt.engine.begin() as conn:
+        end_session(conn, request.cookies.get(SESSION_COOKIE, ""), rt.now())
+        log_access(conn, principal().name, "logout", rt.now(), ip=client_ip())
+    resp = flask.redirect("/login")
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    resp.delete_cookie(CSRF_COOKIE, path="/")
+    return resp
+
+
+@auth_routes.get("/kiosk/<token>")
+def kiosk_open(token: str):
+    """A wall device's link: signs the browser in as the device and opens its first view."""
+    rt = current()
+    with rt.engine.begin() as conn:
+        device_id = device_by_token(conn, token)
+        if device_id is None:
+            log_access(conn, "?", "kiosk_refused", rt.now(), ip=client_ip())
+            return refusal_page("大屏设备链接无效或已停用", 403)
+        session_token, csrf = open_session(conn, rt.now(), device_id=device_id)
+        device = conn.execute(select(KioskDevice.__table__).where(KioskDevice.id == device_id)).one()
+        log_access(conn, device.name, "kiosk_open", rt.now(), ip=client_ip())
+    first = (device.playlist or [{}])[0].get("view") or f"#area={device.area_code}"
+    resp = flask.redirect("/" + first)
+    set_session_cookie(resp, session_token, kiosk=True)
+    set_csrf_cookie(resp, csrf, kiosk=True)
+    return resp
+
+
+def embed_client(conn, header: str):
+    """The live API client with the "embed" scope a bearer header names, or None."""
+    if not header.startswith("Bearer "):
+        return None
+    row = conn.execute(select(ApiClient.__table__).where(ApiClient.token_sha256 == digest(header[7:].strip()),
+                                               ApiClient.revoked_at.is_(None))).first()
+    return row if row is not None and "embed" in (row.scopes or "").split() else None
+
+
+@auth_routes.post("/api/v1/embed-tokens")
+def mint_embed():
+    """For a portal's backend: mint a short-lived embed token inside the client's area subtree."""
+    rt = current()
+    body = request.get_json(silent=True) or {}
+    with rt.engine.begin() as conn:
+        client = embed_client(conn, request.headers.get("Authorization", ""))
+        if client is None:
+            return flask.jsonify(error="未授权：需要具有 embed 权限的接入令牌"), 401
+        paths = dict(conn.execute(select(Area.code, Area.path).where(
+            Area.code.in_([str(body.get("area") or client.area_code), client.area_code or ""]))).all())
+        area = str(body.get("area") or client.area_code)
+        if area not in paths or not client.area_code or not paths[area].startswith(paths.get(client.area_code, "\0")):
+            return flask.jsonify(error=f"区域 {area} 不在该接入方的授权范围内"), 403
+        try:
+            ttl = timedelta(seconds=int(body.get("ttl_seconds", 600)))
+            token = mint_embed_token(rt.secret(), area, rt.now(), body.get("panels") or list(PANELS), ttl,
+                                     portal=client.name)
+        except (EmbedTokenError, ValueError, TypeError) as exc:
+            return flask.jsonify(error=str(exc)), 400
+        log_access(conn, f"接入方:{client.name}", "embed_mint", rt.now(), target=area,
+                   detail=",".join(body.get("panels") or PANELS), ip=client_ip())
+    return flask.jsonify(token=token, url=f"/embed?token={token}", expires_in=int(ttl.total_seconds())), 201

@@ -1,0 +1,68 @@
+"""Command-line administration: the first administrator, users, wall devices, API clients, embed tokens."""
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from datetime import timedelta
+
+from .accounts import create_device, create_user, revoke_device, rotate_device
+from .config import secret_key
+from .embed_tokens import EmbedTokenError, mint_embed_token
+from .timeutil import utcnow
+
+ACTOR = "命令行管理员"
+
+
+def _password(args) -> str:
+    """A new password from standard input (--password-stdin) or typed twice at a prompt."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("新密码：")
+    if first != getpass.getpass("再次输入："):
+        raise ValueError("两次输入的密码不一致")
+    return first
+
+
+def run_admin_command(args, settings, engine) -> int:
+    """Run token / create-admin / user / device / embed-token; print what the operator needs once."""
+    try:
+        if args.command == "token":
+            from data_sources.push import create_client
+
+            _need(args.name, "python app.py token NAME [--scope push|embed] [--area CODE]")
+            print(create_client(engine, args.name, args.scope, args.area))
+        elif args.command in ("create-admin", "user"):
+            _need(args.name, f"python app.py {args.command} USERNAME" + (" --role ROLE --area CODE" if args.command == "user" else ""))
+            role = "admin" if args.command == "create-admin" else args.role
+            _need(role, "--role is required")
+            with engine.begin() as conn:
+                create_user(conn, args.name, _password(args), role, args.area, utcnow(), actor=ACTOR)
+            print(f"已创建用户 {args.name}（{role}）")
+        elif args.command == "device":
+            _need(args.name, "python app.py device NAME --area CODE | --rotate | --revoke")
+            with engine.begin() as conn:
+                if args.revoke:
+                    revoke_device(conn, args.name, utcnow(), ACTOR)
+                    print(f"设备 {args.name} 已停用")
+                    return 0
+                if args.rotate:
+                    token = rotate_device(conn, args.name, utcnow(), ACTOR)
+                else:
+                    _need(args.area, "--area is required for a new device")
+                    token = create_device(conn, args.name, args.area, utcnow(), ACTOR,
+                                          json.loads(args.playlist) if args.playlist else None)
+            print(f"/kiosk/{token}")
+        elif args.command == "embed-token":
+            _need(args.area, "python app.py embed-token --area CODE [--panels kpis,map] [--ttl 600]")
+            print(mint_embed_token(secret_key(settings), args.area, utcnow(), args.panels.split(","),
+                                   timedelta(seconds=args.ttl), portal="命令行"))
+    except (ValueError, EmbedTokenError) as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _need(value, usage: str) -> None:
+    if not value:
+        raise ValueError(f"用法：{usage}")

@@ -1,0 +1,224 @@
+"""Every route and every callback × every role: allowed or refused exactly as designed (over real HTTP).
+
+The design is written out below, independently of the code's own tables; a route, callback or page
+the design does not mention fails the declaration tests, so nothing new ships unguarded.
+"""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+import requests
+from sqlalchemy import select, text
+
+from governance.embed_tokens import mint_embed_token
+from governance.models import Event
+
+from .conftest import TEST_SECRET, WORLD_NOW, http_session, session_cookies
+
+PEOPLE = ["admin", "leader", "community", "community_b", "gridworker", "viewer"]
+ROLES = ["anonymous", *PEOPLE, "kiosk", "embed"]
+EVERYONE_SIGNED_IN = set(ROLES) - {"anonymous"}
+VIEWERS = EVERYONE_SIGNED_IN  # every principal sees the cockpit (scope decides what)
+LEDGER = set(PEOPLE)
+EXPORTERS = {"admin", "leader", "community", "community_b"}
+DISPATCHERS = EXPORTERS
+UNMASKERS = EXPORTERS
+
+# Callbacks by the function they run → who may call it. A callback not listed here fails the test.
+CALLBACK_DESIGN = {
+    "render": VIEWERS, "render_trends": VIEWERS, "show_event": VIEWERS,
+    "refresh_table": LEDGER, "open_detail": LEDGER, "bulk": DISPATCHERS,
+    "act": DISPATCHERS, "unmask": UNMASKERS,
+    "start": {"admin", "leader"}, "show": {"admin", "leader"},
+    "worker_step": set(ROLES),  # its signed link is the credential (checked inside)
+}
+# Pages (path → who sees the page's content).
+PAGE_DESIGN = {
+    "/": VIEWERS, "/embed": VIEWERS, "/events": LEDGER, "/rules": set(PEOPLE),
+    "/drill": {"admin", "leader"}, "/quarantine": {"admin"}, "/worker/x": set(ROLES),
+}
+
+
+def route_design(acc: dict) -> dict:
+    """Sample request per Flask endpoint → roles that get a 2xx/3xx (the area is community A)."""
+    a = acc["communities"][0]
+    in_a = {"admin", "leader", "community", "viewer", "kiosk", "embed"}  # whose scope holds community A
+    return {
+        "static": ("GET", "/static/none.css", set()),  # Flask's default static folder does not exist
+        "_dash_assets.static": ("GET", "/assets/cockpit.css", set(ROLES)),
+        "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>":
+            ("GET", "/_dash-component-suites/dash/deps/react@18.v4_4_1m1.3.1.min.js", set(ROLES)),
+        "/_favicon.ico": ("GET", "/_favicon.ico", set(ROLES)),
+        "/_reload-hash": ("GET", "/_reload-hash", set(ROLES)),  # hot-reload hash (empty unless debug)
+        "/_dash-layout": ("GET", "/_dash-layout", set(ROLES)),
+        "/_dash-dependencies": ("GET", "/_dash-dependencies", set(ROLES)),
+        "/_dash-update-component": ("POST", None, None),  # covered callback by callback below
+        # Page HTML is the same empty shell for everyone (anonymous: 302 to /login); content is per page.
+        "/": ("GET", "/", set(ROLES)),
+        "/<path:path>": ("GET", "/events", set(ROLES)),
+        "auth_routes.login_form": ("GET", "/login", set(ROLES)),
+        "auth_routes.login_submit": ("POST", "/login", set()),  # no form token: 400 for everyone
+        "auth_routes.logout": ("POST", "/logout", set(PEOPLE) | {"kiosk"}),
+        "auth_routes.kiosk_open": ("GET", "/kiosk/not-a-device", set()),
+        "auth_routes.mint_embed": ("POST", "/api/v1/embed-tokens", set()),  # needs an embed client's bearer
+        "health.health_json": ("GET", "/api/v1/health", set(ROLES)),
+        "push.push_events": ("POST", "/api/v1/events", set()),  # needs a push client's bearer
+        "geo.area_geobuf": ("GET", f"/api/v1/geo/{a}/general_grid.pbf", in_a),
+        "geo.warning_points": ("GET", f"/api/v1/warnings/{a}.geojson", in_a),
+        "export.events_csv": ("GET", f"/api/v1/events.csv?area={a}", EXPORTERS - {"community_b"}),
+        "export.events_xlsx": ("GET", f"/api/v1/events.xlsx?area={a}", EXPORTERS - {"community_b"}),
+    }
+
+
+def make_client(role: str, world_engine, live_server) -> requests.Session:
+    """An HTTP client acting as `role`: a session for people and the wall, a header token for the embed."""
+    from governance.accounts import create_device
+    from governance.models import KioskDevice
+
+    acc = world_engine.accounts
+    if role in PEOPLE:
+        return http_session(world_engine, live_server, role)
+    client = requests.Session()
+    if role == "kiosk":
+        with world_engine.begin() as conn:
+            if conn.execute(select(KioskDevice.id).where(KioskDevice.name == "矩阵测试大屏")).first() is None:
+                create_device(conn, "矩阵测试大屏", acc["focus"], WORLD_NOW, "test")
+            device = conn.execute(select(KioskDevice.id).where(KioskDevice.name == "矩阵测试大屏")).scalar()
+        for c in session_cookies(world_engine, live_server, device_id=device):
+            client.cookies.set(c["name"], c["value"], domain=c["domain"], path="/")
+            if c["name"] == "_csrf_token":
+                client.headers["X-CSRFToken"] = c["value"]
+    elif role == "embed":
+        client.headers["X-Embed-Token"] = mint_embed_token(TEST_SECRET, acc["focus"], WORLD_NOW, ttl=timedelta(hours=1))
+    return client
+
+
+@pytest.fixture(scope="module")
+def clients(world_engine, live_server):
+    """One HTTP client per role."""
+    return {role: make_client(role, world_engine, live_server) for role in ROLES}
+
+
+def _callback_name(entry) -> str:
+    fn = entry["callback"]
+    while getattr(fn, "__wrapped__", None) is not None and not hasattr(fn, "__access__"):
+        fn = fn.__wrapped__
+    return getattr(fn, "__wrapped__", fn).__name__
+
+
+def _server_callbacks(app) -> dict:
+    return {k: v for k, v in app.callback_map.items() if "_pages_content" not in k and "callback" in v}
+
+
+def test_every_route_callback_and_page_is_declared(cockpit_app, live_server, world_engine):
+    import dash
+
+    from dashboard.auth import ROUTE_ACCESS
+
+    requests.get(live_server + "/login")  # Dash fills its callback map on the first request
+    endpoints = {r.endpoint for r in cockpit_app.server.url_map.iter_rules()}
+    assert endpoints - set(ROUTE_ACCESS) == set(), "endpoints without an access rule"
+    assert endpoints == set(route_design(world_engine.accounts)), "endpoints missing from this test's design"
+    names = {_callback_name(e): getattr(e["callback"], "__access__", None)
+             for e in _server_callbacks(cockpit_app).values()}
+    assert {n for n, acc in names.items() if acc is None} == set(), "callbacks without @requires"
+    assert set(names) == set(CALLBACK_DESIGN), "callbacks missing from this test's design"
+    paths = {p["path"] if "worker" not in p["path"] else "/worker/x" for p in dash.page_registry.values() if "layout" in p}
+    assert paths == set(PAGE_DESIGN)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_routes_follow_the_design(role, clients, world_engine, live_server):
+    failures = []
+    for endpoint, (method, url, allowed) in route_design(world_engine.accounts).items():
+        if url is None:
+            continue
+        client = make_client(role, world_engine, live_server) if endpoint == "auth_routes.logout" else clients[role]
+        resp = client.request(method, live_server + url, allow_redirects=False, timeout=30)
+        ok = resp.status_code < 400
+        if role == "anonymous" and endpoint in ("/", "/<path:path>"):
+            ok = resp.status_code == 302 and resp.headers["Location"].startswith("/login")
+        if ok != (role in allowed):
+            failures.append((endpoint, url, resp.status_code))
+    assert failures == []
+
+
+def _dep(dep: dict, event_id: int):
+    """A concrete request entry for a callback dependency: wildcards ALL → none, MATCH → event_id."""
+    if dep["id"].startswith("{"):
+        ident = json.loads(dep["id"])
+        if ["ALL"] in ident.values():
+            return []
+        ident = {k: event_id if v == ["MATCH"] else v for k, v in ident.items()}
+        return {"id": ident, "property": dep["property"], "value": None}
+    return {"id": dep["id"], "property": dep["property"], "value": None}
+
+
+def _outputs(key: str, event_id: int):
+    parts = key[2:-2].split("...") if key.startswith("..") else [key]
+    outs = []
+    for part in parts:
+        ident, prop = part.rsplit(".", 1)
+        outs.append(_dep({"id": ident, "property": prop}, event_id))
+    return outs if key.startswith("..") else outs[0]
+
+
+def callback_payload(key: str, entry: dict, event_id: int) -> dict:
+    """The body Dash's renderer would post for a callback, with every value None."""
+    return {"output": key, "outputs": _outputs(key, event_id),
+            "inputs": [_dep(d, event_id) for d in entry["inputs"]],
+            "state": [_dep(d, event_id) for d in entry["state"]], "changedPropIds": []}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_callbacks_follow_the_design(role, clients, cockpit_app, world_engine, live_server):
+    requests.get(live_server + "/login")
+    with world_engine.connect() as conn:
+        event_id = conn.execute(text("SELECT id FROM event ORDER BY id LIMIT 1")).scalar()
+    failures = []
+    for key, entry in _server_callbacks(cockpit_app).items():
+        name = _callback_name(entry)
+        resp = clients[role].post(live_server + "/_dash-update-component", json=callback_payload(key, entry, event_id),
+                                  timeout=60)
+        refused = resp.status_code in (401, 403)
+        assert resp.status_code in (200, 204, 401, 403), (name, role, resp.status_code, resp.text[:300])
+        if refused == (role in CALLBACK_DESIGN[name]):
+            failures.append((name, resp.status_code))
+    assert failures == []
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_pages_follow_the_design(role, clients, live_server):
+    """Dash's page router renders a page's content only for roles its design allows."""
+    failures = []
+    for path, allowed in PAGE_DESIGN.items():
+        body = {"output": ".._pages_content.children..._pages_store.data..",
+                "outputs": [{"id": "_pages_content", "property": "children"},
+                            {"id": "_pages_store", "property": "data"}],
+                "inputs": [{"id": "_pages_location", "property": "pathname", "value": path},
+                           {"id": "_pages_location", "property": "search", "value": ""}],
+                "state": [], "changedPropIds": ["_pages_location.pathname"]}
+        resp = clients[role].post(live_server + "/_dash-update-component", json=body, timeout=60)
+        assert resp.status_code == 200, (path, role, resp.text[:300])
+        content = json.dumps(resp.json()["response"]["_pages_content"]["children"], ensure_ascii=False)
+        shown = "无权访问" not in content and "请先登录" not in content
+        if shown != (role in allowed):
+            failures.append((path, content[:120]))
+    assert failures == []
+
+
+def test_csrf_is_required_for_cookie_sessions(clients, cockpit_app, world_engine, live_server):
+    """The same dispatch call without the CSRF header, or from another origin, is refused."""
+    key, entry = next((k, e) for k, e in _server_callbacks(cockpit_app).items() if _callback_name(e) == "act")
+    with world_engine.connect() as conn:
+        event_id = conn.execute(select(Event.id).limit(1)).scalar()
+    leader = clients["leader"]
+    payload = callback_payload(key, entry, event_id)
+    no_header = requests.post(live_server + "/_dash-update-component", json=payload, cookies=leader.cookies)
+    assert no_header.status_code == 403
+    cross = leader.post(live_server + "/_dash-update-component", json=payload,
+                        headers={"Origin": "http://evil.example"})
+    assert cross.status_code == 403
+    assert leader.post(live_server + "/_dash-update-component", json=payload).status_code in (200, 204)
