@@ -108,9 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         from data_sources.scheduler import build_scheduler, warning_jobs
         from demo_world.demo_accounts import ensure_demo_accounts
 
-        print(ensure_demo_accounts(engine), file=sys.stderr)
-
         url = f"http://{settings.host}:{settings.port}"
+        print(ensure_demo_accounts(engine).replace("：/kiosk/", f"：{url}/kiosk/"), file=sys.stderr)
         build_scheduler(engine, feed_sources(settings, engine, url),
                         extra_jobs=warning_jobs(engine, settings)).start()
     print(f"网格驾驶舱已启动：http://{settings.host}:{settings.port}", file=sys.stderr)

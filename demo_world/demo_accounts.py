@@ -32,7 +32,8 @@ def ensure_demo_accounts(engine, path: Path = ACCOUNTS_FILE) -> str:
                                 .order_by(Area.code)).first()
             staff = conn.execute(select(Staff.id, Staff.name).where(Staff.area_id == grid.id)
                                  .order_by(Staff.id)).first() if grid else None
-            lines = ["演示账号（仅演示用；密码随机生成，保存在 instance/demo_accounts.txt）："]
+            lines = [f"# {engine.url.render_as_string(hide_password=True)}",
+                     "演示账号（仅演示用；密码随机生成，保存在 instance/demo_accounts.txt）："]
             for username, role, area, name, staff_id in (
                     ("admin", "admin", None, "系统管理员", None),
                     ("leader", "subdistrict_leader", focus, "街道领导", None),
@@ -51,4 +52,7 @@ def ensure_demo_accounts(engine, path: Path = ACCOUNTS_FILE) -> str:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("\n".join(lines) + "\n", encoding="utf-8")
             path.chmod(0o600)
-    return path.read_text(encoding="utf-8") if path.exists() else ""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if not text.startswith(f"# {engine.url.render_as_string(hide_password=True)}\n"):
+        return "此数据库的演示账号不是本机生成的：请用 `python app.py create-admin NAME` 创建管理员"
+    return text.split("\n", 1)[1]

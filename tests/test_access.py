@@ -237,3 +237,31 @@ def test_embed_token_endpoint_for_portal_backends(world_engine, live_server):
     page = requests.get(live_server + minted["url"])
     assert page.status_code == 200 and "Set-Cookie" not in page.headers
     assert requests.get(live_server + "/embed?token=forged").status_code == 403
+
+
+def test_a_wall_survives_a_server_restart(world_engine, tmp_path):
+    """The wall's session lives in the database and is signed with the configured key: a new process honours it."""
+    from governance.timeutil import utcnow
+
+    from . import processes
+    from .feed_helpers import world_copy
+
+    engine = world_copy(world_engine, tmp_path)
+    with engine.begin() as conn:
+        token = create_device(conn, "重启测试大屏", world_engine.accounts["focus"], utcnow(), "test")
+    url, first = processes.web(engine, tmp_path)
+    try:
+        wall = requests.Session()
+        opened = wall.get(f"{url}/kiosk/{token}", allow_redirects=False)
+        assert opened.status_code == 302 and "gc_session" in wall.cookies
+    finally:
+        processes.stop(first)
+    url2, second = processes.web(engine, tmp_path)
+    try:
+        for c in list(wall.cookies):  # same browser, the server came back on another port
+            wall.cookies.set(c.name, c.value, domain="127.0.0.1", path="/")
+        page = wall.get(url2 + "/", allow_redirects=False)
+        assert page.status_code == 200  # no detour to /login
+        assert wall.get(f"{url2}/api/v1/warnings/{world_engine.accounts['focus']}.geojson").status_code == 200
+    finally:
+        processes.stop(second)

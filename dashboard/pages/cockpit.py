@@ -129,8 +129,8 @@ def page_links(p) -> list:
     from dashboard.links import worker_link
 
     links = [dcc.Link(text, href=href) for perm, text, href in (
-        ("view_ledger", "事件台账", "/events"), ("run_drills", "网格赶考", "/drill"), ("view_rules", "预警规则", "/rules"),
-        ("admin", "管理", "/admin")) if p.can(perm)]
+        ("view_ledger", "事件台账", "/events"), ("run_drills", "网格赶考", "/drill"),
+        ("view_rules", "预警规则", "/rules")) if p.can(perm)]
     if p.staff_id:
         links.append(dcc.Link("我的任务", href=worker_link(p.staff_id)))
     if p.kind == "user":
