@@ -38,8 +38,29 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def _timed(browser, url: str, condition: str, script: str | None = None, size=(1920, 1080)) -> float:
+SECRET = "bench-secret-key-0123456789abcdefghijklmnop"
+
+
+def wall_cookies(engine, base: str) -> list[dict]:
+    """Cookies of a wall-device session (the wall view's audience), opened directly in the database."""
+    from governance.accounts import create_device, open_session
+    from governance.queries import world_info
+    from governance.timeutil import utcnow
+
+    with engine.begin() as conn:
+        device = conn.execute(text("SELECT id FROM kiosk_device WHERE name='bench-wall'")).scalar()
+        if device is None:
+            create_device(conn, "bench-wall", world_info(conn)["focus_code"], utcnow(), "bench")
+            device = conn.execute(text("SELECT id FROM kiosk_device WHERE name='bench-wall'")).scalar()
+        token, csrf = open_session(conn, utcnow(), device_id=device)
+    return [{"name": "gc_session", "value": token, "url": base}, {"name": "_csrf_token", "value": csrf, "url": base}]
+
+
+def _timed(browser, url: str, condition: str, script: str | None = None, size=(1920, 1080),
+           cookies: list | None = None) -> float:
     ctx = browser.new_context(viewport={"width": size[0], "height": size[1]}, bypass_csp=True)  # lets waits eval
+    if cookies:
+        ctx.add_cookies(cookies)
     page = ctx.new_page()
     start = time.perf_counter()
     page.goto(url, wait_until="commit")
@@ -78,7 +99,7 @@ def run(db: Path, runs: int) -> dict:
     url = f"sqlite:///{db}"
     ports = {k: free_port() for k in ("ours", "plotly", "leaflet")}
     procs = {"ours": _start([sys.executable, "app.py", "web", "--port", str(ports["ours"])],
-                            {"DATABASE_URL": url, "COCKPIT_REFRESH_SECONDS": "2"}),
+                            {"DATABASE_URL": url, "COCKPIT_REFRESH_SECONDS": "2", "COCKPIT_SECRET_KEY": SECRET}),
              "plotly": _start([sys.executable, "-m", "bench.naive_app", "plotly", str(ports["plotly"]), url], {}),
              "leaflet": _start([sys.executable, "-m", "bench.naive_app", "leaflet", str(ports["leaflet"]), url], {})}
     res: dict = {"micro_grids": n_micro, "communities": n_comm}
@@ -86,18 +107,21 @@ def run(db: Path, runs: int) -> dict:
         for k, p in ports.items():
             wait_http(f"http://127.0.0.1:{p}/")
         base = f"http://127.0.0.1:{ports['ours']}"
+        cookies = wall_cookies(engine, base)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            _timed(browser, base + "/", OURS_READY.format(level="community", n=n_comm))  # warm server caches
-            wall = [_timed(browser, base + "/", OURS_READY.format(level="community", n=n_comm))
+            _timed(browser, base + "/", OURS_READY.format(level="community", n=n_comm),
+                   cookies=cookies)  # warm server caches
+            wall = [_timed(browser, base + "/", OURS_READY.format(level="community", n=n_comm), cookies=cookies)
                     for _ in range(runs)]
             wall_micro = [_timed(browser, base + "/?micro=1&markers=0",
-                                 OURS_READY.format(level="micro_grid", n=n_micro)) for _ in range(runs)]
+                                 OURS_READY.format(level="micro_grid", n=n_micro), cookies=cookies)
+                          for _ in range(runs)]
             plotly = [_timed(browser, f"http://127.0.0.1:{ports['plotly']}/", PLOTLY_READY, PLOTLY_IDLE)
                       for _ in range(runs)]
             leaflet = [_timed(browser, f"http://127.0.0.1:{ports['leaflet']}/", LEAFLET_READY.format(n=n_micro))
                        for _ in range(runs)]
-            drill, sizes = _drill_and_refresh(browser, base, comms)
+            drill, sizes = _drill_and_refresh(browser, base, comms, cookies)
             browser.close()
         res.update({
             "wall_first_render_s": statistics.median(wall),
@@ -131,8 +155,9 @@ def clickable_point(page, code: str, geometry: str, tries: int = 12):
     return None
 
 
-def _drill_and_refresh(browser, base: str, comms) -> tuple[list[float], list[int]]:
+def _drill_and_refresh(browser, base: str, comms, cookies: list) -> tuple[list[float], list[int]]:
     ctx = browser.new_context(viewport={"width": 1920, "height": 1080}, bypass_csp=True)
+    ctx.add_cookies(cookies)
     page = ctx.new_page()
     responses = []
     page.on("response", lambda r: responses.append(r) if "_dash-update-component" in r.url else None)

@@ -49,7 +49,11 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
     server.register_blueprint(health)
     server.register_blueprint(auth_routes)
     Compress(server)
-    app.index_string = app.index_string.replace("<html>", '<html lang="zh-CN">')
+    # The map's lazily loaded chunks are fetched while the bundles parse, not after the layout arrives.
+    preload = "".join(f'<link rel="preload" as="script" href="/_dash-component-suites/dash_leaflet/{chunk}">'
+                      for chunk in ("async-GeoJSON.js", "async-geobuf.js"))
+    app.index_string = (app.index_string.replace("<html>", '<html lang="zh-CN">')
+                        .replace("{%css%}", "{%css%}" + preload))
     app.layout = dash.html.Div(className="app-root", children=[dash.page_container])
     from . import dispatch_callbacks  # noqa: F401 - registers the dispatch panel's callbacks
     guard_pages()

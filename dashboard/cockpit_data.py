@@ -1,6 +1,7 @@
 """Everything the cockpit shows, computed from the database and cached by data version."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from governance import queries, trends
@@ -27,6 +28,18 @@ def stamp() -> Stamp:
     rt = current()
     with rt.engine.connect() as conn:
         return Stamp(data_version(conn), rt.now().strftime("%Y%m%d%H%M"))
+
+
+# SQLite and PostgreSQL drivers release the GIL while a query runs: independent panel queries of a
+# new view run side by side on this pool instead of one after another.
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="cockpit-prefetch")
+
+
+def prefetch(st: Stamp, path: str, period: str) -> None:
+    """Start computing a view's independent panels in the background (results land in the cache)."""
+    for fn, args in ((warnings, (st, path)), (kpis, (st, path, period)), (closed_levels, (st, path, period)),
+                     (latest, (st, path))):
+        _POOL.submit(fn, *args)
 
 
 def _cached(name: str, st: Stamp, args: tuple, compute):

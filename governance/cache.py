@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
 from collections import OrderedDict
 from typing import Callable
 
@@ -19,11 +20,15 @@ def data_version(conn: Connection) -> str:
 
 
 class VersionedCache:
-    """A small LRU of computed results; keys include the data version, so stale entries age out."""
+    """A small LRU of computed results; keys include the data version, so stale entries age out.
+
+    Concurrent requests for the same missing key share one computation (the others wait for it).
+    """
 
     def __init__(self, size: int = 256):
         self.size = size
         self._data: OrderedDict = OrderedDict()
+        self._pending: dict[tuple, Future] = {}
         self._lock = threading.Lock()
 
     def get_or_compute(self, key: tuple, compute: Callable[[], object]):
@@ -32,11 +37,25 @@ class VersionedCache:
             if key in self._data:
                 self._data.move_to_end(key)
                 return self._data[key]
-        value = compute()
+            pending = self._pending.get(key)
+            owner = pending is None
+            if owner:
+                pending = self._pending[key] = Future()
+        if not owner:
+            return pending.result()
+        try:
+            value = compute()
+        except BaseException as exc:
+            with self._lock:
+                del self._pending[key]
+            pending.set_exception(exc)
+            raise
         with self._lock:
             self._data[key] = value
+            del self._pending[key]
             while len(self._data) > self.size:
                 self._data.popitem(last=False)
+        pending.set_result(value)
         return value
 
     def clear(self) -> None:

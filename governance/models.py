@@ -5,6 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint)
+from sqlalchemy import text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Area levels of the "3+1" hierarchy, top to bottom; dedicated grids overlay a community.
@@ -120,6 +121,8 @@ class Event(Base):
         UniqueConstraint("source", "source_key", name="uq_event_source_key"),
         Index("ix_event_status_reported", "status", "reported_at"),
         Index("ix_event_area_status", "area_id", "status"),
+        Index("ix_event_duplicate_of_id", "duplicate_of_id", sqlite_where=text("duplicate_of_id IS NOT NULL"),
+              postgresql_where=text("duplicate_of_id IS NOT NULL")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(String(20))
@@ -153,7 +156,8 @@ class Event(Base):
     assignee_department_code: Mapped[str | None] = mapped_column(ForeignKey("department.code"))
     reporter_name: Mapped[str | None] = mapped_column(String(40))
     reporter_phone: Mapped[str | None] = mapped_column(String(20))
-    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"), index=True)
+    # Partial index: only links are indexed, so "duplicate_of_id IS NULL" filters never pick it.
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
     is_drill: Mapped[bool] = mapped_column(Boolean, default=False)
     rework_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The record exactly as the feed sent it (text), kept for audit and re-processing.

@@ -150,7 +150,6 @@ def layout(**query):
     view, area = resolve_view("?" + urlencode(query) if query else "")
     st = data.stamp()
     out = view_outputs(view, area, st)
-    figs = trend_figures(view, area, st)
     min_lon, min_lat, max_lon, max_lat = display_bounds(area)
     with current().engine.connect() as conn:
         chain = area_chain(conn, area.path)
@@ -162,7 +161,8 @@ def layout(**query):
         dcc.Location(id="url"),
         dcc.Store(id="view-stamp", data={"search": view.to_search(), "area": area.code,
                                          "stamp": [st.version, st.minute], "hashes": fingerprints(out)}),
-        dcc.Store(id="trend-stamp", data={"search": view.to_search(), "stamp": [st.version, st.minute[:8]]}),
+        # Charts come in a second step, after the map: plotly.js (1.4 MB) must not delay the polygons.
+        dcc.Store(id="trend-stamp"), dcc.Interval(id="trend-kick", interval=400, max_intervals=1),
         dcc.Interval(id="cockpit-refresh", interval=current().settings.refresh_seconds * 1000),
         # A wall device may rotate between views (its playlist); the browser only changes the fragment.
         dcc.Store(id="kiosk-playlist", data=list(p.playlist)), dcc.Store(id="kiosk-state"),
@@ -219,11 +219,8 @@ def layout(**query):
                 html.Div(id="event-detail-body"),
             ]),
         ]),
-        html.Section(className="trend-row" + hidden("trends"), children=[
-            dcc.Graph(id="trend-daily", figure=figs[0], config=GRAPH_CONFIG, className="trend"),
-            dcc.Graph(id="trend-categories", figure=figs[1], config=GRAPH_CONFIG, className="trend"),
-            dcc.Graph(id="trend-hourly", figure=figs[2], config=GRAPH_CONFIG, className="trend"),
-        ]),
+        html.Section(id="trend-row", className="trend-row" + hidden("trends"),
+                     children=[html.Div(className="trend") for _ in range(3)]),
     ])
 
 
@@ -236,6 +233,7 @@ ALWAYS_SENT = {"cockpit-clock.children"}
 
 def view_outputs(view: ViewState, area, st) -> dict:
     """Every output of the cockpit for a view at a data stamp (shared by layout and render)."""
+    data.prefetch(st, area.path, view.period)
     level, values = map_values(view, area, st)
     hideout = hideout_for(view, values)
     p = panels(view, area, st)
@@ -349,20 +347,26 @@ def render(fragment, clicks, metric, period, overlays, _n, feature, last):
     return (*result, stamp_data, new_hash if new_hash != (fragment or "") else no_update)
 
 
-@callback(Output("trend-daily", "figure"), Output("trend-categories", "figure"), Output("trend-hourly", "figure"),
-          Output("trend-stamp", "data"), Input("view-stamp", "data"), State("trend-stamp", "data"),
+def trend_graphs(figs: tuple) -> list:
+    """The trend row's three charts."""
+    return [dcc.Graph(id=ident, figure=fig, config=GRAPH_CONFIG, className="trend")
+            for ident, fig in zip(("trend-daily", "trend-categories", "trend-hourly"), figs)]
+
+
+@callback(Output("trend-row", "children"), Output("trend-stamp", "data"), Input("view-stamp", "data"),
+          Input("trend-kick", "n_intervals"), State("trend-stamp", "data"),
           prevent_initial_call=True)
 @requires("view_cockpit")
-def render_trends(view_stamp, last):
+def render_trends(view_stamp, _kick, last):
     """Charts follow the map in a second step, and only when their view or data changed."""
     if not isinstance(view_stamp, dict) or "stamp" not in view_stamp:
-        return no_update, no_update, no_update, no_update
+        return no_update, no_update
     version, minute = view_stamp["stamp"]
     key = {"search": view_stamp["search"], "stamp": [version, minute[:8]]}  # data version and day
     if key == last:
-        return no_update, no_update, no_update, no_update
+        return no_update, no_update
     view, area = resolve_view(view_stamp["search"])
-    return (*trend_figures(view, area, data.stamp()), key)
+    return trend_graphs(trend_figures(view, area, data.stamp())), key
 
 
 @callback(Output("event-detail-body", "children"), Output("event-detail", "className"),
