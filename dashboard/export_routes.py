@@ -24,6 +24,13 @@ def _scope():
         area = area_by_code(conn, request.args.get("area") or home_code())
     if area is None or not covers(area.path):
         abort(404, description="unknown area")
+    from governance.accounts import log_access
+
+    from .auth import client_ip, principal
+
+    with current().engine.begin() as conn:  # bulk reads of citizen cases are accounted for
+        log_access(conn, principal().name, "export", current().now(), target=area.code,
+                   detail=request.query_string.decode()[:500], ip=client_ip())
     return area
 
 

@@ -265,3 +265,22 @@ def test_a_wall_survives_a_server_restart(world_engine, tmp_path):
         assert wall.get(f"{url2}/api/v1/warnings/{world_engine.accounts['focus']}.geojson").status_code == 200
     finally:
         processes.stop(second)
+
+
+def test_production_needs_a_secret_key(world_engine):
+    from dashboard.app import create_app
+    from governance.config import load_settings
+
+    with pytest.raises(ValueError, match="COCKPIT_SECRET_KEY"):
+        create_app(load_settings(database_url=str(world_engine.url), secret_key=None, demo=False), world_engine)
+    with pytest.raises(ValueError, match="at least 32"):
+        create_app(load_settings(database_url=str(world_engine.url), secret_key="short", demo=False), world_engine)
+
+
+def test_exports_are_logged(world_engine, live_server):
+    http = http_session(world_engine, live_server, "community")
+    assert http.get(live_server + "/api/v1/events.csv?status=handle").status_code == 200
+    with world_engine.connect() as conn:
+        row = conn.execute(text("SELECT actor, target, detail FROM access_log WHERE action='export' "
+                                "ORDER BY id DESC LIMIT 1")).one()
+    assert row == ("测试community", world_engine.accounts["community"], "status=handle")
