@@ -23,7 +23,8 @@ run: setup
 	$(PY) app.py
 
 test: system-deps setup-dev
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
+	$(PY) -m pytest -q -n 2 --db postgresql
 
 bench: setup-dev
 	$(PY) -m bench

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from tqdm import tqdm
 
 from governance import models as m
+from governance.db import sync_sequences
 from governance.taxonomy import load_taxonomy
 from governance.timeutil import utcnow
 
@@ -121,5 +122,6 @@ def seed_world(engine: Engine, scale: str = "street", seed: int = 20231,
         info = {"scale": scale, "seed": str(seed), "focus_code": focus.code,
                 "generated_at": now.isoformat(), "history_start": history_start.isoformat()}
         conn.execute(insert(m.WorldInfo.__table__), [{"key": k, "value": v} for k, v in info.items()])
+        sync_sequences(conn)  # rows were written with explicit ids
     return {"areas": len(area_rows), "micro_grids": len(micro), "staff": len(staff_rows),
             "events": len(events), "audit": len(audits), "focus": focus.code}

@@ -75,3 +75,16 @@ def is_seeded(engine: Engine) -> bool:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Return a session factory whose sessions keep loaded objects usable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def sync_sequences(conn) -> None:
+    """After rows were inserted with explicit ids, move PostgreSQL's id sequences past them (no-op elsewhere)."""
+    if conn.dialect.name != "postgresql":
+        return
+    from .models import Base
+
+    for table in Base.metadata.sorted_tables:
+        if "id" in table.c and table.c.id.primary_key and table.c.id.autoincrement:
+            conn.exec_driver_sql(
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)")

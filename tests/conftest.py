@@ -18,17 +18,46 @@ TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 TEST_PASSWORD = "correct-horse-battery"
 
 
+def pytest_addoption(parser):
+    """`--db postgresql` runs the whole suite against a throwaway PostgreSQL server instead of SQLite."""
+    import os
+
+    parser.addoption("--db", default=os.environ.get("COCKPIT_TEST_DB", "sqlite"), choices=["sqlite", "postgresql"],
+                     help="database the seeded world lives in (default sqlite)")
+
+
+def pytest_report_header(config):
+    return f"Grid Cockpit test database: {config.getoption('--db')}"
+
+
 @pytest.fixture(scope="session")
-def world_engine(tmp_path_factory):
-    """Engine of a real SQLite file holding the street-scale demo world (seed 7)."""
+def test_db(request) -> str:
+    """"sqlite" or "postgresql": where this run's world lives."""
+    return request.config.getoption("--db")
+
+
+@pytest.fixture(scope="session")
+def world_engine(tmp_path_factory, test_db, request):
+    """Engine of the street-scale demo world (seed 7): a real SQLite file, or a PostgreSQL database."""
     from demo_world.seed import seed_world
 
-    path = tmp_path_factory.mktemp("world") / "world.sqlite3"
-    engine = make_engine(f"sqlite:///{path}")
-    migrate(engine)
-    summary = seed_world(engine, scale="street", seed=WORLD_SEED, now=WORLD_NOW)
+    if test_db == "postgresql":
+        pg = request.getfixturevalue("pg_server")
+        template = pg.create_database("world_template")
+        migrate(template)
+        summary = seed_world(template, scale="street", seed=WORLD_SEED, now=WORLD_NOW)
+        accounts = create_test_accounts(template)
+        template.dispose()  # a template database may have no open connections
+        engine = pg.create_database("world", template="world_template")
+        engine.template_of = pg
+    else:
+        path = tmp_path_factory.mktemp("world") / "world.sqlite3"
+        engine = make_engine(f"sqlite:///{path}")
+        migrate(engine)
+        summary = seed_world(engine, scale="street", seed=WORLD_SEED, now=WORLD_NOW)
+        accounts = create_test_accounts(engine)
     engine.summary = summary
-    engine.accounts = create_test_accounts(engine)
+    engine.accounts = accounts
     return engine
 
 
@@ -190,36 +219,73 @@ def screenshot(page, name: str) -> Path:
     return out
 
 
+class PgServer:
+    """A throwaway PostgreSQL cluster (Debian's packages) on a free port, for this test run."""
+
+    def __init__(self):
+        import glob
+        import os
+        import shutil
+        import subprocess
+        import tempfile
+        from pathlib import Path as _Path
+
+        from .processes import free_port
+
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+        if not bins:
+            pytest.skip("PostgreSQL is not installed (`make test` installs it)")
+        self.bindir = bins[-1]
+        self.data = _Path(tempfile.mkdtemp(prefix="gridcockpit-pg-"))  # outside pytest's root-only folder
+        self.as_postgres = []
+        if os.geteuid() == 0:  # initdb refuses to run as root
+            shutil.chown(self.data, "postgres", "postgres")
+            self.as_postgres = ["runuser", "-u", "postgres", "--"]
+        self.port = free_port()
+        self._run = lambda *args: subprocess.run([*self.as_postgres, *args], check=True, capture_output=True)
+        self._run(f"{self.bindir}/initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
+                  "--encoding=UTF8", "--locale=C.UTF-8")
+        self._run(f"{self.bindir}/pg_ctl", "-D", str(self.data), "-l", str(self.data / "log"), "-w", "-o",
+                  f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off "
+                  f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200", "start")
+        self.counter = 0
+
+    def url(self, name: str) -> str:
+        """SQLAlchemy URL of database `name` on this server."""
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def create_database(self, name: str, template: str | None = None):
+        """Create a database (optionally as a copy of `template`) and return a migrated-or-copied engine."""
+        from sqlalchemy import create_engine
+
+        admin = create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        admin.dispose()
+        return make_engine(self.url(name))
+
+    def copy_of_world(self):
+        """A private copy of the pristine seeded world (tests may write to it)."""
+        self.counter += 1
+        return self.create_database(f"copy_{self.counter}", template="world_template")
+
+    def stop(self):
+        import shutil
+
+        self._run(f"{self.bindir}/pg_ctl", "-D", str(self.data), "-m", "fast", "stop")
+        shutil.rmtree(self.data, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def postgres_url():
-    """URL of a throwaway PostgreSQL server started for this test run (Debian's packages)."""
-    import glob
-    import os
-    import shutil
-    import subprocess
+def pg_server():
+    """The run's throwaway PostgreSQL server."""
+    server = PgServer()
+    yield server
+    server.stop()
 
-    from .processes import free_port
 
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
-    if not bins:
-        pytest.skip("PostgreSQL is not installed (`make test` installs it)")
-    import tempfile
-    from pathlib import Path as _Path
-
-    bindir = bins[-1]
-    data = _Path(tempfile.mkdtemp(prefix="gridcockpit-pg-"))  # outside pytest's root-only folder
-    as_postgres = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        shutil.chown(data, "postgres", "postgres")
-        as_postgres = ["runuser", "-u", "postgres", "--"]
-    port = free_port()
-    run = lambda *args: subprocess.run([*as_postgres, *args], check=True, capture_output=True)  # noqa: E731
-    run(f"{bindir}/initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "--encoding=UTF8", "--locale=C.UTF-8")
-    run(f"{bindir}/pg_ctl", "-D", str(data), "-l", str(data / "log"), "-w", "-o",
-        f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
-    try:
-        run(f"{bindir}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "gridcockpit")
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/gridcockpit"
-    finally:
-        run(f"{bindir}/pg_ctl", "-D", str(data), "-m", "fast", "stop")
-        shutil.rmtree(data, ignore_errors=True)
+@pytest.fixture(scope="session")
+def postgres_url(pg_server):
+    """URL of an empty PostgreSQL database on the run's throwaway server."""
+    pg_server.create_database("gridcockpit").dispose()
+    return pg_server.url("gridcockpit")

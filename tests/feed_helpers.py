@@ -12,6 +12,10 @@ from governance.db import make_engine
 
 def world_copy(world_engine, tmp_path):
     """A private copy of the seeded world database (tests may write to it)."""
+    if world_engine.dialect.name == "postgresql":
+        engine = world_engine.template_of.copy_of_world()
+        forget_locator(engine)
+        return engine
     src = world_engine.url.database
     with world_engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(FULL)")

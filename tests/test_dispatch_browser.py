@@ -99,7 +99,7 @@ def test_drill_page_starts_a_drill_and_reports_it(world_engine, live_server, pag
     assert sent == 8
     screenshot(page, "drill-laptop")
     with world_engine.connect() as conn:
-        assert conn.execute(text("SELECT COUNT(*) FROM event WHERE is_drill = 1")).scalar() >= 8
+        assert conn.execute(text("SELECT COUNT(*) FROM event WHERE is_drill")).scalar() >= 8
 
 
 def test_reassign_escalate_and_acknowledge_from_the_detail(world_engine, live_server, page_factory):

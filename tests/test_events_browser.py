@@ -17,7 +17,7 @@ pytestmark = pytest.mark.browser
 def sql_count(engine, status, like):
     with engine.connect() as conn:
         return conn.execute(text(
-            "SELECT COUNT(*) FROM event WHERE duplicate_of_id IS NULL AND is_drill = 0 AND area_path LIKE :p "
+            "SELECT COUNT(*) FROM event WHERE duplicate_of_id IS NULL AND NOT is_drill AND area_path LIKE :p "
             "AND status = :s AND (title LIKE :q OR description LIKE :q OR address LIKE :q OR source_key LIKE :q)"),
             {"p": FOCUS + "%", "s": status, "q": f"%{like}%"}).scalar()
 

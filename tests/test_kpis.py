@@ -16,7 +16,7 @@ FOCUS = "/510100/510107/510107001/"
 def independent_kpis(conn, scope: str, start: datetime, now: datetime) -> dict:
     """The KPIs recomputed with plain SQL, written separately from governance.kpis."""
     today = to_utc_naive(datetime(2026, 11, 20))  # local midnight of WORLD_NOW's day
-    base = ("FROM event WHERE duplicate_of_id IS NULL AND is_drill = 0 "
+    base = ("FROM event WHERE duplicate_of_id IS NULL AND NOT is_drill "
             "AND substr(area_path, 1, :n) = :scope")
     p = {"scope": scope, "n": len(scope), "start": start, "now": now, "today": today}
     q = lambda where: conn.execute(text(f"SELECT COUNT(*) {base} AND {where}"), p).scalar()  # noqa

@@ -1,10 +1,10 @@
 """The generated world: nesting invariants checked geometrically, counts, ranges, determinism."""
-from collections import defaultdict
-from datetime import datetime
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
 
 import pytest
 import shapely
-from sqlalchemy import insert, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from demo_world.areas import generate_areas, walk
@@ -127,7 +127,7 @@ def test_every_grid_has_its_staff(world_engine):
                 WHEN 'micro_grid' THEN 'micro_grid_worker' WHEN 'general_grid' THEN 'grid_worker'
                 WHEN 'community' THEN 'grid_leader' END
             WHERE a.level IN ('micro_grid', 'general_grid', 'community')
-            GROUP BY a.id HAVING n != 1""")).all()
+            GROUP BY a.id, a.level, a.code HAVING COUNT(s.id) != 1""")).all()
         shifts = dict(conn.execute(text(
             "SELECT shift_code, COUNT(*) FROM staff WHERE role='grid_worker' GROUP BY shift_code")).all())
     assert bad == []
@@ -148,20 +148,20 @@ def _scalar(conn, sql, **params):
 
 def test_history_has_plausible_kpis_and_rhythms(world_engine):
     with world_engine.connect() as conn:
-        closure = _scalar(conn, """SELECT 100.0 * SUM(status='closed') / SUM(status!='returned') FROM event
+        closure = _scalar(conn, """SELECT 100.0 * SUM(CASE WHEN status='closed' THEN 1 ELSE 0 END)
+                                          / SUM(CASE WHEN status!='returned' THEN 1 ELSE 0 END) FROM event
                                    WHERE duplicate_of_id IS NULL AND reported_at >= '2026-01-01'""")
-        satisfied = _scalar(conn, "SELECT 100.0 * SUM(satisfaction >= 4) / COUNT(satisfaction) FROM event")
-        night = _scalar(conn, "SELECT COUNT(*) FROM event WHERE source='safety' AND "
-                              "CAST(strftime('%H', reported_at, '+8 hours') AS INT) BETWEEN 0 AND 5")
-        day = _scalar(conn, "SELECT COUNT(*) FROM event WHERE source='safety' AND "
-                            "CAST(strftime('%H', reported_at, '+8 hours') AS INT) BETWEEN 9 AND 11")
-        weekend = _scalar(conn, "SELECT COUNT(*) FROM event WHERE source='safety' AND "
-                                "strftime('%w', reported_at, '+8 hours') IN ('0','6')")
-        weekday = _scalar(conn, "SELECT COUNT(*) FROM event WHERE source='safety' AND "
-                                "strftime('%w', reported_at, '+8 hours') NOT IN ('0','6')")
-        fumes = dict(conn.execute(text(
-            "SELECT strftime('%m', reported_at, '+8 hours') m, COUNT(*) FROM event "
-            "WHERE category_code='2102' GROUP BY m")).all())
+        satisfied = _scalar(conn, "SELECT 100.0 * SUM(CASE WHEN satisfaction >= 4 THEN 1 ELSE 0 END) "
+                                  "/ COUNT(satisfaction) FROM event")
+        # Local (Asia/Shanghai) clock times, computed here so the check reads the same on any database.
+        safety = [t + timedelta(hours=8) for (t,) in conn.execute(
+            select(Event.reported_at).where(Event.source == "safety"))]
+        night = sum(0 <= t.hour <= 5 for t in safety)
+        day = sum(9 <= t.hour <= 11 for t in safety)
+        weekend = sum(t.weekday() >= 5 for t in safety)
+        weekday = len(safety) - weekend
+        fumes = Counter(f"{(t + timedelta(hours=8)).month:02d}" for (t,) in conn.execute(
+            select(Event.reported_at).where(Event.category_code == "2102")))
         this_year = _scalar(conn, "SELECT COUNT(*) FROM event WHERE source='cases' AND "
                                   "reported_at BETWEEN '2026-01-01' AND '2026-06-30'")
         last_year = _scalar(conn, "SELECT COUNT(*) FROM event WHERE source='cases' AND "
