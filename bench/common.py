@@ -9,11 +9,11 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def seeded_engine(path: Path, scale: str = "street", seed: int = 5):
-    """A migrated database with the demo world at `path` (seeded once, then reused)."""
+def seeded_engine(path: Path | str, scale: str = "street", seed: int = 5):
+    """A migrated database with the demo world at `path` (a SQLite file or any URL; seeded once, then reused)."""
     from governance.db import is_seeded, make_engine, migrate
 
-    engine = make_engine(f"sqlite:///{path}")
+    engine = make_engine(path if isinstance(path, str) and "://" in path else f"sqlite:///{path}")
     migrate(engine)
     if not is_seeded(engine):
         from demo_world.seed import seed_world

@@ -208,9 +208,17 @@ _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's storage format for DateTim
 def _insert_events(conn: Connection, rows: list[dict]) -> dict[tuple[str, str], int]:
     """Insert new events and return their ids by (source, source_key).
 
-    On SQLite the rows go straight to the driver's executemany (values formatted exactly as
-    SQLAlchemy stores them), which is the fast path there; elsewhere a multi-row INSERT … RETURNING.
+    Each database's bulk path: on SQLite the driver's executemany (values formatted exactly as
+    SQLAlchemy stores them), on PostgreSQL (psycopg 3) COPY; elsewhere a multi-row INSERT … RETURNING.
+    Ids are then read back by key, in chunks.
     """
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        cols = list(rows[0])
+        with conn.connection.driver_connection.cursor() as cur:
+            with cur.copy(f"COPY event ({', '.join(cols)}) FROM STDIN") as copy:
+                for r in rows:
+                    copy.write_row([r[c] for c in cols])
+        return _ids_by_key(conn, rows)
     if conn.dialect.name != "sqlite":
         return {(src, key): eid for eid, src, key in conn.execute(
             insert(Event).returning(Event.id, Event.source, Event.source_key), rows)}
@@ -225,6 +233,11 @@ def _insert_events(conn: Connection, rows: list[dict]) -> dict[tuple[str, str], 
         return v
 
     conn.exec_driver_sql(sql, [tuple(cell(r[c]) for c in cols) for r in rows])
+    return _ids_by_key(conn, rows)
+
+
+def _ids_by_key(conn: Connection, rows: list[dict]) -> dict[tuple[str, str], int]:
+    """Ids of just-inserted events by (source, source_key)."""
     out: dict[tuple[str, str], int] = {}
     by_source: dict[str, list[str]] = defaultdict(list)
     for r in rows:

@@ -123,5 +123,8 @@ def seed_world(engine: Engine, scale: str = "street", seed: int = 20231,
                 "generated_at": now.isoformat(), "history_start": history_start.isoformat()}
         conn.execute(insert(m.WorldInfo.__table__), [{"key": k, "value": v} for k, v in info.items()])
         sync_sequences(conn)  # rows were written with explicit ids
+    if engine.dialect.name == "postgresql":  # planner statistics now, not after autovacuum's next round
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE")
     return {"areas": len(area_rows), "micro_grids": len(micro), "staff": len(staff_rows),
             "events": len(events), "audit": len(audits), "focus": focus.code}

@@ -219,67 +219,15 @@ def screenshot(page, name: str) -> Path:
     return out
 
 
-class PgServer:
-    """A throwaway PostgreSQL cluster (Debian's packages) on a free port, for this test run."""
-
-    def __init__(self):
-        import glob
-        import os
-        import shutil
-        import subprocess
-        import tempfile
-        from pathlib import Path as _Path
-
-        from .processes import free_port
-
-        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
-        if not bins:
-            pytest.skip("PostgreSQL is not installed (`make test` installs it)")
-        self.bindir = bins[-1]
-        self.data = _Path(tempfile.mkdtemp(prefix="gridcockpit-pg-"))  # outside pytest's root-only folder
-        self.as_postgres = []
-        if os.geteuid() == 0:  # initdb refuses to run as root
-            shutil.chown(self.data, "postgres", "postgres")
-            self.as_postgres = ["runuser", "-u", "postgres", "--"]
-        self.port = free_port()
-        self._run = lambda *args: subprocess.run([*self.as_postgres, *args], check=True, capture_output=True)
-        self._run(f"{self.bindir}/initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
-                  "--encoding=UTF8", "--locale=C.UTF-8")
-        self._run(f"{self.bindir}/pg_ctl", "-D", str(self.data), "-l", str(self.data / "log"), "-w", "-o",
-                  f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off "
-                  f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200", "start")
-        self.counter = 0
-
-    def url(self, name: str) -> str:
-        """SQLAlchemy URL of database `name` on this server."""
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
-
-    def create_database(self, name: str, template: str | None = None):
-        """Create a database (optionally as a copy of `template`) and return a migrated-or-copied engine."""
-        from sqlalchemy import create_engine
-
-        admin = create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
-        admin.dispose()
-        return make_engine(self.url(name))
-
-    def copy_of_world(self):
-        """A private copy of the pristine seeded world (tests may write to it)."""
-        self.counter += 1
-        return self.create_database(f"copy_{self.counter}", template="world_template")
-
-    def stop(self):
-        import shutil
-
-        self._run(f"{self.bindir}/pg_ctl", "-D", str(self.data), "-m", "fast", "stop")
-        shutil.rmtree(self.data, ignore_errors=True)
-
-
 @pytest.fixture(scope="session")
 def pg_server():
     """The run's throwaway PostgreSQL server."""
-    server = PgServer()
+    from bench.pg import PgServer, PostgresMissing
+
+    try:
+        server = PgServer()
+    except PostgresMissing as exc:
+        pytest.skip(str(exc))
     yield server
     server.stop()
 

@@ -1,0 +1,93 @@
+"""A throwaway PostgreSQL cluster from Debian's packages, for tests and benchmarks (never for production)."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+from .common import free_port
+
+
+class PostgresMissing(RuntimeError):
+    """The PostgreSQL server binaries are not installed."""
+
+
+class PgServer:
+    """A throwaway PostgreSQL cluster (Debian's packages) on a free port, for this test run."""
+
+    def __init__(self):
+        import glob
+        import os
+        import shutil
+        import subprocess
+        import tempfile
+        from pathlib import Path as _Path
+
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+        if not bins:
+            raise PostgresMissing("PostgreSQL is not installed (`make test` installs it)")
+        self.bindir = bins[-1]
+        self.data = _Path(tempfile.mkdtemp(prefix="gridcockpit-pg-"))  # outside any root-only folder
+        self.as_postgres = []
+        if os.geteuid() == 0:  # initdb refuses to run as root
+            shutil.chown(self.data, "postgres", "postgres")
+            self.as_postgres = ["runuser", "-u", "postgres", "--"]
+        self.port = free_port()
+        self._run = lambda *args: subprocess.run([*self.as_postgres, *args], check=True, capture_output=True)
+        self._run(f"{self.bindir}/initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
+                  "--encoding=UTF8", "--locale=C.UTF-8")
+        self._run(f"{self.bindir}/pg_ctl", "-D", str(self.data), "-l", str(self.data / "log"), "-w", "-o",
+                  f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off "
+                  f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200", "start")
+        self.counter = 0
+
+    def url(self, name: str) -> str:
+        """SQLAlchemy URL of database `name` on this server."""
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def create_database(self, name: str, template: str | None = None):
+        """Create a database (optionally as a copy of `template`) and return a migrated-or-copied engine."""
+        from sqlalchemy import create_engine
+
+        from governance.db import make_engine
+
+        admin = create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        admin.dispose()
+        return make_engine(self.url(name))
+
+    def copy_of_world(self):
+        """A private copy of the pristine seeded world (tests may write to it)."""
+        self.counter += 1
+        return self.create_database(f"copy_{self.counter}", template="world_template")
+
+    def stop(self):
+        import shutil
+
+        self._run(f"{self.bindir}/pg_ctl", "-D", str(self.data), "-m", "fast", "stop")
+        shutil.rmtree(self.data, ignore_errors=True)
+
+
+
+
+@contextmanager
+def bench_databases(kinds: list[str], sqlite_path: Path, scale: str = "street"):
+    """Seeded engines for each kind ("sqlite", "postgresql"); PostgreSQL runs on a throwaway server."""
+    from .common import seeded_engine
+
+    server = None
+    engines = {}
+    try:
+        for kind in kinds:
+            if kind == "sqlite":
+                engines[kind] = seeded_engine(sqlite_path, scale)
+            else:
+                server = server or PgServer()
+                server.create_database("bench").dispose()
+                engines[kind] = seeded_engine(server.url("bench"), scale)
+        yield engines
+    finally:
+        for engine in engines.values():
+            engine.dispose()
+        if server is not None:
+            server.stop()
