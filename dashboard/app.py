@@ -49,6 +49,10 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
     server.register_blueprint(health)
     server.register_blueprint(auth_routes)
     Compress(server)
+    if settings.proxy_hops:  # behind nginx & co.: the rate limiter and logs need the real client address
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
     # The map's lazily loaded chunks are fetched while the bundles parse, not after the layout arrives.
     preload = "".join(f'<link rel="preload" as="script" href="/_dash-component-suites/dash_leaflet/{chunk}">'
                       for chunk in ("async-GeoJSON.js", "async-geobuf.js"))

@@ -1,6 +1,8 @@
 """Everything the cockpit shows, computed from the database and cached by data version."""
 from __future__ import annotations
 
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -23,11 +25,23 @@ class Stamp:
     minute: str
 
 
+_VERSION = {"read_at": float("-inf"), "value": ""}
+
+
 def stamp() -> Stamp:
-    """The current data stamp (two index lookups)."""
+    """The current data stamp: the data version (read at most every COCKPIT_CACHE_SECONDS) and the minute.
+
+    Under a stream of changes (dispatchers at work, feeds landing) every new version would make each
+    view recompute from scratch; reading the version at most every few seconds bounds that work while
+    the wall stays as fresh as its refresh interval.
+    """
     rt = current()
-    with rt.engine.connect() as conn:
-        return Stamp(data_version(conn), rt.now().strftime("%Y%m%d%H%M"))
+    clock = time.monotonic()
+    if clock - _VERSION["read_at"] >= rt.settings.cache_seconds:
+        with rt.engine.connect() as conn:
+            _VERSION["value"] = data_version(conn)
+        _VERSION["read_at"] = clock
+    return Stamp(_VERSION["value"], rt.now().strftime("%Y%m%d%H%M"))
 
 
 # SQLite and PostgreSQL drivers release the GIL while a query runs: independent panel queries of a
@@ -42,8 +56,36 @@ def prefetch(st: Stamp, path: str, period: str) -> None:
         _POOL.submit(fn, *args)
 
 
+_MISSING = object()
+_LATEST: dict[tuple, object] = {}   # (name, args) → the newest computed value, whatever its stamp
+_SERVED = threading.local()
+
+
+def served_stale() -> bool:
+    """True when this thread was given a stale value since the last call (and resets the flag)."""
+    stale, _SERVED.stale = getattr(_SERVED, "stale", False), False
+    return stale
+
+
 def _cached(name: str, st: Stamp, args: tuple, compute):
-    return CACHE.get_or_compute((name, st.version, st.minute, *args), compute)
+    """Cached per data stamp; when the stamp moved on, answer with the previous value while the new
+    one is computed in the background (stale-while-revalidate), unless COCKPIT_CACHE_SECONDS is 0."""
+    key = (name, st.version, st.minute, *args)
+    value = CACHE.peek(key, _MISSING)
+    if value is not _MISSING:
+        return value
+
+    def compute_and_keep():
+        result = compute()
+        _LATEST[(name, args)] = result
+        return result
+
+    previous = _LATEST.get((name, args), _MISSING)
+    if previous is not _MISSING and current().settings.cache_seconds > 0:
+        _POOL.submit(CACHE.get_or_compute, key, compute_and_keep)
+        _SERVED.stale = True
+        return previous
+    return CACHE.get_or_compute(key, compute_and_keep)
 
 
 def area(code: str):

@@ -58,6 +58,11 @@ class VersionedCache:
         pending.set_result(value)
         return value
 
+    def peek(self, key: tuple, default=None):
+        """The cached value for key, or `default` (never computes)."""
+        with self._lock:
+            return self._data.get(key, default)
+
     def clear(self) -> None:
         """Forget everything."""
         with self._lock:

@@ -16,6 +16,10 @@ SETTINGS_DOC = {
     "COCKPIT_SCALE": "demo world size when seeding an empty database: street, district or city",
     "COCKPIT_SEED": "random seed of the demo world (default 20231)",
     "COCKPIT_REFRESH_SECONDS": "how often the wall view refreshes (default 15)",
+    "COCKPIT_BIND": "deploy/gunicorn.conf.py: address the web workers listen on (default 127.0.0.1:8050)",
+    "COCKPIT_WORKERS": "deploy/gunicorn.conf.py: number of web worker processes (default: CPU count, at least 2)",
+    "COCKPIT_THREADS": "deploy/gunicorn.conf.py: threads per web worker (default 8)",
+    "COCKPIT_CACHE_SECONDS": "how long a web process reuses its view of the data version (default 5; 0 = always re-read)",
     "COCKPIT_FEEDS": "YAML file configuring the pulled feeds (URLs, folders, intervals)",
     "COCKPIT_DEMO_FEEDS": "1 (default) starts the local feed simulator when COCKPIT_FEEDS is unset",
     "COCKPIT_SIMULATOR_PORT": "port of the demo feed simulator (default 8051)",
@@ -27,6 +31,7 @@ SETTINGS_DOC = {
     "COCKPIT_DEMO": "1 marks a demo deployment: a generated secret key and printed demo accounts are allowed",
     "COCKPIT_EMBED_ORIGINS": "portal origins allowed to frame /embed, space-separated (e.g. https://portal.gov.cn)",
     "COCKPIT_SECURE_COOKIES": "1 (set it behind HTTPS) marks session cookies Secure",
+    "COCKPIT_PROXY_HOPS": "number of trusted reverse proxies in front (default 0): client address and scheme come from their X-Forwarded-* headers",
 }
 
 
@@ -40,6 +45,7 @@ class Settings:
     scale: str = "street"
     seed: int = 20231
     refresh_seconds: int = 15
+    cache_seconds: float = 5.0
     demo_feeds: bool = True
     simulator_port: int = 8051
     tile_url: str | None = None
@@ -50,6 +56,7 @@ class Settings:
     demo: bool = False
     embed_origins: tuple[str, ...] = ()
     secure_cookies: bool = False
+    proxy_hops: int = 0
 
 
 def default_database_url() -> str:
@@ -67,6 +74,7 @@ def load_settings(**overrides) -> Settings:
         scale=env.get("COCKPIT_SCALE", "street"),
         seed=int(env.get("COCKPIT_SEED", "20231")),
         refresh_seconds=int(env.get("COCKPIT_REFRESH_SECONDS", "15")),
+        cache_seconds=float(env.get("COCKPIT_CACHE_SECONDS", "5")),
         demo_feeds=env.get("COCKPIT_DEMO_FEEDS", "1") not in ("0", "false", "no"),
         simulator_port=int(env.get("COCKPIT_SIMULATOR_PORT", "8051")),
         tile_url=env.get("COCKPIT_TILE_URL") or None,
@@ -77,6 +85,7 @@ def load_settings(**overrides) -> Settings:
         demo=env.get("COCKPIT_DEMO", "0") in ("1", "true", "yes"),
         embed_origins=tuple(o.rstrip("/") for o in env.get("COCKPIT_EMBED_ORIGINS", "").replace(",", " ").split()),
         secure_cookies=env.get("COCKPIT_SECURE_COOKIES", "0") in ("1", "true", "yes"),
+        proxy_hops=int(env.get("COCKPIT_PROXY_HOPS", "0")),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
     if values["tile_datum"] not in ("wgs84", "gcj02"):

@@ -5,10 +5,19 @@ import json
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _sqlite_from_hint(self, table, text):
+    """SQLite understands `INDEXED BY <index>` after a table name; SQLAlchemy's SQLite compiler drops it."""
+    return text
+
+
+SQLiteCompiler.get_from_hint_text = _sqlite_from_hint  # lets .with_hint(..., dialect_name="sqlite") render
 
 
 def make_engine(url: str, **kwargs) -> Engine:

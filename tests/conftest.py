@@ -155,7 +155,7 @@ def cockpit_app(world_engine, portal_port):
     """The one cockpit Dash app of the test session (Dash keeps pages and callbacks process-global)."""
     from dashboard.app import create_app
 
-    settings = load_settings(database_url=str(world_engine.url), refresh_seconds=2, secret_key=TEST_SECRET,
+    settings = load_settings(database_url=str(world_engine.url), refresh_seconds=2, cache_seconds=0, secret_key=TEST_SECRET,
                              embed_origins=(f"http://localhost:{portal_port}",))
     return create_app(settings, world_engine, clock=lambda: WORLD_NOW)
 

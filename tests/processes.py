@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def env_for(engine, **extra) -> dict:
     """Environment of a cockpit process bound to `engine`'s database, with no demo feeds."""
     env = dict(os.environ, DATABASE_URL=str(engine.url), COCKPIT_DEMO_FEEDS="0", PYTHONPATH=str(ROOT),
-               COCKPIT_SECRET_KEY="process-test-secret-key-0123456789abcdef")
+               COCKPIT_SECRET_KEY="process-test-secret-key-0123456789abcdef", COCKPIT_CACHE_SECONDS="0")
     env.update({k: str(v) for k, v in extra.items()})
     return env
 

@@ -55,9 +55,10 @@ def test_each_tick_runs_once_with_two_web_workers_and_two_schedulers(engine, tmp
     feed.add("/api/cases", json.dumps({"page": 1, "total_pages": 1, "items": []}))
     feeds = tmp_path / "feeds.yaml"
     feeds.write_text(f"cases: {{url: '{feed.url}', interval: 1}}\n", encoding="utf-8")
-    env = processes.env_for(engine, COCKPIT_FEEDS=feeds)
     port = processes.free_port()
-    procs = [processes.start([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
+    # The shipped production settings (deploy/gunicorn.conf.py): threaded workers, engines after fork.
+    env = processes.env_for(engine, COCKPIT_FEEDS=feeds, COCKPIT_WORKERS=2, COCKPIT_BIND=f"127.0.0.1:{port}")
+    procs = [processes.start([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
                               "wsgi:application"], env, tmp_path / "gunicorn.log")]
     try:
         processes.wait_http(f"http://127.0.0.1:{port}/api/v1/health", procs[0])

@@ -149,7 +149,9 @@ def layout(**query):
     hidden = lambda panel: "" if p.shows(panel) else " hidden"  # noqa: E731 - the server blanks them too
     view, area = resolve_view("?" + urlencode(query) if query else "")
     st = data.stamp()
+    data.served_stale()
     out = view_outputs(view, area, st)
+    fresh = [st.version, st.minute] if not data.served_stale() else None
     min_lon, min_lat, max_lon, max_lat = display_bounds(area)
     with current().engine.connect() as conn:
         chain = area_chain(conn, area.path)
@@ -160,7 +162,7 @@ def layout(**query):
         # the page router rebuild the page, so the map and panels update in place.
         dcc.Location(id="url"),
         dcc.Store(id="view-stamp", data={"search": view.to_search(), "area": area.code,
-                                         "stamp": [st.version, st.minute], "hashes": fingerprints(out)}),
+                                         "stamp": fresh, "hashes": fingerprints(out)}),
         # Charts come in a second step, after the map: plotly.js (1.4 MB) must not delay the polygons.
         dcc.Store(id="trend-stamp"), dcc.Interval(id="trend-kick", interval=400, max_intervals=1),
         dcc.Interval(id="cockpit-refresh", interval=current().settings.refresh_seconds * 1000),
@@ -310,6 +312,7 @@ def render(fragment, clicks, metric, period, overlays, _n, feature, last):
     if area is None:
         view, area = resolve_view(None)
     st = data.stamp()
+    data.served_stale()  # start this call with a clean flag
     same_view = last.get("search") == view.to_search()
     clock = f"数据更新于 {format_local(current().now(), '%H:%M:%S')}"
     if same_view and last.get("stamp") == [st.version, st.minute]:
@@ -341,7 +344,9 @@ def render(fragment, clicks, metric, period, overlays, _n, feature, last):
             result.append(patch)
         else:
             result.append(out[key])
-    stamp_data = {"search": view.to_search(), "area": area.code, "stamp": [st.version, st.minute],
+    # A view answered partly from the previous data stamp is not "up to date": the next tick looks again.
+    fresh = [st.version, st.minute] if not data.served_stale() else None
+    stamp_data = {"search": view.to_search(), "area": area.code, "stamp": fresh,
                   "hashes": {**old, **hashes}, "clicks": clicks}
     new_hash = view.to_hash()
     return (*result, stamp_data, new_hash if new_hash != (fragment or "") else no_update)

@@ -1,0 +1,250 @@
+"""Concurrency: 200 wall/laptop viewers refreshing every 15 s plus 5 dispatchers, against gunicorn.
+
+python -m bench.load [--viewers 200] [--dispatchers 5] [--seconds 60] [--databases sqlite,postgresql]
+
+Each viewer is a real signed-in session (wall devices and leaders) posting exactly what the
+cockpit's refresh timer posts; each dispatcher dispatches an open event every few seconds, which
+changes the data version, so the viewers' next refresh recomputes rather than hitting a warm cache.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+from sqlalchemy import text
+
+from .common import free_port, print_table, wait_http, write_results
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-load-secret-0123456789abcdefghijklmnopqrstu"
+TARGET_P95_S = 0.2
+RENDER_INPUTS = [("url", "hash"), ("grid-layer", "n_clicks"), ("map-metric", "value"), ("cockpit-period", "value"),
+                 ("map-overlays", "value"), ("cockpit-refresh", "n_intervals")]
+RENDER_STATE = [("grid-layer", "clickData"), ("view-stamp", "data")]
+
+
+def _outputs_key(app_outputs: list[str]) -> str:
+    return ".." + "...".join(app_outputs) + ".."
+
+
+class Viewer:
+    """One browser: a session cookie, a view, and the view-stamp the last refresh returned."""
+
+    def __init__(self, base: str, cookies: dict, area: str, output_key: str, outputs: list):
+        self.http = requests.Session()
+        self.http.cookies.update(cookies)
+        self.http.headers["X-CSRFToken"] = cookies["_csrf_token"]
+        self.base, self.area, self.key, self.outputs = base, area, output_key, outputs
+        self.stamp, self.n = None, 0
+
+    def refresh(self) -> tuple[float, int, int]:
+        """One refresh tick: (seconds, HTTP status, response bytes)."""
+        self.n += 1
+        values = {("url", "hash"): f"#area={self.area}", ("map-metric", "value"): "warning",
+                  ("cockpit-period", "value"): "year", ("map-overlays", "value"): ["markers"],
+                  ("cockpit-refresh", "n_intervals"): self.n, ("view-stamp", "data"): self.stamp}
+        body = {"output": self.key, "outputs": self.outputs,
+                "inputs": [{"id": i, "property": p, "value": values.get((i, p))} for i, p in RENDER_INPUTS],
+                "state": [{"id": i, "property": p, "value": values.get((i, p))} for i, p in RENDER_STATE],
+                "changedPropIds": ["cockpit-refresh.n_intervals"]}
+        start = time.perf_counter()
+        resp = self.http.post(self.base + "/_dash-update-component", json=body, timeout=30)
+        elapsed = time.perf_counter() - start
+        if resp.status_code == 200:
+            stamp = resp.json().get("response", {}).get("view-stamp", {}).get("data")
+            if stamp:
+                self.stamp = stamp
+        return elapsed, resp.status_code, len(resp.content)
+
+
+def _sessions(engine, n: int, kind: str) -> list[dict]:
+    """Open n sessions directly in the database (wall devices or a leader account)."""
+    from governance.accounts import create_device, create_user, open_session
+    from governance.queries import world_info
+    from governance.timeutil import utcnow
+
+    out = []
+    with engine.begin() as conn:
+        focus = world_info(conn)["focus_code"]
+        if kind == "kiosk":
+            if conn.execute(text("SELECT id FROM kiosk_device WHERE name='load-wall'")).scalar() is None:
+                create_device(conn, "load-wall", focus, utcnow(), "bench")
+            device = conn.execute(text("SELECT id FROM kiosk_device WHERE name='load-wall'")).scalar()
+            for _ in range(n):
+                token, csrf = open_session(conn, utcnow(), device_id=device)
+                out.append({"gc_session": token, "_csrf_token": csrf})
+        else:
+            uid = conn.execute(text("SELECT id FROM user_account WHERE username='load-leader'")).scalar()
+            if uid is None:
+                uid = create_user(conn, "load-leader", "load-leader-password", "subdistrict_leader", focus, utcnow())
+            for _ in range(n):
+                token, csrf = open_session(conn, utcnow(), user_id=uid)
+                out.append({"gc_session": token, "_csrf_token": csrf})
+    return out
+
+
+def _dispatch_once(http: requests.Session, base: str, engine, rng: random.Random, key: str) -> tuple[float, int]:
+    """One dispatcher action through the detail panel's callback: 提交结果 (handle → feedback) on an open event."""
+    with engine.connect() as conn:
+        eid = conn.execute(text(
+            "SELECT id FROM event WHERE status = 'handle' AND duplicate_of_id IS NULL ORDER BY id DESC "
+            "LIMIT 1 OFFSET :o"), {"o": rng.randrange(1000)}).scalar()
+    if eid is None:
+        return 0.0, 204
+    body = {"output": key, "outputs": {"id": {"event": eid, "type": "dispatch-panel"}, "property": "children"},
+            "inputs": [[], [{"id": {"event": eid, "to": "feedback", "type": "step"}, "property": "n_clicks",
+                             "value": 1}],
+                       {"id": {"event": eid, "type": "visit-save"}, "property": "n_clicks", "value": None}, [], []],
+            "state": [{"id": {"event": eid, "type": "depts"}, "property": "value", "value": []},
+                      {"id": {"event": eid, "type": "step-note"}, "property": "value", "value": "压测：已处置"},
+                      {"id": {"event": eid, "type": "visit-score"}, "property": "value", "value": None}],
+            "changedPropIds": [f'{{"event":{eid},"to":"feedback","type":"step"}}.n_clicks']}
+    start = time.perf_counter()
+    resp = http.post(base + "/_dash-update-component", json=body, timeout=30)
+    if resp.status_code == 200 and "已提交结果" not in json.dumps(resp.json(), ensure_ascii=False):
+        return time.perf_counter() - start, 409  # the action did not happen: count it as an error
+    return time.perf_counter() - start, resp.status_code
+
+
+def run_scenario(engine, viewers: int, dispatchers: int, seconds: float, period: float = 15.0) -> dict:
+    """Serve the database with gunicorn and drive it; return latency percentiles and error counts."""
+    from governance.queries import world_info
+
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), DATABASE_URL=engine.url.render_as_string(hide_password=False),
+               COCKPIT_SECRET_KEY=SECRET, COCKPIT_DEMO_FEEDS="0")
+    log = open(Path(tempfile.gettempdir()) / f"gridcockpit-load-{port}.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "8", "-b",
+                             f"127.0.0.1:{port}", "--timeout", "60", "--access-logfile", "-",
+                             "--access-logformat", "%(r)s %(s)s %(D)s", "wsgi:application"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(base + "/api/v1/health", proc)
+        with engine.connect() as conn:
+            focus = world_info(conn)["focus_code"]
+            comms = [r[0] for r in conn.execute(text(
+                "SELECT code FROM area WHERE level='community' AND parent_id = (SELECT id FROM area WHERE code=:c)"),
+                {"c": focus})]
+        requests.get(base + "/login")  # Dash fills its callback map on the first request
+        deps = requests.Session()
+        deps.cookies.update(_sessions(engine, 1, "user")[0])
+        callbacks = deps.get(base + "/_dash-dependencies").json()
+        render_key = next(c["output"] for c in callbacks if "grid-layer.url" in c["output"])
+        act_key = next(c["output"] for c in callbacks if '"type":"dispatch-panel"' in c["output"])
+        outputs = [{"id": o.rsplit(".", 1)[0], "property": o.rsplit(".", 1)[1]}
+                   for o in render_key.strip(".").split("...")]
+        walls = _sessions(engine, viewers // 2, "kiosk")
+        laptops = _sessions(engine, viewers - len(walls), "user")
+        rng = random.Random(7)
+        crowd = [Viewer(base, c, focus if i % 3 else rng.choice(comms), render_key, outputs)
+                 for i, c in enumerate(walls + laptops)]
+        # A command-room server is warm: every view the crowd will ask for is computed once per worker first.
+        warm = Viewer(base, _sessions(engine, 1, "user")[0], focus, render_key, outputs)
+        for area in [focus, *comms] * 3:
+            warm.area, warm.stamp = area, None
+            warm.refresh()
+        samples: dict[str, list[float]] = {"first load": [], "refresh": [], "dispatch": []}
+        errors: dict[str, int] = {"first load": 0, "refresh": 0, "dispatch": 0}
+        lock = threading.Lock()
+
+        def viewer_tick(v: Viewer, kind: str):
+            try:
+                elapsed, status, _size = v.refresh()
+                ok = status == 200 or status == 204
+            except requests.RequestException:
+                elapsed, ok = 30.0, False
+            with lock:
+                samples[kind].append(elapsed)
+                errors[kind] += 0 if ok else 1
+
+        def dispatcher(i: int, stop_at: float):
+            http = requests.Session()
+            cookies = _sessions(engine, 1, "user")[0]
+            http.cookies.update(cookies)
+            http.headers["X-CSRFToken"] = cookies["_csrf_token"]
+            drng = random.Random(100 + i)
+            while time.perf_counter() < stop_at:
+                try:
+                    elapsed, status = _dispatch_once(http, base, engine, drng, act_key)
+                    ok = status == 200
+                except requests.RequestException:
+                    elapsed, ok = 30.0, False
+                with lock:
+                    samples["dispatch"].append(elapsed)
+                    errors["dispatch"] += 0 if ok else 1
+                time.sleep(drng.uniform(2, 4))
+
+        with ThreadPoolExecutor(max_workers=48) as pool:
+            start = time.perf_counter()
+            stop_at = start + seconds
+            # Walls and laptops open over the first period, then refresh every `period` seconds.
+            due = sorted((start + rng.uniform(0, period), i) for i in range(len(crowd)))
+            first = set(range(len(crowd)))
+            for i in range(dispatchers):
+                pool.submit(dispatcher, i, stop_at)
+            while due and due[0][0] < stop_at:
+                at, i = due.pop(0)
+                time.sleep(max(0.0, at - time.perf_counter()))
+                pool.submit(viewer_tick, crowd[i], "first load" if i in first else "refresh")
+                first.discard(i)
+                due.append((at + period, i))
+                due.sort()
+        result = {"viewers": viewers, "dispatchers": dispatchers, "seconds": seconds,
+                  "dialect": engine.dialect.name}
+        for kind, values in samples.items():
+            values.sort()
+            result[kind] = {"n": len(values), "errors": errors[kind],
+                            "p50_s": statistics.median(values) if values else None,
+                            "p95_s": values[int(0.95 * (len(values) - 1))] if values else None,
+                            "max_s": values[-1] if values else None}
+        return result
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def main(argv=None) -> dict:
+    """Command line entry: prints the table, writes bench/results/load.json."""
+    from .pg import bench_databases
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--viewers", type=int, default=200)
+    parser.add_argument("--dispatchers", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--db", type=Path, default=Path(tempfile.gettempdir()) / "gridcockpit-bench.sqlite3")
+    args = parser.parse_args(argv)
+    results = {}
+    with bench_databases(args.databases.split(","), args.db) as engines:
+        for kind, engine in engines.items():
+            results[kind] = run_scenario(engine, args.viewers, args.dispatchers, args.seconds)
+    rows = []
+    for kind, r in results.items():
+        for what in ("first load", "refresh", "dispatch"):
+            s = r[what]
+            if not s["n"]:
+                continue
+            rows.append([kind, what, s["n"], f"{s['p50_s'] * 1000:.0f}", f"{s['p95_s'] * 1000:.0f}",
+                         f"{s['max_s'] * 1000:.0f}", s["errors"],
+                         "✓" if s["p95_s"] <= TARGET_P95_S and not s["errors"] else "✗"])
+    print_table(f"{args.viewers} viewers refreshing every 15 s + {args.dispatchers} dispatchers, "
+                f"{args.seconds:.0f} s, gunicorn 2 workers × 8 threads (target p95 ≤ 200 ms, no errors)",
+                ["database", "request", "n", "p50 ms", "p95 ms", "max ms", "errors", ""], rows)
+    print(f"results: {write_results('load', results)}")
+    return results
+
+
+if __name__ == "__main__":
+    main()
