@@ -135,7 +135,7 @@ def page_links(p) -> list:
         links.append(dcc.Link("我的任务", href=worker_link(p.staff_id)))
     if p.kind == "user":
         links.append(html.Form(method="post", action="/logout", className="logout-form", children=[
-            html.Span(f"{p.name}（{p.label}）", className="who"),
+            html.Span(p.name, className="who", title=p.label),
             dcc.Input(type="hidden", name="csrf_token", value=p.csrf or ""),
             html.Button("退出", type="submit", className="link-button")]))
     return links
