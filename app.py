@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Grid Cockpit 网格驾驶舱")
     parser.add_argument("command", nargs="?", default="serve",
                         choices=["serve", "web", "scheduler", "seed", "migrate", "token", "create-admin", "user",
-                                 "device", "embed-token"])
+                                 "device", "embed-token", "rollups"])
     parser.add_argument("name", nargs="?", help="client name (token), username (create-admin, user), device name")
     parser.add_argument("--role", help="role of a new user: subdistrict_leader, community_staff, grid_worker, viewer, admin")
     parser.add_argument("--area", help="area code: a user's or device's scope, an embed token's area")
@@ -77,6 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     engine = make_engine(settings.database_url)
     if args.command == "migrate":
         migrate(engine)
+        return 0
+    if args.command == "rollups":  # re-derive every pre-aggregate from the events
+        from governance.rollups import rebuild
+
+        migrate(engine)
+        with engine.begin() as conn:
+            print(f"rollups rebuilt: {rebuild(conn):,} rows", file=sys.stderr)
         return 0
     if args.command in ("token", "create-admin", "user", "device", "embed-token"):
         from governance.admin_cli import run_admin_command

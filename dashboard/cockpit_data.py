@@ -6,7 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from governance import queries, trends
+from governance import queries, rollups, trends
 from governance.area_stats import child_figures
 from governance.cache import CACHE, data_version
 from governance.kpis import closed_by_level, compute_kpis
@@ -111,7 +111,8 @@ def figures(st: Stamp, path: str, level: str, period: str):
     """Per-child figures (metrics, warning colours) of a scope."""
     def compute():
         scope_warnings = warnings(st, path)
-        with current().engine.connect() as conn:
+        with current().engine.begin() as conn:
+            rollups.flush(conn)  # queued changes first: the figures read the rollups
             return child_figures(conn, path, level, period, current().now(), load_rules(), scope_warnings)
     return _cached("figures", st, (path, level, period), compute)
 

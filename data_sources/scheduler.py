@@ -89,7 +89,16 @@ def warning_jobs(engine: Engine, settings) -> list[tuple[Callable, int, str]]:
          "warnings"),
         (lambda: leased_job(engine, "notify", 15, lambda: deliver_notifications(
             engine, settings.webhook_url, settings.webhook_format, utcnow())), 15, "notify"),
+        (lambda: leased_job(engine, "rollups", 10, lambda: flush_rollups(engine)), 10, "rollups"),
     ]
+
+
+def flush_rollups(engine: Engine) -> int:
+    """Recompute the rollup groups changes have queued (readers also flush; this keeps the queue short)."""
+    from governance.rollups import flush
+
+    with engine.begin() as conn:
+        return flush(conn)
 
 
 def build_scheduler(engine: Engine, sources: list[Source], blocking: bool = False,

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from operator import itemgetter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import DateTime, and_, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
+from governance import rollups
 from governance.models import Event, EventAudit
 from governance.taxonomy import load_taxonomy
 
@@ -164,6 +166,7 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
         if links:
             conn.execute(update(Event).where(Event.id == bindparam("_id"))
                          .values(duplicate_of_id=bindparam("_dup")), links)
+        rollups.mark(conn, [(r["area_path"], rollups.local_day(r["reported_at"])) for r in rows])
         result.inserted = len(rows)
         result.duplicates_linked = len(links)
 
@@ -196,13 +199,12 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
     for old, values in changes:
         conn.execute(update(Event).where(Event.id == old["id"]).values(**values))
         result.touched_ids.append(old["id"])
+    if changes:
+        rollups.mark_events(conn, [old["id"] for old, _ in changes])
     result.updated = len(changes)
     if audits:
         conn.execute(insert(EventAudit), audits)
     return result
-
-
-_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's storage format for DateTime on SQLite
 
 
 def _insert_events(conn: Connection, rows: list[dict]) -> dict[tuple[str, str], int]:
@@ -224,15 +226,17 @@ def _insert_events(conn: Connection, rows: list[dict]) -> dict[tuple[str, str], 
             insert(Event).returning(Event.id, Event.source, Event.source_key), rows)}
     cols = list(rows[0])
     sql = f"INSERT INTO event ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
-
-    def cell(v):
-        if isinstance(v, datetime):
-            return v.strftime(_SQLITE_TIME)
-        if isinstance(v, bool):
-            return int(v)
-        return v
-
-    conn.exec_driver_sql(sql, [tuple(cell(r[c]) for c in cols) for r in rows])
+    pick = itemgetter(*cols)
+    # DateTime columns go in as SQLAlchemy stores them ("YYYY-MM-DD HH:MM:SS.ffffff"); the rest as is.
+    times = [i for i, c in enumerate(cols) if isinstance(Event.__table__.c[c].type, DateTime)]
+    values = []
+    for r in rows:
+        row = list(pick(r))
+        for i in times:
+            if row[i] is not None:
+                row[i] = row[i].isoformat(" ", "microseconds")
+        values.append(tuple(row))
+    conn.exec_driver_sql(sql, values)
     return _ids_by_key(conn, rows)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from tqdm import tqdm
 
 from governance import models as m
+from governance import rollups
 from governance.db import sync_sequences
 from governance.taxonomy import load_taxonomy
 from governance.timeutil import utcnow
@@ -123,6 +124,7 @@ def seed_world(engine: Engine, scale: str = "street", seed: int = 20231,
                 "generated_at": now.isoformat(), "history_start": history_start.isoformat()}
         conn.execute(insert(m.WorldInfo.__table__), [{"key": k, "value": v} for k, v in info.items()])
         sync_sequences(conn)  # rows were written with explicit ids
+        rollups.rebuild(conn)
     if engine.dialect.name == "postgresql":  # planner statistics now, not after autovacuum's next round
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("ANALYZE")

@@ -5,11 +5,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from .kpis import counted_events, period_bounds
-from .models import Area, Event
+from .rollups import counts_by_path, local_day
+from .kpis import period_bounds
+from .models import Area
 from .scope import subtree
 from .warning_eval import evaluate_scope
 from .warnings import Rules
@@ -63,13 +64,8 @@ def child_figures(conn: Connection, parent_path: str, child_level: str, period: 
         return {}
     segments = children[0].path.count("/") - 1
     out = {c.code: AreaFigures(c.code, c.name, c.households or 0) for c in children}
-    start, end = period_bounds(period, now)
-    in_period = (Event.reported_at >= start) & (Event.reported_at <= end)
-    n = lambda cond: func.coalesce(func.sum(case((cond, 1), else_=0)), 0)  # noqa: E731
-    rows = conn.execute(select(Event.area_path, n(Event.status.in_(OPEN_STATES)),
-                               n(in_period & (Event.status != "returned")),
-                               n(in_period & (Event.status == "closed")))
-                        .where(counted_events(parent_path)).group_by(Event.area_path)).all()
+    start, end = period_bounds(period, now)  # the period starts at a local midnight: whole rollup days
+    rows = counts_by_path(conn, parent_path, local_day(start), local_day(end), OPEN_STATES)
     for path, open_n, received, closed in rows:
         parts = (path or "").strip("/").split("/")
         if len(parts) >= segments and parts[segments - 1] in out:

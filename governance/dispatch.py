@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from . import rollups
 from .models import Area, Department, Event, EventAudit, Outbox, Shift, Staff
 from .taxonomy import load_taxonomy
 from .timeutil import to_local
@@ -127,6 +128,7 @@ def dispatch(conn: Connection, event_id: int, staff_id: int, actor: str, now: da
     if won != 1:
         raise DispatchError(already_dispatched_message(conn, event_id))
     _audit(conn, event_id, now, actor, "派单", "status", ev.status, "assign", f"承办人：{staff}")
+    rollups.mark_events(conn, [event_id])
     if departments:
         _audit(conn, event_id, now, actor, "吹哨报到", "departments", None, ",".join(departments))
     conn.execute(insert(Outbox), [{"channel": "assignee", "dedupe_key": f"dispatch:{event_id}:{now.isoformat()}",
@@ -179,6 +181,7 @@ def advance(conn: Connection, event_id: int, to_state: str, actor: str, now: dat
     if done.rowcount != 1:
         raise DispatchError("事件状态已被他人更新，请刷新后重试")
     _audit(conn, event_id, now, actor, action, "status", ev.status, to_state, note)
+    rollups.mark_events(conn, [event_id])
     return action
 
 

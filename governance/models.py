@@ -1,9 +1,9 @@
 """SQLAlchemy 2 typed models: area hierarchy, staff, departments, categories, events, audit log."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint)
 from sqlalchemy import text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -351,3 +351,25 @@ class AccessLog(Base):
     target: Mapped[str | None] = mapped_column(String(120))
     detail: Mapped[str | None] = mapped_column(Text)
     ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class EventRollup(Base):
+    """Counted events (no duplicates, no drills) per micro-grid path × local report day × source ×
+    category × status: the pre-aggregate the map's figures read (kept current by governance.rollups)."""
+
+    __tablename__ = "event_rollup"
+    area_path: Mapped[str] = mapped_column(String(400), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    source: Mapped[str] = mapped_column(String(20), primary_key=True)
+    category_code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    status: Mapped[str] = mapped_column(String(12), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class RollupDirty(Base):
+    """A (micro-grid path, day) group whose rollup rows must be recomputed (written with each change)."""
+
+    __tablename__ = "rollup_dirty"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    area_path: Mapped[str] = mapped_column(String(400))
+    day: Mapped[date] = mapped_column(Date)

@@ -1,0 +1,137 @@
+"""Pre-aggregated event counts (rollups), kept current incrementally and re-derivable from scratch.
+
+Grain: micro-grid path × local (Asia/Shanghai) report day × source × category × status, counting
+events the KPIs count (no duplicates, no drills). Every writer that changes one of those dimensions
+marks the (path, day) groups it touched in `rollup_dirty`, in its own transaction; `flush`
+recomputes the marked groups from the events and clears exactly the marks it saw. `rebuild`
+re-derives everything. Readers flush first, so what they read is exact.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import lru_cache
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Date, case, cast, delete, func, insert, literal_column, or_, select
+from sqlalchemy.engine import Connection
+
+from .models import Event, EventRollup, RollupDirty
+from .scope import subtree
+from .timeutil import to_utc_naive
+
+DIMENSIONS = (Event.source, Event.category_code, Event.status)
+
+
+SHANGHAI_OFFSET = timedelta(hours=8)  # China has kept UTC+8 all year since 1991
+
+
+def local_day(reported_at: datetime) -> date:
+    """The Asia/Shanghai calendar day of a naive-UTC time."""
+    return (reported_at + SHANGHAI_OFFSET).date()
+
+
+def _day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = to_utc_naive(datetime(day.year, day.month, day.day))
+    return start, start + timedelta(days=1)
+
+
+def _counted():
+    return (Event.duplicate_of_id.is_(None), Event.is_drill.is_(False), Event.area_path.isnot(None))
+
+
+@lru_cache(maxsize=65536)
+def group_of(path: str) -> str:
+    """The queue's grain: the community (总网格) a micro-grid path lies in (city/district/street/community)."""
+    parts = path.strip("/").split("/")
+    return "/" + "/".join(parts[:4]) + "/" if len(parts) > 4 else path
+
+
+def mark(conn: Connection, groups) -> None:
+    """Queue (area path, day) groups for recomputation (in the caller's transaction), per community-day."""
+    keys = {(group_of(p), d) for p, d in groups if p}
+    if not keys:
+        return
+    if conn.dialect.name == "sqlite":  # the driver's executemany: this sits on the ingest hot path
+        conn.exec_driver_sql("INSERT INTO rollup_dirty (area_path, day) VALUES (?, ?)",
+                             [(p, d.isoformat()) for p, d in keys])
+    else:
+        conn.execute(insert(RollupDirty), [{"area_path": p, "day": d} for p, d in keys])
+
+
+def mark_events(conn: Connection, event_ids) -> None:
+    """Queue the groups of some events (after their status, category or duplicate link changed)."""
+    ids = list(event_ids)
+    for start in range(0, len(ids), 900):
+        mark(conn, [(p, local_day(t)) for p, t in conn.execute(
+            select(Event.area_path, Event.reported_at).where(Event.id.in_(ids[start:start + 900])))])
+
+
+def recompute(conn: Connection, groups) -> int:
+    """Re-derive the rollup rows of (path prefix, day) groups from the events; return rows written."""
+    by_day: dict[date, set[str]] = defaultdict(set)
+    for path, day in groups:
+        by_day[day].add(path)
+    written = 0
+    for day, prefixes in sorted(by_day.items()):
+        start, end = _day_bounds(day)
+        prefixes = sorted(prefixes)
+        for i in range(0, len(prefixes), 100):
+            chunk = prefixes[i:i + 100]
+            conn.execute(delete(EventRollup).where(
+                EventRollup.day == day, or_(*[subtree(EventRollup.area_path, p) for p in chunk])))
+            rows = [{"area_path": p, "day": day, "source": s, "category_code": c, "status": st, "n": n}
+                    for p, s, c, st, n in conn.execute(
+                        select(Event.area_path, *DIMENSIONS, func.count()).where(
+                            *_counted(), Event.reported_at >= start, Event.reported_at < end,
+                            or_(*[subtree(Event.area_path, p) for p in chunk]))
+                        .group_by(Event.area_path, *DIMENSIONS))]
+            if rows:
+                conn.execute(insert(EventRollup), rows)
+            written += len(rows)
+    return written
+
+
+def flush(conn: Connection) -> int:
+    """Recompute every queued group and clear the marks it processed; return the groups done."""
+    if conn.dialect.name == "postgresql":
+        # Wait for writers still holding marks in open transactions (their ids may be lower than
+        # ones already committed), and keep new marks out until this flush has read the queue.
+        conn.exec_driver_sql("LOCK TABLE rollup_dirty IN SHARE ROW EXCLUSIVE MODE")
+    top = conn.execute(select(func.max(RollupDirty.id))).scalar()
+    if top is None:
+        return 0
+    groups = set(conn.execute(select(RollupDirty.area_path, RollupDirty.day).where(RollupDirty.id <= top)
+                              .distinct()).all())
+    recompute(conn, groups)
+    conn.execute(delete(RollupDirty).where(RollupDirty.id <= top))
+    return len(groups)
+
+
+def _local_day_sql(conn: Connection):
+    """SQL for the Asia/Shanghai day of reported_at (UTC+8 all year: China keeps no summer time)."""
+    if conn.dialect.name == "postgresql":
+        return cast(Event.reported_at + literal_column("INTERVAL '8 hours'"), Date)
+    return func.date(Event.reported_at, "+8 hours")
+
+
+def rebuild(conn: Connection) -> int:
+    """Re-derive every rollup row from the events (the rebuild command; also run by the migration)."""
+    conn.execute(delete(RollupDirty))
+    conn.execute(delete(EventRollup))
+    day = _local_day_sql(conn)
+    groups = select(Event.area_path, day.label("day"), *DIMENSIONS, func.count()).where(*_counted()) \
+        .group_by(Event.area_path, day, *DIMENSIONS)
+    result = conn.execute(insert(EventRollup).from_select(
+        ["area_path", "day", "source", "category_code", "status", "n"], groups))
+    return result.rowcount or 0
+
+
+def counts_by_path(conn: Connection, parent_path: str, first_day: date, last_day: date,
+                   open_states) -> list[tuple[str, int, int, int]]:
+    """(micro-grid path, open now, received in [first_day, last_day], closed of those) inside a scope."""
+    in_days = EventRollup.day.between(first_day, last_day)
+    s = lambda cond: func.coalesce(func.sum(case((cond, EventRollup.n), else_=0)), 0)  # noqa: E731
+    return conn.execute(select(
+        EventRollup.area_path, s(EventRollup.status.in_(list(open_states))),
+        s(in_days & (EventRollup.status != "returned")), s(in_days & (EventRollup.status == "closed")))
+        .where(subtree(EventRollup.area_path, parent_path)).group_by(EventRollup.area_path)).all()
