@@ -6,11 +6,10 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from governance.accounts import create_device, revoke_device, rotate_device
 from governance.embed_tokens import mint_embed_token
-from governance.models import KioskDevice
 
 from .conftest import TEST_PASSWORD, TEST_SECRET, WORLD_NOW, screenshot
 

@@ -11,7 +11,7 @@ from data_sources.base import NormalisedEvent
 from data_sources.upsert import upsert_events
 from governance import rollups
 from governance.dispatch import DispatchError, advance, dispatch
-from governance.models import Event, EventRollup, Staff
+from governance.models import Event, EventRollup
 
 from .conftest import WORLD_NOW
 from .feed_helpers import grid_points, world_copy

@@ -24,7 +24,7 @@ from data_sources.health import source_health
 from governance.area_stats import METRICS, ranking
 from governance.kpis import PERIODS
 from governance.models import AREA_LEVELS
-from governance.queries import area_chain, event_detail, events_by_ids, world_info
+from governance.queries import area_chain, event_detail, events_by_ids
 from governance.timeutil import format_local
 from governance.warnings import RANK, load_rules
 from layers.area_outline import outline_layer

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from governance.event_search import EventFilter, SOURCE_NAMES, community_paths, search_events
 from governance.models import Area
-from governance.queries import area_by_code, event_detail, world_info
+from governance.queries import area_by_code, event_detail
 from governance.taxonomy import load_taxonomy
 from governance.workflow import STATES
 
