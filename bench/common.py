@@ -73,3 +73,23 @@ def wait_http(url: str, proc=None, timeout: float = 60) -> None:
         except requests.RequestException:
             time.sleep(0.3)
     raise TimeoutError(url)
+
+
+def device_sessions(engine, name: str, n: int = 1) -> list[dict]:
+    """Cookies ({"gc_session", "_csrf_token"}) of n fresh sessions of wall device `name` (created on the focus area)."""
+    from sqlalchemy import text
+
+    from governance.accounts import create_device, open_session
+    from governance.queries import world_info
+    from governance.timeutil import utcnow
+
+    find = text("SELECT id FROM kiosk_device WHERE name=:n")
+    out = []
+    with engine.begin() as conn:
+        if conn.execute(find, {"n": name}).scalar() is None:
+            create_device(conn, name, world_info(conn)["focus_code"], utcnow(), "bench")
+        device = conn.execute(find, {"n": name}).scalar()
+        for _ in range(n):
+            token, csrf = open_session(conn, utcnow(), device_id=device)
+            out.append({"gc_session": token, "_csrf_token": csrf})
+    return out

@@ -24,7 +24,7 @@ from pathlib import Path
 import requests
 from sqlalchemy import text
 
-from .common import free_port, print_table, wait_http, write_results
+from .common import device_sessions, free_port, print_table, wait_http, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-load-secret-0123456789abcdefghijklmnopqrstu"
@@ -70,27 +70,21 @@ class Viewer:
 
 def _sessions(engine, n: int, kind: str) -> list[dict]:
     """Open n sessions directly in the database (wall devices or a leader account)."""
-    from governance.accounts import create_device, create_user, open_session
+    from governance.accounts import create_user, open_session
     from governance.queries import world_info
     from governance.timeutil import utcnow
 
+    if kind == "kiosk":
+        return device_sessions(engine, "load-wall", n)
     out = []
     with engine.begin() as conn:
         focus = world_info(conn)["focus_code"]
-        if kind == "kiosk":
-            if conn.execute(text("SELECT id FROM kiosk_device WHERE name='load-wall'")).scalar() is None:
-                create_device(conn, "load-wall", focus, utcnow(), "bench")
-            device = conn.execute(text("SELECT id FROM kiosk_device WHERE name='load-wall'")).scalar()
-            for _ in range(n):
-                token, csrf = open_session(conn, utcnow(), device_id=device)
-                out.append({"gc_session": token, "_csrf_token": csrf})
-        else:
-            uid = conn.execute(text("SELECT id FROM user_account WHERE username='load-leader'")).scalar()
-            if uid is None:
-                uid = create_user(conn, "load-leader", "load-leader-password", "subdistrict_leader", focus, utcnow())
-            for _ in range(n):
-                token, csrf = open_session(conn, utcnow(), user_id=uid)
-                out.append({"gc_session": token, "_csrf_token": csrf})
+        uid = conn.execute(text("SELECT id FROM user_account WHERE username='load-leader'")).scalar()
+        if uid is None:
+            uid = create_user(conn, "load-leader", "load-leader-password", "subdistrict_leader", focus, utcnow())
+        for _ in range(n):
+            token, csrf = open_session(conn, utcnow(), user_id=uid)
+            out.append({"gc_session": token, "_csrf_token": csrf})
     return out
 
 

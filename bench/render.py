@@ -17,7 +17,7 @@ from pathlib import Path
 import shapely
 from sqlalchemy import text
 
-from .common import free_port, print_table, seeded_engine, wait_http, write_results
+from .common import device_sessions, free_port, print_table, seeded_engine, wait_http, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -43,17 +43,8 @@ SECRET = "bench-secret-key-0123456789abcdefghijklmnop"
 
 def wall_cookies(engine, base: str) -> list[dict]:
     """Cookies of a wall-device session (the wall view's audience), opened directly in the database."""
-    from governance.accounts import create_device, open_session
-    from governance.queries import world_info
-    from governance.timeutil import utcnow
-
-    with engine.begin() as conn:
-        device = conn.execute(text("SELECT id FROM kiosk_device WHERE name='bench-wall'")).scalar()
-        if device is None:
-            create_device(conn, "bench-wall", world_info(conn)["focus_code"], utcnow(), "bench")
-            device = conn.execute(text("SELECT id FROM kiosk_device WHERE name='bench-wall'")).scalar()
-        token, csrf = open_session(conn, utcnow(), device_id=device)
-    return [{"name": "gc_session", "value": token, "url": base}, {"name": "_csrf_token", "value": csrf, "url": base}]
+    session = device_sessions(engine, "bench-wall")[0]
+    return [{"name": k, "value": v, "url": base} for k, v in session.items()]
 
 
 def _timed(browser, url: str, condition: str, script: str | None = None, size=(1920, 1080),

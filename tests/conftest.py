@@ -104,12 +104,13 @@ def session_cookies(engine, base_url: str, username: str | None = None, device_i
             {"name": "_csrf_token", "value": csrf, "domain": host, "path": "/", "sameSite": "Strict"}]
 
 
-def http_session(engine, base_url: str, username: str, now: datetime = WORLD_NOW):
-    """A requests.Session signed in as `username` (cookies and the CSRF header a browser would send)."""
+def http_session(engine, base_url: str, username: str | None, now: datetime = WORLD_NOW,
+                 device_id: int | None = None):
+    """A requests.Session signed in as `username` or wall device (cookies and the CSRF header a browser sends)."""
     import requests
 
     s = requests.Session()
-    for c in session_cookies(engine, base_url, username, now=now):
+    for c in session_cookies(engine, base_url, username, device_id=device_id, now=now):
         s.cookies.set(c["name"], c["value"], domain=c["domain"], path="/")
         if c["name"] == "_csrf_token":
             s.headers["X-CSRFToken"] = c["value"]

@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 from governance.embed_tokens import mint_embed_token
 from governance.models import Event
 
-from .conftest import TEST_SECRET, WORLD_NOW, http_session, session_cookies
+from .conftest import TEST_SECRET, WORLD_NOW, http_session
 
 PEOPLE = ["admin", "leader", "community", "community_b", "gridworker", "viewer"]
 ROLES = ["anonymous", *PEOPLE, "kiosk", "embed"]
@@ -80,17 +80,14 @@ def make_client(role: str, world_engine, live_server) -> requests.Session:
     acc = world_engine.accounts
     if role in PEOPLE:
         return http_session(world_engine, live_server, role)
-    client = requests.Session()
     if role == "kiosk":
         with world_engine.begin() as conn:
             if conn.execute(select(KioskDevice.id).where(KioskDevice.name == "矩阵测试大屏")).first() is None:
                 create_device(conn, "矩阵测试大屏", acc["focus"], WORLD_NOW, "test")
             device = conn.execute(select(KioskDevice.id).where(KioskDevice.name == "矩阵测试大屏")).scalar()
-        for c in session_cookies(world_engine, live_server, device_id=device):
-            client.cookies.set(c["name"], c["value"], domain=c["domain"], path="/")
-            if c["name"] == "_csrf_token":
-                client.headers["X-CSRFToken"] = c["value"]
-    elif role == "embed":
+        return http_session(world_engine, live_server, None, device_id=device)
+    client = requests.Session()
+    if role == "embed":
         client.headers["X-Embed-Token"] = mint_embed_token(TEST_SECRET, acc["focus"], WORLD_NOW, ttl=timedelta(hours=1))
     return client
 
