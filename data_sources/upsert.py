@@ -166,7 +166,7 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
         if links:
             conn.execute(update(Event).where(Event.id == bindparam("_id"))
                          .values(duplicate_of_id=bindparam("_dup")), links)
-        rollups.mark(conn, [(r["area_path"], rollups.local_day(r["reported_at"])) for r in rows])
+        rollups.mark_rows(conn, rows)
         result.inserted = len(rows)
         result.duplicates_linked = len(links)
 
@@ -196,6 +196,8 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
             audits.append({"event_id": old["id"], "at": now, "actor": actor, "action": "源系统更新",
                            "field": f, "from_value": _short(old.get(f)), "to_value": _short(v),
                            "note": None})
+    if changes:  # the days the changed events leave (a moved deadline or closing) are recomputed too
+        rollups.mark_events(conn, [old["id"] for old, _ in changes])
     for old, values in changes:
         conn.execute(update(Event).where(Event.id == old["id"]).values(**values))
         result.touched_ids.append(old["id"])

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from . import scope_rollups
 from .rollups import counts_by_path, local_day
 from .kpis import period_bounds
 from .models import Area
@@ -65,7 +66,11 @@ def child_figures(conn: Connection, parent_path: str, child_level: str, period: 
     segments = children[0].path.count("/") - 1
     out = {c.code: AreaFigures(c.code, c.name, c.households or 0) for c in children}
     start, end = period_bounds(period, now)  # the period starts at a local midnight: whole rollup days
-    rows = counts_by_path(conn, parent_path, local_day(start), local_day(end), OPEN_STATES)
+    if child_level in scope_rollups.LEVELS:  # communities and above: their own rows
+        counts = scope_rollups.children_counts(conn, [c.path for c in children], local_day(start), local_day(end))
+        rows = [(path, *figures) for path, figures in counts.items()]
+    else:
+        rows = counts_by_path(conn, parent_path, local_day(start), local_day(end), OPEN_STATES)
     for path, open_n, received, closed in rows:
         parts = (path or "").strip("/").split("/")
         if len(parts) >= segments and parts[segments - 1] in out:

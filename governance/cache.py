@@ -1,9 +1,18 @@
-"""Result caching keyed by the event data's version, so unchanged data is never re-scanned."""
+"""Result caching keyed by the event data's version, so unchanged data is never re-scanned.
+
+Two tiers: a small in-process LRU (`VersionedCache`) in front of a directory shared by every web
+process of a deployment (`SharedCache`, diskcache: SQLite files, safe across processes and threads),
+so a view one worker computed is reused by the others, and only one process computes a missing key.
+"""
 from __future__ import annotations
 
+import hashlib
+import os
 import threading
+import time
 from concurrent.futures import Future
 from collections import OrderedDict
+from pathlib import Path
 from typing import Callable
 
 from sqlalchemy import func, select
@@ -69,4 +78,87 @@ class VersionedCache:
             self._data.clear()
 
 
-CACHE = VersionedCache()
+_MISSING = object()
+
+
+class SharedCache:
+    """An in-process LRU in front of a cache directory shared by all processes of one deployment.
+
+    `namespace` keeps deployments (databases) apart when they share a directory. A key missing in
+    both tiers is computed by one process: the others wait for its result (up to `wait` seconds).
+    """
+
+    def __init__(self, directory: str | Path, namespace: str, size: int = 256, expire: float = 3600.0,
+                 wait: float = 30.0, size_limit: int = 512 * 2**20):
+        self.directory, self.namespace = str(directory), namespace
+        self.expire, self.wait, self.size_limit = expire, wait, size_limit
+        self.local = VersionedCache(size)
+        self._disk = None
+        self._pid = None
+
+    @property
+    def disk(self):
+        """The diskcache.Cache of this process (opened after a fork, never inherited)."""
+        if self._disk is None or self._pid != os.getpid():
+            import diskcache
+
+            self._disk = diskcache.Cache(self.directory, size_limit=self.size_limit,
+                                         eviction_policy="least-recently-stored")
+            self._pid = os.getpid()
+        return self._disk
+
+    def _compute_shared(self, key: tuple, compute: Callable[[], object]):
+        full, lock = (self.namespace, *key), ("computing", self.namespace, *key)
+        value = self.disk.get(full, _MISSING)
+        if value is not _MISSING:
+            return value
+        if not self.disk.add(lock, os.getpid(), expire=self.wait):
+            deadline = time.monotonic() + self.wait
+            while time.monotonic() < deadline:  # another process is computing it: take its result
+                time.sleep(0.02)
+                value = self.disk.get(full, _MISSING)
+                if value is not _MISSING:
+                    return value
+                if lock not in self.disk:
+                    break
+        try:
+            value = compute()
+            self.disk.set(full, value, expire=self.expire)
+        finally:
+            self.disk.delete(lock)
+        return value
+
+    def get_or_compute(self, key: tuple, compute: Callable[[], object]):
+        """The value for key from this process, else from the shared directory, else computed once."""
+        return self.local.get_or_compute(key, lambda: self._compute_shared(key, compute))
+
+    def peek(self, key: tuple, default=None):
+        """The value for key from either tier, or `default` (never computes)."""
+        value = self.local.peek(key, _MISSING)
+        if value is _MISSING:
+            value = self.disk.get((self.namespace, *key), _MISSING)
+            if value is _MISSING:
+                return default
+            self.local.get_or_compute(key, lambda: value)
+        return value
+
+    def remember(self, key: tuple, value) -> None:
+        """Store a value under key in the shared tier only (e.g. the newest result of a view)."""
+        self.disk.set((self.namespace, *key), value, expire=self.expire)
+
+    def recall(self, key: tuple, default=None):
+        """The value `remember` stored under key (by any process), or `default`."""
+        return self.disk.get((self.namespace, *key), default)
+
+    def clear(self) -> None:
+        """Forget this namespace's local entries (the shared tier ages out by itself)."""
+        self.local.clear()
+
+
+def namespace_of(database_url: str) -> str:
+    """A short name for one deployment's entries: a hash of its database URL (password left out)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url).render_as_string(hide_password=True)
+    return hashlib.sha1(url.encode("utf-8")).hexdigest()[:12]
+

@@ -20,6 +20,7 @@ SETTINGS_DOC = {
     "COCKPIT_WORKERS": "deploy/gunicorn.conf.py: number of web worker processes (default: CPU count, at least 2)",
     "COCKPIT_THREADS": "deploy/gunicorn.conf.py: threads per web worker (default 8)",
     "COCKPIT_CACHE_SECONDS": "how long a web process reuses its view of the data version (default 5; 0 = always re-read)",
+    "COCKPIT_CACHE_DIR": "directory of the result cache shared by every web process on the machine (default instance/cache)",
     "COCKPIT_FEEDS": "YAML file configuring the pulled feeds (URLs, folders, intervals)",
     "COCKPIT_DEMO_FEEDS": "1 (default) starts the local feed simulator when COCKPIT_FEEDS is unset",
     "COCKPIT_SIMULATOR_PORT": "port of the demo feed simulator (default 8051)",
@@ -46,6 +47,7 @@ class Settings:
     seed: int = 20231
     refresh_seconds: int = 15
     cache_seconds: float = 5.0
+    cache_dir: str = str(PROJECT_ROOT / "instance" / "cache")
     demo_feeds: bool = True
     simulator_port: int = 8051
     tile_url: str | None = None
@@ -75,6 +77,7 @@ def load_settings(**overrides) -> Settings:
         seed=int(env.get("COCKPIT_SEED", "20231")),
         refresh_seconds=int(env.get("COCKPIT_REFRESH_SECONDS", "15")),
         cache_seconds=float(env.get("COCKPIT_CACHE_SECONDS", "5")),
+        cache_dir=env.get("COCKPIT_CACHE_DIR") or str(PROJECT_ROOT / "instance" / "cache"),
         demo_feeds=env.get("COCKPIT_DEMO_FEEDS", "1") not in ("0", "false", "no"),
         simulator_port=int(env.get("COCKPIT_SIMULATOR_PORT", "8051")),
         tile_url=env.get("COCKPIT_TILE_URL") or None,

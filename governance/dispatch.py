@@ -122,6 +122,8 @@ def dispatch(conn: Connection, event_id: int, staff_id: int, actor: str, now: da
     if staff is None:
         raise DispatchError(f"人员 {staff_id} 不存在")
     dept = departments[0] if departments else None
+    if due_at is not None and due_at != ev.due_at:
+        rollups.mark_events(conn, [event_id])  # the deadline moves: the day it leaves is recomputed too
     won = conn.execute(update(Event).where(Event.id == event_id, Event.status.in_(DISPATCHABLE)).values(
         status="assign", assignee_staff_id=staff_id, assignee_department_code=dept, dispatched_at=now,
         accepted_at=None, due_at=due_at or ev.due_at, updated_at=now)).rowcount
@@ -177,6 +179,8 @@ def advance(conn: Connection, event_id: int, to_state: str, actor: str, now: dat
         values.update(assignee_staff_id=staff_id, dispatched_at=now, accepted_at=None)
     if to_state == "discover":
         values.update(assignee_staff_id=None, dispatched_at=None, accepted_at=None)
+    if "closed_at" in values and ev.status == "closed":
+        rollups.mark_events(conn, [event_id])  # reopened: the day it had been closed changes too
     done = conn.execute(update(Event).where(Event.id == event_id, Event.status == ev.status).values(**values))
     if done.rowcount != 1:
         raise DispatchError("事件状态已被他人更新，请刷新后重试")
@@ -209,6 +213,7 @@ def record_visit(conn: Connection, event_id: int, satisfaction: int, actor: str,
     if ev is None or ev.status != "closed":
         raise DispatchError("只有已办结的事件可以回访")
     conn.execute(update(Event).where(Event.id == event_id).values(satisfaction=int(satisfaction), updated_at=now))
+    rollups.mark_events(conn, [event_id])
     _audit(conn, event_id, now, actor, "回访", "satisfaction", str(ev.satisfaction) if ev.satisfaction else None,
            str(int(satisfaction)), note)
 

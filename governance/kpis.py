@@ -1,13 +1,16 @@
-"""Closure-rate KPIs (办结率, 按期办结率, 满意率, 今日新增, 超期, 诉求同比) computed from events."""
+"""Closure-rate KPIs (办结率, 按期办结率, 满意率, 今日新增, 超期, 诉求同比): read from the scope rollups for a
+community or above, computed from the events for smaller scopes; both give the same numbers."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Connection
 
+from . import rollups, scope_rollups
 from .models import Event
+from .rollups import local_day
 from .scope import subtree
 from .timeutil import local_day_start, to_local, to_utc_naive
 from .workflow import OPEN_STATES
@@ -102,13 +105,67 @@ def counted_events(scope_path: str):
 
 
 def compute_kpis(conn: Connection, scope_path: str, period: str, now: datetime) -> KpiSnapshot:
-    """Compute the KPI snapshot of a scope for a period, in two aggregate queries."""
+    """Compute the KPI snapshot of a scope for a period: from the scope rollups for a community or
+    above (queued changes flushed first), from the events themselves for a smaller scope."""
+    if scope_rollups.covers(scope_path):
+        rollups.flush_if_queued(conn)
+        return kpis_from_rollups(conn, scope_path, period, now)
+    return kpis_from_events(conn, scope_path, period, now)
+
+
+def _open_and_overdue(conn: Connection, scope_path: str, now: datetime) -> tuple[int, int]:
+    row = conn.execute(select(func.count(), func.coalesce(func.sum(case((Event.due_at < now, 1), else_=0)), 0))
+                       .where(counted_events(scope_path), Event.status.in_(OPEN_STATES))).one()
+    return int(row[0]), int(row[1])
+
+
+def _overdue_since(conn: Connection, scope_path: str, since: datetime, now: datetime) -> int:
+    return conn.execute(select(func.count()).select_from(Event).where(
+        counted_events(scope_path), Event.status.in_(OPEN_STATES), Event.due_at >= since,
+        Event.due_at < now)).scalar_one()
+
+
+def _cases_between(conn: Connection, scope_path: str, start: datetime, end: datetime) -> int:
+    return conn.execute(select(func.count()).select_from(Event).where(
+        counted_events(scope_path), Event.source == "cases", Event.reported_at >= start,
+        Event.reported_at <= end)).scalar_one()
+
+
+def kpis_from_rollups(conn: Connection, scope_path: str, period: str, now: datetime) -> KpiSnapshot:
+    """The KPI snapshot from the scope rollups (whole local days; the partial day of last year from events)."""
+    start, end = period_bounds(period, now)
+    first, today = local_day(start), local_day(end)
+    status = scope_rollups.facet_sums(conn, scope_path, "status", first, today)
+    total = closed = on_time = rated = satisfied = cases = 0
+    for key, (n, n_on_time, n_rated, n_satisfied) in status.items():
+        source, state = key.split("|", 1)
+        total += n if state != "returned" else 0
+        cases += n if source == "cases" else 0
+        if state == "closed":
+            closed, on_time, rated, satisfied = closed + n, on_time + n_on_time, rated + n_rated, satisfied + n_satisfied
+    new_today = sum(v[0] for v in scope_rollups.facet_sums(conn, scope_path, "status", today, today).values())
+    closed_today = sum(v[0] for v in scope_rollups.facet_sums(conn, scope_path, "closed", today, today).values())
+    open_by_due = scope_rollups.facet_by_day(conn, scope_path, "open", date.min, scope_rollups.NO_DUE)
+    open_count = sum(open_by_due.values())
+    # overdue: open with a deadline on an earlier local day, or earlier today (those few from the events)
+    overdue = sum(n for (day, _key), n in open_by_due.items() if day < today)
+    overdue += _overdue_since(conn, scope_path, local_day_start(now), now)
+    ly_start, ly_end = _same_time_last_year(start), _same_time_last_year(end)
+    ly_first, ly_last = local_day(ly_start), local_day(ly_end)
+    whole_days = scope_rollups.facet_sums(conn, scope_path, "status", ly_first, ly_last - timedelta(days=1))
+    cases_last_year = sum(v[0] for k, v in whole_days.items() if k.startswith("cases|"))
+    cases_last_year += _cases_between(conn, scope_path, local_day_start(ly_end), ly_end)
+    return KpiSnapshot(total, closed, on_time, rated, satisfied, new_today, closed_today, open_count, overdue,
+                       cases, cases_last_year)
+
+
+def kpis_from_events(conn: Connection, scope_path: str, period: str, now: datetime) -> KpiSnapshot:
+    """The KPI snapshot computed from the events (small scopes, and the reference the rollups must equal)."""
     start, end = period_bounds(period, now)
     today = local_day_start(now)
     base = counted_events(scope_path)
     in_period = and_(Event.reported_at >= start, Event.reported_at <= end)
     closed = Event.status == "closed"
-    is_open = Event.status.in_(OPEN_STATES)
     n = lambda cond: func.coalesce(func.sum(case((cond, 1), else_=0)), 0)  # noqa: E731
     row = conn.execute(select(
         n(and_(in_period, Event.status != "returned")),
@@ -118,20 +175,25 @@ def compute_kpis(conn: Connection, scope_path: str, period: str, now: datetime) 
         n(and_(in_period, closed, Event.satisfaction >= 4)),
         n(Event.reported_at >= today),
         n(and_(closed, Event.closed_at >= today)),
-        n(is_open),
-        n(and_(is_open, Event.due_at < now)),
         n(and_(in_period, Event.source == "cases")),
     ).where(base)).one()
-    ly_start, ly_end = _same_time_last_year(start), _same_time_last_year(end)
-    last_year = conn.execute(select(func.count()).select_from(Event).where(
-        base, Event.source == "cases", Event.reported_at >= ly_start,
-        Event.reported_at <= ly_end)).scalar_one()
-    return KpiSnapshot(*[int(v) for v in row[:9]], cases=int(row[9]), cases_last_year=int(last_year))
+    open_count, overdue = _open_and_overdue(conn, scope_path, now)
+    last_year = _cases_between(conn, scope_path, _same_time_last_year(start), _same_time_last_year(end))
+    return KpiSnapshot(*[int(v) for v in row[:7]], open_count, overdue, cases=int(row[7]),
+                       cases_last_year=int(last_year))
 
 
 def closed_by_level(conn: Connection, scope_path: str, period: str, now: datetime) -> dict[str, int]:
     """Events closed in the period per handling level (微事不出网格、小事不出社区、大事不出街道)."""
     start, end = period_bounds(period, now)
+    if scope_rollups.covers(scope_path):
+        rollups.flush_if_queued(conn)
+        out: dict[str, int] = {}
+        for key, (n, *_rest) in scope_rollups.facet_sums(conn, scope_path, "closed", local_day(start),
+                                                         local_day(end)).items():
+            level = key.split("|", 1)[1]
+            out[level] = out.get(level, 0) + n
+        return {level: n for level, n in out.items() if n}
     # The scope is the selective part: tell SQLite to walk the area-path index, not closed_at.
     rows = conn.execute(select(Event.handling_level, func.count()).where(
         counted_events(scope_path), Event.status == "closed", Event.closed_at.between(start, end))

@@ -120,6 +120,7 @@ class Event(Base):
     __table_args__ = (
         UniqueConstraint("source", "source_key", name="uq_event_source_key"),
         Index("ix_event_status_reported", "status", "reported_at"),
+        Index("ix_event_status_due", "status", "due_at"),
         Index("ix_event_area_status", "area_id", "status"),
         Index("ix_event_duplicate_of_id", "duplicate_of_id", sqlite_where=text("duplicate_of_id IS NOT NULL"),
               postgresql_where=text("duplicate_of_id IS NOT NULL")),
@@ -364,6 +365,23 @@ class EventRollup(Base):
     category_code: Mapped[str] = mapped_column(String(20), primary_key=True)
     status: Mapped[str] = mapped_column(String(12), primary_key=True)
     n: Mapped[int] = mapped_column(Integer)
+
+
+class ScopeRollup(Base):
+    """Daily facets (status, category, hour, closed, open) of a community or an ancestor area: what KPIs,
+    trends and the upper map levels read (kept current by governance.scope_rollups)."""
+
+    __tablename__ = "scope_rollup"
+    __table_args__ = (Index("ix_scope_rollup_level_day", "level", "day"),)
+    area_path: Mapped[str] = mapped_column(String(400), primary_key=True)
+    facet: Mapped[str] = mapped_column(String(10), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    level: Mapped[str] = mapped_column(String(20))
+    n: Mapped[int] = mapped_column(Integer)
+    on_time: Mapped[int] = mapped_column(Integer, default=0)
+    rated: Mapped[int] = mapped_column(Integer, default=0)
+    satisfied: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class RollupDirty(Base):

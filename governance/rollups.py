@@ -1,5 +1,8 @@
 """Pre-aggregated event counts (rollups), kept current incrementally and re-derivable from scratch.
 
+Two tables share one queue: `event_rollup` (below) and the per-community daily facets of
+`governance.scope_rollups` that KPIs and trends read.
+
 Grain: micro-grid path × local (Asia/Shanghai) report day × source × category × status, counting
 events the KPIs count (no duplicates, no drills). Every writer that changes one of those dimensions
 marks the (path, day) groups it touched in `rollup_dirty`, in its own transaction; `flush`
@@ -12,9 +15,10 @@ from collections import defaultdict
 from functools import lru_cache
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, case, cast, delete, func, insert, literal_column, or_, select
+from sqlalchemy import case, delete, func, insert, or_, select
 from sqlalchemy.engine import Connection
 
+from . import scope_rollups
 from .models import Event, EventRollup, RollupDirty
 from .scope import subtree
 from .timeutil import to_utc_naive
@@ -58,19 +62,36 @@ def mark(conn: Connection, groups) -> None:
         conn.execute(insert(RollupDirty), [{"area_path": p, "day": d} for p, d in keys])
 
 
+def mark_rows(conn: Connection, rows) -> None:
+    """Queue the groups of event rows (mappings with area_path, reported_at, closed_at and due_at): the
+    day each was reported, closed and is due (the scope rollups count closings and open deadlines by day)."""
+    groups = []
+    for r in rows:
+        path = r["area_path"]
+        groups.append((path, local_day(r["reported_at"])))
+        if r.get("closed_at") is not None:
+            groups.append((path, local_day(r["closed_at"])))
+        due = r.get("due_at")
+        groups.append((path, local_day(due) if due is not None else scope_rollups.NO_DUE))
+    mark(conn, groups)
+
+
 def mark_events(conn: Connection, event_ids) -> None:
-    """Queue the groups of some events (after their status, category or duplicate link changed)."""
+    """Queue the groups of some events after a change to what the rollups count (status, category,
+    dates, rating, duplicate link); call it before a change that moves or clears a closing date or a
+    deadline too, so the day it leaves is recomputed."""
     ids = list(event_ids)
     for start in range(0, len(ids), 900):
-        mark(conn, [(p, local_day(t)) for p, t in conn.execute(
-            select(Event.area_path, Event.reported_at).where(Event.id.in_(ids[start:start + 900])))])
+        mark_rows(conn, conn.execute(select(Event.area_path, Event.reported_at, Event.closed_at, Event.due_at)
+                                     .where(Event.id.in_(ids[start:start + 900]))).mappings())
 
 
 def recompute(conn: Connection, groups) -> int:
     """Re-derive the rollup rows of (path prefix, day) groups from the events; return rows written."""
     by_day: dict[date, set[str]] = defaultdict(set)
     for path, day in groups:
-        by_day[day].add(path)
+        if day != scope_rollups.NO_DUE:  # only the scope rollups' open facet has that day
+            by_day[day].add(path)
     written = 0
     for day, prefixes in sorted(by_day.items()):
         start, end = _day_bounds(day)
@@ -103,27 +124,36 @@ def flush(conn: Connection) -> int:
     groups = set(conn.execute(select(RollupDirty.area_path, RollupDirty.day).where(RollupDirty.id <= top)
                               .distinct()).all())
     recompute(conn, groups)
+    scope_rollups.recompute(conn, groups)
     conn.execute(delete(RollupDirty).where(RollupDirty.id <= top))
     return len(groups)
 
 
-def _local_day_sql(conn: Connection):
-    """SQL for the Asia/Shanghai day of reported_at (UTC+8 all year: China keeps no summer time)."""
-    if conn.dialect.name == "postgresql":
-        return cast(Event.reported_at + literal_column("INTERVAL '8 hours'"), Date)
-    return func.date(Event.reported_at, "+8 hours")
+def flush_if_queued(conn: Connection) -> int:
+    """Flush when anything is queued (a reader's first step: what it then reads is exact)."""
+    if conn.execute(select(RollupDirty.id).limit(1)).first() is None:
+        return 0
+    return flush(conn)
 
 
-def rebuild(conn: Connection) -> int:
-    """Re-derive every rollup row from the events (the rebuild command; also run by the migration)."""
-    conn.execute(delete(RollupDirty))
+def rebuild_micro_grids(conn: Connection) -> int:
+    """Re-derive every micro-grid rollup row from the events (migration 0008); return rows written."""
     conn.execute(delete(EventRollup))
-    day = _local_day_sql(conn)
+    day = scope_rollups.local_day_sql(conn, Event.reported_at)
     groups = select(Event.area_path, day.label("day"), *DIMENSIONS, func.count()).where(*_counted()) \
         .group_by(Event.area_path, day, *DIMENSIONS)
     result = conn.execute(insert(EventRollup).from_select(
         ["area_path", "day", "source", "category_code", "status", "n"], groups))
     return result.rowcount or 0
+
+
+def rebuild(conn: Connection) -> int:
+    """Re-derive every rollup (micro-grid and scope) from the events and empty the queue (the rebuild
+    command; seeding); return the micro-grid rows written."""
+    conn.execute(delete(RollupDirty))
+    written = rebuild_micro_grids(conn)
+    scope_rollups.rebuild(conn)
+    return written
 
 
 def counts_by_path(conn: Connection, parent_path: str, first_day: date, last_day: date,

@@ -4,7 +4,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import insert, text
 
-from governance.kpis import compute_kpis, period_bounds
+from governance import rollups
+from governance.kpis import closed_by_level, compute_kpis, kpis_from_events, kpis_from_rollups, period_bounds
 from governance.models import Area, Category, Event
 from governance.timeutil import to_utc_naive
 
@@ -54,7 +55,8 @@ def test_period_bounds_use_shanghai_days():
         period_bounds("decade", now)
 
 
-def test_kpis_on_hand_made_events(empty_engine):
+@pytest.mark.parametrize("source", ["events", "rollups"])
+def test_kpis_on_hand_made_events(empty_engine, source):
     now = datetime(2026, 6, 15, 4, 0)
     geom = '{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}'
     area = dict(code="X", name="测试网格", level="micro_grid", path="/X/", geometry=geom, min_lon=0,
@@ -79,9 +81,76 @@ def test_kpis_on_hand_made_events(empty_engine):
                                                   dict(code="0102", name="暴露垃圾", parent_code="01",
                                                        family="x")])
         conn.execute(insert(Event.__table__), events)
-        k = compute_kpis(conn, "/X/", "month", now)
+        if source == "rollups":  # rows written behind the writers' back: derive the rollups once
+            rollups.rebuild(conn)
+            k = kpis_from_rollups(conn, "/X/", "month", now)
+        else:
+            k = kpis_from_events(conn, "/X/", "month", now)
     # counted: a, b, c, g (d returned excluded from the denominator; e duplicate; f drill)
     assert (k.total, k.closed, k.closed_on_time) == (4, 2, 1)
     assert k.closure_rate == 50.0 and k.on_time_rate == 50.0 and k.satisfaction_rate == 50.0
     assert k.open_count == 2 and k.overdue == 1 and k.new_today == 1
     assert k.cases == 5 and k.cases_last_year == 1 and k.cases_yoy == 400.0
+
+
+def _scopes(conn) -> list[str]:
+    """The city, the focus district and sub-district (the seeded ones) and two of its communities."""
+    rows = conn.execute(text("SELECT path, level FROM area WHERE level IN ('city','district','subdistrict','community') "
+                             "ORDER BY path")).all()
+    return ([p for p, lv in rows if lv != "community" and FOCUS.startswith(p)]
+            + [p for p, lv in rows if lv == "community" and p.startswith(FOCUS)][:2])
+
+
+@pytest.mark.parametrize("period", ["today", "week", "month", "year"])
+def test_rollup_kpis_equal_event_kpis_at_every_level(world_engine, period):
+    with world_engine.begin() as conn:
+        rollups.flush(conn)
+        for scope in _scopes(conn):
+            from_rollups = kpis_from_rollups(conn, scope, period, WORLD_NOW)
+            assert from_rollups == kpis_from_events(conn, scope, period, WORLD_NOW), scope
+            assert from_rollups.total > 0 or period == "today"
+        assert closed_by_level(conn, FOCUS, period, WORLD_NOW) == _closed_by_level_sql(conn, FOCUS, period)
+
+
+def _closed_by_level_sql(conn, scope: str, period: str) -> dict:
+    start, end = period_bounds(period, WORLD_NOW)
+    return dict(conn.execute(text(
+        "SELECT handling_level, COUNT(*) FROM event WHERE duplicate_of_id IS NULL AND NOT is_drill "
+        "AND substr(area_path, 1, :n) = :scope AND status = 'closed' AND closed_at >= :s AND closed_at <= :e "
+        "GROUP BY handling_level"), {"n": len(scope), "scope": scope, "s": start, "e": end}).all())
+
+
+def test_trends_from_rollups_equal_the_events(world_engine):
+    from governance.trends import category_breakdown, daily_new_closed, hourly_rhythm
+    from governance.timeutil import local_day_start, to_local
+
+    with world_engine.begin() as conn:
+        rollups.flush(conn)
+        rows = conn.execute(text(
+            "SELECT e.source, e.reported_at, e.closed_at, e.status, c.name FROM event e "
+            "JOIN category c ON c.code = e.category_code WHERE e.duplicate_of_id IS NULL AND NOT e.is_drill "
+            "AND substr(e.area_path, 1, :n) = :scope"), {"n": len(FOCUS), "scope": FOCUS}).all()
+        daily = daily_new_closed(conn, FOCUS, WORLD_NOW)
+        hourly = hourly_rhythm(conn, FOCUS, WORLD_NOW)
+        categories = category_breakdown(conn, FOCUS, "month", WORLD_NOW, limit=50)
+    as_time = lambda v: datetime.fromisoformat(str(v)) if v is not None else None  # noqa: E731
+    days = [d for d in daily["days"]]
+    new, closed = {}, [0] * len(days)
+    hours, cats = [0] * 24, {}
+    start90 = local_day_start(WORLD_NOW, 89)
+    month_start, _ = period_bounds("month", WORLD_NOW)
+    for source, reported, closed_at, status, name in rows:
+        reported, closed_at = as_time(reported), as_time(closed_at)
+        day = to_local(reported).strftime("%Y-%m-%d")
+        if day in days:
+            new.setdefault(source, [0] * len(days))[days.index(day)] += 1
+        if status == "closed" and closed_at and to_local(closed_at).strftime("%Y-%m-%d") in days:
+            closed[days.index(to_local(closed_at).strftime("%Y-%m-%d"))] += 1
+        if start90 <= reported <= WORLD_NOW:
+            hours[to_local(reported).hour] += 1
+        if month_start <= reported <= WORLD_NOW:
+            cats[name] = cats.get(name, 0) + 1
+    assert daily["new"] == new and daily["closed"] == closed
+    assert sum(closed) > 0 and sum(map(sum, new.values())) > 0
+    assert hourly == hours
+    assert dict(categories) == cats

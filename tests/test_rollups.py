@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select, text
 
 from data_sources.base import NormalisedEvent
 from data_sources.upsert import upsert_events
 from governance import rollups
-from governance.dispatch import DispatchError, advance, dispatch
-from governance.models import Event, EventRollup
+from governance.dispatch import DispatchError, advance, dispatch, record_visit
+from governance.models import Event, EventRollup, ScopeRollup
 
 from .conftest import WORLD_NOW
 from .feed_helpers import grid_points, world_copy
@@ -32,10 +32,51 @@ def stored(conn) -> Counter:
                     for r in conn.execute(select(EventRollup.__table__))})
 
 
+def scope_from_scratch(conn) -> dict:
+    """The scope rollups recomputed here in Python: (path, day, facet, key) → [n, on_time, rated, satisfied]
+    for the community of every counted event and each of its ancestors."""
+    out: dict = {}
+
+    def add(path, day, facet, key, values):
+        parts = path.strip("/").split("/")[:4]
+        for depth in range(1, len(parts) + 1):
+            acc = out.setdefault(("/" + "/".join(parts[:depth]) + "/", day, facet, key), [0, 0, 0, 0])
+            for i, v in enumerate(values):
+                acc[i] += v
+
+    for e in conn.execute(select(Event.area_path, Event.reported_at, Event.closed_at, Event.due_at,
+                                 Event.source, Event.category_code, Event.status, Event.satisfaction,
+                                 Event.handling_level).where(
+            Event.duplicate_of_id.is_(None), Event.is_drill.is_(False), Event.area_path.isnot(None))):
+        local = e.reported_at + timedelta(hours=8)
+        closed = e.status == "closed"
+        on_time = int(closed and e.closed_at is not None and e.due_at is not None and e.closed_at <= e.due_at)
+        rated = int(closed and e.satisfaction is not None)
+        add(e.area_path, local.date(), "status", f"{e.source}|{e.status}",
+            [1, on_time, rated, int(rated and e.satisfaction >= 4)])
+        add(e.area_path, local.date(), "category", e.category_code, [1, 0, 0, 0])
+        add(e.area_path, local.date(), "hour", f"{local.hour:02d}", [1, 0, 0, 0])
+        if e.status in ("collect", "discover", "assign", "handle", "feedback"):
+            due_day = (e.due_at + timedelta(hours=8)).date() if e.due_at is not None else date(9999, 12, 31)
+            add(e.area_path, due_day, "open", f"{e.source}|{e.status}", [1, 0, 0, 0])
+        if closed and e.closed_at is not None:
+            add(e.area_path, (e.closed_at + timedelta(hours=8)).date(), "closed",
+                f"{e.source}|{e.handling_level}", [1, on_time, 0, 0])
+    return out
+
+
+def scope_stored(conn) -> dict:
+    return {(r.area_path, r.day, r.facet, r.key): [r.n, r.on_time, r.rated, r.satisfied]
+            for r in conn.execute(select(ScopeRollup.__table__)) if any((r.n, r.on_time, r.rated, r.satisfied))}
+
+
 def test_rollups_follow_random_inserts_updates_and_dispatches(world_engine, tmp_path):
     engine = world_copy(world_engine, tmp_path)
+    with engine.begin() as conn:
+        rollups.flush(conn)  # changes other tests made to the shared world
     with engine.connect() as conn:
-        assert stored(conn) == from_scratch(conn)  # the seed's rebuild
+        assert stored(conn) == from_scratch(conn)
+        assert scope_stored(conn) == scope_from_scratch(conn)
         paths = dict(conn.execute(text("SELECT id, path FROM area WHERE level='micro_grid'")).all())
         cats = [c for (c,) in conn.execute(text("SELECT code FROM category WHERE parent_code IS NOT NULL"))]
     rng = random.Random(11)
@@ -54,16 +95,23 @@ def test_rollups_follow_random_inserts_updates_and_dispatches(world_engine, tmp_
             places.append((area_id, paths[area_id]))
         with engine.begin() as conn:
             upsert_events(conn, batch, places, "test", WORLD_NOW)
+        at = WORLD_NOW + timedelta(minutes=round_)  # a feed may reopen an event: dispatch it again later
         with engine.begin() as conn:  # dispatchers at work on older events
             open_ids = conn.execute(text("SELECT e.id, s.id FROM event e JOIN staff s ON s.area_id = e.area_id "
                                          "WHERE e.status IN ('collect','discover') LIMIT 5")).all()
             for eid, sid in open_ids:
                 try:
-                    dispatch(conn, eid, sid, "test", WORLD_NOW)
+                    dispatch(conn, eid, sid, "test", at, due_at=at + timedelta(days=rng.choice([-2, 3])))
                 except DispatchError:
                     pass
             for (eid,) in conn.execute(text("SELECT id FROM event WHERE status='handle' ORDER BY id DESC LIMIT 3")).all():
                 advance(conn, eid, "feedback", "test", WORLD_NOW)
+            for (eid,) in conn.execute(text("SELECT id FROM event WHERE status='feedback' ORDER BY id LIMIT 3")).all():
+                advance(conn, eid, "closed", "test", WORLD_NOW)  # closed today: a new closing day
+                record_visit(conn, eid, rng.choice([2, 5]), "test", WORLD_NOW)
+            for (eid,) in conn.execute(text("SELECT id FROM event WHERE status='closed' AND closed_at < :t "
+                                            "ORDER BY id LIMIT 2"), {"t": WORLD_NOW - timedelta(days=3)}).all():
+                advance(conn, eid, "handle", "test", WORLD_NOW)  # reopened: its old closing day changes
         if round_ % 2:  # sometimes a flush in between, sometimes several rounds queue up
             with engine.begin() as conn:
                 assert rollups.flush(conn) > 0
@@ -72,12 +120,15 @@ def test_rollups_follow_random_inserts_updates_and_dispatches(world_engine, tmp_
     with engine.connect() as conn:
         incremental = stored(conn)
         truth = from_scratch(conn)
+        scope_incremental, scope_truth = scope_stored(conn), scope_from_scratch(conn)
         assert conn.execute(text("SELECT COUNT(*) FROM rollup_dirty")).scalar() == 0
     assert incremental == truth
+    assert scope_incremental == scope_truth
     with engine.begin() as conn:
         rollups.rebuild(conn)
     with engine.connect() as conn:
         assert stored(conn) == truth
+        assert scope_stored(conn) == scope_truth
 
 
 def test_map_figures_read_rollups_and_match_events(world_engine):
@@ -98,3 +149,28 @@ def test_map_figures_read_rollups_and_match_events(world_engine):
             assert f.open == sum(1 for s, _ in rows if s in OPEN_STATES)
             assert f.received == sum(1 for s, t in rows if start <= t <= end and s != "returned")
             assert f.closed == sum(1 for s, t in rows if start <= t <= end and s == "closed")
+
+
+def test_days_an_event_leaves_are_recomputed(world_engine, tmp_path):
+    """A moved deadline and a reopened event change the day they leave, not only the day they land on."""
+    engine = world_copy(world_engine, tmp_path)
+    with engine.begin() as conn:
+        rollups.flush(conn)
+        local = lambda t: (t + timedelta(hours=8)).date()  # noqa: E731
+        today = local(WORLD_NOW)
+        open_rows = conn.execute(select(Event.id, Event.reported_at, Event.due_at, Event.area_id).where(
+            Event.status.in_(["collect", "discover"]), Event.duplicate_of_id.is_(None),
+            Event.is_drill.is_(False))).all()
+        moved = next(r for r in open_rows if local(r.due_at) not in (local(r.reported_at), today))
+        staff = conn.execute(text("SELECT id FROM staff WHERE area_id = :a"), {"a": moved.area_id}).scalar()
+        dispatch(conn, moved.id, staff, "test", WORLD_NOW, due_at=WORLD_NOW + timedelta(days=9))
+        closed_rows = conn.execute(select(Event.id, Event.reported_at, Event.closed_at, Event.due_at).where(
+            Event.status == "closed", Event.duplicate_of_id.is_(None), Event.is_drill.is_(False),
+            Event.closed_at < WORLD_NOW - timedelta(days=3))).all()
+        reopened = next(r for r in closed_rows
+                        if local(r.closed_at) not in (local(r.reported_at), local(r.due_at), today))
+        advance(conn, reopened.id, "handle", "test", WORLD_NOW)
+    with engine.begin() as conn:
+        assert rollups.flush(conn) > 0
+    with engine.connect() as conn:
+        assert scope_stored(conn) == scope_from_scratch(conn)

@@ -28,9 +28,9 @@ def upgrade() -> None:
                     sa.Column('area_path', sa.String(length=400), nullable=False),
                     sa.Column('day', sa.Date(), nullable=False),
                     sa.PrimaryKeyConstraint('id'))
-    from governance.rollups import rebuild  # existing events are aggregated once, here
+    from governance.rollups import rebuild_micro_grids  # existing events are aggregated once, here
 
-    rebuild(op.get_bind())
+    rebuild_micro_grids(op.get_bind())
 
 
 def downgrade() -> None:
