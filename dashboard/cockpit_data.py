@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from governance import queries, rollups, trends
 from governance.area_stats import child_figures
-from governance.cache import CACHE, data_version
+from governance.cache import SharedCache, data_version, namespace_of
 from governance.kpis import closed_by_level, compute_kpis
 from governance.models import CHILD_LEVEL
 from governance.warning_eval import evaluate_scope
@@ -57,8 +57,9 @@ def prefetch(st: Stamp, path: str, period: str) -> None:
 
 
 _MISSING = object()
-_LATEST: dict[tuple, object] = {}   # (name, args) → the newest computed value, whatever its stamp
+_LATEST: dict[tuple, object] = {}   # (name, args) → the newest value this process computed, whatever its stamp
 _SERVED = threading.local()
+_SHARED: dict[tuple, SharedCache] = {}
 
 
 def served_stale() -> bool:
@@ -67,25 +68,41 @@ def served_stale() -> bool:
     return stale
 
 
+def shared_cache() -> SharedCache:
+    """The result cache of this deployment: in-process, then shared by every web process (COCKPIT_CACHE_DIR)."""
+    settings = current().settings
+    key = (settings.cache_dir, settings.database_url)
+    cache = _SHARED.get(key)
+    if cache is None:
+        cache = _SHARED.setdefault(key, SharedCache(settings.cache_dir, namespace_of(settings.database_url)))
+    return cache
+
+
 def _cached(name: str, st: Stamp, args: tuple, compute):
-    """Cached per data stamp; when the stamp moved on, answer with the previous value while the new
-    one is computed in the background (stale-while-revalidate), unless COCKPIT_CACHE_SECONDS is 0."""
+    """Cached per data stamp, across processes; when the stamp moved on, answer with the previous value
+    while the new one is computed in the background (stale-while-revalidate), unless
+    COCKPIT_CACHE_SECONDS is 0."""
+    cache = shared_cache()
     key = (name, st.version, st.minute, *args)
-    value = CACHE.peek(key, _MISSING)
+    value = cache.peek(key, _MISSING)
     if value is not _MISSING:
         return value
 
     def compute_and_keep():
         result = compute()
         _LATEST[(name, args)] = result
+        cache.remember(("latest", name, *args), result)
         return result
 
-    previous = _LATEST.get((name, args), _MISSING)
-    if previous is not _MISSING and current().settings.cache_seconds > 0:
-        _POOL.submit(CACHE.get_or_compute, key, compute_and_keep)
-        _SERVED.stale = True
-        return previous
-    return CACHE.get_or_compute(key, compute_and_keep)
+    if current().settings.cache_seconds > 0:
+        previous = _LATEST.get((name, args), _MISSING)
+        if previous is _MISSING:
+            previous = cache.recall(("latest", name, *args), _MISSING)
+        if previous is not _MISSING:
+            _POOL.submit(cache.get_or_compute, key, compute_and_keep)
+            _SERVED.stale = True
+            return previous
+    return cache.get_or_compute(key, compute_and_keep)
 
 
 def area(code: str):
@@ -102,7 +119,7 @@ def child_level(level: str) -> str | None:
 def kpis(st: Stamp, path: str, period: str):
     """KPI snapshot of a scope and period."""
     def compute():
-        with current().engine.connect() as conn:
+        with current().engine.begin() as conn:  # a queued rollup flush is kept
             return compute_kpis(conn, path, period, current().now())
     return _cached("kpis", st, (path, period), compute)
 
@@ -137,7 +154,7 @@ def trend_series(st: Stamp, path: str, period: str) -> dict:
     """Daily new/closed, category breakdown and hourly rhythm of a scope."""
     def compute():
         now = current().now()
-        with current().engine.connect() as conn:
+        with current().engine.begin() as conn:  # a queued rollup flush is kept
             return {"daily": trends.daily_new_closed(conn, path, now),
                     "categories": trends.category_breakdown(conn, path, period, now),
                     "hourly": trends.hourly_rhythm(conn, path, now)}
@@ -147,6 +164,6 @@ def trend_series(st: Stamp, path: str, period: str) -> dict:
 def closed_levels(st: Stamp, path: str, period: str) -> dict[str, int]:
     """Closed events per handling level in the period."""
     def compute():
-        with current().engine.connect() as conn:
+        with current().engine.begin() as conn:  # a queued rollup flush is kept
             return closed_by_level(conn, path, period, current().now())
     return _cached("levels", st, (path, period), compute)

@@ -152,12 +152,13 @@ def server():
 
 
 @pytest.fixture(scope="session")
-def cockpit_app(world_engine, portal_port):
+def cockpit_app(world_engine, portal_port, tmp_path_factory):
     """The one cockpit Dash app of the test session (Dash keeps pages and callbacks process-global)."""
     from dashboard.app import create_app
 
     settings = load_settings(database_url=str(world_engine.url), refresh_seconds=2, cache_seconds=0, secret_key=TEST_SECRET,
-                             embed_origins=(f"http://localhost:{portal_port}",))
+                             embed_origins=(f"http://localhost:{portal_port}",),
+                             cache_dir=str(tmp_path_factory.mktemp("cache")))
     return create_app(settings, world_engine, clock=lambda: WORLD_NOW)
 
 

@@ -1,0 +1,55 @@
+"""The result cache is shared by separate processes: one computes, the others reuse its result."""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from pathlib import Path
+
+from governance.cache import SharedCache, namespace_of
+
+
+def _ask(directory: str, namespace: str, marks: str, results) -> None:
+    """In a fresh process: ask the shared cache for one key whose computation is slow and leaves a mark."""
+    cache = SharedCache(directory, namespace)
+
+    def compute():
+        Path(marks, str(os.getpid())).write_text("computed")
+        time.sleep(0.6)
+        return {"closure_rate": 81.8, "by": os.getpid()}
+
+    results.put(cache.get_or_compute(("kpis", "v1", "202611201200", "/510107001/", "year"), compute))
+
+
+def _run(n: int, directory: Path, namespace: str, marks: Path) -> list:
+    ctx = multiprocessing.get_context("spawn")
+    results = ctx.Queue()
+    procs = [ctx.Process(target=_ask, args=(str(directory), namespace, str(marks), results)) for _ in range(n)]
+    for p in procs:
+        p.start()
+    out = [results.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+        assert p.exitcode == 0
+    return out
+
+
+def test_four_processes_compute_a_missing_key_once(tmp_path):
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    values = _run(4, tmp_path / "cache", "ns1", marks)
+    assert len(list(marks.iterdir())) == 1  # one process computed, three waited for its result
+    assert all(v == values[0] for v in values) and values[0]["closure_rate"] == 81.8
+    # a later process finds it without computing
+    assert _run(1, tmp_path / "cache", "ns1", marks) == [values[0]]
+    assert len(list(marks.iterdir())) == 1
+    # another deployment (database) sharing the directory computes its own
+    _run(1, tmp_path / "cache", "ns2", marks)
+    assert len(list(marks.iterdir())) == 2
+
+
+def test_namespace_hides_the_password_and_tells_databases_apart():
+    a = namespace_of("postgresql+psycopg://cockpit:secret1@db/grid")
+    assert a == namespace_of("postgresql+psycopg://cockpit:secret2@db/grid")
+    assert a != namespace_of("postgresql+psycopg://cockpit:secret1@db/other")
+    assert "secret" not in a
