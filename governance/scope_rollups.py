@@ -34,6 +34,7 @@ LEVELS = ("community", "subdistrict", "district", "city")
 NO_DUE = date(9999, 12, 31)  # the 'open' facet's day for an open event without a deadline
 COMMUNITY_DEPTH = 4
 MEASURES = ("n", "on_time", "rated", "satisfied")
+FACETS = ("status", "category", "hour", "closed", "open")
 
 
 def covers(scope_path: str) -> bool:
@@ -103,7 +104,8 @@ def recompute_communities(conn: Connection, day: date, communities: list[str]) -
     written = 0
     for i in range(0, len(communities), 100):
         chunk = communities[i:i + 100]
-        conn.execute(delete(ScopeRollup).where(ScopeRollup.day == day, ScopeRollup.area_path.in_(chunk)))
+        conn.execute(delete(ScopeRollup).where(  # every facet named: the primary key finds the rows
+            ScopeRollup.area_path.in_(chunk), ScopeRollup.facet.in_(FACETS), ScopeRollup.day == day))
         sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
         for facet, keys, measures, _day, conds in _facet_queries(conn, day):
             rows = conn.execute(select(Event.area_path, *keys, *measures).where(
