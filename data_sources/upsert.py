@@ -1,6 +1,7 @@
 """The one upsert every feed shares: insert new events, apply source changes, link duplicates."""
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 from operator import itemgetter
@@ -24,6 +25,9 @@ DUPLICATE_WINDOW = timedelta(hours=24)
 TRACKED = ("source_status", "closed_at", "satisfaction", "due_at", "category_code", "title",
            "description", "address")
 _CELL = 0.001  # ~100 m buckets for the duplicate search
+_NEIGHBOURS = [(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+# Raw payloads as text: what `base.raw_text_of` gives, with one encoder instead of one per record.
+_JSON = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 @dataclass
@@ -55,15 +59,18 @@ class _DuplicateIndex:
 
     def find(self, family, lon, lat, when, source):
         cx, cy = int(lon // _CELL), int(lat // _CELL)
+        get = self.cells.get
         best = None
-        for dx in (-1, 0, 1):
-            for dy in (-1, 0, 1):
-                for o_lon, o_lat, o_when, o_source, o_id in self.cells.get((family, cx + dx, cy + dy), ()):
-                    if o_source == source or abs(o_when - when) > DUPLICATE_WINDOW:
-                        continue
-                    if _metres(lon, lat, o_lon, o_lat) <= DUPLICATE_METRES:
-                        if best is None or o_when < best[0]:
-                            best = (o_when, o_id)
+        for dx, dy in _NEIGHBOURS:
+            bucket = get((family, cx + dx, cy + dy))
+            if not bucket:
+                continue
+            for o_lon, o_lat, o_when, o_source, o_id in bucket:
+                if o_source == source or abs(o_when - when) > DUPLICATE_WINDOW:
+                    continue
+                if _metres(lon, lat, o_lon, o_lat) <= DUPLICATE_METRES:
+                    if best is None or o_when < best[0]:
+                        best = (o_when, o_id)
         return best[1] if best else None
 
 
@@ -86,9 +93,19 @@ def _load_originals(conn: Connection, new: list[NormalisedEvent]) -> _DuplicateI
         Event.lon.between(min(e.lon for e in located) - 0.001, max(e.lon for e in located) + 0.001),
         Event.lat.between(min(e.lat for e in located) - 0.001, max(e.lat for e in located) + 0.001),
     )).all()
-    for r in rows:
-        index.add(_family(r.category_code), r.lon, r.lat, r.reported_at, r.source, r.id)
+    for eid, source, code, lon, lat, at in rows:
+        index.add(_family(code), lon, lat, at, source, eid)
     return index
+
+
+def _raw_text(ev: NormalisedEvent) -> str | None:
+    """The event's raw payload as stored (`NormalisedEvent.raw_text`; JSON objects encoded here)."""
+    if type(ev.raw_payload) is dict:
+        try:
+            return _JSON.encode(ev.raw_payload)
+        except (TypeError, ValueError):
+            pass
+    return ev.raw_text
 
 
 def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list, actor: str,
@@ -137,7 +154,7 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
                 "due_at": ev.due_at or ev.reported_at + timedelta(hours=cat.sla_hours),
                 "closed_at": ev.closed_at if ev.status == "closed" else None,
                 "satisfaction": ev.satisfaction, "reporter_name": ev.reporter_name,
-                "reporter_phone": ev.reporter_phone, "raw_payload": ev.raw_text,
+                "reporter_phone": ev.reporter_phone, "raw_payload": _raw_text(ev),
                 "is_drill": False, "duplicate_of_id": None,
                 "dispatched_at": None, "accepted_at": None, "assignee_staff_id": None,
                 "assignee_department_code": None,
