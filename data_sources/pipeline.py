@@ -51,7 +51,7 @@ def quarantine(engine: Engine, source: str, items: list[tuple[RawRecord, str]], 
 
 
 @dataclass
-class _Prepared:
+class PreparedBatch:
     """A batch after normalise and locate, ready to store."""
 
     records: list[RawRecord]
@@ -60,7 +60,7 @@ class _Prepared:
     places: list
 
 
-def _prepare(engine: Engine, source: Source, records: list[RawRecord]) -> _Prepared:
+def prepare_batch(engine: Engine, source: Source, records: list[RawRecord]) -> PreparedBatch:
     """Normalise and locate a batch (no database writes); malformed records are set aside with reasons."""
     good: list[tuple[RawRecord, NormalisedEvent]] = []
     bad: list[tuple[RawRecord, str]] = []
@@ -74,10 +74,10 @@ def _prepare(engine: Engine, source: Source, records: list[RawRecord]) -> _Prepa
     locator = locator_for(engine)
     places = locator.locate_many([e.lon if e.lon is not None else float("nan") for _, e in good],
                                  [e.lat if e.lat is not None else float("nan") for _, e in good])
-    return _Prepared(records, good, bad, places)
+    return PreparedBatch(records, good, bad, places)
 
 
-def _finish(engine: Engine, source: Source, prepared: _Prepared, now: datetime,
+def store_batch(engine: Engine, source: Source, prepared: PreparedBatch, now: datetime,
             actor: str | None) -> IngestStats:
     """Store a prepared batch (one transaction) and quarantine what could not be used."""
     good, bad, records = prepared.good, list(prepared.bad), prepared.records
@@ -97,7 +97,7 @@ def ingest_records(engine: Engine, source: Source, records: list[RawRecord],
                    now: datetime | None = None, actor: str | None = None) -> IngestStats:
     """Normalise, locate and upsert a batch; bad records go to quarantine, the rest go on."""
     now = now or utcnow()
-    return _finish(engine, source, _prepare(engine, source, records), now, actor)
+    return store_batch(engine, source, prepare_batch(engine, source, records), now, actor)
 
 
 def ingest_pages(engine: Engine, source: Source, pages: Iterable[Page],
@@ -123,9 +123,9 @@ def ingest_pages(engine: Engine, source: Source, pages: Iterable[Page],
         pending: tuple[Page, Future] | None = None
         try:
             for page in pages:
-                prepared = _prepare(engine, source, page.records)
+                prepared = prepare_batch(engine, source, page.records)
                 done = (pending[0], pending[1].result()) if pending else None
-                pending = (page, writer.submit(_finish, engine, source, prepared, clock(), actor))
+                pending = (page, writer.submit(store_batch, engine, source, prepared, clock(), actor))
                 if done:
                     yield done
         except Exception:

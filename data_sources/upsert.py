@@ -273,9 +273,10 @@ def _rows_by_key(conn: Connection, cols: list, by_source: dict[str, list[str]]):
 
 def _reserve_ids(conn: Connection, n: int) -> list[int]:
     """n new event ids from the table's own sequence (safe with concurrent writers), ascending."""
-    return sorted(conn.exec_driver_sql(  # the sequence is looked up once, not per row
-        "SELECT nextval(q.seq) FROM (SELECT pg_get_serial_sequence('event', 'id')::regclass AS seq) q, "
-        "generate_series(1, %(n)s)", {"n": n}).scalars())
+    ids = conn.exec_driver_sql(  # the sequence is looked up once, not per row; one array back
+        "SELECT array_agg(nextval(q.seq)) FROM (SELECT pg_get_serial_sequence('event', 'id')::regclass "
+        "AS seq) q, generate_series(1, %(n)s)", {"n": n}).scalar()
+    return sorted(ids)
 
 
 def _links_by_row(rows: list[dict], links: list[dict]) -> list[int | None]:
