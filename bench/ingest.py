@@ -57,17 +57,52 @@ def _measure(engine, work) -> dict:
             "server_cpu": None if srv0 is None or srv1 is None else srv1 - srv0}
 
 
+def _copies(engine, k: int) -> list:
+    """Engines on k copies of this (seeded, not yet written) database, next to it."""
+    from governance.db import make_engine
+
+    engine.dispose()
+    out = []
+    if engine.dialect.name == "sqlite":
+        import shutil
+        import sqlite3
+
+        src = Path(engine.url.database)
+        with sqlite3.connect(src) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        for i in range(k):
+            dst = src.with_name(f"{src.stem}-copy{i}{src.suffix}")
+            shutil.copy(src, dst)
+            out.append(make_engine(f"sqlite:///{dst}"))
+        return out
+    from sqlalchemy import create_engine
+
+    admin = create_engine(engine.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for i in range(k):
+            name = f"{engine.url.database}_copy{i}"
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{engine.url.database}"')
+            copy = make_engine(engine.url.set(database=name).render_as_string(hide_password=False))
+            if hasattr(engine, "server_cpu"):
+                copy.server_cpu = engine.server_cpu
+            out.append(copy)
+    admin.dispose()
+    return out
+
+
 def run(n: int, batch: int, db: Path | None, engine=None) -> dict:
     """Measure each stage and three ways of ingesting new events; return the results.
 
-    Each "new" stage ingests its own n cases (fresh keys, same year), in this order, so later
-    ones write into a larger event table: the pipelined feed path (`ingest_pages`, what
-    `run_source` does: the next page is normalised and located while the current one is
-    stored), one batch at a time (`ingest_records`), and the database stage alone (batches
-    normalised and located before the clock starts).
+    New events (a chronological backfill of n cases) go in three ways, each into its own copy of
+    the seeded world: the pipelined feed path (`ingest_pages`, what `run_source` does: on
+    PostgreSQL the next page is normalised and located while the current one is stored), one
+    batch at a time (`ingest_records`), and the database stage alone (batches normalised and
+    located before the clock starts).
     """
     tmp = tempfile.mkdtemp()
     engine = engine or seeded_engine(db or Path(tmp) / "bench.sqlite3")
+    one_by_one, db_only = _copies(engine, 2)
     source = CasesSource("http://unused")
     records = synthetic_cases(engine, n)
     locator = locator_for(engine)
@@ -88,15 +123,19 @@ def run(n: int, batch: int, db: Path | None, engine=None) -> dict:
         with engine.begin() as conn:
             flush(conn)
     stages["rollup flush of the new events (deferred)"] = _measure(engine, flush_all)
-    one_by_one = synthetic_cases(engine, n, seed=2, prefix="BENCH1")
+    locator_for(one_by_one)
     stages["ingest new, one batch at a time"] = _measure(
-        engine, lambda: [ingest_records(engine, source, p.records) for p in batches(one_by_one)])
-    prepared = [prepare_batch(engine, source, p.records)
-                for p in batches(synthetic_cases(engine, n, seed=3, prefix="BENCH2"))]
+        one_by_one, lambda: [ingest_records(one_by_one, source, p.records) for p in batches(records)])
+    prepared = [prepare_batch(db_only, source, p.records) for p in batches(records)]
     stages["ingest new, database stage alone (upsert)"] = _measure(
-        engine, lambda: [store_batch(engine, source, p, utcnow(), None) for p in prepared])
+        db_only, lambda: [store_batch(db_only, source, p, utcnow(), None) for p in prepared])
     stages["ingest again (idempotent re-run)"] = _measure(
         engine, lambda: [ingest_records(engine, source, p.records) for p in batches(records)])
+    for copy in (one_by_one, db_only):
+        copy.dispose()
+        if copy.dialect.name == "sqlite":
+            for suffix in ("", "-wal", "-shm"):
+                Path(copy.url.database + suffix).unlink(missing_ok=True)
     flush_all()
     rows = {"normalise": n / t_norm(), "locate (STRtree)": n / t_loc(),
             **{stage: n / m["wall"] for stage, m in stages.items()}}
