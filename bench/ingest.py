@@ -1,17 +1,21 @@
-"""Feed ingest throughput: normalise + locate + upsert (events/s) on SQLite at street scale."""
+"""Feed ingest throughput (events/s) at street scale: normalise, locate, and new events through the
+whole pipeline (pipelined and one batch at a time) and through the database stage alone, on SQLite
+and PostgreSQL; with the CPU each costs per event here and on the PostgreSQL server."""
 from __future__ import annotations
 
 import argparse
 import tempfile
+import time
+from collections import deque
 from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 
-from data_sources.base import RawRecord
+from data_sources.base import Page, RawRecord
 from data_sources.cases import CasesSource
 from data_sources.locate import locator_for
-from data_sources.pipeline import ingest_records
+from data_sources.pipeline import ingest_pages, ingest_records, prepare_batch, store_batch
 from governance.timeutil import to_local, utcnow
 
 from .common import print_table, seeded_engine, timer, write_results
@@ -42,10 +46,63 @@ def synthetic_cases(engine, n: int, seed: int = 1, prefix: str = "BENCH",
     return records
 
 
+def _measure(engine, work) -> dict:
+    """Wall seconds of `work()`, and the CPU seconds it cost this process and the database server."""
+    server_cpu = getattr(engine, "server_cpu", lambda: None)
+    cpu0, srv0 = time.process_time(), server_cpu()
+    with timer() as wall:
+        work()
+    srv1 = server_cpu()
+    return {"wall": wall(), "client_cpu": time.process_time() - cpu0,
+            "server_cpu": None if srv0 is None or srv1 is None else srv1 - srv0}
+
+
+def _copies(engine, k: int) -> list:
+    """Engines on k copies of this (seeded, not yet written) database, next to it."""
+    from governance.db import make_engine
+
+    engine.dispose()
+    out = []
+    if engine.dialect.name == "sqlite":
+        import shutil
+        import sqlite3
+
+        src = Path(engine.url.database)
+        with sqlite3.connect(src) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        for i in range(k):
+            dst = src.with_name(f"{src.stem}-copy{i}{src.suffix}")
+            shutil.copy(src, dst)
+            out.append(make_engine(f"sqlite:///{dst}"))
+        return out
+    from sqlalchemy import create_engine
+
+    admin = create_engine(engine.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for i in range(k):
+            name = f"{engine.url.database}_copy{i}"
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{engine.url.database}"')
+            copy = make_engine(engine.url.set(database=name).render_as_string(hide_password=False))
+            if hasattr(engine, "server_cpu"):
+                copy.server_cpu = engine.server_cpu
+            out.append(copy)
+    admin.dispose()
+    return out
+
+
 def run(n: int, batch: int, db: Path | None, engine=None) -> dict:
-    """Measure each stage and the whole pipeline; return the results."""
+    """Measure each stage and three ways of ingesting new events; return the results.
+
+    New events (a chronological backfill of n cases) go in three ways, each into its own copy of
+    the seeded world: the pipelined feed path (`ingest_pages`, what `run_source` does: on
+    PostgreSQL the next page is normalised and located while the current one is stored), one
+    batch at a time (`ingest_records`), and the database stage alone (batches normalised and
+    located before the clock starts).
+    """
     tmp = tempfile.mkdtemp()
     engine = engine or seeded_engine(db or Path(tmp) / "bench.sqlite3")
+    one_by_one, db_only = _copies(engine, 2)
     source = CasesSource("http://unused")
     records = synthetic_cases(engine, n)
     locator = locator_for(engine)
@@ -53,25 +110,40 @@ def run(n: int, batch: int, db: Path | None, engine=None) -> dict:
         normalised = [source.normalise(r.payload) for r in records]
     with timer() as t_loc:
         locator.locate_many([e.lon for e in normalised], [e.lat for e in normalised])
-    with timer() as t_new:
-        for i in range(0, n, batch):
-            ingest_records(engine, source, records[i:i + batch])
-    with timer() as t_flush:  # the rollup groups the backfill queued (the scheduler does this every 10 s)
-        from governance.rollups import flush
 
+    def batches(recs):
+        return (Page(recs[i:i + batch], None) for i in range(0, n, batch))
+
+    stages = {}
+    stages["ingest new (normalise+locate+upsert, pipelined)"] = _measure(
+        engine, lambda: deque(ingest_pages(engine, source, batches(records)), maxlen=0))
+    from governance.rollups import flush
+
+    def flush_all():  # the rollup groups the backfill queued (the scheduler does this every 10 s)
         with engine.begin() as conn:
             flush(conn)
-    with timer() as t_again:
-        for i in range(0, n, batch):
-            ingest_records(engine, source, records[i:i + batch])
-    rows = {
-        "normalise": n / t_norm(), "locate (STRtree)": n / t_loc(),
-        "ingest new (normalise+locate+upsert)": n / t_new(),
-        "ingest again (idempotent re-run)": n / t_again(),
-        "rollup flush of the new events (deferred)": n / t_flush(),
-    }
+    stages["rollup flush of the new events (deferred)"] = _measure(engine, flush_all)
+    locator_for(one_by_one)
+    stages["ingest new, one batch at a time"] = _measure(
+        one_by_one, lambda: [ingest_records(one_by_one, source, p.records) for p in batches(records)])
+    prepared = [prepare_batch(db_only, source, p.records) for p in batches(records)]
+    stages["ingest new, database stage alone (upsert)"] = _measure(
+        db_only, lambda: [store_batch(db_only, source, p, utcnow(), None) for p in prepared])
+    stages["ingest again (idempotent re-run)"] = _measure(
+        engine, lambda: [ingest_records(engine, source, p.records) for p in batches(records)])
+    for copy in (one_by_one, db_only):
+        copy.dispose()
+        if copy.dialect.name == "sqlite":
+            for suffix in ("", "-wal", "-shm"):
+                Path(copy.url.database + suffix).unlink(missing_ok=True)
+    flush_all()
+    rows = {"normalise": n / t_norm(), "locate (STRtree)": n / t_loc(),
+            **{stage: n / m["wall"] for stage, m in stages.items()}}
+    cpu = {stage: {"client_us": 1e6 * m["client_cpu"] / n,
+                   "server_us": None if m["server_cpu"] is None else 1e6 * m["server_cpu"] / n}
+           for stage, m in stages.items()}
     return {"events": n, "batch": batch, "dialect": engine.dialect.name, "events_per_s": rows,
-            "target_events_per_s": TARGETS[engine.dialect.name]}
+            "cpu_per_event": cpu, "target_events_per_s": TARGETS[engine.dialect.name]}
 
 
 def main(argv=None) -> dict:
@@ -90,12 +162,20 @@ def main(argv=None) -> dict:
         for kind, engine in engines.items():
             result = results[kind] = run(args.events, args.batch, None, engine)
             target = TARGETS[kind]
-            rows = [[stage, f"{rate:,.0f}", "✓" if "ingest new" not in stage or rate >= target else "✗"]
-                    for stage, rate in result["events_per_s"].items()]
+            rows = []
+            for stage, rate in result["events_per_s"].items():
+                cpu = result["cpu_per_event"].get(stage, {})
+                rows.append([stage, f"{rate:,.0f}", _us(cpu.get("client_us")), _us(cpu.get("server_us")),
+                             "✓" if "ingest new" not in stage or rate >= target else "✗"])
             print_table(f"Feed ingest on {result['dialect']}, {result['events']:,} events, batches of "
-                        f"{result['batch']} (target ≥ {target:,}/s)", ["stage", "events/s", "target"], rows)
+                        f"{result['batch']} (target ≥ {target:,}/s for new events)",
+                        ["stage", "events/s", "CPU µs/event here", "server", "target"], rows)
     print(f"results: {write_results('ingest', results)}")
     return results
+
+
+def _us(value) -> str:
+    return "" if value is None else f"{value:.1f}"
 
 
 if __name__ == "__main__":

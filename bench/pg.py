@@ -61,6 +61,28 @@ class PgServer:
         self.counter += 1
         return self.create_database(f"copy_{self.counter}", template="world_template")
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time used so far by this server's processes (postmaster and its children; Linux /proc)."""
+        import os
+
+        try:
+            postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        total = 0
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/stat") as fh:
+                    parent = int(fh.read().rsplit(")", 1)[1].split()[1])
+                if int(pid) == postmaster or parent == postmaster:
+                    with open(f"/proc/{pid}/schedstat") as fh:
+                        total += int(fh.read().split()[0])  # nanoseconds on the CPU
+            except (OSError, ValueError, IndexError):
+                continue  # a backend that just ended
+        return total / 1e9
+
     def stop(self):
         import shutil
 
@@ -85,6 +107,7 @@ def bench_databases(kinds: list[str], sqlite_path: Path, scale: str = "street"):
                 server = server or PgServer()
                 server.create_database("bench").dispose()
                 engines[kind] = seeded_engine(server.url("bench"), scale)
+                engines[kind].server_cpu = server.cpu_seconds  # the benchmarks report server CPU per event
         yield engines
     finally:
         for engine in engines.values():

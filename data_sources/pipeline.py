@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
@@ -13,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from governance.models import Quarantine, SourceState
 from governance.timeutil import utcnow
 
-from .base import FeedError, NormalisedEvent, RawRecord, RecordError, Source
+from .base import FeedError, NormalisedEvent, Page, RawRecord, RecordError, Source
 from .locate import locator_for
 from .upsert import UpsertResult, upsert_events
 
@@ -49,11 +50,18 @@ def quarantine(engine: Engine, source: str, items: list[tuple[RawRecord, str]], 
         conn.execute(insert(Quarantine), rows)
 
 
-def ingest_records(engine: Engine, source: Source, records: list[RawRecord],
-                   now: datetime | None = None, actor: str | None = None) -> IngestStats:
-    """Normalise, locate and upsert a batch; bad records go to quarantine, the rest go on."""
-    now = now or utcnow()
-    stats = IngestStats(received=len(records))
+@dataclass
+class PreparedBatch:
+    """A batch after normalise and locate, ready to store."""
+
+    records: list[RawRecord]
+    good: list[tuple[RawRecord, NormalisedEvent]]
+    bad: list[tuple[RawRecord, str]]
+    places: list
+
+
+def prepare_batch(engine: Engine, source: Source, records: list[RawRecord]) -> PreparedBatch:
+    """Normalise and locate a batch (no database writes); malformed records are set aside with reasons."""
     good: list[tuple[RawRecord, NormalisedEvent]] = []
     bad: list[tuple[RawRecord, str]] = []
     for rec in records:
@@ -66,7 +74,15 @@ def ingest_records(engine: Engine, source: Source, records: list[RawRecord],
     locator = locator_for(engine)
     places = locator.locate_many([e.lon if e.lon is not None else float("nan") for _, e in good],
                                  [e.lat if e.lat is not None else float("nan") for _, e in good])
-    result = _store(engine, good, places, actor or source.name, now, bad)
+    return PreparedBatch(records, good, bad, places)
+
+
+def store_batch(engine: Engine, source: Source, prepared: PreparedBatch, now: datetime,
+            actor: str | None) -> IngestStats:
+    """Store a prepared batch (one transaction) and quarantine what could not be used."""
+    good, bad, records = prepared.good, list(prepared.bad), prepared.records
+    stats = IngestStats(received=len(records))
+    result = _store(engine, good, prepared.places, actor or source.name, now, bad)
     quarantine(engine, source.name, bad, now)
     position = {id(rec): i for i, rec in enumerate(records)}
     stats.rejections = sorted((position[id(rec)], reason) for rec, reason in bad)
@@ -75,6 +91,51 @@ def ingest_records(engine: Engine, source: Source, records: list[RawRecord],
     stats.inserted, stats.updated = result.inserted, result.updated
     stats.duplicates_linked = result.duplicates_linked
     return stats
+
+
+def ingest_records(engine: Engine, source: Source, records: list[RawRecord],
+                   now: datetime | None = None, actor: str | None = None) -> IngestStats:
+    """Normalise, locate and upsert a batch; bad records go to quarantine, the rest go on."""
+    now = now or utcnow()
+    return store_batch(engine, source, prepare_batch(engine, source, records), now, actor)
+
+
+def ingest_pages(engine: Engine, source: Source, pages: Iterable[Page],
+                 clock: Callable[[], datetime] = utcnow, actor: str | None = None,
+                 overlap: bool | None = None) -> Iterator[tuple[Page, IngestStats]]:
+    """Ingest pages in order; yield (page, stats) once each page is stored.
+
+    With `overlap` (default: every database but SQLite) one writer thread stores page n while
+    this thread fetches, normalises and locates page n + 1, so Python work runs while the
+    database server works. Stores still run one at a time in page order, so each page sees the
+    ones before it (known keys, duplicate originals) exactly as a plain loop would. An error
+    while fetching or preparing a page is raised after every page before it is stored and
+    yielded. SQLite has no server to wait for (and a second writer would only contend for its
+    lock): there it is the plain loop.
+    """
+    if overlap is None:
+        overlap = engine.dialect.name != "sqlite"
+    if not overlap:
+        for page in pages:
+            yield page, ingest_records(engine, source, page.records, now=clock(), actor=actor)
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix=f"ingest-{source.name}") as writer:
+        pending: tuple[Page, Future] | None = None
+        try:
+            for page in pages:
+                prepared = prepare_batch(engine, source, page.records)
+                done = (pending[0], pending[1].result()) if pending else None
+                pending = (page, writer.submit(store_batch, engine, source, prepared, clock(), actor))
+                if done:
+                    yield done
+        except Exception:
+            if pending:  # what was fetched before the failure is kept (and its cursor with it)
+                page, future = pending
+                pending = None
+                yield page, future.result()
+            raise
+        if pending:
+            yield pending[0], pending[1].result()
 
 
 def _store(engine, good, places, actor, now, bad) -> UpsertResult:
@@ -124,8 +185,7 @@ def run_source(engine: Engine, source: Source, clock: Callable[[], datetime] = u
     total = IngestStats()
     error: str | None = None
     try:
-        for page in source.pages(cursor):
-            stats = ingest_records(engine, source, page.records, now=clock())
+        for page, stats in ingest_pages(engine, source, source.pages(cursor), clock):
             total.add(stats)
             with Session(engine) as s:
                 state = _state(s, source.name)

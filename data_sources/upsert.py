@@ -1,13 +1,16 @@
 """The one upsert every feed shares: insert new events, apply source changes, link duplicates."""
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 from operator import itemgetter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import DateTime, and_, bindparam, insert, or_, select, update
+from sqlalchemy import (BigInteger, Boolean, Date, DateTime, Float, Integer, SmallInteger, and_, any_,
+                        bindparam, insert, or_, select, update)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from governance import rollups
@@ -22,6 +25,9 @@ DUPLICATE_WINDOW = timedelta(hours=24)
 TRACKED = ("source_status", "closed_at", "satisfaction", "due_at", "category_code", "title",
            "description", "address")
 _CELL = 0.001  # ~100 m buckets for the duplicate search
+_NEIGHBOURS = [(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+# Raw payloads as text: what `base.raw_text_of` gives, with one encoder instead of one per record.
+_JSON = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 @dataclass
@@ -53,15 +59,18 @@ class _DuplicateIndex:
 
     def find(self, family, lon, lat, when, source):
         cx, cy = int(lon // _CELL), int(lat // _CELL)
+        get = self.cells.get
         best = None
-        for dx in (-1, 0, 1):
-            for dy in (-1, 0, 1):
-                for o_lon, o_lat, o_when, o_source, o_id in self.cells.get((family, cx + dx, cy + dy), ()):
-                    if o_source == source or abs(o_when - when) > DUPLICATE_WINDOW:
-                        continue
-                    if _metres(lon, lat, o_lon, o_lat) <= DUPLICATE_METRES:
-                        if best is None or o_when < best[0]:
-                            best = (o_when, o_id)
+        for dx, dy in _NEIGHBOURS:
+            bucket = get((family, cx + dx, cy + dy))
+            if not bucket:
+                continue
+            for o_lon, o_lat, o_when, o_source, o_id in bucket:
+                if o_source == source or abs(o_when - when) > DUPLICATE_WINDOW:
+                    continue
+                if _metres(lon, lat, o_lon, o_lat) <= DUPLICATE_METRES:
+                    if best is None or o_when < best[0]:
+                        best = (o_when, o_id)
         return best[1] if best else None
 
 
@@ -84,9 +93,19 @@ def _load_originals(conn: Connection, new: list[NormalisedEvent]) -> _DuplicateI
         Event.lon.between(min(e.lon for e in located) - 0.001, max(e.lon for e in located) + 0.001),
         Event.lat.between(min(e.lat for e in located) - 0.001, max(e.lat for e in located) + 0.001),
     )).all()
-    for r in rows:
-        index.add(_family(r.category_code), r.lon, r.lat, r.reported_at, r.source, r.id)
+    for eid, source, code, lon, lat, at in rows:
+        index.add(_family(code), lon, lat, at, source, eid)
     return index
+
+
+def _raw_text(ev: NormalisedEvent) -> str | None:
+    """The event's raw payload as stored (`NormalisedEvent.raw_text`; JSON objects encoded here)."""
+    if type(ev.raw_payload) is dict:
+        try:
+            return _JSON.encode(ev.raw_payload)
+        except (TypeError, ValueError):
+            pass
+    return ev.raw_text
 
 
 def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list, actor: str,
@@ -112,12 +131,10 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
     for i in order:
         by_source[events[i].source].append(events[i].source_key)
     cols = [Event.id, Event.source, Event.source_key, Event.status, *[getattr(Event, f) for f in TRACKED]]
-    for source, keys in by_source.items():
-        for start in range(0, len(keys), 500):
-            for row in conn.execute(select(*cols).where(and_(
-                    Event.source == source, Event.source_key.in_(keys[start:start + 500])))):
-                existing[(row.source, row.source_key)] = dict(row._mapping)
+    for row in _rows_by_key(conn, cols, by_source):
+        existing[(row.source, row.source_key)] = dict(row._mapping)
 
+    bulk = _copy_path(conn)
     new_idx = [i for i in order if (events[i].source, events[i].source_key) not in existing]
     audits: list[dict] = []
     if new_idx:
@@ -137,16 +154,20 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
                 "due_at": ev.due_at or ev.reported_at + timedelta(hours=cat.sla_hours),
                 "closed_at": ev.closed_at if ev.status == "closed" else None,
                 "satisfaction": ev.satisfaction, "reporter_name": ev.reporter_name,
-                "reporter_phone": ev.reporter_phone, "raw_payload": ev.raw_text,
+                "reporter_phone": ev.reporter_phone, "raw_payload": _raw_text(ev),
                 "is_drill": False, "duplicate_of_id": None,
                 "dispatched_at": None, "accepted_at": None, "assignee_staff_id": None,
                 "assignee_department_code": None,
             })
-        ids = _insert_events(conn, rows)
+        if bulk:  # ids first, so duplicate links go in with the rows (no UPDATE afterwards)
+            for row, eid in zip(rows, _reserve_ids(conn, len(rows))):
+                row["id"] = eid
+        else:
+            ids = _insert_events(conn, rows)
         links = []
         for row in rows:
             source = row["source"]
-            eid = ids[(source, row["source_key"])]
+            eid = row["id"] if bulk else ids[(source, row["source_key"])]
             result.touched_ids.append(eid)
             audits.append({"event_id": eid, "at": now, "actor": actor, "action": "接入",
                            "field": "status", "from_value": None, "to_value": row["status"],
@@ -163,7 +184,11 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
                                "note": "同类事件 50 米、24 小时内已由其他渠道上报"})
             else:
                 dup_index.add(fam, row["lon"], row["lat"], row["reported_at"], source, eid)
-        if links:
+        if bulk:
+            for row, link in zip(rows, _links_by_row(rows, links)):
+                row["duplicate_of_id"] = link
+            _copy(conn, Event.__table__, rows)
+        elif links:
             conn.execute(update(Event).where(Event.id == bindparam("_id"))
                          .values(duplicate_of_id=bindparam("_dup")), links)
         rollups.mark_rows(conn, rows)
@@ -198,31 +223,90 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
                            "note": None})
     if changes:  # the days the changed events leave (a moved deadline or closing) are recomputed too
         rollups.mark_events(conn, [old["id"] for old, _ in changes])
+    # One executemany per set of changed fields (a feed's changes mostly share one set).
+    by_fields: dict[tuple, list[dict]] = defaultdict(list)
     for old, values in changes:
-        conn.execute(update(Event).where(Event.id == old["id"]).values(**values))
+        by_fields[tuple(values)].append({"_id": old["id"], **{f"_{f}": v for f, v in values.items()}})
         result.touched_ids.append(old["id"])
+    for fields, params in by_fields.items():
+        conn.execute(update(Event).where(Event.id == bindparam("_id"))
+                     .values({f: bindparam(f"_{f}") for f in fields}), params)
     if changes:
         rollups.mark_events(conn, [old["id"] for old, _ in changes])
     result.updated = len(changes)
     if audits:
-        conn.execute(insert(EventAudit), audits)
+        if bulk:
+            _copy(conn, EventAudit.__table__, audits)
+        else:
+            conn.execute(insert(EventAudit), audits)
     return result
+
+
+def _copy_path(conn: Connection) -> bool:
+    """True on PostgreSQL through psycopg 3, whose COPY is the bulk path."""
+    return conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
+
+
+def _rows_by_key(conn: Connection, cols: list, by_source: dict[str, list[str]]):
+    """Rows of `cols` for events with the given keys per source (one array parameter on PostgreSQL)."""
+    for source, keys in by_source.items():
+        if conn.dialect.name == "postgresql":
+            yield from conn.execute(select(*cols).where(
+                Event.source == source, Event.source_key == any_(bindparam("keys", keys, type_=ARRAY(Event.source_key.type)))))
+            continue
+        for start in range(0, len(keys), 500):
+            yield from conn.execute(select(*cols).where(and_(
+                Event.source == source, Event.source_key.in_(keys[start:start + 500]))))
+
+
+def _reserve_ids(conn: Connection, n: int) -> list[int]:
+    """n new event ids from the table's own sequence (safe with concurrent writers), ascending."""
+    ids = conn.exec_driver_sql(  # the sequence is looked up once, not per row; one array back
+        "SELECT array_agg(nextval(q.seq)) FROM (SELECT pg_get_serial_sequence('event', 'id')::regclass "
+        "AS seq) q, generate_series(1, %(n)s)", {"n": n}).scalar()
+    return sorted(ids)
+
+
+def _links_by_row(rows: list[dict], links: list[dict]) -> list[int | None]:
+    """The duplicate link of each row (None for originals), in row order."""
+    found = {link["_id"]: link["_dup"] for link in links}
+    return [found.get(row["id"]) for row in rows]
+
+
+def _pg_type(column) -> str:
+    """PostgreSQL type name of a column for binary COPY (strings go as text, which varchar accepts)."""
+    t = column.type
+    if isinstance(t, Boolean):
+        return "bool"
+    if isinstance(t, Integer):
+        return "int8" if isinstance(t, BigInteger) else "int2" if isinstance(t, SmallInteger) else "int4"
+    if isinstance(t, Float):
+        return "float8"
+    if isinstance(t, DateTime):
+        return "timestamptz" if t.timezone else "timestamp"
+    if isinstance(t, Date):
+        return "date"
+    return "text"
+
+
+def _copy(conn: Connection, table, rows: list[dict]) -> None:
+    """COPY dict rows (all with the same keys) into a table, binary format, in the open transaction."""
+    cols = list(rows[0])
+    pick = itemgetter(*cols)
+    sql = f"COPY {table.name} ({', '.join(cols)}) FROM STDIN (FORMAT BINARY)"
+    with conn.connection.driver_connection.cursor() as cur, cur.copy(sql) as copy:
+        copy.set_types([_pg_type(table.c[c]) for c in cols])
+        for r in rows:
+            copy.write_row(pick(r))
 
 
 def _insert_events(conn: Connection, rows: list[dict]) -> dict[tuple[str, str], int]:
     """Insert new events and return their ids by (source, source_key).
 
-    Each database's bulk path: on SQLite the driver's executemany (values formatted exactly as
-    SQLAlchemy stores them), on PostgreSQL (psycopg 3) COPY; elsewhere a multi-row INSERT … RETURNING.
-    Ids are then read back by key, in chunks.
+    On SQLite the driver's executemany (values formatted exactly as SQLAlchemy stores them), ids
+    read back by key in chunks; elsewhere a multi-row INSERT … RETURNING. (PostgreSQL through
+    psycopg 3 takes the COPY path in `upsert_events` instead.)
     """
-    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
-        cols = list(rows[0])
-        with conn.connection.driver_connection.cursor() as cur:
-            with cur.copy(f"COPY event ({', '.join(cols)}) FROM STDIN") as copy:
-                for r in rows:
-                    copy.write_row([r[c] for c in cols])
-        return _ids_by_key(conn, rows)
     if conn.dialect.name != "sqlite":
         return {(src, key): eid for eid, src, key in conn.execute(
             insert(Event).returning(Event.id, Event.source, Event.source_key), rows)}

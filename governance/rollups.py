@@ -58,6 +58,12 @@ def mark(conn: Connection, groups) -> None:
     if conn.dialect.name == "sqlite":  # the driver's executemany: this sits on the ingest hot path
         conn.exec_driver_sql("INSERT INTO rollup_dirty (area_path, day) VALUES (?, ?)",
                              [(p, d.isoformat()) for p, d in keys])
+    elif conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg" and len(keys) > 20:
+        # a backfill batch touches hundreds of community-days: COPY, not one INSERT each
+        with conn.connection.driver_connection.cursor() as cur, \
+                cur.copy("COPY rollup_dirty (area_path, day) FROM STDIN") as copy:
+            for row in sorted(keys):
+                copy.write_row(row)
     else:
         conn.execute(insert(RollupDirty), [{"area_path": p, "day": d} for p, d in keys])
 
