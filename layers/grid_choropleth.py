@@ -70,15 +70,17 @@ def grid_layer(layer_id: str, url: str, hideout: dict) -> dl.GeoJSON:
                       hoverStyle=MAP_JS("hoverStyle"))
 
 
-def legend_items(metric: str, hideout: dict) -> list:
-    """Legend rows (swatch + label) for a hideout."""
+def legend_items(metric: str, hideout: dict, level_name: str | None = None) -> list:
+    """Legend rows (swatch + label) for a hideout; `level_name` names the areas when they are not the
+    choropleth's own (the finer grids drawn by tile)."""
     if hideout["mode"] == "category":
         rows = [(hideout["colors"][lv], WARNING_LABELS[lv]) for lv in reversed(WARNING_LEVELS)]
     else:
         rows = list(zip(hideout["colors"], class_labels(hideout["classes"])))
         if metric == "closure":
             rows.append((MISSING_COLOR, "样本不足"))
-    return [html.Div(METRIC_TITLES[metric], className="map-legend-title"),
+    title = METRIC_TITLES[metric] + (f" · {level_name}" if level_name else "")
+    return [html.Div(title, className="map-legend-title"),
             *[html.Div(className="map-legend-row", children=[
                 html.Span(className="map-legend-swatch", style={"background": color}),
                 html.Span(label)]) for color, label in rows]]
