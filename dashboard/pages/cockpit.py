@@ -1,8 +1,6 @@
 """The cockpit (一屏全域感知): drill-down grid map, KPIs, warnings, ranking, trends, live refresh."""
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
 from urllib.parse import urlencode
 
 import dash
@@ -19,7 +17,8 @@ from dashboard.components.kpi_strip import kpi_strip
 from dashboard.components.panels import (breadcrumb, level_share, ranking_panel, sort_warned_events,
                                          warnings_panel)
 from dashboard.components.trend_charts import category_chart, daily_chart, hourly_chart
-from dashboard.geo_routes import display_datum, geometry_url, level_index, tile_size_estimate, to_display
+from dashboard.fine_grids import fine_hideout, fine_tiles, warm_fine_levels
+from dashboard.geo_routes import geometry_url, level_index, to_display
 from dashboard.runtime import current
 from dashboard.view_state import ViewState, parse_search
 from data_sources.health import source_health
@@ -34,7 +33,6 @@ from layers.dedicated_overlay import dedicated_layer
 from layers.event_markers import marker_layer, marker_minimum, markers_url
 from layers.grid_choropleth import choropleth_hideout, grid_layer, legend_items
 from layers.grid_tiles import tile_hideouts, tile_layers
-from governance.tiling import FINE_LEVELS, LEVEL_ORDER, TILED_FOCUS, fine_level, within_budget
 
 dash.register_page(__name__, path="/", title="网格驾驶舱", name="驾驶舱")
 ACCESS = "view_cockpit"
@@ -363,69 +361,6 @@ def render(fragment, clicks, metric, period, overlays, _n, feature, last):
     return (*result, stamp_data, new_hash if new_hash != (fragment or "") else no_update)
 
 
-# Bytes the fine tiles of one view may add up to (the rest of a view stays far below 1 MB).
-VIEW_BUDGET = 2 * 1024 * 1024
-
-
-def view_box(bounds) -> tuple[float, float, float, float]:
-    """The map's [[south, west], [north, east]] as WGS84 (west, south, east, north)."""
-    (south, west), (north, east) = bounds
-    if display_datum() == "gcj02":
-        from governance.geo import gcj02_to_wgs84
-
-        (west, east), (south, north) = gcj02_to_wgs84([west, east], [south, north])
-    return float(west), float(south), float(east), float(north)
-
-
-def fine_tiles(view: ViewState, area, bounds, zoom) -> tuple[str | None, dict]:
-    """(level, {tile: codes in scope}) of the finer grids a map view shows, within VIEW_BUDGET."""
-    level = fine_level(area.level, map_level(view, area), zoom)
-    if level is None or not bounds:
-        return None, {}
-    index = level_index(level)
-    codes = {t: index.in_tile(*t, area.path) for t in index.view_tiles(view_box(bounds))}
-    codes = {t: c for t, c in codes.items() if c}
-    chosen, _total = within_budget(list(codes), lambda t: tile_size_estimate(level, len(codes[t])), VIEW_BUDGET)
-    return level, {t: codes[t] for t in chosen}
-
-
-@lru_cache(maxsize=4)
-def _fine_hideout(version: str, minute: str, path: str, level: str, period: str, metric: str) -> dict:
-    figures = data.figures(data.Stamp(version, minute), path, level, period)
-    return choropleth_hideout(metric, {code: f.value(metric) for code, f in figures.items()}, load_rules().colors)
-
-
-def fine_hideout(st, view: ViewState, path: str, level: str) -> dict:
-    """The hideout of every finer area of a scope (one per data stamp and metric: ~10^5 values at city scale)."""
-    return _fine_hideout(st.version, st.minute, path, level, view.period, view.metric)
-
-
-_WARMER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fine-grid-warmer")
-_WARMING: set = set()
-
-
-def warm_fine_levels(view: ViewState, area) -> None:
-    """Compute, in the background, the tile index and figures of every finer level a zoomed-in view of
-    this area may show, so the first zoom-in only draws (once per data stamp; later stamps refresh them
-    while the previous figures are served)."""
-    if area.level not in TILED_FOCUS:
-        return
-    st = data.stamp()
-    key = (st.version, st.minute, area.path, view.period, view.metric)
-    if key in _WARMING:
-        return
-    _WARMING.clear()  # one view's key at a time is enough to skip repeats
-    _WARMING.add(key)
-    shown = map_level(view, area)
-    finer = [lv for lv in FINE_LEVELS if LEVEL_ORDER.index(lv) > LEVEL_ORDER.index(shown)]
-
-    def warm():
-        for level in finer:
-            level_index(level)
-            fine_hideout(st, view, area.path, level)
-    _WARMER.submit(warm)
-
-
 @callback(Output("grid-tiles", "children"), Output("tile-state", "data"),
           Output("map-legend", "children", allow_duplicate=True),
           Input("cockpit-map", "bounds"), Input("cockpit-map", "zoom"), Input("view-stamp", "data"),
@@ -439,8 +374,9 @@ def render_tiles(bounds, zoom, view_stamp, last):
     if not isinstance(view_stamp, dict) or not principal().shows("map"):
         return no_update, no_update, no_update
     view, area = resolve_view(view_stamp.get("search"))
-    level, codes = fine_tiles(view, area, bounds, zoom)
-    warm_fine_levels(view, area)
+    shown = map_level(view, area)
+    level, codes = fine_tiles(area, shown, bounds, zoom)
+    warm_fine_levels(view, area, shown)
     st = data.stamp()
     if level is None:
         if not last:
