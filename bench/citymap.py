@@ -137,6 +137,7 @@ def measure(engine, url: str, runs: int, shots: str) -> dict:
                     page.goto(base + "/", wait_until="commit")
                     page.wait_for_function(ready, timeout=60_000, polling=20)
                 res["first_render_s"].append(t())
+                page.wait_for_function("document.querySelector('.js-plotly-plot')", timeout=60_000)  # charts last
                 _settle(page, wire)
                 res["first_view_map_bytes"] = wire.map_bytes
                 res["first_view_page_bytes"] = wire.map_bytes + wire.other_bytes
