@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from governance.tiling import FINE_LEVELS, LEVEL_ORDER, TILED_FOCUS, fine_level, within_budget
 from governance.warnings import load_rules
-from layers.grid_choropleth import choropleth_hideout
+from layers.grid_choropleth import choropleth_scale
 
 from . import cockpit_data as data
 from .geo_routes import display_datum, level_index, tile_size_estimate
@@ -37,15 +37,21 @@ def fine_tiles(area, shown_level: str, bounds, zoom) -> tuple[str | None, dict]:
     return level, {t: codes[t] for t in chosen}
 
 
-@lru_cache(maxsize=4)
-def _fine_hideout(version: str, minute: str, path: str, level: str, period: str, metric: str) -> dict:
+@lru_cache(maxsize=8)
+def _fine_scale(version: str, minute: str, path: str, level: str, period: str, metric: str) -> dict:
     figures = data.figures(data.Stamp(version, minute), path, level, period)
-    return choropleth_hideout(metric, {code: f.value(metric) for code, f in figures.items()}, load_rules().colors)
+    return choropleth_scale(metric, (f.value(metric) for f in figures.values()), load_rules().colors)
 
 
-def fine_hideout(st, view, path: str, level: str) -> dict:
-    """The hideout of every finer area of a scope (one per data stamp and metric: ~10^5 values at city scale)."""
-    return _fine_hideout(st.version, st.minute, path, level, view.period, view.metric)
+def fine_scale(st, view, path: str, level: str) -> dict:
+    """The colour scale over every finer area of a scope (one per data stamp and metric: ~10^5 areas at city scale)."""
+    return _fine_scale(st.version, st.minute, path, level, view.period, view.metric)
+
+
+def fine_values(st, view, path: str, level: str):
+    """code → the view's metric value of a finer area (None when it has none)."""
+    figures = data.figures(st, path, level, view.period)
+    return lambda code: figures[code].value(view.metric) if code in figures else None
 
 
 _WARMER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fine-grid-warmer")
@@ -69,5 +75,5 @@ def warm_fine_levels(view, area, shown_level: str) -> None:
     def warm():
         for level in finer:
             level_index(level)
-            fine_hideout(st, view, area.path, level)
+            fine_scale(st, view, area.path, level)
     _WARMER.submit(warm)

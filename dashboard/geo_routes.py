@@ -106,6 +106,7 @@ def level_index(level: str) -> LevelIndex:
 
 
 _BYTES_PER_FEATURE = {"community": 600, "general_grid": 300, "micro_grid": 150}  # until a tile was encoded
+_SEEN: dict[str, list[int]] = {}  # level → [bytes, areas] of the tiles encoded so far
 
 
 def tile_size_estimate(level: str, n_features: int) -> int:
@@ -113,9 +114,6 @@ def tile_size_estimate(level: str, n_features: int) -> int:
     seen = _SEEN.get(level)
     per = seen[0] / seen[1] if seen and seen[1] else _BYTES_PER_FEATURE.get(level, 300)
     return int(per * n_features) + 64
-
-
-_SEEN: dict[str, list[int]] = {}
 
 
 @lru_cache(maxsize=1024)

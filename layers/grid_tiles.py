@@ -11,11 +11,13 @@ def tile_url(area_code: str, level: str, z: int, x: int, y: int) -> str:
     return f"/api/v1/geo/{area_code}/{level}/{z}/{x}/{y}.pbf"
 
 
-def tile_hideouts(hideout: dict, codes_by_tile: dict) -> dict:
-    """One hideout per tile: the shared colour scale with only that tile's values."""
-    values = hideout.get("values", {})
-    return {tile: {**hideout, "values": {c: values[c] for c in codes if c in values}}
-            for tile, codes in codes_by_tile.items()}
+def tile_hideouts(scale: dict, value_of, codes_by_tile: dict) -> dict:
+    """One hideout per tile: the shared colour scale with only that tile's values (`value_of(code)`)."""
+    out = {}
+    for tile, codes in codes_by_tile.items():
+        values = {c: value_of(c) for c in codes}
+        out[tile] = {**scale, "values": {c: v for c, v in values.items() if v is not None}}
+    return out
 
 
 def tile_layers(area_code: str, level: str, zoom: int, hideouts: dict) -> list[dl.GeoJSON]:

@@ -17,7 +17,7 @@ from dashboard.components.kpi_strip import kpi_strip
 from dashboard.components.panels import (breadcrumb, level_share, ranking_panel, sort_warned_events,
                                          warnings_panel)
 from dashboard.components.trend_charts import category_chart, daily_chart, hourly_chart
-from dashboard.fine_grids import fine_hideout, fine_tiles, warm_fine_levels
+from dashboard.fine_grids import fine_scale, fine_tiles, fine_values, warm_fine_levels
 from dashboard.geo_routes import geometry_url, level_index, to_display
 from dashboard.runtime import current
 from dashboard.view_state import ViewState, parse_search
@@ -383,14 +383,15 @@ def render_tiles(bounds, zoom, view_stamp, last):
             return no_update, no_update, no_update
         _level, values = map_values(view, area, st)  # back to the choropleth's legend
         return [], None, legend_items(view.metric, hideout_for(view, values))
-    hideouts = tile_hideouts(fine_hideout(st, view, area.path, level), codes)
+    scale = fine_scale(st, view, area.path, level)
+    hideouts = tile_hideouts(scale, fine_values(st, view, area.path, level), codes)
     state = {"keys": sorted(f"{x}/{y}" for x, y in codes), "area": area.code, "level": level,
              "colours": _fingerprint(sorted((f"{x}/{y}", h) for (x, y), h in hideouts.items())),
              # render() may have put the choropleth's legend back: then this one goes out again
              "legend": (view_stamp.get("hashes") or {}).get("map-legend.children")}
     if state == last:
         return no_update, no_update, no_update
-    legend = legend_items(view.metric, fine_hideout(st, view, area.path, level), AREA_LEVELS[level])
+    legend = legend_items(view.metric, scale, AREA_LEVELS[level])
     return tile_layers(area.code, level, level_index(level).zoom, hideouts), state, legend
 
 
