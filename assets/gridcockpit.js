@@ -81,9 +81,11 @@ window.gridCockpit = Object.assign({}, window.gridCockpit, {
             const lv = feature.properties.level;
             const m = L.circleMarker(latlng, {radius: lv === "red" ? 7 : 5, color: "#0a1020", weight: 1,
                                               fillColor: colors[lv] || "#4895ef", fillOpacity: 0.95});
-            const label = document.createElement("span");
-            label.textContent = feature.properties.title || "";
-            m.bindTooltip(label, {className: "grid-tooltip"});
+            if (feature.properties.title) {  /* wide areas send points without titles */
+                const label = document.createElement("span");
+                label.textContent = feature.properties.title;
+                m.bindTooltip(label, {className: "grid-tooltip"});
+            }
             const drawn = window.gridCockpit.drawn;
             (drawn.event = drawn.event || new Set()).add(feature.properties.id);
             return m;

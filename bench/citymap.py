@@ -137,7 +137,9 @@ def measure(engine, url: str, runs: int, shots: str) -> dict:
                     page.goto(base + "/", wait_until="commit")
                     page.wait_for_function(ready, timeout=60_000, polling=20)
                 res["first_render_s"].append(t())
-                page.wait_for_function("document.querySelector('.js-plotly-plot')", timeout=60_000)  # charts last
+                page.wait_for_function("document.querySelector('.js-plotly-plot') && performance.getEntriesByType("
+                                       "'resource').some(e => e.name.includes('/api/v1/warnings/'))",
+                                       timeout=60_000)  # charts and warning points come last
                 _settle(page, wire)
                 res["first_view_map_bytes"] = wire.map_bytes
                 res["first_view_page_bytes"] = wire.map_bytes + wire.other_bytes

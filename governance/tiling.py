@@ -20,6 +20,8 @@ FINE_LEVELS: dict[str, tuple[int, float]] = {"community": (12, 13.0), "general_g
                                              "micro_grid": (16, 17.0)}
 LEVEL_ORDER = ["city", "district", "subdistrict", "community", "general_grid", "micro_grid"]
 MAX_LAT = 85.0511287798
+# More tiles than this around one view means the view is not a real screen (e.g. a forged callback).
+MAX_VIEW_TILES = 2000
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
@@ -30,15 +32,6 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
     rad = math.radians(lat)
     y = int(math.floor((1.0 - math.asinh(math.tan(rad)) / math.pi) / 2.0 * n))
     return min(max(x, 0), n - 1), min(max(y, 0), n - 1)
-
-
-def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
-    """(west, south, east, north) of a tile in degrees."""
-    n = 1 << z
-    west, east = x / n * 360.0 - 180.0, (x + 1) / n * 360.0 - 180.0
-    north = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * y / n))))
-    south = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * (y + 1) / n))))
-    return west, south, east, north
 
 
 def tiles_covering(bounds: tuple[float, float, float, float], z: int) -> list[tuple[int, int]]:
@@ -93,6 +86,9 @@ class LevelIndex:
         """Tiles owning an area whose bounds meet the view (w, s, e, n), nearest the view's centre first."""
         west, south, east, north = view
         padded = (west - self.reach[0], south - self.reach[1], east + self.reach[0], north + self.reach[1])
+        (x0, y0), (x1, y1) = tile_of(padded[0], padded[3], self.zoom), tile_of(padded[2], padded[1], self.zoom)
+        if (x1 - x0 + 1) * (y1 - y0 + 1) > MAX_VIEW_TILES:
+            return []
         near = [t for t in tiles_covering(padded, self.zoom) if t in self.extent]
         hits = [t for t in near if self.extent[t][0] <= east and self.extent[t][2] >= west
                 and self.extent[t][1] <= north and self.extent[t][3] >= south]

@@ -93,6 +93,13 @@ def test_a_view_gets_every_area_it_touches_and_no_area_twice(world_engine):
         assert len(got) < len(rows) / 2 or not want  # only around the view
 
 
+def test_a_view_larger_than_any_screen_gets_no_tiles(world_engine):
+    with world_engine.connect() as conn:
+        index = build_index(conn, "micro_grid")
+    assert index.view_tiles((-180.0, -85.0, 180.0, 85.0)) == []  # a forged payload, answered at once
+    assert index.view_tiles((103.9, 30.5, 104.2, 30.8)) == []    # ~30 km at micro-grid tile zoom
+
+
 def test_tiles_never_leave_the_scope(world_engine, live_server):
     acc = world_engine.accounts
     own, other = acc["communities"][0], acc["communities"][1]
@@ -181,3 +188,13 @@ def test_zooming_in_draws_micro_grids_for_the_view_only(world_engine, live_serve
     assert pos, "the choropleth below the tiles does not get the pointer"
     page.mouse.click(pos["x"], pos["y"])
     page.wait_for_function(f"window.location.hash.indexOf('area={community}') !== -1", timeout=20000)
+
+
+def test_warning_points_of_wide_areas_are_compact(world_engine, live_server):
+    s = http_session(world_engine, live_server, "admin")
+    wide = s.get(f"{live_server}/api/v1/warnings/510100.geojson?min=red").json()["features"]
+    narrow = s.get(f"{live_server}/api/v1/warnings/{FOCUS_CODE}.geojson?min=red").json()["features"]
+    assert wide and {f["properties"]["id"] for f in wide} == {f["properties"]["id"] for f in narrow}
+    assert all(set(f["properties"]) == {"id", "level"} for f in wide)
+    assert all(round(c, 5) == c for f in wide for c in f["geometry"]["coordinates"])
+    assert all(f["properties"]["title"] for f in narrow)
