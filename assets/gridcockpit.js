@@ -14,6 +14,16 @@ window.gridCockpit = Object.assign({}, window.gridCockpit, {
         /* null when something (legend, panel) covers the point: callers try another point */
         return hit && hit.tagName === "CANVAS" ? {x: x, y: y} : null;
     },
+    /* The Leaflet map drawing the grids (benchmarks and tests read its view and move it). */
+    leafletMap: function () {
+        const el = document.getElementById("cockpit-map");
+        if (!el) { return null; }
+        for (const code in window.gridCockpit.layers) {
+            const layer = window.gridCockpit.layers[code];
+            if (layer._map && layer._map.getContainer() === el) { return layer._map; }
+        }
+        return null;
+    },
     map: {
         /* Fill a grid from hideout: categories (warning levels) or numeric classes (lower bounds). */
         gridStyle: function (feature, context) {
@@ -31,6 +41,11 @@ window.gridCockpit = Object.assign({}, window.gridCockpit, {
                 }
             }
             return {fillColor: fill, fillOpacity: 0.88, color: "#0a1020", weight: 0.8, opacity: 0.9};
+        },
+        /* A finer grid drawn by map tile over the choropleth: same colours, thinner edges. */
+        tileStyle: function (feature, context) {
+            const style = window.gridCockpit.map.gridStyle(feature, context);
+            return Object.assign(style, {weight: 0.5, fillOpacity: 0.92});
         },
         hoverStyle: function () {
             return {weight: 3, color: "#7ee0ff"};
@@ -54,15 +69,23 @@ window.gridCockpit = Object.assign({}, window.gridCockpit, {
                 layer.bindTooltip(label, {sticky: true, className: "grid-tooltip"});
             }
         },
+        /* Record a feature of a fine tile (under "tile_<level>", apart from the choropleth's). */
+        trackTileFeature: function (feature) {
+            const p = feature.properties || {};
+            const drawn = window.gridCockpit.drawn, key = "tile_" + p.level;
+            (drawn[key] = drawn[key] || new Set()).add(p.code);
+        },
         /* An event: a circle in its warning colour. */
         eventPoint: function (feature, latlng, context) {
             const colors = ((context && context.hideout) || {}).colors || {};
             const lv = feature.properties.level;
             const m = L.circleMarker(latlng, {radius: lv === "red" ? 7 : 5, color: "#0a1020", weight: 1,
                                               fillColor: colors[lv] || "#4895ef", fillOpacity: 0.95});
-            const label = document.createElement("span");
-            label.textContent = feature.properties.title || "";
-            m.bindTooltip(label, {className: "grid-tooltip"});
+            if (feature.properties.title) {  /* wide areas send points without titles */
+                const label = document.createElement("span");
+                label.textContent = feature.properties.title;
+                m.bindTooltip(label, {className: "grid-tooltip"});
+            }
             const drawn = window.gridCockpit.drawn;
             (drawn.event = drawn.event || new Set()).add(feature.properties.id);
             return m;

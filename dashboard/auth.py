@@ -39,7 +39,7 @@ ROUTE_ACCESS: dict[str, str] = {
     "auth_routes.mint_embed": PUBLIC,                        # bearer token of an API client with "embed"
     "health.health_json": PUBLIC,                            # feed status for monitoring, no personal data
     "push.push_events": PUBLIC,                              # bearer token of an API client with "push"
-    "geo.area_geobuf": "view_cockpit", "geo.warning_points": "view_cockpit",
+    "geo.area_geobuf": "view_cockpit", "geo.area_tile": "view_cockpit", "geo.warning_points": "view_cockpit",
     "export.events_csv": "export", "export.events_xlsx": "export",
 }
 # Pages a browser may open without signing in (their own token is the credential).

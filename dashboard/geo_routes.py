@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from functools import lru_cache
 
 import geobuf
@@ -9,7 +10,8 @@ from flask import Blueprint, Response, abort, request
 
 from governance.geo import geometry_wgs84_to_gcj02, wgs84_to_gcj02
 from governance.models import AREA_LEVELS
-from governance.queries import area_by_code, area_features, world_info
+from governance.queries import area_by_code, area_features, features_by_codes, world_info
+from governance.tiling import FINE_LEVELS, LevelIndex, build_index
 
 from .runtime import current
 
@@ -84,6 +86,87 @@ def area_geobuf(code: str, level: str):
     return resp
 
 
+# A tile never ships more than this; a view's tiles together stay under VIEW_BUDGET (see the cockpit).
+MAX_TILE_BYTES = 512 * 1024
+_INDEX_LOCKS = {level: threading.Lock() for level in FINE_LEVELS}
+
+
+@lru_cache(maxsize=8)
+def _index(world_key: str, level: str) -> LevelIndex:
+    with current().engine.connect() as conn:
+        return build_index(conn, level)
+
+
+def level_index(level: str) -> LevelIndex:
+    """The tile index of a fine level for the current world (built once per world and process)."""
+    with current().engine.connect() as conn:
+        world_key = world_info(conn).get("generated_at", "")
+    with _INDEX_LOCKS[level]:  # built once even when many tile requests arrive together (~1 s at city scale)
+        return _index(world_key, level)
+
+
+_BYTES_PER_FEATURE = {"community": 600, "general_grid": 300, "micro_grid": 150}  # until a tile was encoded
+_SEEN: dict[str, list[int]] = {}  # level → [bytes, areas] of the tiles encoded so far
+
+
+def tile_size_estimate(level: str, n_features: int) -> int:
+    """Bytes a tile of n areas of `level` is expected to take (measured from tiles encoded so far)."""
+    seen = _SEEN.get(level)
+    per = seen[0] / seen[1] if seen and seen[1] else _BYTES_PER_FEATURE.get(level, 300)
+    return int(per * n_features) + 64
+
+
+@lru_cache(maxsize=1024)
+def _tile(world_key: str, code: str, level: str, x: int, y: int, datum: str = "wgs84") -> tuple[bytes, str, int]:
+    index = level_index(level)
+    with current().engine.connect() as conn:
+        area = area_by_code(conn, code)
+        codes = index.in_tile(x, y, area.path) if area else []
+        fc = features_by_codes(conn, codes)
+    if datum == "gcj02":
+        fc = _shift_features(fc)
+    body, dropped = geobuf.encode(fc, 6), 0
+    while len(body) > MAX_TILE_BYTES and fc["features"]:  # cap: keep the first areas (code order)
+        keep = int(len(fc["features"]) * MAX_TILE_BYTES / len(body) * 0.95)
+        dropped += len(fc["features"]) - keep
+        fc["features"] = fc["features"][:keep]
+        body = geobuf.encode(fc, 6)
+    seen = _SEEN.setdefault(level, [0, 0])
+    seen[0] += len(body)
+    seen[1] += len(fc["features"])
+    return body, hashlib.sha1(body).hexdigest()[:16], dropped
+
+
+def tile_url_ok(level: str, z: int) -> bool:
+    """True when `level` is cut into tiles at zoom z."""
+    return level in FINE_LEVELS and FINE_LEVELS[level][0] == z
+
+
+@geo.get("/api/v1/geo/<code>/<level>/<int:z>/<int:x>/<int:y>.pbf")
+def area_tile(code: str, level: str, z: int, x: int, y: int):
+    """Serve the areas of `level` inside area `code` that one map tile owns (centroid in the tile), as geobuf."""
+    from . import cockpit_data
+    from .auth import covers
+
+    if not tile_url_ok(level, z) or not (0 <= x < (1 << z) and 0 <= y < (1 << z)):
+        abort(404, description="no such tile")
+    area = cockpit_data.area(code)
+    if area is None or not covers(area.path):  # outside the scope looks exactly like unknown
+        abort(404, description=f"unknown area {code!r}")
+    with current().engine.connect() as conn:
+        world_key = world_info(conn).get("generated_at", "")
+    body, etag, dropped = _tile(world_key, code, level, x, y, display_datum())
+    if request.if_none_match.contains(etag):
+        return Response(status=304)
+    resp = Response(body, mimetype="application/octet-stream")
+    resp.set_etag(etag)
+    resp.cache_control.max_age = 300
+    resp.cache_control.private = True
+    if dropped:
+        resp.headers["X-Areas-Dropped"] = str(dropped)
+    return resp
+
+
 @geo.get("/api/v1/warnings/<code>.geojson")
 def warning_points(code: str):
     """Open events with a warning colour inside an area, as GeoJSON points (cached per version)."""
@@ -107,11 +190,19 @@ def warning_points(code: str):
     ids = [eid for eid, (lv, _) in warned.events.items() if lv != "none" and RANK[lv] >= RANK[minimum]]
     with current().engine.connect() as conn:
         rows = events_by_ids(conn, ids)
-    features = [{"type": "Feature", "geometry": {"type": "Point",
-                                                  "coordinates": list(to_display(r["lon"], r["lat"]))},
-                 "properties": {"id": r["id"], "level": warned.events[r["id"]][0],
-                                "title": f"{r['category']}｜{r['title']}"[:80]}}
-                for r in rows if r["lon"] is not None]
+    # A city or district holds tens of thousands of red events: there the points carry no title (a click
+    # still opens the event) and metre-rounded coordinates, which keeps the payload ~4× smaller.
+    compact = area.level in ("city", "district")
+    features = []
+    for r in rows:
+        if r["lon"] is None:
+            continue
+        lon, lat = to_display(r["lon"], r["lat"])
+        props = {"id": r["id"], "level": warned.events[r["id"]][0]}
+        if not compact:
+            props["title"] = f"{r['category']}｜{r['title']}"[:80]
+        features.append({"type": "Feature", "properties": props, "geometry": {
+            "type": "Point", "coordinates": [round(lon, 5), round(lat, 5)] if compact else [lon, lat]}})
     resp = jsonify(type="FeatureCollection", features=features)
     resp.cache_control.max_age = 3600  # the URL carries the data version
     resp.cache_control.private = True

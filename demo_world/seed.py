@@ -35,10 +35,32 @@ def geometry_json(geom) -> str:
 
 def _insert_chunks(conn, table, rows, desc):
     with _progress(total=len(rows), desc=desc, unit="行") as bar:
+        if rows and conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+            _copy_rows(conn, table, rows, bar)
+            return
         for i in range(0, len(rows), CHUNK):
             chunk = rows[i:i + CHUNK]
             conn.execute(insert(table), chunk)
             bar.update(len(chunk))
+
+
+def _copy_rows(conn, table, rows, bar) -> None:
+    """PostgreSQL bulk path: COPY (a city-scale world's ~3 million rows in a fraction of the INSERT time).
+
+    Columns a row leaves out get their scalar column default, as an INSERT through SQLAlchemy would.
+    """
+    seen = set().union(*(r.keys() for r in rows))
+    given = [k for k in rows[0]] + sorted(seen - set(rows[0]))
+    defaults = {c.name: c.default.arg for c in table.columns
+                if c.name not in given and c.default is not None and c.default.is_scalar}
+    cols = given + list(defaults)
+    with conn.connection.driver_connection.cursor() as cur:
+        with cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
+            for i in range(0, len(rows), CHUNK):
+                chunk = rows[i:i + CHUNK]
+                for r in chunk:
+                    copy.write_row([r.get(c, defaults.get(c)) for c in cols])
+                bar.update(len(chunk))
 
 
 # Event volume per scale: a full street-scale history per micro-grid would make a city-scale

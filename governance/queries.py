@@ -53,17 +53,43 @@ def areas_in(conn: Connection, scope_path: str, level: str) -> list[AreaRef]:
     return [_ref(r) for r in rows]
 
 
-def area_features(conn: Connection, scope_path: str, level: str) -> dict:
-    """Return a GeoJSON FeatureCollection of one level's areas inside a scope."""
-    rows = conn.execute(select(Area.code, Area.name, Area.level, Area.households, Area.residents,
-                               Area.dedicated_kind, Area.geometry)
-                        .where(subtree(Area.path, scope_path), Area.level == level)
-                        .order_by(Area.code)).all()
-    features = [{"type": "Feature", "id": r.code, "geometry": json.loads(r.geometry),
+# Geometry simplification per level, in degrees (~30 m): real district outlines carry far more vertices
+# than a map at their zoom can show. Siblings are simplified together, so shared edges stay shared.
+SIMPLIFY = {"city": 0.0003, "district": 0.0003}
+
+
+def _features(rows, tolerance: float = 0.0) -> dict:
+    """A GeoJSON FeatureCollection from area rows (code, name, level, households, residents, kind, geometry)."""
+    geometries = [json.loads(r.geometry) for r in rows]
+    if tolerance and rows:
+        import shapely
+
+        shapes = shapely.coverage_simplify([shapely.geometry.shape(g) for g in geometries], tolerance)
+        geometries = [shapely.geometry.mapping(g) for g in shapes]
+    features = [{"type": "Feature", "id": r.code, "geometry": geom,
                  "properties": {"code": r.code, "name": r.name, "level": r.level,
                                 "households": r.households, "residents": r.residents,
-                                "kind": r.dedicated_kind}} for r in rows]
+                                "kind": r.dedicated_kind}} for r, geom in zip(rows, geometries)]
     return {"type": "FeatureCollection", "features": features}
+
+
+_FEATURE_COLS = (Area.code, Area.name, Area.level, Area.households, Area.residents, Area.dedicated_kind,
+                 Area.geometry)
+
+
+def area_features(conn: Connection, scope_path: str, level: str) -> dict:
+    """Return a GeoJSON FeatureCollection of one level's areas inside a scope (coarse levels simplified)."""
+    rows = conn.execute(select(*_FEATURE_COLS).where(subtree(Area.path, scope_path), Area.level == level)
+                        .order_by(Area.code)).all()
+    return _features(rows, SIMPLIFY.get(level, 0.0))
+
+
+def features_by_codes(conn: Connection, codes: list[str]) -> dict:
+    """Return a GeoJSON FeatureCollection of the areas with these codes, in code order (full detail)."""
+    rows = []
+    for start in range(0, len(codes), 900):
+        rows.extend(conn.execute(select(*_FEATURE_COLS).where(Area.code.in_(codes[start:start + 900]))).all())
+    return _features(sorted(rows, key=lambda r: r.code))
 
 
 def open_counts(conn: Connection, scope_path: str, level: str) -> dict[str, int]:

@@ -49,18 +49,25 @@ def class_labels(classes: list[float]) -> list[str]:
     return labels
 
 
-def choropleth_hideout(metric: str, values: dict[str, object], colors: dict | None = None) -> dict:
-    """The hideout a grid layer is styled from, for one metric's values per area code."""
+def choropleth_scale(metric: str, values, colors: dict | None = None) -> dict:
+    """The colour scale of a metric for these values (any iterable), as a hideout without values."""
     if metric == "warning":
-        return {"mode": "category", "values": values, "colors": colors, "missing": colors["none"]}
+        return {"mode": "category", "colors": colors, "missing": colors["none"]}
     if metric == "closure":
         classes, palette = CLOSURE_CLASSES, CLOSURE_COLORS
     else:
-        classes = nice_breaks([v for v in values.values() if v is not None])
+        classes = nice_breaks([v for v in values if v is not None])
         palette = SEQUENTIAL[-len(classes):] if len(classes) < len(SEQUENTIAL) else SEQUENTIAL
         palette = [SEQUENTIAL[0]] + palette[1:] if classes[0] == 0 else palette
-    return {"mode": "classes", "values": {k: v for k, v in values.items() if v is not None},
-            "classes": classes, "colors": palette[:len(classes)], "missing": MISSING_COLOR}
+    return {"mode": "classes", "classes": classes, "colors": palette[:len(classes)], "missing": MISSING_COLOR}
+
+
+def choropleth_hideout(metric: str, values: dict[str, object], colors: dict | None = None) -> dict:
+    """The hideout a grid layer is styled from, for one metric's values per area code."""
+    scale = choropleth_scale(metric, values.values(), colors)
+    if scale["mode"] == "category":
+        return {**scale, "values": values}
+    return {**scale, "values": {k: v for k, v in values.items() if v is not None}}
 
 
 def grid_layer(layer_id: str, url: str, hideout: dict) -> dl.GeoJSON:
@@ -70,15 +77,17 @@ def grid_layer(layer_id: str, url: str, hideout: dict) -> dl.GeoJSON:
                       hoverStyle=MAP_JS("hoverStyle"))
 
 
-def legend_items(metric: str, hideout: dict) -> list:
-    """Legend rows (swatch + label) for a hideout."""
+def legend_items(metric: str, hideout: dict, level_name: str | None = None) -> list:
+    """Legend rows (swatch + label) for a hideout; `level_name` names the areas when they are not the
+    choropleth's own (the finer grids drawn by tile)."""
     if hideout["mode"] == "category":
         rows = [(hideout["colors"][lv], WARNING_LABELS[lv]) for lv in reversed(WARNING_LEVELS)]
     else:
         rows = list(zip(hideout["colors"], class_labels(hideout["classes"])))
         if metric == "closure":
             rows.append((MISSING_COLOR, "样本不足"))
-    return [html.Div(METRIC_TITLES[metric], className="map-legend-title"),
+    title = METRIC_TITLES[metric] + (f" · {level_name}" if level_name else "")
+    return [html.Div(title, className="map-legend-title"),
             *[html.Div(className="map-legend-row", children=[
                 html.Span(className="map-legend-swatch", style={"background": color}),
                 html.Span(label)]) for color, label in rows]]

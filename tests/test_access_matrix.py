@@ -28,7 +28,7 @@ UNMASKERS = EXPORTERS
 
 # Callbacks by the function they run → who may call it. A callback not listed here fails the test.
 CALLBACK_DESIGN = {
-    "render": VIEWERS, "render_trends": VIEWERS, "show_event": VIEWERS,
+    "render": VIEWERS, "render_trends": VIEWERS, "render_tiles": VIEWERS, "show_event": VIEWERS,
     "refresh_table": LEDGER, "open_detail": LEDGER, "bulk": DISPATCHERS,
     "act": DISPATCHERS, "unmask": UNMASKERS,
     "start": {"admin", "leader"}, "show": {"admin", "leader"},
@@ -66,6 +66,7 @@ def route_design(acc: dict) -> dict:
         "health.health_json": ("GET", "/api/v1/health", set(ROLES)),
         "push.push_events": ("POST", "/api/v1/events", set()),  # needs a push client's bearer
         "geo.area_geobuf": ("GET", f"/api/v1/geo/{a}/general_grid.pbf", in_a),
+        "geo.area_tile": ("GET", f"/api/v1/geo/{a}/micro_grid/16/0/0.pbf", in_a),  # an empty tile is still a 200
         "geo.warning_points": ("GET", f"/api/v1/warnings/{a}.geojson", in_a),
         "export.events_csv": ("GET", f"/api/v1/events.csv?area={a}", EXPORTERS - {"community_b"}),
         "export.events_xlsx": ("GET", f"/api/v1/events.xlsx?area={a}", EXPORTERS - {"community_b"}),

@@ -17,7 +17,8 @@ from dashboard.components.kpi_strip import kpi_strip
 from dashboard.components.panels import (breadcrumb, level_share, ranking_panel, sort_warned_events,
                                          warnings_panel)
 from dashboard.components.trend_charts import category_chart, daily_chart, hourly_chart
-from dashboard.geo_routes import geometry_url, to_display
+from dashboard.fine_grids import fine_scale, fine_tiles, fine_values, warm_fine_levels
+from dashboard.geo_routes import geometry_url, level_index, to_display
 from dashboard.runtime import current
 from dashboard.view_state import ViewState, parse_search
 from data_sources.health import source_health
@@ -31,6 +32,7 @@ from layers.area_outline import outline_layer
 from layers.dedicated_overlay import dedicated_layer
 from layers.event_markers import marker_layer, marker_minimum, markers_url
 from layers.grid_choropleth import choropleth_hideout, grid_layer, legend_items
+from layers.grid_tiles import tile_hideouts, tile_layers
 
 dash.register_page(__name__, path="/", title="网格驾驶舱", name="驾驶舱")
 ACCESS = "view_cockpit"
@@ -163,6 +165,7 @@ def layout(**query):
         dcc.Location(id="url"),
         dcc.Store(id="view-stamp", data={"search": view.to_search(), "area": area.code,
                                          "stamp": fresh, "hashes": fingerprints(out)}),
+        dcc.Store(id="tile-state"),  # which fine tiles are drawn (render_tiles)
         # Charts come in a second step, after the map: plotly.js (1.4 MB) must not delay the polygons.
         dcc.Store(id="trend-stamp"), dcc.Interval(id="trend-kick", interval=400, max_intervals=1),
         dcc.Interval(id="cockpit-refresh", interval=current().settings.refresh_seconds * 1000),
@@ -195,9 +198,15 @@ def layout(**query):
                 ]),
                 dl.MapContainer(
                     id="cockpit-map", preferCanvas=True, attributionControl=False, zoomSnap=0.25,
-                    bounds=[[min_lat, min_lon], [max_lat, max_lon]], className="grid-map", children=[
+                    bounds=[[min_lat, min_lon], [max_lat, max_lon]], className="grid-map",
+                    # With a center, dash-leaflet reports center, zoom and bounds after each move
+                    # (without one its move handler fails); the fine tiles follow those.
+                    center=[(min_lat + max_lat) / 2, (min_lon + max_lon) / 2], children=[
                         *([dl.TileLayer(url=tiles, maxZoom=19, opacity=0.6)] if tiles else []),
                         grid_layer("grid-layer", out["grid-layer.url"], out["grid-layer.hideout"]),
+                        # Finer grids by map tile once zoomed in; clicks go through to the choropleth.
+                        dl.Pane(name="fine-grids", style={"zIndex": 420, "pointerEvents": "none"}, children=[
+                            dl.LayerGroup(id="grid-tiles", children=[])]),
                         # Outlines sit in a pane that lets clicks through to the choropleth below.
                         dl.Pane(name="outlines", style={"zIndex": 450, "pointerEvents": "none"}, children=[
                             outline_layer("area-outline", out["area-outline.url"]),
@@ -352,6 +361,40 @@ def render(fragment, clicks, metric, period, overlays, _n, feature, last):
     return (*result, stamp_data, new_hash if new_hash != (fragment or "") else no_update)
 
 
+@callback(Output("grid-tiles", "children"), Output("tile-state", "data"),
+          Output("map-legend", "children", allow_duplicate=True),
+          Input("cockpit-map", "bounds"), Input("cockpit-map", "zoom"), Input("view-stamp", "data"),
+          State("tile-state", "data"), prevent_initial_call=True)
+@requires("view_cockpit")
+def render_tiles(bounds, zoom, view_stamp, last):
+    """Finer grids for the tiles around the map view once zoomed in far enough; nothing is fetched below.
+
+    Sends only when the set of tiles or their colours changed; the legend follows the finer grids.
+    """
+    if not isinstance(view_stamp, dict) or not principal().shows("map"):
+        return no_update, no_update, no_update
+    view, area = resolve_view(view_stamp.get("search"))
+    shown = map_level(view, area)
+    level, codes = fine_tiles(area, shown, bounds, zoom)
+    warm_fine_levels(view, area, shown)
+    st = data.stamp()
+    if level is None:
+        if not last:
+            return no_update, no_update, no_update
+        _level, values = map_values(view, area, st)  # back to the choropleth's legend
+        return [], None, legend_items(view.metric, hideout_for(view, values))
+    scale = fine_scale(st, view, area.path, level)
+    hideouts = tile_hideouts(scale, fine_values(st, view, area.path, level), codes)
+    state = {"keys": sorted(f"{x}/{y}" for x, y in codes), "area": area.code, "level": level,
+             "colours": _fingerprint(sorted((f"{x}/{y}", h) for (x, y), h in hideouts.items())),
+             # render() may have put the choropleth's legend back: then this one goes out again
+             "legend": (view_stamp.get("hashes") or {}).get("map-legend.children")}
+    if state == last:
+        return no_update, no_update, no_update
+    legend = legend_items(view.metric, scale, AREA_LEVELS[level])
+    return tile_layers(area.code, level, level_index(level).zoom, hideouts), state, legend
+
+
 def trend_graphs(figs: tuple) -> list:
     """The trend row's three charts."""
     return [dcc.Graph(id=ident, figure=fig, config=GRAPH_CONFIG, className="trend")
@@ -364,7 +407,7 @@ def trend_graphs(figs: tuple) -> list:
 @requires("view_cockpit")
 def render_trends(view_stamp, _kick, last):
     """Charts follow the map in a second step, and only when their view or data changed."""
-    if not isinstance(view_stamp, dict) or "stamp" not in view_stamp:
+    if not isinstance(view_stamp, dict) or not view_stamp.get("stamp"):  # None: answered from stale data
         return no_update, no_update
     version, minute = view_stamp["stamp"]
     key = {"search": view_stamp["search"], "stamp": [version, minute[:8]]}  # data version and day
