@@ -180,14 +180,26 @@ class _NoWarnings:
 
 
 def run(kind: str, engine, n_events: int, reps: int) -> dict:
-    """Seed a city-scale world with n_events on one database and measure it."""
+    """Seed a city-scale world with n_events on one database and measure it (an already seeded
+    database, e.g. one kept with --keep, is measured as it is)."""
     from demo_world.seed import seed_world
     from governance import rollups
-    from governance.db import migrate
+    from governance.db import is_seeded, migrate
+    from governance.queries import world_info
     from governance.timeutil import utcnow
 
-    now = utcnow()
     migrate(engine)
+    if is_seeded(engine):
+        with engine.connect() as conn:
+            from datetime import datetime
+            now = datetime.fromisoformat(world_info(conn)["generated_at"])
+            events = conn.execute(text("SELECT COUNT(*) FROM event")).scalar()
+            rows = conn.execute(text("SELECT COUNT(*) FROM scope_rollup")).scalar()
+            grids = conn.execute(text("SELECT COUNT(*) FROM area WHERE level = 'micro_grid'")).scalar()
+        return {"database": kind, "events": events, "micro_grids": grids, "seed_s": 0.0,
+                "generate_events_per_s": 0.0, "rollup_rebuild_s": 0.0, "scope_rollup_rows": rows,
+                "queries": measure(engine, now, reps)}
+    now = utcnow()
     with timer() as t_seed:
         summary = seed_world(engine, scale="city", seed=7, now=now, volume=0.002)
     rate = generate_events(engine, n_events, now)
@@ -215,13 +227,15 @@ def main(argv=None) -> dict:
     parser.add_argument("--databases", default="postgresql")
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--reps", type=int, default=30)
+    parser.add_argument("--url", help="measure this already seeded database instead (any SQLAlchemy URL)")
+    parser.add_argument("--keep", action="store_true", help="leave the PostgreSQL server running and print its URL")
     args = parser.parse_args(argv)
     from governance.db import make_engine
 
     from .pg import PgServer
 
     results = {}
-    for kind in args.databases.split(","):
+    for kind in ([] if args.url else args.databases.split(",")):
         server = None
         tmp = tempfile.TemporaryDirectory(prefix="gridcockpit-kpis-")
         try:
@@ -234,9 +248,14 @@ def main(argv=None) -> dict:
             results[kind] = run(kind, engine, args.events, args.reps)
             engine.dispose()
         finally:
-            if server is not None:
+            if server is not None and not args.keep:
                 server.stop()
+            elif server is not None:
+                print(f"kept: {server.url('kpis')} (data in {server.data}; stop it with pg_ctl -D … stop)")
             tmp.cleanup()
+    if args.url:
+        engine = make_engine(args.url)
+        results[engine.dialect.name] = run(engine.dialect.name, engine, args.events, args.reps)
     for kind, r in results.items():
         print(f"\n{kind}: {r['events']:,} events, {r['micro_grids']:,} micro-grids; area tree seeded in "
               f"{r['seed_s']:.0f} s, events generated at {r['generate_events_per_s']:,.0f}/s, rollups rebuilt "
