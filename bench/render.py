@@ -198,9 +198,10 @@ def main(argv=None) -> dict:
         [f"wall view, all {r['micro_grids']:,} micro-grids", f"{r['wall_all_micro_grids_s']:.2f} s", "", ""],
         ["naive plotly choropleth_map, same micro-grids", f"{r['naive_plotly_choropleth_map_s']:.2f} s", "", ""],
         ["naive inline dash-leaflet, same micro-grids", f"{r['naive_inline_leaflet_s']:.2f} s", "", ""],
-        ["speed-up vs plotly (same micro-grids)", f"{r['speedup_vs_plotly']:.1f}×", "≥ 4.5×",
-         ok(r["speedup_vs_plotly"] >= 4.5)],
-        ["speed-up vs plotly (wall view)", f"{r['speedup_vs_plotly_wall_view']:.1f}×", "", ""],
+        # the target: the full wall view against the naive map ("≤ 1.0 s … so ≥ 4.5×")
+        ["speed-up vs plotly (wall view)", f"{r['speedup_vs_plotly_wall_view']:.1f}×", "≥ 4.5×",
+         ok(r["speedup_vs_plotly_wall_view"] >= 4.5)],
+        ["speed-up vs plotly (same micro-grids)", f"{r['speedup_vs_plotly']:.1f}×", "", ""],
         ["drill-down p50 / max", f"{r['drill_down_s_p50'] * 1000:.0f} / {r['drill_down_s_max'] * 1000:.0f} ms",
          "≤ 300 ms", ok(r["drill_down_s_p50"] <= 0.3)],
         ["idle refresh payload (max)", f"{r['idle_refresh_bytes_max']} B", "≤ 2 KB",
