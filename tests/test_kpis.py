@@ -105,15 +105,19 @@ def _scopes(conn) -> list[str]:
 def test_rollup_kpis_equal_event_kpis_at_every_level(world_engine, period):
     with world_engine.begin() as conn:
         rollups.flush(conn)
+        # Rollups count whole local days, the events up to `now`: look from after the newest event
+        # (other tests in this session may have stamped some later than WORLD_NOW)
+        newest = conn.execute(text("SELECT MAX(reported_at), MAX(closed_at) FROM event")).one()
+        now = max([WORLD_NOW] + [datetime.fromisoformat(str(t)) for t in newest if t]) + timedelta(seconds=1)
         for scope in _scopes(conn):
-            from_rollups = kpis_from_rollups(conn, scope, period, WORLD_NOW)
-            assert from_rollups == kpis_from_events(conn, scope, period, WORLD_NOW), scope
+            from_rollups = kpis_from_rollups(conn, scope, period, now)
+            assert from_rollups == kpis_from_events(conn, scope, period, now), scope
             assert from_rollups.total > 0 or period == "today"
-        assert closed_by_level(conn, FOCUS, period, WORLD_NOW) == _closed_by_level_sql(conn, FOCUS, period)
+        assert closed_by_level(conn, FOCUS, period, now) == _closed_by_level_sql(conn, FOCUS, period, now)
 
 
-def _closed_by_level_sql(conn, scope: str, period: str) -> dict:
-    start, end = period_bounds(period, WORLD_NOW)
+def _closed_by_level_sql(conn, scope: str, period: str, now: datetime) -> dict:
+    start, end = period_bounds(period, now)
     return dict(conn.execute(text(
         "SELECT handling_level, COUNT(*) FROM event WHERE duplicate_of_id IS NULL AND NOT is_drill "
         "AND substr(area_path, 1, :n) = :scope AND status = 'closed' AND closed_at >= :s AND closed_at <= :e "
@@ -126,19 +130,21 @@ def test_trends_from_rollups_equal_the_events(world_engine):
 
     with world_engine.begin() as conn:
         rollups.flush(conn)
+        newest = conn.execute(text("SELECT MAX(reported_at), MAX(closed_at) FROM event")).one()
+        now = max([WORLD_NOW] + [datetime.fromisoformat(str(t)) for t in newest if t]) + timedelta(seconds=1)
         rows = conn.execute(text(
             "SELECT e.source, e.reported_at, e.closed_at, e.status, c.name FROM event e "
             "JOIN category c ON c.code = e.category_code WHERE e.duplicate_of_id IS NULL AND NOT e.is_drill "
             "AND substr(e.area_path, 1, :n) = :scope"), {"n": len(FOCUS), "scope": FOCUS}).all()
-        daily = daily_new_closed(conn, FOCUS, WORLD_NOW)
-        hourly = hourly_rhythm(conn, FOCUS, WORLD_NOW)
-        categories = category_breakdown(conn, FOCUS, "month", WORLD_NOW, limit=50)
+        daily = daily_new_closed(conn, FOCUS, now)
+        hourly = hourly_rhythm(conn, FOCUS, now)
+        categories = category_breakdown(conn, FOCUS, "month", now, limit=50)
     as_time = lambda v: datetime.fromisoformat(str(v)) if v is not None else None  # noqa: E731
     days = [d for d in daily["days"]]
     new, closed = {}, [0] * len(days)
     hours, cats = [0] * 24, {}
-    start90 = local_day_start(WORLD_NOW, 89)
-    month_start, _ = period_bounds("month", WORLD_NOW)
+    start90 = local_day_start(now, 89)
+    month_start, _ = period_bounds("month", now)
     for source, reported, closed_at, status, name in rows:
         reported, closed_at = as_time(reported), as_time(closed_at)
         day = to_local(reported).strftime("%Y-%m-%d")
@@ -146,9 +152,9 @@ def test_trends_from_rollups_equal_the_events(world_engine):
             new.setdefault(source, [0] * len(days))[days.index(day)] += 1
         if status == "closed" and closed_at and to_local(closed_at).strftime("%Y-%m-%d") in days:
             closed[days.index(to_local(closed_at).strftime("%Y-%m-%d"))] += 1
-        if start90 <= reported <= WORLD_NOW:
+        if start90 <= reported <= now:
             hours[to_local(reported).hour] += 1
-        if month_start <= reported <= WORLD_NOW:
+        if month_start <= reported <= now:
             cats[name] = cats.get(name, 0) + 1
     assert daily["new"] == new and daily["closed"] == closed
     assert sum(closed) > 0 and sum(map(sum, new.values())) > 0
