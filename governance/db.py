@@ -21,7 +21,8 @@ SQLiteCompiler.get_from_hint_text = _sqlite_from_hint  # lets .with_hint(..., di
 
 
 def make_engine(url: str, **kwargs) -> Engine:
-    """Create an engine; for SQLite make the folder and set WAL, foreign keys and a busy timeout."""
+    """Create an engine; for SQLite make the folder and set WAL, foreign keys and a busy timeout; for
+    PostgreSQL plan every execution for its own parameters."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     # Raw feed payloads may hold dates or decimals: store them as text rather than fail.
@@ -30,6 +31,11 @@ def make_engine(url: str, **kwargs) -> Engine:
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
     else:
         kwargs.setdefault("pool_pre_ping", True)
+    if url.startswith("postgresql"):
+        # psycopg prepares a statement after five runs, and PostgreSQL may then reuse one generic plan
+        # for every parameter: a scope's path range is a city one time and a grid the next, so plan
+        # each execution for its own values (the statement stays prepared: parsing is still saved).
+        kwargs.setdefault("connect_args", {"options": "-c plan_cache_mode=force_custom_plan"})
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         @event.listens_for(engine, "connect")

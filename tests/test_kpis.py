@@ -7,7 +7,7 @@ from sqlalchemy import insert, text
 from governance import rollups
 from governance.kpis import closed_by_level, compute_kpis, kpis_from_events, kpis_from_rollups, period_bounds
 from governance.models import Area, Category, Event
-from governance.timeutil import to_utc_naive
+from governance.timeutil import to_local, to_utc_naive
 
 from .conftest import WORLD_NOW
 
@@ -16,7 +16,7 @@ FOCUS = "/510100/510107/510107001/"
 
 def independent_kpis(conn, scope: str, start: datetime, now: datetime) -> dict:
     """The KPIs recomputed with plain SQL, written separately from governance.kpis."""
-    today = to_utc_naive(datetime(2026, 11, 20))  # local midnight of WORLD_NOW's day
+    today = to_utc_naive(to_local(now).replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None))
     base = ("FROM event WHERE duplicate_of_id IS NULL AND NOT is_drill "
             "AND substr(area_path, 1, :n) = :scope")
     p = {"scope": scope, "n": len(scope), "start": start, "now": now, "today": today}
@@ -35,12 +35,20 @@ def independent_kpis(conn, scope: str, start: datetime, now: datetime) -> dict:
     }
 
 
+def after_newest(conn) -> datetime:
+    """WORLD_NOW, or just after the newest event if other tests of the session stamped one later: the
+    rollups count whole local days, the events up to `now`, so both must look from after everything."""
+    newest = conn.execute(text("SELECT MAX(reported_at), MAX(closed_at) FROM event")).one()
+    return max([WORLD_NOW] + [datetime.fromisoformat(str(t)) + timedelta(seconds=1) for t in newest if t])
+
+
 @pytest.mark.parametrize("period", ["month", "year"])
 def test_kpis_match_independent_sql(world_engine, period):
-    start, _ = period_bounds(period, WORLD_NOW)
-    with world_engine.connect() as conn:
-        got = compute_kpis(conn, FOCUS, period, WORLD_NOW)
-        want = independent_kpis(conn, FOCUS, start, WORLD_NOW)
+    with world_engine.begin() as conn:
+        now = after_newest(conn)
+        start, _ = period_bounds(period, now)
+        got = compute_kpis(conn, FOCUS, period, now)
+        want = independent_kpis(conn, FOCUS, start, now)
     for key, value in want.items():
         assert getattr(got, key) == pytest.approx(value), key
 
@@ -105,10 +113,7 @@ def _scopes(conn) -> list[str]:
 def test_rollup_kpis_equal_event_kpis_at_every_level(world_engine, period):
     with world_engine.begin() as conn:
         rollups.flush(conn)
-        # Rollups count whole local days, the events up to `now`: look from after the newest event
-        # (other tests in this session may have stamped some later than WORLD_NOW)
-        newest = conn.execute(text("SELECT MAX(reported_at), MAX(closed_at) FROM event")).one()
-        now = max([WORLD_NOW] + [datetime.fromisoformat(str(t)) for t in newest if t]) + timedelta(seconds=1)
+        now = after_newest(conn)
         for scope in _scopes(conn):
             from_rollups = kpis_from_rollups(conn, scope, period, now)
             assert from_rollups == kpis_from_events(conn, scope, period, now), scope
@@ -130,8 +135,7 @@ def test_trends_from_rollups_equal_the_events(world_engine):
 
     with world_engine.begin() as conn:
         rollups.flush(conn)
-        newest = conn.execute(text("SELECT MAX(reported_at), MAX(closed_at) FROM event")).one()
-        now = max([WORLD_NOW] + [datetime.fromisoformat(str(t)) for t in newest if t]) + timedelta(seconds=1)
+        now = after_newest(conn)
         rows = conn.execute(text(
             "SELECT e.source, e.reported_at, e.closed_at, e.status, c.name FROM event e "
             "JOIN category c ON c.code = e.category_code WHERE e.duplicate_of_id IS NULL AND NOT e.is_drill "
