@@ -64,19 +64,29 @@ def geometry_url(code: str, level: str) -> str:
 @geo.get("/api/v1/geo/<code>/<level>.pbf")
 def area_geobuf(code: str, level: str):
     """Serve the areas of `level` inside area `code` as geobuf (404 for unknown ones)."""
+    if level not in AREA_LEVELS:
+        abort(404, description=f"unknown level {level!r}")
+    world_key = _world_key_of_scoped_area(code)
+    body, etag = _encoded(world_key, code, level, display_datum())
+    if not etag:
+        abort(404, description=f"unknown area {code!r}")
+    return _geobuf_response(body, etag)
+
+
+def _world_key_of_scoped_area(code: str) -> str:
+    """The world's cache key, after a 404 for an area unknown or outside the caller's scope (alike)."""
     from . import cockpit_data
     from .auth import covers
 
-    if level not in AREA_LEVELS:
-        abort(404, description=f"unknown level {level!r}")
     area = cockpit_data.area(code)
     if area is None or not covers(area.path):  # outside the scope looks exactly like unknown
         abort(404, description=f"unknown area {code!r}")
     with current().engine.connect() as conn:
-        world_key = world_info(conn).get("generated_at", "")
-    body, etag = _encoded(world_key, code, level, display_datum())
-    if not etag:
-        abort(404, description=f"unknown area {code!r}")
+        return world_info(conn).get("generated_at", "")
+
+
+def _geobuf_response(body: bytes, etag: str) -> Response:
+    """A geobuf body with its ETag (304 when the browser has it), privately cacheable for 5 minutes."""
     if request.if_none_match.contains(etag):
         return Response(status=304)
     resp = Response(body, mimetype="application/octet-stream")
@@ -145,24 +155,12 @@ def tile_url_ok(level: str, z: int) -> bool:
 @geo.get("/api/v1/geo/<code>/<level>/<int:z>/<int:x>/<int:y>.pbf")
 def area_tile(code: str, level: str, z: int, x: int, y: int):
     """Serve the areas of `level` inside area `code` that one map tile owns (centroid in the tile), as geobuf."""
-    from . import cockpit_data
-    from .auth import covers
-
     if not tile_url_ok(level, z) or not (0 <= x < (1 << z) and 0 <= y < (1 << z)):
         abort(404, description="no such tile")
-    area = cockpit_data.area(code)
-    if area is None or not covers(area.path):  # outside the scope looks exactly like unknown
-        abort(404, description=f"unknown area {code!r}")
-    with current().engine.connect() as conn:
-        world_key = world_info(conn).get("generated_at", "")
+    world_key = _world_key_of_scoped_area(code)
     body, etag, dropped = _tile(world_key, code, level, x, y, display_datum())
-    if request.if_none_match.contains(etag):
-        return Response(status=304)
-    resp = Response(body, mimetype="application/octet-stream")
-    resp.set_etag(etag)
-    resp.cache_control.max_age = 300
-    resp.cache_control.private = True
-    if dropped:
+    resp = _geobuf_response(body, etag)
+    if dropped and resp.status_code == 200:
         resp.headers["X-Areas-Dropped"] = str(dropped)
     return resp
 

@@ -111,7 +111,8 @@ def recompute(conn: Connection, groups) -> int:
                         select(Event.area_path, *DIMENSIONS, func.count()).where(
                             *_counted(), Event.reported_at >= start, Event.reported_at < end,
                             or_(*[subtree(Event.area_path, p) for p in chunk]))
-                        .group_by(Event.area_path, *DIMENSIONS))]
+                        .group_by(Event.area_path, *DIMENSIONS)
+                        .with_hint(Event, "INDEXED BY ix_event_reported_at", dialect_name="sqlite"))]
             if rows:
                 conn.execute(insert(EventRollup), rows)
             written += len(rows)

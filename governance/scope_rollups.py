@@ -99,6 +99,12 @@ def _facet_queries(conn: Connection, day: date | None = None):
     )
 
 
+# One day of a facet's axis is the selective part: SQLite (without statistics) would rather take the
+# status index for "status = 'closed'" and walk nine closed events in ten.
+_DAY_INDEX = {"status": "ix_event_reported_at", "category": "ix_event_reported_at", "hour": "ix_event_reported_at",
+              "closed": "ix_event_closed_at", "open": "ix_event_status_due"}
+
+
 def recompute_communities(conn: Connection, day: date, communities: list[str]) -> int:
     """Re-derive the rows of some communities for one local day from the events; return rows written."""
     written = 0
@@ -110,7 +116,8 @@ def recompute_communities(conn: Connection, day: date, communities: list[str]) -
         for facet, keys, measures, _day, conds in _facet_queries(conn, day):
             rows = conn.execute(select(Event.area_path, *keys, *measures).where(
                 *_counted(), *conds, or_(*[subtree(Event.area_path, p) for p in chunk]))
-                .group_by(Event.area_path, *keys))
+                .group_by(Event.area_path, *keys)
+                .with_hint(Event, f"INDEXED BY {_DAY_INDEX[facet]}", dialect_name="sqlite"))
             for row in rows:
                 key = "|".join(str(v) for v in row[1:1 + len(keys)])
                 acc = sums[(community_of(row[0]), facet, key)]
