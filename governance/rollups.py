@@ -12,7 +12,6 @@ re-derives everything. Readers flush first, so what they read is exact.
 from __future__ import annotations
 
 from collections import defaultdict
-from functools import lru_cache
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import case, delete, func, insert, or_, select
@@ -39,15 +38,8 @@ def _day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def _counted():
-    return (Event.duplicate_of_id.is_(None), Event.is_drill.is_(False), Event.area_path.isnot(None))
-
-
-@lru_cache(maxsize=65536)
-def group_of(path: str) -> str:
-    """The queue's grain: the community (总网格) a micro-grid path lies in (city/district/street/community)."""
-    parts = path.strip("/").split("/")
-    return "/" + "/".join(parts[:4]) + "/" if len(parts) > 4 else path
+_counted = scope_rollups.counted  # the same events count in both tables
+group_of = scope_rollups.community_of  # the queue's grain: the community (总网格) of a path
 
 
 def mark(conn: Connection, groups) -> None:

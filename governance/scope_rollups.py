@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import (Column, Date, MetaData, String, Table, case, cast, delete, func, insert, literal,
                         literal_column, or_, select, text)
@@ -42,13 +43,15 @@ def covers(scope_path: str) -> bool:
     return len(scope_path.strip("/").split("/")) <= COMMUNITY_DEPTH
 
 
+@lru_cache(maxsize=65536)
 def community_of(path: str) -> str:
-    """The community path a deeper area path lies in."""
+    """The community path an area path lies in (a community's or an ancestor's own path as it is)."""
     parts = path.strip("/").split("/")
     return "/" + "/".join(parts[:COMMUNITY_DEPTH]) + "/"
 
 
-def _counted():
+def counted():
+    """Conditions of the events every rollup counts: not a duplicate, not a drill, inside a grid."""
     return (Event.duplicate_of_id.is_(None), Event.is_drill.is_(False), Event.area_path.isnot(None))
 
 
@@ -115,7 +118,7 @@ def recompute_communities(conn: Connection, day: date, communities: list[str]) -
         sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
         for facet, keys, measures, _day, conds in _facet_queries(conn, day):
             rows = conn.execute(select(Event.area_path, *keys, *measures).where(
-                *_counted(), *conds, or_(*[subtree(Event.area_path, p) for p in chunk]))
+                *counted(), *conds, or_(*[subtree(Event.area_path, p) for p in chunk]))
                 .group_by(Event.area_path, *keys)
                 .with_hint(Event, f"INDEXED BY {_DAY_INDEX[facet]}", dialect_name="sqlite"))
             for row in rows:
@@ -188,7 +191,7 @@ def rebuild(conn: Connection) -> None:
             key = keys[0] if len(keys) == 1 else keys[0] + literal("|") + keys[1]
             grouped = select(cmap.c.community, day, literal(facet), key, literal("community"), *measures) \
                 .select_from(Event.__table__.join(cmap, cmap.c.area_path == Event.area_path)) \
-                .where(*_counted(), *conds).group_by(cmap.c.community, day, key)
+                .where(*counted(), *conds).group_by(cmap.c.community, day, key)
             conn.execute(insert(ScopeRollup).from_select(
                 ["area_path", "day", "facet", "key", "level", *MEASURES], grouped))
     finally:
