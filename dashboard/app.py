@@ -7,6 +7,7 @@ import dash
 from flask_compress import Compress
 from sqlalchemy.engine import Engine
 
+from governance.cache import SharedCache, namespace_of
 from governance.config import Settings
 from governance.db import make_engine
 
@@ -29,6 +30,7 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
     if clock is not None:
         runtime.clock = clock
     runtime.secret()  # fail at start, not at the first request, when production has no secret key
+    SharedCache(settings.cache_dir, namespace_of(settings.database_url)).check()  # and a cache it cannot write
     install(runtime)
     app = dash.Dash(
         __name__,

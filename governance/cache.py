@@ -107,6 +107,14 @@ class SharedCache:
             self._pid = os.getpid()
         return self._disk
 
+    def check(self) -> None:
+        """Fail with a clear message when the shared directory cannot be used (called at start)."""
+        try:
+            self.disk.set(("probe", self.namespace), os.getpid(), expire=60)
+        except Exception as exc:  # diskcache raises OSError or sqlite3 errors for a bad directory
+            raise ValueError(f"COCKPIT_CACHE_DIR {self.directory!r} cannot be used as the shared result cache "
+                             f"(it must be a writable directory): {exc}") from exc
+
     def _compute_shared(self, key: tuple, compute: Callable[[], object]):
         full, lock = (self.namespace, *key), ("computing", self.namespace, *key)
         value = self.disk.get(full, _MISSING)

@@ -6,6 +6,8 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from governance.cache import SharedCache, namespace_of
 
 
@@ -53,3 +55,15 @@ def test_namespace_hides_the_password_and_tells_databases_apart():
     assert a == namespace_of("postgresql+psycopg://cockpit:secret2@db/grid")
     assert a != namespace_of("postgresql+psycopg://cockpit:secret1@db/other")
     assert "secret" not in a
+
+
+def test_an_unusable_cache_directory_stops_the_app_at_start_with_its_name(tmp_path):
+    from dashboard.app import create_app
+    from governance.config import load_settings
+
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the cache directory should be")
+    settings = load_settings(database_url=f"sqlite:///{tmp_path / 'x.sqlite3'}", secret_key="s" * 40,
+                             cache_dir=str(blocker))
+    with pytest.raises(ValueError, match="COCKPIT_CACHE_DIR .*not-a-directory"):
+        create_app(settings)
