@@ -30,9 +30,12 @@ def test_filters_export_and_detail(world_engine, live_server, page_factory):
     page.wait_for_function(f"document.querySelector('#events-total').innerText === '共 {want:,} 件'")
     assert want > 0
 
-    page.wait_for_function("document.querySelector('#export-xlsx')?.getAttribute('href')?.includes('events.xlsx')"
-                           " && document.querySelector('#export-csv')?.getAttribute('href')?.includes('events.csv')")
-    csv_href = page.get_attribute("#export-csv", "href")
+    # Read both links in the same check that finds them ready (the page may re-render them in between).
+    hrefs = page.wait_for_function(
+        "(() => { const x = document.querySelector('#export-xlsx')?.getAttribute('href');"
+        " const c = document.querySelector('#export-csv')?.getAttribute('href');"
+        " return x?.includes('events.xlsx') && c?.includes('events.csv') ? [x, c] : null; })()").json_value()
+    xlsx_href, csv_href = hrefs
     http = http_session(world_engine, live_server, "leader")
     assert requests.get(urljoin(live_server, csv_href)).status_code == 401  # exports need a signed-in role
     body = http.get(urljoin(live_server, csv_href)).content.decode("utf-8")
@@ -41,7 +44,7 @@ def test_filters_export_and_detail(world_engine, live_server, page_factory):
     assert rows[0][:3] == ["事件ID", "上报时间", "来源"] and len(rows) - 1 == want
     assert all(r[8] == "协同处置" for r in rows[1:])
 
-    resp = http.get(urljoin(live_server, page.get_attribute("#export-xlsx", "href")))
+    resp = http.get(urljoin(live_server, xlsx_href))
     assert resp.status_code == 200, (resp.status_code, resp.text[:300])
     xlsx = resp.content
     ws = load_workbook(io.BytesIO(xlsx), read_only=True).active
