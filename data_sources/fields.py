@@ -87,6 +87,8 @@ def parse_location(lon: Any, lat: Any, datum: str = "wgs84") -> tuple[float, flo
         raise RecordError(f"坐标超出范围：经度 {x}，纬度 {y}")
     if not (72 <= x <= 138 and 0 <= y <= 56):
         raise RecordError(f"坐标不在中国境内（经纬度可能颠倒或为投影坐标）：{x}, {y}")
+    if datum == "wgs84":  # most feeds: nothing to convert (and numpy's scalar overhead is not free)
+        return x, y
     try:
         w_lon, w_lat = to_wgs84(x, y, datum)
     except ValueError as exc:

@@ -19,6 +19,7 @@ class GridLocator:
         self.paths = paths
         self.geoms = np.asarray(geoms, dtype=object)
         self.tree = shapely.STRtree(self.geoms)
+        self._places = [(int(i), p) for i, p in zip(self.ids, paths)]  # what locate_many returns
 
     @classmethod
     def from_engine(cls, engine: Engine) -> "GridLocator":
@@ -37,9 +38,10 @@ class GridLocator:
             return out
         points = shapely.points(np.asarray(lons, float), np.asarray(lats, float))
         point_idx, grid_idx = self.tree.query(points, predicate="within")
-        for p, g in zip(point_idx, grid_idx):
+        places = self._places
+        for p, g in zip(point_idx.tolist(), grid_idx.tolist()):
             if out[p] is None:  # a point on a shared edge goes to the first grid found
-                out[p] = (int(self.ids[g]), self.paths[g])
+                out[p] = places[g]
         return out
 
 

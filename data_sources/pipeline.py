@@ -12,11 +12,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from governance.models import Quarantine, SourceState
+from governance.taxonomy import load_taxonomy
 from governance.timeutil import utcnow
 
 from .base import FeedError, NormalisedEvent, Page, RawRecord, RecordError, Source
 from .locate import locator_for
-from .upsert import UpsertResult, upsert_events
+from .upsert import UpsertResult, new_event_row, upsert_events
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(minutes=30)
@@ -58,6 +59,7 @@ class PreparedBatch:
     good: list[tuple[RawRecord, NormalisedEvent]]
     bad: list[tuple[RawRecord, str]]
     places: list
+    rows: list[dict]  # each good event's row, should it be new (`upsert.new_event_row`)
 
 
 def prepare_batch(engine: Engine, source: Source, records: list[RawRecord]) -> PreparedBatch:
@@ -66,7 +68,9 @@ def prepare_batch(engine: Engine, source: Source, records: list[RawRecord]) -> P
     bad: list[tuple[RawRecord, str]] = []
     for rec in records:
         try:
-            good.append((rec, source.normalise(rec.payload)))
+            event = source.normalise(rec.payload)
+            event.received_text = rec.raw_text or None
+            good.append((rec, event))
         except RecordError as exc:
             bad.append((rec, str(exc)))
         except Exception as exc:  # a connector bug must not stop the batch either
@@ -74,7 +78,9 @@ def prepare_batch(engine: Engine, source: Source, records: list[RawRecord]) -> P
     locator = locator_for(engine)
     places = locator.locate_many([e.lon if e.lon is not None else float("nan") for _, e in good],
                                  [e.lat if e.lat is not None else float("nan") for _, e in good])
-    return PreparedBatch(records, good, bad, places)
+    taxonomy = load_taxonomy()
+    rows = [new_event_row(e, place, taxonomy) for (_, e), place in zip(good, places)]
+    return PreparedBatch(records, good, bad, places, rows)
 
 
 def store_batch(engine: Engine, source: Source, prepared: PreparedBatch, now: datetime,
@@ -82,7 +88,7 @@ def store_batch(engine: Engine, source: Source, prepared: PreparedBatch, now: da
     """Store a prepared batch (one transaction) and quarantine what could not be used."""
     good, bad, records = prepared.good, list(prepared.bad), prepared.records
     stats = IngestStats(received=len(records))
-    result = _store(engine, good, prepared.places, actor or source.name, now, bad)
+    result = _store(engine, good, prepared.places, actor or source.name, now, bad, prepared.rows)
     quarantine(engine, source.name, bad, now)
     position = {id(rec): i for i, rec in enumerate(records)}
     stats.rejections = sorted((position[id(rec)], reason) for rec, reason in bad)
@@ -138,11 +144,11 @@ def ingest_pages(engine: Engine, source: Source, pages: Iterable[Page],
             yield pending[0], pending[1].result()
 
 
-def _store(engine, good, places, actor, now, bad) -> UpsertResult:
+def _store(engine, good, places, actor, now, bad, rows=None) -> UpsertResult:
     events = [e for _, e in good]
     try:
         with engine.begin() as conn:
-            return upsert_events(conn, events, places, actor, now)
+            return upsert_events(conn, events, places, actor, now, rows)
     except SQLAlchemyError as exc:
         if len(good) == 1:
             detail = str(getattr(exc, "orig", None) or exc).splitlines()[0][:300]
@@ -150,8 +156,8 @@ def _store(engine, good, places, actor, now, bad) -> UpsertResult:
             return UpsertResult()
     # Isolate the record(s) the database refused; store all the others.
     total = UpsertResult()
-    for item, place in zip(good, places):
-        part = _store(engine, [item], [place], actor, now, bad)
+    for k, (item, place) in enumerate(zip(good, places)):
+        part = _store(engine, [item], [place], actor, now, bad, None if rows is None else [rows[k]])
         total.inserted += part.inserted
         total.updated += part.updated
         total.duplicates_linked += part.duplicates_linked

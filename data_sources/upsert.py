@@ -1,8 +1,6 @@
 """The one upsert every feed shares: insert new events, apply source changes, link duplicates."""
 from __future__ import annotations
 
-import json
-import math
 from collections import defaultdict
 from operator import itemgetter
 from dataclasses import dataclass, field
@@ -18,16 +16,11 @@ from governance.models import Event, EventAudit
 from governance.taxonomy import load_taxonomy
 
 from .base import NormalisedEvent
+from .duplicates import DUPLICATE_WINDOW, Points, as_points, family, link_duplicates
 
-DUPLICATE_METRES = 50.0
-DUPLICATE_WINDOW = timedelta(hours=24)
 # Fields a source may change after the first report; each change is written to the audit log.
 TRACKED = ("source_status", "closed_at", "satisfaction", "due_at", "category_code", "title",
            "description", "address")
-_CELL = 0.001  # ~100 m buckets for the duplicate search
-_NEIGHBOURS = [(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
-# Raw payloads as text: what `base.raw_text_of` gives, with one encoder instead of one per record.
-_JSON = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 @dataclass
@@ -41,76 +34,32 @@ class UpsertResult:
     touched_ids: list[int] = field(default_factory=list)
 
 
-def _metres(lon1, lat1, lon2, lat2) -> float:
-    dx = (lon2 - lon1) * 111_320.0 * math.cos(math.radians((lat1 + lat2) / 2))
-    dy = (lat2 - lat1) * 110_540.0
-    return math.hypot(dx, dy)
-
-
-class _DuplicateIndex:
-    """Recent originals bucketed by category family and ~100 m cell."""
-
-    def __init__(self):
-        self.cells: dict[tuple, list[tuple]] = defaultdict(list)
-
-    def add(self, family, lon, lat, when, source, event_id):
-        self.cells[(family, int(lon // _CELL), int(lat // _CELL))].append(
-            (lon, lat, when, source, event_id))
-
-    def find(self, family, lon, lat, when, source):
-        cx, cy = int(lon // _CELL), int(lat // _CELL)
-        get = self.cells.get
-        best = None
-        for dx, dy in _NEIGHBOURS:
-            bucket = get((family, cx + dx, cy + dy))
-            if not bucket:
-                continue
-            for o_lon, o_lat, o_when, o_source, o_id in bucket:
-                if o_source == source or abs(o_when - when) > DUPLICATE_WINDOW:
-                    continue
-                if _metres(lon, lat, o_lon, o_lat) <= DUPLICATE_METRES:
-                    if best is None or o_when < best[0]:
-                        best = (o_when, o_id)
-        return best[1] if best else None
-
-
-def _family(code: str) -> str:
-    return code[:2]  # the major class (大类) groups "the same kind of problem"
-
-
-def _load_originals(conn: Connection, new: list[NormalisedEvent]) -> _DuplicateIndex:
-    index = _DuplicateIndex()
+def _load_originals(conn: Connection, new: list[NormalisedEvent]) -> Points:
+    """Stored originals (not duplicates) that new events could duplicate: same families, nearby,
+    within the window, and from other feeds than the batch's when it has just one."""
     located = [e for e in new if e.lon is not None]
     if not located:
-        return index
+        return as_points([])
     start = min(e.reported_at for e in located) - DUPLICATE_WINDOW
     end = max(e.reported_at for e in located) + DUPLICATE_WINDOW
-    families = sorted({_family(e.category_code) for e in located})
-    family_filter = or_(*[Event.category_code.startswith(f) for f in families])
-    rows = conn.execute(select(Event.id, Event.source, Event.category_code, Event.lon, Event.lat,
-                               Event.reported_at).where(
-        Event.reported_at.between(start, end), Event.duplicate_of_id.is_(None), family_filter,
+    families = sorted({family(e.category_code) for e in located})
+    sources = {e.source for e in located}
+    query = select(Event.category_code, Event.lon, Event.lat, Event.reported_at, Event.source, Event.id).where(
+        Event.reported_at.between(start, end), Event.duplicate_of_id.is_(None),
+        or_(*[Event.category_code.startswith(f) for f in families]),
         Event.lon.between(min(e.lon for e in located) - 0.001, max(e.lon for e in located) + 0.001),
-        Event.lat.between(min(e.lat for e in located) - 0.001, max(e.lat for e in located) + 0.001),
-    )).all()
-    for eid, source, code, lon, lat, at in rows:
-        index.add(_family(code), lon, lat, at, source, eid)
-    return index
-
-
-def _raw_text(ev: NormalisedEvent) -> str | None:
-    """The event's raw payload as stored (`NormalisedEvent.raw_text`; JSON objects encoded here)."""
-    if type(ev.raw_payload) is dict:
-        try:
-            return _JSON.encode(ev.raw_payload)
-        except (TypeError, ValueError):
-            pass
-    return ev.raw_text
+        Event.lat.between(min(e.lat for e in located) - 0.001, max(e.lat for e in located) + 0.001))
+    if len(sources) == 1:  # an event never duplicates one of its own feed
+        query = query.where(Event.source != next(iter(sources)))
+    return as_points([tuple(r) for r in conn.execute(query)])
 
 
 def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list, actor: str,
-                  now: datetime) -> UpsertResult:
+                  now: datetime, prebuilt: list[dict] | None = None) -> UpsertResult:
     """Insert or update events by (source, source_key); `places` holds each one's (id, path) or None.
+
+    `prebuilt` may hold each event's `new_event_row`, made beforehand (the pipeline makes them
+    while the previous batch is being stored).
 
     Re-running with the same input changes nothing. A later record for a known key updates the
     tracked fields and writes one audit row per change; a new event within 50 m and 24 h of an
@@ -119,7 +68,6 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
     result = UpsertResult()
     if not events:
         return result
-    taxonomy = load_taxonomy()
     # Collapse repeated keys in one batch: the last record of a key wins, all are counted.
     latest: dict[tuple[str, str], int] = {}
     for i, ev in enumerate(events):
@@ -138,55 +86,42 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
     new_idx = [i for i in order if (events[i].source, events[i].source_key) not in existing]
     audits: list[dict] = []
     if new_idx:
-        dup_index = _load_originals(conn, [events[i] for i in new_idx])
-        rows = []
-        for i in sorted(new_idx, key=lambda k: events[k].reported_at):
-            ev, place = events[i], places[i]
-            cat = taxonomy.categories[ev.category_code]
-            rows.append({
-                "source": ev.source, "source_key": ev.source_key, "channel": ev.channel,
-                "category_code": ev.category_code, "title": ev.title, "description": ev.description,
-                "lon": ev.lon, "lat": ev.lat, "address": ev.address,
-                "area_id": place[0] if place else None, "area_path": place[1] if place else None,
-                "outside_grid": place is None, "severity": ev.severity or cat.severity,
-                "status": ev.status, "source_status": ev.source_status, "handling_level": cat.level,
-                "reported_at": ev.reported_at, "updated_at": ev.updated_at,
-                "due_at": ev.due_at or ev.reported_at + timedelta(hours=cat.sla_hours),
-                "closed_at": ev.closed_at if ev.status == "closed" else None,
-                "satisfaction": ev.satisfaction, "reporter_name": ev.reporter_name,
-                "reporter_phone": ev.reporter_phone, "raw_payload": _raw_text(ev),
-                "is_drill": False, "duplicate_of_id": None,
-                "dispatched_at": None, "accepted_at": None, "assignee_staff_id": None,
-                "assignee_department_code": None,
-            })
+        originals = _load_originals(conn, [events[i] for i in new_idx])  # before the new rows are in
+        in_report_order = sorted(new_idx, key=lambda k: events[k].reported_at)
+        if prebuilt is None:
+            taxonomy = load_taxonomy()
+            rows = [new_event_row(events[i], places[i], taxonomy) for i in in_report_order]
+        else:  # copies: a retry after a refused batch must not see this attempt's ids and links
+            rows = [dict(prebuilt[i]) for i in in_report_order]
         if bulk:  # ids first, so duplicate links go in with the rows (no UPDATE afterwards)
             for row, eid in zip(rows, _reserve_ids(conn, len(rows))):
                 row["id"] = eid
         else:
             ids = _insert_events(conn, rows)
+        ids_in_order = [row["id"] for row in rows] if bulk else [ids[(r["source"], r["source_key"])] for r in rows]
+        located = [k for k, row in enumerate(rows) if row["lon"] is not None]
+        found = link_duplicates(
+            as_points([(rows[k]["category_code"], rows[k]["lon"], rows[k]["lat"], rows[k]["reported_at"],
+                        rows[k]["source"], ids_in_order[k]) for k in located]),
+            originals)
+        original_of = {located[p]: original for p, original in found.items()}
         links = []
-        for row in rows:
-            source = row["source"]
-            eid = row["id"] if bulk else ids[(source, row["source_key"])]
+        for k, row in enumerate(rows):
+            eid = ids_in_order[k]
             result.touched_ids.append(eid)
             audits.append({"event_id": eid, "at": now, "actor": actor, "action": "接入",
                            "field": "status", "from_value": None, "to_value": row["status"],
                            "note": "事件位于所有网格之外" if row["outside_grid"] else None})
-            if row["lon"] is None:
-                continue
-            fam = _family(row["category_code"])
-            original = dup_index.find(fam, row["lon"], row["lat"], row["reported_at"], source)
+            original = original_of.get(k)
             if original is not None:
                 links.append({"_id": eid, "_dup": original})
                 audits.append({"event_id": eid, "at": now, "actor": "系统", "action": "关联重复",
                                "field": "duplicate_of_id", "from_value": None,
                                "to_value": str(original),
                                "note": "同类事件 50 米、24 小时内已由其他渠道上报"})
-            else:
-                dup_index.add(fam, row["lon"], row["lat"], row["reported_at"], source, eid)
         if bulk:
-            for row, link in zip(rows, _links_by_row(rows, links)):
-                row["duplicate_of_id"] = link
+            for k, original in original_of.items():
+                rows[k]["duplicate_of_id"] = original
             _copy(conn, Event.__table__, rows)
         elif links:
             conn.execute(update(Event).where(Event.id == bindparam("_id"))
@@ -242,6 +177,27 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
     return result
 
 
+def new_event_row(ev: NormalisedEvent, place: tuple[int, str] | None, taxonomy=None) -> dict:
+    """The `event` row a new event is inserted as (every column the insert sets; id comes later)."""
+    cat = (taxonomy or load_taxonomy()).categories[ev.category_code]
+    return {
+        "source": ev.source, "source_key": ev.source_key, "channel": ev.channel,
+        "category_code": ev.category_code, "title": ev.title, "description": ev.description,
+        "lon": ev.lon, "lat": ev.lat, "address": ev.address,
+        "area_id": place[0] if place else None, "area_path": place[1] if place else None,
+        "outside_grid": place is None, "severity": ev.severity or cat.severity,
+        "status": ev.status, "source_status": ev.source_status, "handling_level": cat.level,
+        "reported_at": ev.reported_at, "updated_at": ev.updated_at,
+        "due_at": ev.due_at or ev.reported_at + timedelta(hours=cat.sla_hours),
+        "closed_at": ev.closed_at if ev.status == "closed" else None,
+        "satisfaction": ev.satisfaction, "reporter_name": ev.reporter_name,
+        "reporter_phone": ev.reporter_phone, "raw_payload": ev.raw_text,
+        "is_drill": False, "duplicate_of_id": None,
+        "dispatched_at": None, "accepted_at": None, "assignee_staff_id": None,
+        "assignee_department_code": None,
+    }
+
+
 def _copy_path(conn: Connection) -> bool:
     """True on PostgreSQL through psycopg 3, whose COPY is the bulk path."""
     return conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
@@ -265,12 +221,6 @@ def _reserve_ids(conn: Connection, n: int) -> list[int]:
         "SELECT array_agg(nextval(q.seq)) FROM (SELECT pg_get_serial_sequence('event', 'id')::regclass "
         "AS seq) q, generate_series(1, %(n)s)", {"n": n}).scalar()
     return sorted(ids)
-
-
-def _links_by_row(rows: list[dict], links: list[dict]) -> list[int | None]:
-    """The duplicate link of each row (None for originals), in row order."""
-    found = {link["_id"]: link["_dup"] for link in links}
-    return [found.get(row["id"]) for row in rows]
 
 
 def _pg_type(column) -> str:

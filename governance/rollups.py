@@ -44,7 +44,11 @@ group_of = scope_rollups.community_of  # the queue's grain: the community (æ€»ç½
 
 def mark(conn: Connection, groups) -> None:
     """Queue (area path, day) groups for recomputation (in the caller's transaction), per community-day."""
-    keys = {(group_of(p), d) for p, d in groups if p}
+    _queue(conn, {(group_of(p), d) for p, d in groups if p})
+
+
+def _queue(conn: Connection, keys: set) -> None:
+    """Insert (community path, day) marks into the queue: the fastest way each database has."""
     if not keys:
         return
     if conn.dialect.name == "sqlite":  # the driver's executemany: this sits on the ingest hot path
@@ -63,15 +67,21 @@ def mark(conn: Connection, groups) -> None:
 def mark_rows(conn: Connection, rows) -> None:
     """Queue the groups of event rows (mappings with area_path, reported_at, closed_at and due_at): the
     day each was reported, closed and is due (the scope rollups count closings and open deadlines by day)."""
-    groups = []
-    for r in rows:
+    keys, community = set(), {}
+    offset, no_due = SHANGHAI_OFFSET, scope_rollups.NO_DUE
+    for r in rows:  # `local_day` inlined, one community lookup per path: this runs for every new event
         path = r["area_path"]
-        groups.append((path, local_day(r["reported_at"])))
-        if r.get("closed_at") is not None:
-            groups.append((path, local_day(r["closed_at"])))
-        due = r.get("due_at")
-        groups.append((path, local_day(due) if due is not None else scope_rollups.NO_DUE))
-    mark(conn, groups)
+        if not path:
+            continue
+        group = community.get(path)
+        if group is None:
+            group = community[path] = group_of(path)
+        keys.add((group, (r["reported_at"] + offset).date()))
+        closed, due = r.get("closed_at"), r.get("due_at")
+        if closed is not None:
+            keys.add((group, (closed + offset).date()))
+        keys.add((group, (due + offset).date() if due is not None else no_due))
+    _queue(conn, keys)
 
 
 def mark_events(conn: Connection, event_ids) -> None:
