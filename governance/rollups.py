@@ -165,6 +165,23 @@ def rebuild(conn: Connection) -> int:
     return written
 
 
+# A queued group costs ~1.2 ms to recompute; a rebuild ~50 µs (PostgreSQL) to ~220 µs (SQLite) per
+# stored event: past one queued group per ~10 events, rebuilding everything is the quicker way.
+EVENTS_PER_GROUP_TO_REBUILD = 10
+
+
+def catch_up(conn: Connection) -> tuple[str, int]:
+    """Bring the rollups up to date after a bulk write: flush the queue, or rebuild when that is
+    cheaper; return ("flushed" or "rebuilt", groups queued)."""
+    queued = conn.execute(select(func.count()).select_from(
+        select(RollupDirty.area_path, RollupDirty.day).distinct().subquery())).scalar() or 0
+    if queued and queued * EVENTS_PER_GROUP_TO_REBUILD > conn.execute(select(func.count(Event.id))).scalar():
+        rebuild(conn)
+        return "rebuilt", queued
+    flush(conn)
+    return "flushed", queued
+
+
 def counts_by_path(conn: Connection, parent_path: str, first_day: date, last_day: date,
                    open_states) -> list[tuple[str, int, int, int]]:
     """(micro-grid path, open now, received in [first_day, last_day], closed of those) inside a scope."""
