@@ -11,11 +11,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
+import orjson
 
 from data_sources.base import Page, RawRecord, raw_text_of
+from data_sources.bulk_import import import_file
 from data_sources.cases import CasesSource
 from data_sources.locate import locator_for
 from data_sources.pipeline import ingest_pages, ingest_records, prepare_batch, store_batch
+from governance.rollups import catch_up as catch_up_rollups
 from governance.timeutil import to_local, utcnow
 
 from .common import print_table, seeded_engine, timer, write_results
@@ -49,12 +52,20 @@ def synthetic_cases(engine, n: int, seed: int = 1, prefix: str = "BENCH",
 def _measure(engine, work) -> dict:
     """Wall seconds of `work()`, and the CPU seconds it cost this process and the database server."""
     server_cpu = getattr(engine, "server_cpu", lambda: None)
-    cpu0, srv0 = time.process_time(), server_cpu()
+    cpu0, srv0 = _own_cpu(), server_cpu()
     with timer() as wall:
         work()
     srv1 = server_cpu()
-    return {"wall": wall(), "client_cpu": time.process_time() - cpu0,
+    return {"wall": wall(), "client_cpu": _own_cpu() - cpu0,
             "server_cpu": None if srv0 is None or srv1 is None else srv1 - srv0}
+
+
+def _own_cpu() -> float:
+    """CPU seconds of this process and of its ended children (an import's worker processes)."""
+    import resource
+
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def _copies(engine, k: int) -> list:
@@ -102,7 +113,7 @@ def run(n: int, batch: int, db: Path | None, engine=None) -> dict:
     """
     tmp = tempfile.mkdtemp()
     engine = engine or seeded_engine(db or Path(tmp) / "bench.sqlite3")
-    one_by_one, db_only = _copies(engine, 2)
+    one_by_one, db_only, imported = _copies(engine, 3)
     source = CasesSource("http://unused")
     records = synthetic_cases(engine, n)
     locator = locator_for(engine)
@@ -130,9 +141,23 @@ def run(n: int, batch: int, db: Path | None, engine=None) -> dict:
     prepared = [prepare_batch(db_only, source, p.records) for p in batches(records)]
     stages["ingest new, database stage alone (upsert)"] = _measure(
         db_only, lambda: [store_batch(db_only, source, p, utcnow(), None) for p in prepared])
+    export = Path(tmp) / "cases-export.jsonl"  # what a backfill starts from: the feed's own records
+    export.write_bytes(b"".join(orjson.dumps(r.payload) + b"\n" for r in records))
+    workers = 1 if imported.dialect.name == "sqlite" else 2
+    url = imported.url.render_as_string(hide_password=False)
+    imported.dispose()
+    stages[f"ingest new, bulk import of a file ({workers} process{'es' if workers > 1 else ''})"] = _measure(
+        imported, lambda: import_file(url, "cases", export, workers=workers, batch=batch, show_progress=False,
+                                      catch_up=False))
+    how = {}
+
+    def catch_up():  # what the import command does at the end: flush the queue, or rebuild
+        with imported.begin() as conn:
+            how["it"] = catch_up_rollups(conn)[0]
+    stages["rollups after the import"] = _measure(imported, catch_up)
     stages["ingest again (idempotent re-run)"] = _measure(
         engine, lambda: [ingest_records(engine, source, p.records) for p in batches(records)])
-    for copy in (one_by_one, db_only):
+    for copy in (one_by_one, db_only, imported):
         copy.dispose()
         if copy.dialect.name == "sqlite":
             for suffix in ("", "-wal", "-shm"):
@@ -140,9 +165,11 @@ def run(n: int, batch: int, db: Path | None, engine=None) -> dict:
     flush_all()
     rows = {"normalise": n / t_norm(), "locate (STRtree)": n / t_loc(),
             **{stage: n / m["wall"] for stage, m in stages.items()}}
+    rows[f"rollups after the import ({how['it']})"] = rows.pop("rollups after the import")
     cpu = {stage: {"client_us": 1e6 * m["client_cpu"] / n,
                    "server_us": None if m["server_cpu"] is None else 1e6 * m["server_cpu"] / n}
            for stage, m in stages.items()}
+    cpu[f"rollups after the import ({how['it']})"] = cpu.pop("rollups after the import")
     return {"events": n, "batch": batch, "dialect": engine.dialect.name, "events_per_s": rows,
             "cpu_per_event": cpu, "target_events_per_s": TARGETS[engine.dialect.name]}
 

@@ -70,6 +70,12 @@ class PgServer:
         except (OSError, ValueError, IndexError):
             return None
         total = 0
+        try:  # backends that have ended: the postmaster reaped them, their CPU is in its children's time
+            with open(f"/proc/{postmaster}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            reaped = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")  # cutime + cstime
+        except (OSError, ValueError, IndexError):
+            reaped = 0.0
         for pid in os.listdir("/proc"):
             if not pid.isdigit():
                 continue
@@ -81,7 +87,7 @@ class PgServer:
                         total += int(fh.read().split()[0])  # nanoseconds on the CPU
             except (OSError, ValueError, IndexError):
                 continue  # a backend that just ended
-        return total / 1e9
+        return total / 1e9 + reaped
 
     def stop(self):
         import shutil

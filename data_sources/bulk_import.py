@@ -11,13 +11,15 @@ rebuilt when that is quicker), so KPIs include the import.
 from __future__ import annotations
 
 import multiprocessing
+import queue
 import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import orjson
+from tqdm import tqdm
 
 from .base import Page, RawRecord, Source
 from .pipeline import IngestStats, ingest_pages
@@ -25,7 +27,11 @@ from .registry import CONNECTORS
 
 
 class ImportFileError(ValueError):
-    """The import file cannot be read as records (the message names the file and line)."""
+    """The import file cannot be read as records (the message names the file)."""
+
+
+class ImportFailed(RuntimeError):
+    """A worker process failed; what the workers stored stays stored (an import can be run again)."""
 
 
 @dataclass
@@ -35,7 +41,7 @@ class ImportResult:
     stats: IngestStats
     workers: int
     rollup_groups: int
-    rollups: str  # "flushed" or "rebuilt": how the pre-aggregates were brought up to date
+    rollups: str  # "flushed", "rebuilt" or "queued": how the pre-aggregates were brought up to date
     ingest_seconds: float  # reading, normalising, locating and storing (all workers)
     rollup_seconds: float  # bringing the rollups up to date afterwards
 
@@ -103,9 +109,9 @@ def _pages(path: Path, source: Source, worker: int, workers: int, batch: int) ->
         yield Page(page, None)
 
 
-def _run_worker(url: str, source_name: str, path: str, worker: int, workers: int, batch: int,
-                actor: str, progress) -> IngestStats:
-    """One worker process: its share of the file through the feed pipeline, on its own engine."""
+def _share(url: str, source_name: str, path: str, worker: int, workers: int, batch: int, actor: str,
+           on_page: Callable[[int], None]) -> IngestStats:
+    """One worker's share of the file through the feed pipeline, on its own engine."""
     from governance.db import make_engine
 
     engine = make_engine(url)
@@ -115,17 +121,30 @@ def _run_worker(url: str, source_name: str, path: str, worker: int, workers: int
         for _, stats in ingest_pages(engine, source, _pages(Path(path), source, worker, workers, batch),
                                      actor=actor):
             total.add(stats)
-            if progress is not None:
-                progress.put(stats.received)
+            on_page(stats.received)
     finally:
         engine.dispose()
     total.rejections = []  # positions within a worker's pages mean nothing to the caller
     return total
 
 
+def _child(url, source_name, path, worker, workers, batch, actor, messages) -> None:
+    """Entry of a worker process: its share, with progress and the result sent back as messages."""
+    try:
+        stats = _share(url, source_name, path, worker, workers, batch, actor,
+                       lambda n: messages.put(("progress", worker, n)))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
+        messages.put(("failed", worker, f"{exc.__class__.__name__}: {exc}"))
+        raise
+    messages.put(("done", worker, stats))
+
+
 def import_file(url: str, source_name: str, path: Path, workers: int = 2, batch: int = 2_000,
-                actor: str | None = None, show_progress: bool = True) -> ImportResult:
-    """Import every record of `path` as feed `source_name` into the database at `url`; return the counts."""
+                actor: str | None = None, show_progress: bool = True, catch_up: bool = True) -> ImportResult:
+    """Import every record of `path` as feed `source_name` into the database at `url`; return the counts.
+
+    With `catch_up` false the rollups are left queued (the scheduler's flush, or the caller, does them).
+    """
     from sqlalchemy.engine import make_url
 
     from governance import rollups
@@ -140,16 +159,39 @@ def import_file(url: str, source_name: str, path: Path, workers: int = 2, batch:
     actor = actor or f"批量导入（{path.name}）"
     stats = IngestStats()
     started = time.perf_counter()
-    ctx = multiprocessing.get_context("spawn")  # fresh interpreters: no inherited engines or threads
-    with ctx.Manager() as manager:
-        progress = manager.Queue()
-        with ctx.Pool(workers) as pool:
-            jobs = [pool.apply_async(_run_worker, (url, source_name, str(path), w, workers, batch, actor, progress))
-                    for w in range(workers)]
-            _follow(jobs, progress, path, show_progress)
-            for job in jobs:
-                stats.add(job.get())
+    # This process takes share 0; the others go to fresh interpreters ("spawn": no inherited
+    # engines, connections or threads), started first so their start-up overlaps this share.
+    ctx = multiprocessing.get_context("spawn")
+    messages = ctx.Queue()
+    children = [ctx.Process(target=_child, name=f"import-{w}", daemon=True,
+                            args=(url, source_name, str(path), w, workers, batch, actor, messages))
+                for w in range(1, workers)]
+    for child in children:
+        child.start()
+    results: dict[int, IngestStats | str] = {}
+    try:
+        with tqdm(desc=f"导入 {path.name}", unit="条", disable=not show_progress) as bar:
+            def on_page(n: int) -> None:
+                bar.update(n)
+                _receive(messages, bar, results, wait=False)
+            stats.add(_share(url, source_name, str(path), 0, workers, batch, actor, on_page))
+            while len(results) < len(children):
+                if not _receive(messages, bar, results, wait=True) and not any(c.is_alive() for c in children):
+                    break  # a worker died without a word (killed): reported below
+    finally:  # read on while they finish: a worker blocked on a full pipe would never end
+        while any(child.is_alive() for child in children):
+            _receive(messages, None, results, wait=True)
+        for child in children:
+            child.join()
+    for w in range(1, workers):
+        outcome = results.get(w, f"worker process ended with exit code {children[w - 1].exitcode}")
+        if isinstance(outcome, str):
+            raise ImportFailed(f"import worker {w} failed: {outcome} (pages stored so far are kept; running the "
+                               f"import again is safe)")
+        stats.add(outcome)
     stored = time.perf_counter()
+    if not catch_up:
+        return ImportResult(stats, workers, 0, "queued", stored - started, 0.0)
     engine = make_engine(url)
     try:
         with engine.begin() as conn:
@@ -159,20 +201,17 @@ def import_file(url: str, source_name: str, path: Path, workers: int = 2, batch:
     return ImportResult(stats, workers, groups, how, stored - started, time.perf_counter() - stored)
 
 
-def _follow(jobs, progress, path: Path, show: bool) -> None:
-    """Show records done while the workers run (a tqdm bar on standard error)."""
-    import queue
-
-    from tqdm import tqdm
-
-    with tqdm(desc=f"导入 {path.name}", unit="条", disable=not show) as bar:
-        while not all(job.ready() for job in jobs):
-            try:
-                bar.update(progress.get(timeout=0.2))
-            except queue.Empty:
-                continue
-        while True:
-            try:
-                bar.update(progress.get_nowait())
-            except queue.Empty:
-                break
+def _receive(messages, bar, results: dict, wait: bool) -> bool:
+    """Take the workers' messages that are there (or wait briefly for one); False when none came."""
+    got = False
+    while True:
+        try:
+            kind, worker, value = messages.get(timeout=0.5) if wait and not got else messages.get_nowait()
+        except queue.Empty:
+            return got
+        got = True
+        if kind == "progress":
+            if bar is not None:
+                bar.update(value)
+        else:
+            results[worker] = value
