@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pytest
 from sqlalchemy import delete, insert, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, NotSupportedError
 
 from governance.models import Area, Category, Event, EventAudit
 
@@ -220,6 +220,14 @@ def test_truncating_a_referenced_table_alone_is_refused(pg_engine):
         assert_refused(exc, constraint)
     with pg_engine.begin() as conn:
         conn.execute(text("TRUNCATE event, event_audit"))
+
+
+def test_removing_referenced_rows_needs_read_committed(pg_engine):
+    area = add_area(pg_engine)  # referenced by nothing yet: a concurrent insert could still reference it
+    with pytest.raises(NotSupportedError) as exc:
+        with pg_engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+            conn.execute(delete(Area).where(Area.id == area))
+    assert exc.value.orig.sqlstate == "0A000"
 
 
 def _second_waits_for_first(engine, first: str, second: str, params: dict):

@@ -8,6 +8,11 @@ then fails) and raises foreign_key_violation (23503) under the old constraint's 
 side refuses a DELETE, key UPDATE or TRUNCATE that leaves a reference behind. SQLite keeps its real
 foreign keys (nothing to do here).
 
+The referenced side sees what its statement's snapshot sees, so it removes keys only under READ
+COMMITTED (the app's level): under REPEATABLE READ or SERIALIZABLE a reference committed by a
+concurrent transaction would be missed, so there a DELETE, key UPDATE or TRUNCATE of area, category
+or event is refused (0A000) rather than risk an orphan.
+
 Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-27 08:00:00
@@ -96,25 +101,30 @@ def _incoming(refs) -> str:
         removed += f"""
       SELECT {col} INTO bad FROM {table} WHERE {col} = ANY(gone) AND {col} IS NOT NULL LIMIT 1 FOR KEY SHARE;
       IF FOUND THEN {_raise('update or delete ' + what, name, table, detail)} END IF;"""
+    # The checks read the statement's snapshot, which under READ COMMITTED is fresh (a reference
+    # committed meanwhile is seen); a foreign key checks with a fresh snapshot at any isolation level.
+    fresh = f"""
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+      RAISE EXCEPTION 'removing rows of table "{target}" needs READ COMMITTED' USING ERRCODE = 'feature_not_supported',
+        HINT = 'Under REPEATABLE READ or SERIALIZABLE a reference added by a concurrent transaction would not be seen.';
+    END IF;"""
     return f"""
-  IF TG_OP = 'TRUNCATE' THEN{truncated}
+  IF TG_OP = 'TRUNCATE' THEN{fresh}{truncated}
   ELSIF TG_OP <> 'INSERT' THEN
     IF TG_OP = 'DELETE' THEN
       SELECT array_agg({key}) INTO gone FROM old_rows;
     ELSE
       SELECT array_agg(k) INTO gone FROM (SELECT {key} FROM old_rows EXCEPT SELECT {key} FROM new_rows) s(k);
     END IF;
-    IF gone IS NOT NULL THEN{removed}
+    IF gone IS NOT NULL THEN{fresh.replace(chr(10) + "  ", chr(10) + "    ")}{removed}
     END IF;
   END IF;"""
 
 
 def check_function(table: str) -> str:
-    """The trigger function of `table`: checks the references its rows hold and the ones they are the target of.
-
-    An UPDATE that leaves the key and every referencing column as they were returns at once: with
-    unique keys, "no new row differs from an old row" means the rows' keys and references are unchanged.
-    """
+    """The trigger function of `table`: checks the references its rows hold and the ones they are the target of."""
+    # An UPDATE that leaves the key and every referencing column as they were returns after one query:
+    # with unique keys, "no new row differs from an old row" means no key or reference changed.
     outgoing = [r for r in REFERENCES if r[1] == table]
     incoming = [r for r in REFERENCES if r[3] == table]
     declare = "".join(f"k_{col} {typ}[]; k_{col}_lock {typ}[]; " for _, _, col, _, _, typ in outgoing)
@@ -124,7 +134,7 @@ def check_function(table: str) -> str:
     return f"""CREATE FUNCTION {table}_check_references() RETURNS trigger LANGUAGE plpgsql AS $fn$
 DECLARE {declare}n bigint; bad text;
 BEGIN
-  IF TG_OP = 'UPDATE' THEN  -- (one expression would be planned, old_rows and all, for every event)
+  IF TG_OP = 'UPDATE' THEN  -- nested: as one expression it would be planned, old_rows and all, on INSERT too
     IF NOT EXISTS (SELECT {cols} FROM new_rows EXCEPT SELECT {cols} FROM old_rows) THEN
       RETURN NULL;
     END IF;
@@ -153,6 +163,7 @@ def statements() -> list[str]:
 
 
 def upgrade() -> None:
+    """On PostgreSQL, replace the four foreign keys by the triggers."""
     if op.get_bind().dialect.name != "postgresql":
         return
     for name, table, *_ in REFERENCES:
@@ -162,6 +173,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """On PostgreSQL, drop the triggers and restore the four foreign keys."""
     if op.get_bind().dialect.name != "postgresql":
         return
     for table in TABLES:
