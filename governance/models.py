@@ -116,6 +116,8 @@ class Category(Base):
 class Event(Base):
     """One event from any feed, normalised: the unit every KPI, warning and dispatch works on."""
 
+    # On PostgreSQL, category_code, area_id and duplicate_of_id (and event_audit.event_id) are enforced by
+    # statement-level triggers instead of these foreign keys (migration 0010), for bulk-ingest speed.
     __tablename__ = "event"
     __table_args__ = (
         UniqueConstraint("source", "source_key", name="uq_event_source_key"),
@@ -173,6 +175,7 @@ class EventAudit(Base):
 
     __tablename__ = "event_audit"
     id: Mapped[int] = mapped_column(primary_key=True)
+    # On PostgreSQL enforced by a statement-level trigger, not this foreign key (migration 0010).
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
     at: Mapped[datetime] = mapped_column(DateTime)
     actor: Mapped[str] = mapped_column(String(60))
