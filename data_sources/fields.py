@@ -25,6 +25,8 @@ def parse_time(value: Any, field: str, required: bool = True) -> datetime | None
 
     Times without a zone are Asia/Shanghai, as the feeds' own systems mean them.
     """
+    if type(value) is str and value:  # the common case first: feeds send text
+        return _parse_time_text(value, field)
     if value is None or value == "":
         if required:
             raise RecordError(f"缺少时间字段 {field}")
@@ -43,9 +45,13 @@ def parse_time(value: Any, field: str, required: bool = True) -> datetime | None
         return to_utc_naive(datetime(value.year, value.month, value.day))
     if not isinstance(value, str):
         raise RecordError(f"时间字段 {field} 类型错误：{type(value).__name__}")
+    return _parse_time_text(value, field)
+
+
+def _parse_time_text(value: str, field: str) -> datetime:
     text = value.strip()
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(text)  # ISO 8601, "Z" included (Python ≥ 3.11)
     except ValueError:
         parsed = None
         for fmt in _FORMATS:
