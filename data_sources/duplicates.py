@@ -123,6 +123,6 @@ def as_points(rows) -> Points:
     if not rows:
         return Points([], np.empty(0), np.empty(0), np.empty(0, np.int64), [], [])
     code, lon, lat, at, source, ident = zip(*rows)
-    return Points([c[:2] for c in code], np.asarray(lon, float), np.asarray(lat, float),
+    return Points([family(c) for c in code], np.asarray(lon, float), np.asarray(lat, float),
                   # pandas turns datetimes into integers ~20× faster than numpy's datetime64 does
                   pd.DatetimeIndex(at).as_unit("us").asi8, list(source), list(ident))

@@ -2,6 +2,7 @@
 reason, through parallel workers, with rollups current at the end; and the command line."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -73,9 +74,15 @@ def test_import_runs_every_record_through_the_feed_path_in_parallel(world_engine
 
 def test_records_of_one_key_always_go_to_one_worker():
     keys = [f"C-{i}" for i in range(2000)]
-    for workers in (2, 3, 8):
+    # every worker process decides alone: the split must not depend on Python's per-process hash salt
+    other = subprocess.run([sys.executable, "-c", "import json; from data_sources.bulk_import import worker_of; "
+                            "keys = [f'C-{i}' for i in range(2000)]; "
+                            "print(json.dumps([[worker_of(k, w) for k in keys] for w in (2, 3, 8)]))"],
+                           capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONHASHSEED": "12345"})
+    assert other.returncode == 0, other.stderr
+    for workers, in_other_process in zip((2, 3, 8), orjson.loads(other.stdout)):
         shares = [worker_of(k, workers) for k in keys]
-        assert shares == [worker_of(k, workers) for k in keys]  # stable, not Python's salted hash
+        assert shares == in_other_process
         assert set(shares) == set(range(workers)) and min(shares.count(w) for w in range(workers)) > 100
     assert worker_of(None, 4) == 0
 

@@ -54,6 +54,14 @@ def add_category(engine, code: str = "9901") -> str:
     return code
 
 
+def assert_statement_refused(engine, statement, constraint: str) -> None:
+    """Running `statement` in its own transaction is refused as a violation of `constraint`."""
+    with pytest.raises(IntegrityError) as exc:
+        with engine.begin() as conn:
+            conn.execute(statement)
+    assert_refused(exc, constraint)
+
+
 def assert_refused(excinfo, constraint: str) -> None:
     """The error is a foreign-key violation; on PostgreSQL 23503 under the constraint's name."""
     orig = getattr(excinfo.value, "orig", excinfo.value)
@@ -95,36 +103,22 @@ def test_valid_multi_row_insert_is_accepted(engine):
 
 def test_moving_an_event_to_an_unknown_area_is_refused(engine):
     eid = add_event(engine, "REF-MOVE", area_id=add_area(engine))
-    with pytest.raises(IntegrityError) as exc:
-        with engine.begin() as conn:
-            conn.execute(update(Event).where(Event.id == eid).values(area_id=MISSING))
-    assert_refused(exc, "event_area_id_fkey")
+    assert_statement_refused(engine, update(Event).where(Event.id == eid).values(area_id=MISSING), "event_area_id_fkey")
 
 
 def test_deleting_a_referenced_area_or_category_is_refused(engine):
     area, category = add_area(engine), add_category(engine)
     add_event(engine, "REF-USES", area_id=area, category_code=category)
-    with pytest.raises(IntegrityError) as exc:
-        with engine.begin() as conn:
-            conn.execute(delete(Area).where(Area.id == area))
-    assert_refused(exc, "event_area_id_fkey")
-    with pytest.raises(IntegrityError) as exc:
-        with engine.begin() as conn:
-            conn.execute(delete(Category).where(Category.code == category))
-    assert_refused(exc, "event_category_code_fkey")
+    assert_statement_refused(engine, delete(Area).where(Area.id == area), "event_area_id_fkey")
+    assert_statement_refused(engine, delete(Category).where(Category.code == category), "event_category_code_fkey")
 
 
 def test_changing_a_referenced_key_is_refused(engine):
     area, category = add_area(engine), add_category(engine)
     add_event(engine, "REF-KEY", area_id=area, category_code=category)
-    with pytest.raises(IntegrityError) as exc:
-        with engine.begin() as conn:
-            conn.execute(update(Area).where(Area.id == area).values(id=MISSING))
-    assert_refused(exc, "event_area_id_fkey")
-    with pytest.raises(IntegrityError) as exc:
-        with engine.begin() as conn:
-            conn.execute(update(Category).where(Category.code == category).values(code="9902"))
-    assert_refused(exc, "event_category_code_fkey")
+    assert_statement_refused(engine, update(Area).where(Area.id == area).values(id=MISSING), "event_area_id_fkey")
+    assert_statement_refused(engine, update(Category).where(Category.code == category).values(code="9902"),
+                             "event_category_code_fkey")
 
 
 def test_deleting_an_event_with_audit_rows_or_duplicates_is_refused(engine):
@@ -132,10 +126,7 @@ def test_deleting_an_event_with_audit_rows_or_duplicates_is_refused(engine):
     add_audit(engine, audited)
     add_event(engine, "REF-DUPLICATE", duplicate_of_id=original)
     for eid, constraint in ((audited, "event_audit_event_id_fkey"), (original, "event_duplicate_of_id_fkey")):
-        with pytest.raises(IntegrityError) as exc:
-            with engine.begin() as conn:
-                conn.execute(delete(Event).where(Event.id == eid))
-        assert_refused(exc, constraint)
+        assert_statement_refused(engine, delete(Event).where(Event.id == eid), constraint)
 
 
 def test_deleting_what_nothing_references_any_more_is_accepted(engine):
@@ -153,14 +144,8 @@ def test_deleting_what_nothing_references_any_more_is_accepted(engine):
 def test_moving_an_audit_row_or_renumbering_an_event_is_checked(engine):
     audited = add_event(engine, "REF-AUDITED")
     add_audit(engine, audited)
-    with pytest.raises(IntegrityError) as exc:
-        with engine.begin() as conn:
-            conn.execute(update(EventAudit).where(EventAudit.event_id == audited).values(event_id=MISSING))
-    assert_refused(exc, "event_audit_event_id_fkey")
-    with pytest.raises(IntegrityError) as exc:
-        with engine.begin() as conn:
-            conn.execute(update(Event).where(Event.id == audited).values(id=MISSING))
-    assert_refused(exc, "event_audit_event_id_fkey")
+    assert_statement_refused(engine, update(EventAudit).where(EventAudit.event_id == audited).values(event_id=MISSING), "event_audit_event_id_fkey")
+    assert_statement_refused(engine, update(Event).where(Event.id == audited).values(id=MISSING), "event_audit_event_id_fkey")
 
 
 # PostgreSQL only: the bulk path (COPY) and locking.
