@@ -80,7 +80,7 @@ FROM (
 def generate_events(engine, n: int, now, days: int = 365) -> float:
     """Insert n events spread over the micro-grids and the last `days`; return events/s (on PostgreSQL
     the secondary indexes are dropped first and rebuilt after, as a bulk load would)."""
-    from tqdm import tqdm
+    from governance.progress import progress
 
     pg = engine.dialect.name == "postgresql"
     with engine.begin() as conn:
@@ -102,14 +102,14 @@ def generate_events(engine, n: int, now, days: int = 365) -> float:
                                         "AND indexname NOT IN ('event_pkey', 'uq_event_source_key')")).all()
             for name, _ in indexes:
                 conn.exec_driver_sql(f'DROP INDEX "{name}"')
-    with tqdm(total=n, desc="生成事件", unit="件", unit_scale=True) as bar:
+    with progress(total=n, desc="生成事件", unit="件", unit_scale=True) as bar:
         for a in range(first, first + n, CHUNK):
             b = min(a + CHUNK, first + n) - 1
             with engine.begin() as conn:
                 conn.execute(sql, {"a": a, "b": b, "now": now.isoformat(" "), "days": days,
                                    "n_mg": n_mg, "n_cat": n_cat})
             bar.update(b - a + 1)
-    for _name, definition in tqdm(indexes, desc="重建索引", unit="个"):
+    for _name, definition in progress(iterable=indexes, desc="重建索引", unit="个"):
         with engine.begin() as conn:
             conn.exec_driver_sql(definition)
     rate = n / (time.perf_counter() - started)

@@ -10,18 +10,23 @@ rebuilt when that is quicker), so KPIs include the import.
 """
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import queue
+import threading
 import time
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
 import orjson
-from tqdm import tqdm
+
+from governance.progress import progress
 
 from .base import Page, RawRecord, Source
+from .locate import locator_for
 from .pipeline import IngestStats, ingest_pages
 from .registry import CONNECTORS
 
@@ -53,11 +58,13 @@ def connector(name: str) -> Source:
     return CONNECTORS[name]("import:")  # every pulled connector takes its location first
 
 
-def read_records(path: Path, key_field: str) -> Iterator[RawRecord]:
-    """Records of a JSON Lines file (one record per line) or of a file holding one JSON array.
+def read_records(path: Path, key_field: str, worker: int = 0, workers: int = 1) -> Iterator[RawRecord]:
+    """Records of a JSON Lines file (one record per line) or of a file holding one JSON array;
+    with several `workers`, only the share of `worker` (see `worker_of`).
 
     A line that is not valid JSON is still a record (quarantined later with its reason); only a
-    file that cannot be read at all raises ImportFileError.
+    file that cannot be read at all raises ImportFileError. The other shares' records are parsed
+    for their keys only: their text and records are never built here.
     """
     try:
         with open(path, "rb") as fh:
@@ -70,25 +77,30 @@ def read_records(path: Path, key_field: str) -> Iterator[RawRecord]:
         except orjson.JSONDecodeError as exc:
             raise ImportFileError(f"{path}: not a JSON array ({exc})") from exc
         for item in items:
-            yield _record(item, orjson.dumps(item).decode(), key_field)
+            key = _key(item, key_field)
+            if workers == 1 or worker_of(key, workers) == worker:
+                yield RawRecord(item, orjson.dumps(item).decode(), key)
         return
     with open(path, "rb") as fh:
         for line in fh:
             line = line.strip()
             if not line:
                 continue
-            text = line.decode("utf-8", errors="replace")
             try:
                 item = orjson.loads(line)
             except orjson.JSONDecodeError:
-                yield RawRecord(text, text, None)  # kept: the normaliser refuses it with a reason
+                if worker == 0:  # kept: the normaliser refuses it with a reason
+                    text = line.decode("utf-8", errors="replace")
+                    yield RawRecord(text, text, None)
                 continue
-            yield _record(item, text, key_field)
+            key = _key(item, key_field)
+            if workers == 1 or worker_of(key, workers) == worker:
+                yield RawRecord(item, line.decode("utf-8", errors="replace"), key)
 
 
-def _record(item, text: str, key_field: str) -> RawRecord:
+def _key(item, key_field: str) -> str | None:
     key = item.get(key_field) if isinstance(item, dict) else None
-    return RawRecord(item, text, str(key) if key is not None else None)
+    return str(key) if key is not None else None
 
 
 def worker_of(key: str | None, workers: int) -> int:
@@ -98,9 +110,7 @@ def worker_of(key: str | None, workers: int) -> int:
 
 def _pages(path: Path, source: Source, worker: int, workers: int, batch: int) -> Iterator[Page]:
     page: list[RawRecord] = []
-    for rec in read_records(path, source.primary_key):
-        if worker_of(rec.key_hint, workers) != worker:
-            continue
+    for rec in read_records(path, source.primary_key, worker, workers):
         page.append(rec)
         if len(page) == batch:
             yield Page(page, None)
@@ -112,7 +122,7 @@ def _pages(path: Path, source: Source, worker: int, workers: int, batch: int) ->
 def _share(url: str, source_name: str, path: str, worker: int, workers: int, batch: int, actor: str,
            on_page: Callable[[int], None]) -> IngestStats:
     """One worker's share of the file through the feed pipeline, on its own engine (with several
-    workers, the processes are the parallelism: a writer thread in each only adds GIL hand-offs,
+    workers, the processes are the parallelism: a writer thread in each only added GIL hand-offs,
     measured 22k → 25k events/s without it on two cores)."""
     from governance.db import make_engine
 
@@ -120,14 +130,37 @@ def _share(url: str, source_name: str, path: str, worker: int, workers: int, bat
     source = connector(source_name)
     total = IngestStats()
     try:
-        for _, stats in ingest_pages(engine, source, _pages(Path(path), source, worker, workers, batch),
-                                     actor=actor, overlap=False if workers > 1 else None):
-            total.add(stats)
-            on_page(stats.received)
+        locator_for(engine)  # built before the collector is tuned: it lives as long as the import
+        with records_gc():
+            for _, stats in ingest_pages(engine, source, _pages(Path(path), source, worker, workers, batch),
+                                         actor=actor, overlap=False if workers > 1 else None):
+                total.add(stats)
+                on_page(stats.received)
     finally:
         engine.dispose()
     total.rejections = []  # positions within a worker's pages mean nothing to the caller
     return total
+
+
+@contextmanager
+def records_gc(young: int = 50_000):
+    """Tune Python's cyclic garbage collector for a long stream of short-lived records.
+
+    The objects that exist on entry (modules, engine, locator) are frozen, so collections never
+    scan them again, and young collections run every `young` allocations instead of every 700.
+    A page of records allocates far more than 700 objects, so by default the collector ran many
+    times a page, rescanning live records each time: with this, Python work per imported event
+    dropped from about 49 to 36 µs (`bench/ingest.py`). Cyclic garbage is still collected, just
+    in larger, rarer passes. Meant for a process doing one import, not for a shared server.
+    """
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(young, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
 
 
 def _child(url, source_name, path, worker, workers, batch, actor, messages) -> None:
@@ -142,10 +175,12 @@ def _child(url, source_name, path, worker, workers, batch, actor, messages) -> N
 
 
 def import_file(url: str, source_name: str, path: Path, workers: int = 2, batch: int = 2_000,
-                actor: str | None = None, show_progress: bool = True, catch_up: bool = True) -> ImportResult:
+                actor: str | None = None, show_progress: bool = True, catch_up: bool = True,
+                start_method: str | None = None) -> ImportResult:
     """Import every record of `path` as feed `source_name` into the database at `url`; return the counts.
 
     With `catch_up` false the rollups are left queued (the scheduler's flush, or the caller, does them).
+    `start_method` ("fork" or "spawn") overrides how worker processes start (see `_start_method`).
     """
     from sqlalchemy.engine import make_url
 
@@ -161,9 +196,14 @@ def import_file(url: str, source_name: str, path: Path, workers: int = 2, batch:
     actor = actor or f"批量导入（{path.name}）"
     stats = IngestStats()
     started = time.perf_counter()
-    # This process takes share 0; the others go to fresh interpreters ("spawn": no inherited
-    # engines, connections or threads), started first so their start-up overlaps this share.
-    ctx = multiprocessing.get_context("spawn")
+    # This process takes share 0; the others are started first. The grid index is built here
+    # first and its engine closed, so forked workers share it (and hold no connection of it).
+    warm = make_engine(url)
+    try:
+        locator_for(warm)
+    finally:
+        warm.dispose()
+    ctx = multiprocessing.get_context(start_method or _start_method())
     messages = ctx.Queue()
     children = [ctx.Process(target=_child, name=f"import-{w}", daemon=True,
                             args=(url, source_name, str(path), w, workers, batch, actor, messages))
@@ -172,7 +212,7 @@ def import_file(url: str, source_name: str, path: Path, workers: int = 2, batch:
         child.start()
     results: dict[int, IngestStats | str] = {}
     try:
-        with tqdm(desc=f"导入 {path.name}", unit="条", disable=not show_progress) as bar:
+        with progress(desc=f"导入 {path.name}", unit="条", disable=not show_progress) as bar:
             def on_page(n: int) -> None:
                 bar.update(n)
                 _receive(messages, bar, results, wait=False)
@@ -201,6 +241,19 @@ def import_file(url: str, source_name: str, path: Path, workers: int = 2, batch:
     finally:
         engine.dispose()
     return ImportResult(stats, workers, groups, how, stored - started, time.perf_counter() - stored)
+
+
+def _start_method() -> str:
+    """How worker processes start: "fork" when this process runs no other thread, else "spawn".
+
+    Forked workers start at once, with the code and grid index already loaded (a spawned one
+    spends about 0.8 s of CPU importing and building them, and the shares finish unevenly: 28k
+    vs 30k events/s on two cores). Forking while other threads run could copy a lock one of
+    them holds, so then each worker is a fresh interpreter instead.
+    """
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
 
 
 def _receive(messages, bar, results: dict, wait: bool) -> bool:

@@ -1,18 +1,17 @@
 """Write a generated demo world into an empty database, with progress bars."""
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 
 import numpy as np
 import shapely
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
-from tqdm import tqdm
 
 from governance import models as m
 from governance import rollups
 from governance.db import sync_sequences
+from governance.progress import progress
 from governance.taxonomy import load_taxonomy
 from governance.timeutil import utcnow
 
@@ -24,17 +23,13 @@ from .tessellate import sample_points
 CHUNK = 5000
 
 
-def _progress(**kw):
-    return tqdm(file=sys.stderr, dynamic_ncols=True, mininterval=0.5, **kw)
-
-
 def geometry_json(geom) -> str:
     """Serialise a shapely geometry to GeoJSON text, keeping full precision (no slivers)."""
     return shapely.to_geojson(geom)
 
 
 def _insert_chunks(conn, table, rows, desc):
-    with _progress(total=len(rows), desc=desc, unit="行") as bar:
+    with progress(total=len(rows), desc=desc, unit="行") as bar:
         if rows and conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
             _copy_rows(conn, table, rows, bar)
             return
@@ -76,7 +71,7 @@ def seed_world(engine: Engine, scale: str = "street", seed: int = 20231,
     now = now or utcnow()
     rng = np.random.default_rng(seed)
     taxonomy = load_taxonomy()
-    root = generate_areas(scale, seed, progress_factory=_progress)
+    root = generate_areas(scale, seed, progress_factory=progress)
     focus = focus_area(root)
 
     area_rows, id_of = [], {}
@@ -124,7 +119,7 @@ def seed_world(engine: Engine, scale: str = "street", seed: int = 20231,
         comm_index.setdefault(ccode, len(comm_index))
     pts_rng = np.random.default_rng(seed + 1)
     points = np.stack([sample_points(s.geometry, 12, pts_rng) for s in
-                       _progress(iterable=micro, desc="采样位置", unit="网格")])
+                       progress(iterable=micro, desc="采样位置", unit="网格")])
     grids = GridInfo(
         ids=np.array([id_of[s.code] for s in micro]), paths=[s.path for s in micro], names=addr,
         households=np.array([s.households for s in micro], float),

@@ -41,12 +41,15 @@ def _export(tmp_path, engine, n=900):
     return path, cases
 
 
-def test_import_runs_every_record_through_the_feed_path_in_parallel(world_engine, tmp_path):
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_import_runs_every_record_through_the_feed_path_in_parallel(world_engine, tmp_path, start_method):
     engine = world_copy(world_engine, tmp_path)
+    if engine.dialect.name == "sqlite" and start_method == "spawn":
+        pytest.skip("SQLite imports in one process: there is no worker to start")
     path, cases = _export(tmp_path, engine)
     before = count(engine, "SELECT COUNT(*) FROM event")
     url = engine.url.render_as_string(hide_password=False)
-    result = import_file(url, "cases", path, workers=2, batch=128, show_progress=False)
+    result = import_file(url, "cases", path, workers=2, batch=128, show_progress=False, start_method=start_method)
 
     s = result.stats
     assert (s.received, s.inserted, s.updated, s.quarantined) == (len(cases) + 2, len(cases), 1, 1)
@@ -85,6 +88,53 @@ def test_records_of_one_key_always_go_to_one_worker():
         assert shares == in_other_process
         assert set(shares) == set(range(workers)) and min(shares.count(w) for w in range(workers)) > 100
     assert worker_of(None, 4) == 0
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "json"])
+def test_each_worker_reads_exactly_its_share_in_file_order(tmp_path, suffix):
+    items = [{"case_no": f"K-{i % 37}", "n": i} for i in range(300)]  # keys repeat: later records update
+    path = tmp_path / f"export.{suffix}"
+    if suffix == "jsonl":
+        lines = [orjson.dumps(item) for item in items]
+        path.write_bytes(b"\n".join(lines[:100] + [b"not json", b""] + lines[100:]) + b"\n")
+    else:
+        path.write_bytes(orjson.dumps(items))
+    whole = list(read_records(path, "case_no"))
+    shares = [list(read_records(path, "case_no", w, 3)) for w in range(3)]
+    for w, share in enumerate(shares):
+        assert all(worker_of(r.key_hint, 3) == w for r in share)
+        in_file_order = [r for r in whole if worker_of(r.key_hint, 3) == w]
+        assert [(r.payload, r.raw_text) for r in share] == [(r.payload, r.raw_text) for r in in_file_order]
+    assert sum(len(share) for share in shares) == len(whole) == len(items) + (suffix == "jsonl")
+    assert min(len(share) for share in shares) > 50
+    if suffix == "jsonl":  # the malformed line is kept once, by worker 0, as its text
+        assert [r.raw_text for r in shares[0] if r.key_hint is None] == ["not json"]
+
+
+def test_collector_tuning_is_undone_and_workers_fork_only_without_threads():
+    import gc
+    import threading
+
+    from data_sources.bulk_import import _start_method, records_gc
+    from governance.progress import progress
+
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
+    with records_gc(young=12_345):
+        assert gc.get_threshold()[0] == 12_345 and gc.get_freeze_count() > frozen
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    with progress(total=3, disable=False) as bar:  # our bars leave no monitor thread behind
+        bar.update(3)
+    assert not [t for t in threading.enumerate() if t.name == "tqdm_monitor"]
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    try:
+        assert _start_method() == "spawn"
+    finally:
+        stop.set()
+        other.join()
+    if threading.active_count() == 1:
+        assert _start_method() == "fork"
 
 
 def test_a_json_array_file_and_unreadable_files(tmp_path):
