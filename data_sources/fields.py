@@ -1,6 +1,7 @@
 """Field parsers shared by the connectors: times, coordinates, codes and text, with clear errors."""
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -50,6 +51,13 @@ def parse_time(value: Any, field: str, required: bool = True) -> datetime | None
 
 def _parse_time_text(value: str, field: str) -> datetime:
     text = value.strip()
+    if text.endswith("+08:00") and text[10:11] in ("T", " "):  # the feeds' own zone, stated: no zone object
+        try:
+            parsed = datetime.fromisoformat(text[:-6])
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is None:
+            return parsed - _SHANGHAI_OFFSET
     try:
         parsed = datetime.fromisoformat(text)  # ISO 8601, "Z" included (Python ≥ 3.11)
     except ValueError:
@@ -75,13 +83,16 @@ def _parse_time_text(value: str, field: str) -> datetime:
 
 def parse_float(value: Any, field: str) -> float:
     """Parse a number (int, float or numeric string) or raise RecordError naming the field."""
-    if isinstance(value, bool) or value is None or value == "":
+    if type(value) is float:  # JSON numbers, the common case
+        number = value
+    elif isinstance(value, bool) or value is None or value == "":
         raise RecordError(f"缺少数值字段 {field}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError) as exc:
-        raise RecordError(f"数值字段 {field} 无法解析：{str(value)[:40]!r}") from exc
-    if number != number or number in (float("inf"), float("-inf")):
+    else:
+        try:
+            number = float(value)
+        except (TypeError, ValueError) as exc:
+            raise RecordError(f"数值字段 {field} 无法解析：{str(value)[:40]!r}") from exc
+    if not math.isfinite(number):
         raise RecordError(f"数值字段 {field} 不是有限数：{value!r}")
     return number
 

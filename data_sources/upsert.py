@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import defaultdict
 from operator import itemgetter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import (BigInteger, Boolean, Date, DateTime, Float, Integer, SmallInteger, and_, any_,
                         bindparam, insert, or_, select, update)
@@ -188,7 +188,7 @@ def new_event_row(ev: NormalisedEvent, place: tuple[int, str] | None, taxonomy=N
         "outside_grid": place is None, "severity": ev.severity or cat.severity,
         "status": ev.status, "source_status": ev.source_status, "handling_level": cat.level,
         "reported_at": ev.reported_at, "updated_at": ev.updated_at,
-        "due_at": ev.due_at or ev.reported_at + timedelta(hours=cat.sla_hours),
+        "due_at": ev.due_at or ev.reported_at + cat.sla,
         "closed_at": ev.closed_at if ev.status == "closed" else None,
         "satisfaction": ev.satisfaction, "reporter_name": ev.reporter_name,
         "reporter_phone": ev.reporter_phone, "raw_payload": ev.raw_text,

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from datetime import timedelta
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import yaml
@@ -28,6 +29,11 @@ class Category:
     severity: int
     level: str
     departments: tuple[str, ...] = field(default_factory=tuple)
+
+    @cached_property
+    def sla(self) -> timedelta:
+        """The handling deadline's distance from the report (`sla_hours`)."""
+        return timedelta(hours=self.sla_hours)
 
 
 @dataclass(frozen=True)
