@@ -18,7 +18,7 @@ ORDER = ("ingest", "kpis", "render", "citymap", "load")
 def _args(quick: bool) -> dict[str, list[str]]:
     """Each benchmark's arguments: both databases everywhere, at street and city scale."""
     if quick:
-        return {"ingest": ["--databases", "sqlite,postgresql", "--events", "6000"],
+        return {"ingest": ["--databases", "sqlite,postgresql", "--events", "6000", "--import-events", "20000"],
                 "kpis": ["--databases", "postgresql,sqlite", "--events", "200000", "--reps", "5"],
                 "render": ["--runs", "1"],
                 "citymap": ["--databases", "sqlite", "--runs", "1"],
@@ -38,13 +38,14 @@ def summary_rows(results: dict) -> list[list[str]]:
     """One row per target of the issues, from whatever benchmarks ran."""
     rows = []
     for kind, r in results.get("ingest", {}).items():
-        rate = next(v for k, v in r["events_per_s"].items() if k.startswith("ingest new"))
-        target = ingest.TARGETS[kind]
+        feed = next(k for k in r["events_per_s"] if k.startswith("ingest new"))
+        rate, target = r["events_per_s"][feed], r["targets"][feed]
         rows.append(["ingest", f"new events/s, feed path, {kind}", f"{rate:,.0f}", f"≥ {target:,}", _ok(rate >= target)])
-        bulk = next((v for k, v in r["events_per_s"].items() if "bulk import" in k), None)
+        bulk = next((k for k in r["events_per_s"] if "bulk import" in k), None)
         if bulk is not None:
-            rows.append(["ingest", f"new events/s, bulk import of a file, {kind}", f"{bulk:,.0f}", f"≥ {target:,}",
-                         _ok(bulk >= target)])
+            rate, target = r["events_per_s"][bulk], r["targets"][bulk]
+            rows.append(["ingest", f"new events/s, bulk import of a {r['import_events']:,}-record file, {kind}",
+                         f"{rate:,.0f}", f"≥ {target:,}", _ok(rate >= target)])
     for kind, r in results.get("kpis", {}).items():
         worst = max((q for q in r["queries"] if q["query"].startswith("KPI ") and "直接" not in q["query"]),
                     key=lambda q: q["p95_ms"])

@@ -23,8 +23,8 @@ from governance.timeutil import to_local, utcnow
 
 from .common import print_table, seeded_engine, timer, write_results
 
-TARGET = 10_000  # events/s on a 2-core machine (SQLite, street scale)
-TARGETS = {"sqlite": TARGET, "postgresql": 30_000}  # PostgreSQL: the scale-out target of the bulk path
+TARGET = 10_000  # new events/s through a feed's pipeline on a 2-core machine (the federation issue)
+BULK_TARGETS = {"sqlite": TARGET, "postgresql": 30_000}  # the bulk path: PostgreSQL's is the scale-out target
 
 
 def synthetic_cases(engine, n: int, seed: int = 1, prefix: str = "BENCH",
@@ -102,14 +102,15 @@ def _copies(engine, k: int) -> list:
     return out
 
 
-def run(n: int, batch: int, db: Path | None, engine=None) -> dict:
-    """Measure each stage and three ways of ingesting new events; return the results.
+def run(n: int, batch: int, db: Path | None, engine=None, import_n: int = 200_000) -> dict:
+    """Measure each stage and four ways of ingesting new events; return the results.
 
     New events (a chronological backfill of n cases) go in three ways, each into its own copy of
     the seeded world: the pipelined feed path (`ingest_pages`, what `run_source` does: on
     PostgreSQL the next page is normalised and located while the current one is stored), one
     batch at a time (`ingest_records`), and the database stage alone (batches normalised and
-    located before the clock starts).
+    located before the clock starts). The fourth is the bulk import command's path, from a file
+    of `import_n` other cases (a backfill is a large file: the workers' start is part of it).
     """
     tmp = tempfile.mkdtemp()
     engine = engine or seeded_engine(db or Path(tmp) / "bench.sqlite3")
@@ -142,11 +143,13 @@ def run(n: int, batch: int, db: Path | None, engine=None) -> dict:
     stages["ingest new, database stage alone (upsert)"] = _measure(
         db_only, lambda: [store_batch(db_only, source, p, utcnow(), None) for p in prepared])
     export = Path(tmp) / "cases-export.jsonl"  # what a backfill starts from: the feed's own records
-    export.write_bytes(b"".join(orjson.dumps(r.payload) + b"\n" for r in records))
+    export.write_bytes(b"".join(orjson.dumps(r.payload) + b"\n" for r in
+                                synthetic_cases(engine, import_n, seed=2, prefix="IMPORT")))
     workers = 1 if imported.dialect.name == "sqlite" else 2
     url = imported.url.render_as_string(hide_password=False)
     imported.dispose()
-    stages[f"ingest new, bulk import of a file ({workers} process{'es' if workers > 1 else ''})"] = _measure(
+    bulk = f"ingest new, bulk import of a {import_n:,}-record file ({workers} process{'es' if workers > 1 else ''})"
+    stages[bulk] = _measure(
         imported, lambda: import_file(url, "cases", export, workers=workers, batch=batch, show_progress=False,
                                       catch_up=False))
     how = {}
@@ -163,21 +166,24 @@ def run(n: int, batch: int, db: Path | None, engine=None) -> dict:
             for suffix in ("", "-wal", "-shm"):
                 Path(copy.url.database + suffix).unlink(missing_ok=True)
     flush_all()
+    stages[f"rollups after the import ({how['it']})"] = stages.pop("rollups after the import")
+    count = {stage: import_n if "import" in stage else n for stage in stages}
     rows = {"normalise": n / t_norm(), "locate (STRtree)": n / t_loc(),
-            **{stage: n / m["wall"] for stage, m in stages.items()}}
-    rows[f"rollups after the import ({how['it']})"] = rows.pop("rollups after the import")
-    cpu = {stage: {"client_us": 1e6 * m["client_cpu"] / n,
-                   "server_us": None if m["server_cpu"] is None else 1e6 * m["server_cpu"] / n}
+            **{stage: count[stage] / m["wall"] for stage, m in stages.items()}}
+    cpu = {stage: {"client_us": 1e6 * m["client_cpu"] / count[stage],
+                   "server_us": None if m["server_cpu"] is None else 1e6 * m["server_cpu"] / count[stage]}
            for stage, m in stages.items()}
-    cpu[f"rollups after the import ({how['it']})"] = cpu.pop("rollups after the import")
-    return {"events": n, "batch": batch, "dialect": engine.dialect.name, "events_per_s": rows,
-            "cpu_per_event": cpu, "target_events_per_s": TARGETS[engine.dialect.name]}
+    targets = {stage: (BULK_TARGETS[engine.dialect.name] if stage == bulk else TARGET)
+               for stage in rows if stage.startswith("ingest new")}
+    return {"events": n, "import_events": import_n, "batch": batch, "dialect": engine.dialect.name,
+            "events_per_s": rows, "cpu_per_event": cpu, "targets": targets}
 
 
 def main(argv=None) -> dict:
     """Command line: python -m bench.ingest [--events N] [--batch B] [--db PATH]."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--import-events", type=int, default=200_000, help="records in the bulk import's file")
     parser.add_argument("--batch", type=int, default=2_000)
     parser.add_argument("--db", type=Path, help="SQLite file to reuse (seeded if empty)")
     parser.add_argument("--databases", default="sqlite", help="comma-separated: sqlite,postgresql")
@@ -188,16 +194,17 @@ def main(argv=None) -> dict:
     tmp = Path(tempfile.mkdtemp())
     with bench_databases(args.databases.split(","), args.db or tmp / "bench.sqlite3") as engines:
         for kind, engine in engines.items():
-            result = results[kind] = run(args.events, args.batch, None, engine)
-            target = TARGETS[kind]
+            result = results[kind] = run(args.events, args.batch, None, engine, args.import_events)
             rows = []
             for stage, rate in result["events_per_s"].items():
                 cpu = result["cpu_per_event"].get(stage, {})
+                target = result["targets"].get(stage)
                 rows.append([stage, f"{rate:,.0f}", _us(cpu.get("client_us")), _us(cpu.get("server_us")),
-                             "✓" if "ingest new" not in stage or rate >= target else "✗"])
-            print_table(f"Feed ingest on {result['dialect']}, {result['events']:,} events, batches of "
-                        f"{result['batch']} (target ≥ {target:,}/s for new events)",
-                        ["stage", "events/s", "CPU µs/event here", "server", "target"], rows)
+                             "" if target is None else f"≥ {target:,}", "" if target is None else
+                             "✓" if rate >= target else "✗"])
+            print_table(f"Feed ingest on {result['dialect']}, {result['events']:,} events (the import: "
+                        f"{result['import_events']:,}), batches of {result['batch']}",
+                        ["stage", "events/s", "CPU µs/event here", "server", "target", ""], rows)
     print(f"results: {write_results('ingest', results)}")
     return results
 
