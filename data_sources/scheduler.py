@@ -93,12 +93,19 @@ def warning_jobs(engine: Engine, settings) -> list[tuple[Callable, int, str]]:
     ]
 
 
-def flush_rollups(engine: Engine) -> int:
-    """Recompute the rollup groups changes have queued (readers also flush; this keeps the queue short)."""
-    from governance.rollups import flush
+def flush_rollups(engine: Engine) -> tuple[str, int]:
+    """Bring the rollups up to date with queued changes: recompute the queued groups, or rebuild
+    everything when that is quicker (after a long feed catch-up); return how and the groups queued.
+
+    Readers also flush; this keeps the queue short.
+    """
+    from governance.rollups import catch_up
 
     with engine.begin() as conn:
-        return flush(conn)
+        how, groups = catch_up(conn)
+    if how == "rebuilt":
+        log.info("rollups rebuilt: %d groups were queued", groups)
+    return how, groups
 
 
 def build_scheduler(engine: Engine, sources: list[Source], blocking: bool = False,

@@ -151,6 +151,28 @@ def test_map_figures_read_rollups_and_match_events(world_engine):
             assert f.closed == sum(1 for s, t in rows if start <= t <= end and s == "closed")
 
 
+def test_scheduler_flushes_a_short_queue_and_rebuilds_after_a_long_catch_up(world_engine, tmp_path):
+    from data_sources.scheduler import flush_rollups
+
+    engine = world_copy(world_engine, tmp_path)
+    with engine.begin() as conn:
+        rollups.flush(conn)
+        ids = list(conn.execute(select(Event.id).order_by(Event.id)).scalars())
+        total = len(ids)
+        rollups.mark_events(conn, ids[:3])
+    how, groups = flush_rollups(engine)
+    assert how == "flushed" and 1 <= groups <= 9
+    with engine.begin() as conn:  # as a catch-up of the whole history would: every group queued
+        rollups.mark_events(conn, ids)
+        conn.execute(text("UPDATE event SET status = 'closed', closed_at = reported_at WHERE id = :i"), {"i": ids[5]})
+    how, groups = flush_rollups(engine)
+    assert how == "rebuilt" and groups * rollups.EVENTS_PER_GROUP_TO_REBUILD[engine.dialect.name] > total
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM rollup_dirty")).scalar() == 0
+        assert stored(conn) == from_scratch(conn)
+        assert scope_stored(conn) == scope_from_scratch(conn)
+
+
 def test_days_an_event_leaves_are_recomputed(world_engine, tmp_path):
     """A moved deadline and a reopened event change the day they leave, not only the day they land on."""
     engine = world_copy(world_engine, tmp_path)
