@@ -31,6 +31,13 @@ STAFF_ROLES = {
 }
 
 
+# Area paths ("/1/23/456/") compare byte by byte on every database: subtree filters are the range
+# [path, path-with-'0'-for-its-last-'/') and rely on '/' sorting just before '0'. SQLite compares
+# bytes already; on PostgreSQL a database created with a glibc locale such as en_US.UTF-8 or
+# zh_CN.UTF-8 would ignore the slashes, and "/1/2/5/" would fall outside "/1/2/" (migration 0011).
+AreaPath = String(400).with_variant(String(400, collation="C"), "postgresql")
+
+
 class Base(DeclarativeBase):
     """Declarative base of every Grid Cockpit table."""
 
@@ -45,7 +52,7 @@ class Area(Base):
     level: Mapped[str] = mapped_column(String(20), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"), index=True)
     # Materialised path of codes ("/510100/510107/…/"), for subtree queries and role scope.
-    path: Mapped[str] = mapped_column(String(400), index=True)
+    path: Mapped[str] = mapped_column(AreaPath, index=True)
     dedicated_kind: Mapped[str | None] = mapped_column(String(20))
     households: Mapped[int | None] = mapped_column(Integer)
     residents: Mapped[int | None] = mapped_column(Integer)
@@ -139,7 +146,7 @@ class Event(Base):
     address: Mapped[str] = mapped_column(String(200), default="")
     # Resolved micro-grid (None when the point lies outside every grid: kept and flagged).
     area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
-    area_path: Mapped[str | None] = mapped_column(String(400), index=True)
+    area_path: Mapped[str | None] = mapped_column(AreaPath, index=True)
     outside_grid: Mapped[bool] = mapped_column(Boolean, default=False)
     severity: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str] = mapped_column(String(12), default="collect")
@@ -259,7 +266,7 @@ class Warning(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(10))          # "event" or "grid"
     subject: Mapped[str] = mapped_column(String(60))       # event id or area code
-    area_path: Mapped[str | None] = mapped_column(String(400), index=True)
+    area_path: Mapped[str | None] = mapped_column(AreaPath, index=True)
     level: Mapped[str] = mapped_column(String(10))
     reasons: Mapped[list | None] = mapped_column(JSON)
     raised_at: Mapped[datetime] = mapped_column(DateTime)
@@ -362,7 +369,7 @@ class EventRollup(Base):
     category × status: the pre-aggregate the map's figures read (kept current by governance.rollups)."""
 
     __tablename__ = "event_rollup"
-    area_path: Mapped[str] = mapped_column(String(400), primary_key=True)
+    area_path: Mapped[str] = mapped_column(AreaPath, primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
     source: Mapped[str] = mapped_column(String(20), primary_key=True)
     category_code: Mapped[str] = mapped_column(String(20), primary_key=True)
@@ -376,7 +383,7 @@ class ScopeRollup(Base):
 
     __tablename__ = "scope_rollup"
     __table_args__ = (Index("ix_scope_rollup_level_day", "level", "day"),)
-    area_path: Mapped[str] = mapped_column(String(400), primary_key=True)
+    area_path: Mapped[str] = mapped_column(AreaPath, primary_key=True)
     facet: Mapped[str] = mapped_column(String(10), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
@@ -392,5 +399,5 @@ class RollupDirty(Base):
 
     __tablename__ = "rollup_dirty"
     id: Mapped[int] = mapped_column(primary_key=True)
-    area_path: Mapped[str] = mapped_column(String(400))
+    area_path: Mapped[str] = mapped_column(AreaPath)
     day: Mapped[date] = mapped_column(Date)

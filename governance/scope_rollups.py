@@ -180,8 +180,9 @@ def rebuild(conn: Connection) -> None:
     """Re-derive every row from the events (the rebuild command and the migration)."""
     conn.execute(delete(ScopeRollup))
     paths = [p for (p,) in conn.execute(select(Event.area_path).where(Event.area_path.isnot(None)).distinct())]
-    conn.exec_driver_sql("CREATE TEMPORARY TABLE rollup_community_map "
-                         "(area_path VARCHAR(400) PRIMARY KEY, community VARCHAR(400) NOT NULL)")
+    path = 'VARCHAR(400) COLLATE "C"' if conn.dialect.name == "postgresql" else "VARCHAR(400)"  # as models.AreaPath
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE rollup_community_map "
+                         f"(area_path {path} PRIMARY KEY, community {path} NOT NULL)")
     try:
         if paths:
             conn.execute(text("INSERT INTO rollup_community_map (area_path, community) VALUES (:p, :c)"),
