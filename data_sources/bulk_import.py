@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import queue
+import re
 import threading
 import time
 import zlib
@@ -62,8 +63,8 @@ def read_records(path: Path, key_field: str, worker: int = 0, workers: int = 1) 
     with several `workers`, only the share of `worker` (see `worker_of`).
 
     A line that is not valid JSON is still a record (quarantined later with its reason); only a
-    file that cannot be read at all raises ImportFileError. The other shares' records are parsed
-    for their keys only: their text and records are never built here.
+    file that cannot be read at all raises ImportFileError. The other shares' lines are only read
+    for their keys (`leading_key_reader`), or parsed when that cannot tell.
     """
     try:
         with open(path, "rb") as fh:
@@ -80,21 +81,49 @@ def read_records(path: Path, key_field: str, worker: int = 0, workers: int = 1) 
             if workers == 1 or worker_of(key, workers) == worker:
                 yield RawRecord(item, orjson.dumps(item).decode(), key)
         return
+    leading_key = leading_key_reader(key_field)
     with open(path, "rb") as fh:
         for line in fh:
             line = line.strip()
             if not line:
                 continue
+            quick = leading_key(line) if workers > 1 else None
+            if quick is not None and worker_of(quick, workers) != worker:
+                continue  # another share's record
             try:
                 item = orjson.loads(line)
             except orjson.JSONDecodeError:
-                if worker == 0:  # kept: the normaliser refuses it with a reason
+                if worker_of(quick, workers) == worker:  # kept once: the normaliser refuses it with a reason
                     text = line.decode("utf-8", errors="replace")
                     yield RawRecord(text, text, None)
                 continue
             key = _key(item, key_field)
             if workers == 1 or worker_of(key, workers) == worker:
                 yield RawRecord(item, line.decode("utf-8", errors="replace"), key)
+
+
+def leading_key_reader(key_field: str) -> Callable[[bytes], str | None]:
+    """A function giving the record key of a JSON line when it can be read without parsing the
+    line (None when it cannot: then the line must be parsed).
+
+    It reads the key only when it is the object's first member (so it is the record's, not a nested
+    object's), a plain string (no escapes), and its quoted name appears once in a line with no \\u
+    escape (so no later duplicate member, which a parser would take instead, can hide): then it is
+    exactly what parsing gives. A worker reads the other shares' lines this way, ~0.4 µs a line
+    instead of ~2 µs to parse one.
+    """
+    name = b'"' + key_field.encode("utf-8") + b'"'
+    pattern = re.compile(rb"\{[ \t]*" + re.escape(name) + rb'[ \t]*:[ \t]*"([^"\\]*)"')
+
+    def read(line: bytes) -> str | None:
+        match = pattern.match(line)
+        if match is None or b"\\u" in line or line.count(name) != 1:
+            return None
+        try:
+            return match.group(1).decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    return read
 
 
 def _key(item, key_field: str) -> str | None:
