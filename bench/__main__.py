@@ -18,7 +18,8 @@ ORDER = ("ingest", "kpis", "render", "citymap", "load")
 def _args(quick: bool) -> dict[str, list[str]]:
     """Each benchmark's arguments: both databases everywhere, at street and city scale."""
     if quick:
-        return {"ingest": ["--databases", "sqlite,postgresql", "--events", "6000", "--import-events", "20000"],
+        return {"ingest": ["--databases", "sqlite,postgresql", "--events", "6000", "--import-events", "20000",
+                           "--import-runs", "1"],
                 "kpis": ["--databases", "postgresql,sqlite", "--events", "200000", "--reps", "5"],
                 "render": ["--runs", "1"],
                 "citymap": ["--databases", "sqlite", "--runs", "1"],
