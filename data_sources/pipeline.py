@@ -52,7 +52,7 @@ def records_gc(young: int = 50_000):
     never scan them again, and young collections run every `young` allocations instead of every
     700. A page of records allocates far more than 700 objects, so by default the collector ran
     many times a page, rescanning the live records each time: with this, Python work per
-    imported event dropped from about 49 to 36 µs, and the feed path went from ~18k to ~21k
+    imported event dropped from about 49 to 33 µs, and the feed path went from ~18k to ~21k
     events/s (`bench/ingest.py`). Cyclic garbage is still collected, in larger, rarer passes.
     On exit everything frozen is unfrozen.
     """
