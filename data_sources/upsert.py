@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from governance import rollups
-from governance.models import Event, EventAudit
+from governance.models import Event, EventAudit, Intake
 from governance.taxonomy import load_taxonomy
 
 from .base import NormalisedEvent
@@ -93,6 +93,10 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
             rows = [new_event_row(events[i], places[i], taxonomy) for i in in_report_order]
         else:  # copies: a retry after a refused batch must not see this attempt's ids and links
             rows = [dict(prebuilt[i]) for i in in_report_order]
+        intake_id = conn.execute(insert(Intake).values(at=now, actor=actor, events=len(rows))
+                                 .returning(Intake.id)).scalar_one()
+        for row in rows:
+            row["intake_id"] = intake_id
         if bulk:  # ids first, so duplicate links go in with the rows (no UPDATE afterwards)
             for row, eid in zip(rows, _reserve_ids(conn, len(rows))):
                 row["id"] = eid
@@ -109,9 +113,6 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
         for k, row in enumerate(rows):
             eid = ids_in_order[k]
             result.touched_ids.append(eid)
-            audits.append({"event_id": eid, "at": now, "actor": actor, "action": "接入",
-                           "field": "status", "from_value": None, "to_value": row["status"],
-                           "note": "事件位于所有网格之外" if row["outside_grid"] else None})
             original = original_of.get(k)
             if original is not None:
                 links.append({"_id": eid, "_dup": original})
@@ -194,7 +195,7 @@ def new_event_row(ev: NormalisedEvent, place: tuple[int, str] | None, taxonomy=N
         "reporter_phone": ev.reporter_phone, "raw_payload": ev.raw_text,
         "is_drill": False, "duplicate_of_id": None,
         "dispatched_at": None, "accepted_at": None, "assignee_staff_id": None,
-        "assignee_department_code": None,
+        "assignee_department_code": None, "intake_id": None,
     }
 
 

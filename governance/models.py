@@ -172,9 +172,26 @@ class Event(Base):
     rework_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The record exactly as the feed sent it (text), kept for audit and re-processing.
     raw_payload: Mapped[str | None] = mapped_column(Text)
+    # The feed batch that created the event (its 接入 entry in the history); None for events made here.
+    # No foreign key: intake rows are append-only provenance, and a per-row check would cost bulk ingest.
+    intake_id: Mapped[int | None] = mapped_column(Integer)
 
     area: Mapped[Area | None] = relationship(foreign_keys=[area_id])
     category: Mapped[Category] = relationship()
+
+
+class Intake(Base):
+    """One batch of feed records stored together: when, by which feed, how many events it created.
+
+    Each event it created carries its id, so an event's history shows its 接入 (which feed, when,
+    in what state) without an audit row per event; later changes are audit rows as usual.
+    """
+
+    __tablename__ = "intake"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(60))
+    events: Mapped[int] = mapped_column(Integer)
 
 
 class EventAudit(Base):

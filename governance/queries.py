@@ -143,7 +143,7 @@ def events_by_ids(conn: Connection, ids: list[int]) -> list[dict]:
 
 def event_detail(conn: Connection, event_id: int) -> dict | None:
     """One event with its category, area chain and full audit history, oldest change first."""
-    from .models import EventAudit, Staff
+    from .models import EventAudit, Intake, Staff
 
     row = conn.execute(select(*Event.__table__.columns, Category.name.label("category"))
                        .join(Category, Category.code == Event.category_code)
@@ -154,10 +154,24 @@ def event_detail(conn: Connection, event_id: int) -> dict | None:
     detail["chain"] = [a.name for a in area_chain(conn, detail["area_path"])] if detail["area_path"] else []
     detail["area_geometry"] = conn.execute(select(Area.geometry).where(Area.id == detail["area_id"])).scalar() \
         if detail["area_id"] else None
-    detail["history"] = [dict(r._mapping) for r in conn.execute(
+    history = [dict(r._mapping) for r in conn.execute(
         select(EventAudit.at, EventAudit.actor, EventAudit.action, EventAudit.field,
                EventAudit.from_value, EventAudit.to_value, EventAudit.note)
         .where(EventAudit.event_id == event_id).order_by(EventAudit.at, EventAudit.id))]
+    intake = conn.execute(select(Intake.at, Intake.actor).where(Intake.id == detail["intake_id"])).first() \
+        if detail["intake_id"] is not None else None
+    detail["history"] = ([intake_entry(detail, intake.at, intake.actor, history)] if intake else []) + history
     detail["assignee"] = conn.execute(select(Staff.name).where(
         Staff.id == detail["assignee_staff_id"])).scalar() if detail["assignee_staff_id"] else None
     return detail
+
+
+def intake_entry(event: dict, at, actor: str, history: list[dict]) -> dict:
+    """The 接入 history entry of an event a feed batch created: when, by which feed, in what state.
+
+    The state it arrived in is the first recorded status change's starting point (or today's status).
+    """
+    first = next((h["from_value"] for h in history if h["field"] == "status"), None)
+    return {"at": at, "actor": actor, "action": "接入", "field": "status", "from_value": None,
+            "to_value": first or event["status"],
+            "note": "事件位于所有网格之外" if event["outside_grid"] else None}

@@ -63,7 +63,7 @@ def test_import_runs_every_record_through_the_feed_path_in_parallel(world_engine
         reason, raw = conn.execute(text("SELECT reason, raw FROM quarantine WHERE raw LIKE '%IMP-BAD%'")).one()
         no_intake = conn.execute(text(
             "SELECT COUNT(*) FROM event e WHERE e.source_key LIKE 'IMP-%' AND NOT EXISTS "
-            "(SELECT 1 FROM event_audit a WHERE a.event_id = e.id AND a.action = '接入')")).scalar()
+            "(SELECT 1 FROM intake i WHERE i.id = e.intake_id AND i.actor LIKE '批量导入%')")).scalar()
         text_kept = conn.execute(text(
             "SELECT description FROM event WHERE source_key='IMP-00003'")).scalar()
     assert (status, satisfaction) == ("closed", 5)  # the later record of the key was applied after it

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -16,6 +17,7 @@ from data_sources.fields import parse_time
 from data_sources.pipeline import ingest_pages
 from governance import rollups
 from governance.models import Event
+from governance.queries import event_detail
 from governance.timeutil import SHANGHAI, to_utc_naive
 
 from .conftest import WORLD_NOW
@@ -110,19 +112,22 @@ def test_pages_lose_and_duplicate_nothing(world_engine, tmp_path, overlap):
     with engine.connect() as conn:
         keys = set(conn.execute(text("SELECT source_key FROM event WHERE source_key LIKE 'P%'")).scalars())
         assert keys == expected_keys
-        # one 接入 row per new event, one row per changed field of the updated ones
-        intake = conn.execute(text("SELECT COUNT(*) FROM event_audit a JOIN event e ON e.id = a.event_id "
-                                   "WHERE e.source_key LIKE 'P%' AND a.action = '接入'")).scalar()
-        assert intake == len(expected_keys)
-        closed = conn.execute(text("SELECT COUNT(*) FROM event WHERE source_key LIKE 'P%' "
-                                   "AND source_status = '办结'")).scalar()
-        new_closed = conn.execute(text("SELECT COUNT(*) FROM event_audit a JOIN event e ON e.id = a.event_id "
-                                       "WHERE e.source_key LIKE 'P%' AND a.action = '接入' "
-                                       "AND a.to_value = 'closed'")).scalar()
+        # every new event points at the intake batch that stored it, and the batches count exactly these
+        per_event = conn.execute(text("SELECT i.id, i.actor, i.events FROM event e JOIN intake i "
+                                      "ON i.id = e.intake_id WHERE e.source_key LIKE 'P%'")).all()
+        assert len(per_event) == len(expected_keys)
+        assert {actor for _, actor, _ in per_event} == {"cases"}
+        assert Counter(i for i, _, _ in per_event) == {i: n for i, _, n in set(per_event)}
+        # one row per changed field of the updated ones; the history starts with the state each arrived in
+        closed = conn.execute(text("SELECT id FROM event WHERE source_key LIKE 'P%' "
+                                   "AND source_status = '办结'")).scalars().all()
+        histories = [event_detail(conn, eid)["history"] for eid in closed]
+        assert all(h[0]["action"] == "接入" and h[0]["actor"] == "cases" for h in histories)
+        arrived_closed = sum(h[0]["to_value"] == "closed" for h in histories)
         changed = conn.execute(text("SELECT COUNT(DISTINCT a.event_id) FROM event_audit a JOIN event e "
                                     "ON e.id = a.event_id WHERE e.source_key LIKE 'P%' "
                                     "AND a.action = '源系统更新' AND a.field = 'source_status'")).scalar()
-        assert closed == changed + new_closed and changed > 0
+        assert len(closed) == changed + arrived_closed and changed > 0 and arrived_closed > 0
     # the last page again changes nothing
     for _page, stats in ingest_pages(engine, source, iter(pages[-1:]), clock=lambda: WORLD_NOW, overlap=overlap):
         assert stats.inserted == stats.updated == 0
