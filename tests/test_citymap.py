@@ -93,6 +93,31 @@ def test_a_view_gets_every_area_it_touches_and_no_area_twice(world_engine):
         assert len(got) < len(rows) / 2 or not want  # only around the view
 
 
+def test_on_a_gcj02_basemap_a_view_gets_every_area_drawn_in_it(world_engine, monkeypatch):
+    """With GCJ-02 basemap tiles the map draws areas shifted a few hundred metres and reports its bounds
+    in GCJ-02; the tiles chosen still hold every area drawn inside the view."""
+    from dashboard import fine_grids
+    from governance.geo import geometry_wgs84_to_gcj02
+
+    monkeypatch.setattr(fine_grids, "display_datum", lambda: "gcj02")
+    rows = level_rows(world_engine, "micro_grid", FOCUS)
+    drawn = {r.code: geometry_wgs84_to_gcj02(shapely.from_geojson(r.geometry)) for r in rows}
+    with world_engine.connect() as conn:
+        index = build_index(conn, "micro_grid")
+    rng = random.Random(4)
+    centres = [g.centroid for g in drawn.values()]
+    for _ in range(25):
+        cx = rng.uniform(min(c.x for c in centres), max(c.x for c in centres))
+        cy = rng.uniform(min(c.y for c in centres), max(c.y for c in centres))
+        half_w, half_h = rng.uniform(0.002, 0.012), rng.uniform(0.001, 0.006)
+        view = (cx - half_w, cy - half_h, cx + half_w, cy + half_h)  # as the map reports it: GCJ-02
+        bounds = [[view[1], view[0]], [view[3], view[2]]]
+        got = [c for t in index.view_tiles(fine_grids.view_box(bounds)) for c in index.in_tile(*t, FOCUS)]
+        want = {c for c, g in drawn.items() if g.intersects(box(*view))}
+        assert want <= set(got), sorted(want - set(got))[:5]
+        assert len(got) < len(rows) / 2 or not want
+
+
 def test_a_view_larger_than_any_screen_gets_no_tiles(world_engine):
     with world_engine.connect() as conn:
         index = build_index(conn, "micro_grid")
