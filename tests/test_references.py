@@ -207,6 +207,25 @@ def test_truncating_a_referenced_table_alone_is_refused(pg_engine):
         conn.execute(text("TRUNCATE event, event_audit"))
 
 
+def test_truncating_the_areas_under_events_is_refused(pg_engine):
+    """TRUNCATE never leaves events on areas that are gone: alone, area's real foreign keys (staff…) refuse
+    it; with CASCADE staff and through it event go too, and the trigger keeping event's audit rows refuses."""
+    from sqlalchemy.exc import DBAPIError
+
+    count = "SELECT (SELECT COUNT(*) FROM area), (SELECT COUNT(*) FROM event WHERE area_id IS NOT NULL)"
+    with pg_engine.connect() as conn:
+        before = conn.execute(text(count)).one()
+    refusals = []
+    for sql in ("TRUNCATE area", "TRUNCATE area CASCADE"):
+        with pytest.raises(DBAPIError) as exc:
+            with pg_engine.begin() as conn:
+                conn.execute(text(sql))
+        refusals.append(exc.value.orig.sqlstate)
+    assert refusals == ["0A000", "23503"]  # "referenced in a foreign key constraint"; event_audit's check
+    with pg_engine.connect() as conn:
+        assert conn.execute(text(count)).one() == before and before[1] > 0
+
+
 def test_removing_referenced_rows_needs_read_committed(pg_engine):
     area = add_area(pg_engine)  # referenced by nothing yet: a concurrent insert could still reference it
     with pytest.raises(NotSupportedError) as exc:
