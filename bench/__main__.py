@@ -20,7 +20,8 @@ def _args(quick: bool) -> dict[str, list[str]]:
     if quick:
         return {"ingest": ["--databases", "sqlite,postgresql", "--events", "6000", "--import-events", "20000",
                            "--import-runs", "1"],
-                "kpis": ["--databases", "postgresql,sqlite", "--events", "200000", "--reps", "5"],
+                "kpis": ["--databases", "postgresql,sqlite", "--events", "200000", "--sqlite-events", "200000",
+                         "--reps", "5"],
                 "render": ["--runs", "1"],
                 "citymap": ["--databases", "sqlite", "--runs", "1"],
                 "load": ["--databases", "sqlite,postgresql", "--viewers", "40", "--seconds", "20"]}
