@@ -1,7 +1,7 @@
 """Run every benchmark, then print one table of the targets: python -m bench [--only NAME,…] [--quick].
 
 Each benchmark prints its own tables and writes bench/results/<name>.json; this summary is written to
-bench/results/summary.json. A full run takes about an hour and a half on 2 cores (the city-scale
+bench/results/summary.json. A full run takes about half an hour on 2 cores (the city-scale
 worlds are seeded on the way); --quick uses fewer events, runs and seconds to check the suite works.
 """
 from __future__ import annotations
