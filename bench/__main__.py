@@ -77,13 +77,39 @@ def summary_rows(results: dict) -> list[list[str]]:
                   _ok(r["pan_zoom_s_max"] <= citymap.TARGETS["pan_zoom_s"])],
                  ["citymap", f"largest map view, {kind}", f"{r['max_view_map_bytes'] / 1024:.0f} KB", "≤ 3 MB",
                   _ok(r["max_view_map_bytes"] <= citymap.TARGETS["view_bytes"])]]
+        if r.get("naive_all_micro_grids_bytes"):
+            rows.append(["citymap", f"largest view vs every micro-grid inline (naive), {kind}",
+                         f"{r['naive_all_micro_grids_bytes'] / r['max_view_map_bytes']:,.0f}× smaller", "", ""])
     for kind, r in results.get("load", {}).items():
         for what in ("refresh", "dispatch", "first load"):
             s = r[what]
             if s["n"]:
                 rows.append(["load", f"{what} p95 / errors, {kind}", f"{s['p95_s'] * 1000:.0f} ms / {s['errors']}",
                              "≤ 200 ms / 0", _ok(s["p95_s"] <= load.TARGET_P95_S and not s["errors"])])
-    return rows
+    return rows + database_ratios(results)
+
+
+def database_ratios(results: dict) -> list[list[str]]:
+    """PostgreSQL against SQLite on the measures both ran (throughput: PostgreSQL ÷ SQLite; times: SQLite ÷
+    PostgreSQL, so above 1× PostgreSQL is better either way)."""
+    pairs = []
+    ingest = results.get("ingest", {})
+    if {"sqlite", "postgresql"} <= set(ingest):
+        rate = lambda kind, word: next(v for k, v in ingest[kind]["events_per_s"].items()  # noqa: E731
+                                       if k.startswith("ingest new") and word in k)
+        pairs += [("ingest, feed path (events/s)", rate("postgresql", "pipelined") / rate("sqlite", "pipelined")),
+                  ("ingest, bulk import (events/s)", rate("postgresql", "bulk") / rate("sqlite", "bulk"))]
+    city = results.get("citymap", {})
+    if {"sqlite", "postgresql"} <= set(city):
+        pairs.append(("city first render (s)", city["sqlite"]["first_render_s_median"]
+                      / city["postgresql"]["first_render_s_median"]))
+    load_ = results.get("load", {})
+    if {"sqlite", "postgresql"} <= set(load_):
+        for what in ("refresh", "dispatch"):
+            if load_["sqlite"][what]["n"] and load_["postgresql"][what]["n"]:
+                pairs.append((f"{what} p95 under load (ms)", load_["sqlite"][what]["p95_s"]
+                              / load_["postgresql"][what]["p95_s"]))
+    return [["ratio", f"PostgreSQL vs SQLite: {name}", f"{value:.2f}×", "", ""] for name, value in pairs]
 
 
 def main(argv=None) -> dict:

@@ -87,6 +87,21 @@ def _settle(page, wire: Wire, quiet_ms: int = 600) -> None:
             seen, last = now, time.perf_counter()
 
 
+def naive_bytes(engine) -> int:
+    """Bytes of every micro-grid of the world as one inline GeoJSON (what `bench.naive_app` ships for a
+    sub-district, here for the whole city): the payload a map without levels or tiles would send."""
+    import orjson
+
+    total = len('{"type":"FeatureCollection","features":[]}')
+    with engine.connect() as conn:
+        for n, (code, name, geometry) in enumerate(conn.execute(text(
+                "SELECT code, name, geometry FROM area WHERE level='micro_grid'"))):
+            total += len(orjson.dumps({"type": "Feature", "id": code, "properties": {"code": code, "name": name,
+                                                                                     "open": 0},
+                                       "geometry": orjson.loads(geometry)})) + (1 if n else 0)
+    return total
+
+
 def measure(engine, url: str, runs: int, shots: str) -> dict:
     """Start the cockpit on `url` and measure it as a wall device on the city."""
     from playwright.sync_api import sync_playwright
@@ -109,7 +124,8 @@ def measure(engine, url: str, runs: int, shots: str) -> dict:
     port = free_port()
     proc = _start([sys.executable, "app.py", "web", "--port", str(port)],
                   {"DATABASE_URL": url, "COCKPIT_SECRET_KEY": SECRET})
-    res: dict = {"micro_grids": n_micro, "first_render_s": [], "levels": [], "moves": []}
+    res: dict = {"micro_grids": n_micro, "first_render_s": [], "levels": [], "moves": [],
+                 "naive_all_micro_grids_bytes": naive_bytes(engine)}
     try:
         base = f"http://127.0.0.1:{port}"
         wait_http(base + "/", proc, timeout=120)
@@ -218,7 +234,10 @@ def report(kind: str, r: dict) -> None:
                     ["pan/zoom load p50 / max", f"{r['pan_zoom_s_p50']:.2f} / {r['pan_zoom_s_max']:.2f} s", "≤ 1 s",
                      ok(r["pan_zoom_s_max"] <= TARGETS["pan_zoom_s"])],
                     ["largest view (map data)", _kb(r["max_view_map_bytes"]), "≤ 3 MB",
-                     ok(r["max_view_map_bytes"] <= TARGETS["view_bytes"])]])
+                     ok(r["max_view_map_bytes"] <= TARGETS["view_bytes"])],
+                    ["naive: every micro-grid inline (GeoJSON)", _kb(r["naive_all_micro_grids_bytes"]), "", ""],
+                    ["largest view vs naive", f"{r['naive_all_micro_grids_bytes'] / r['max_view_map_bytes']:,.0f}× "
+                     "smaller", "", ""]])
     print_table(f"Drill levels on {kind} (hash change → all polygons drawn)", ["view", "areas", "time", "map data"],
                 [[v["view"], f"{v['areas']:,} {v['level']}", f"{v['s']:.2f} s", _kb(v["map_bytes"])]
                  for v in r["levels"]])
