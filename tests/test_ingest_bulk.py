@@ -202,3 +202,40 @@ def test_copy_path_stores_what_the_generic_path_stores(world_engine, tmp_path, m
         engine.dispose()
     assert results[0] == results[1]
     assert any(e[-1] is not None for e in results[0][0])  # duplicates were linked
+
+
+def test_a_fed_event_shows_its_intake_first_in_the_detail_panel(engine, monkeypatch):
+    """The panel's history starts with 接入: the feed by its Chinese label, the state it arrived in."""
+    from dashboard.components import event_detail as panel
+    from data_sources.pipeline import ingest_records
+    from governance.access import Principal
+
+    monkeypatch.setattr(panel, "display_datum", lambda: "wgs84")
+    monkeypatch.setattr(panel, "to_display", lambda lon, lat: (lon, lat))
+    (_, lon, lat), = grid_points(engine, 1)
+    rec = _case("UI-1", lon, lat, WORLD_NOW - timedelta(hours=2))
+    ingest_records(engine, CasesSource("http://unused"), [RawRecord(rec, "", "UI-1")], now=WORLD_NOW)
+    later = _case("UI-1", lon, lat, WORLD_NOW - timedelta(hours=2), status="办结")
+    ingest_records(engine, CasesSource("http://unused"), [RawRecord(later, "", "UI-1")], now=WORLD_NOW)
+    with engine.connect() as conn:
+        eid = conn.execute(text("SELECT id FROM event WHERE source_key = 'UI-1'")).scalar()
+        detail = event_detail(conn, eid)
+    children = panel.event_detail_view(detail, None, Principal(kind="user", role="leader", scope=("/",)))
+    items = _find(children, "detail-history")[0].children
+    texts = [" ".join(str(span.children) for span in li.children) for li in items]
+    assert texts[0].split()[2:] == ["接入", "状态：—", "→", "问题发现", "诉求"], texts[0]
+    assert "源系统更新" in texts[-1] and "已办结" in " ".join(texts)
+
+
+def _find(component, class_name: str) -> list:
+    """Components under `component` (a Dash tree or list) carrying `class_name`."""
+    found, stack = [], [component]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (list, tuple)):
+            stack.extend(node)
+        elif node is not None and hasattr(node, "children"):
+            if class_name in (getattr(node, "className", "") or "").split():
+                found.append(node)
+            stack.append(node.children)
+    return found

@@ -16,6 +16,7 @@ from layers import MAP_JS
 
 from ..geo_routes import display_datum, to_display
 from .dispatch_panel import dispatch_panel
+from .event_list import SOURCE_LABELS
 
 FIELD_LABELS = {"status": "状态", "source_status": "源系统状态", "duplicate_of_id": "关联重复",
                 "closed_at": "办结时间", "satisfaction": "满意度", "due_at": "办理时限",
@@ -60,11 +61,11 @@ def event_detail_view(detail: dict, warning: tuple[str, list[str]] | None, princ
                         html.Span(h["action"], className="hist-action"),
                         html.Span(f"{FIELD_LABELS.get(h['field'], h['field'])}：{_value(h['field'], h['from_value'])}"
                                   f" → {_value(h['field'], h['to_value'])}", className="hist-change"),
-                        html.Span(h["actor"], className="hist-actor"),
+                        html.Span(SOURCE_LABELS.get(h["actor"], h["actor"]), className="hist-actor"),  # a feed: its label
                         html.Span(h["note"] or "", className="hist-note")])
                for h in detail["history"]]
     facts = [
-        ("类别", detail["category"]), ("来源", f"{detail['source']} · {detail.get('channel') or ''}"),
+        ("类别", detail["category"]), ("来源", f"{SOURCE_LABELS.get(detail['source'], detail['source'])} · {detail.get('channel') or ''}"),
         ("编号", detail["source_key"]), ("地点", " / ".join(detail["chain"][2:]) or detail["address"] or "网格外"),
         ("状态", STATES.get(detail["status"], detail["status"])),
         ("等级", SEVERITIES.get(detail["severity"], "")), ("处置层级", LEVELS.get(detail["handling_level"], "")),
