@@ -158,7 +158,8 @@ def _lifecycle(eid, source, code, g, reported, now, grids, taxonomy, rng, seq, c
         ev["reporter_phone"] = phone_number(rng)
     actor = {"cases": "12345/蓉e报", "safety": "安全排查系统", "grid_events": "大联动·微治理"}[source]
     trail = [(reported, "collect", actor, "上报")]
-    t_discover = reported + timedelta(hours=float(min(duration * 0.05, 2.0)))
+    # each step after the one before: discovery never later than the dispatch (min(0.12 d, 0.2 sla))
+    t_discover = reported + timedelta(hours=float(min(duration * 0.05, 2.0, sla * 0.1)))
     t_assign = reported + timedelta(hours=float(min(duration * 0.12, sla * 0.2)))
     t_accept = t_assign + timedelta(hours=float(min(duration * 0.08, sla * 0.2)))
     t_feedback = reported + timedelta(hours=float(duration * 0.9))

@@ -190,6 +190,16 @@ def test_audit_trail_ends_in_the_current_status(world_engine):
     assert mismatched == [] and without == 0
 
 
+def test_each_event_steps_through_its_trail_in_time_order(world_engine):
+    """A seeded history never shows a step (核实立案, 派单, 签收…) before the one it follows."""
+    with world_engine.connect() as conn:
+        backwards = _scalar(conn, """
+            SELECT COUNT(*) FROM event_audit a JOIN event_audit b
+              ON b.event_id = a.event_id AND b.field = 'status' AND b.from_value = a.to_value
+            WHERE a.field = 'status' AND b.at < a.at""")
+    assert backwards == 0
+
+
 def test_source_key_is_unique_per_source(world_engine):
     with world_engine.connect() as conn:
         source, key = conn.execute(text("SELECT source, source_key FROM event LIMIT 1")).one()
