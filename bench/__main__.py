@@ -95,8 +95,9 @@ def database_ratios(results: dict) -> list[list[str]]:
     pairs = []
     ingest = results.get("ingest", {})
     if {"sqlite", "postgresql"} <= set(ingest):
-        rate = lambda kind, word: next(v for k, v in ingest[kind]["events_per_s"].items()  # noqa: E731
-                                       if k.startswith("ingest new") and word in k)
+        def rate(kind: str, word: str) -> float:
+            return next(v for k, v in ingest[kind]["events_per_s"].items() if k.startswith("ingest new") and word in k)
+
         pairs += [("ingest, feed path (events/s)", rate("postgresql", "pipelined") / rate("sqlite", "pipelined")),
                   ("ingest, bulk import (events/s)", rate("postgresql", "bulk") / rate("sqlite", "bulk"))]
     city = results.get("citymap", {})

@@ -61,6 +61,7 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
     `prebuilt` may hold each event's `new_event_row`, made beforehand (the pipeline makes them
     while the previous batch is being stored).
 
+    New events carry the id of one `intake` row for the batch (their 接入 in the history).
     Re-running with the same input changes nothing. A later record for a known key updates the
     tracked fields and writes one audit row per change; a new event within 50 m and 24 h of an
     event of the same category family from another feed is linked to it as a duplicate.

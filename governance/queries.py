@@ -145,12 +145,15 @@ def event_detail(conn: Connection, event_id: int) -> dict | None:
     """One event with its category, area chain and full audit history, oldest change first."""
     from .models import EventAudit, Intake, Staff
 
-    row = conn.execute(select(*Event.__table__.columns, Category.name.label("category"))
+    row = conn.execute(select(*Event.__table__.columns, Category.name.label("category"),
+                              Intake.at.label("intake_at"), Intake.actor.label("intake_actor"))
                        .join(Category, Category.code == Event.category_code)
+                       .outerjoin(Intake, Intake.id == Event.intake_id)
                        .where(Event.id == event_id)).first()
     if row is None:
         return None
     detail = dict(row._mapping)
+    intake_at, intake_actor = detail.pop("intake_at"), detail.pop("intake_actor")
     detail["chain"] = [a.name for a in area_chain(conn, detail["area_path"])] if detail["area_path"] else []
     detail["area_geometry"] = conn.execute(select(Area.geometry).where(Area.id == detail["area_id"])).scalar() \
         if detail["area_id"] else None
@@ -158,9 +161,8 @@ def event_detail(conn: Connection, event_id: int) -> dict | None:
         select(EventAudit.at, EventAudit.actor, EventAudit.action, EventAudit.field,
                EventAudit.from_value, EventAudit.to_value, EventAudit.note)
         .where(EventAudit.event_id == event_id).order_by(EventAudit.at, EventAudit.id))]
-    intake = conn.execute(select(Intake.at, Intake.actor).where(Intake.id == detail["intake_id"])).first() \
-        if detail["intake_id"] is not None else None
-    detail["history"] = ([intake_entry(detail, intake.at, intake.actor, history)] if intake else []) + history
+    detail["history"] = ([intake_entry(detail, intake_at, intake_actor, history)]
+                         if intake_actor is not None else []) + history
     detail["assignee"] = conn.execute(select(Staff.name).where(
         Staff.id == detail["assignee_staff_id"])).scalar() if detail["assignee_staff_id"] else None
     return detail

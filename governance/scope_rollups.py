@@ -25,7 +25,7 @@ from sqlalchemy import (Column, Date, MetaData, String, Table, case, cast, delet
                         literal_column, or_, select, text)
 from sqlalchemy.engine import Connection
 
-from .models import Area, Event, ScopeRollup
+from .models import Area, AreaPath, Event, ScopeRollup
 from .scope import subtree
 from .timeutil import to_utc_naive
 from .workflow import OPEN_STATES
@@ -180,7 +180,7 @@ def rebuild(conn: Connection) -> None:
     """Re-derive every row from the events (the rebuild command and the migration)."""
     conn.execute(delete(ScopeRollup))
     paths = [p for (p,) in conn.execute(select(Event.area_path).where(Event.area_path.isnot(None)).distinct())]
-    path = 'VARCHAR(400) COLLATE "C"' if conn.dialect.name == "postgresql" else "VARCHAR(400)"  # as models.AreaPath
+    path = AreaPath.compile(dialect=conn.dialect)  # byte order on PostgreSQL, as the tables' paths
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE rollup_community_map "
                          f"(area_path {path} PRIMARY KEY, community {path} NOT NULL)")
     try:
