@@ -42,6 +42,10 @@ ROUTE_ACCESS: dict[str, str] = {
     "geo.area_geobuf": "view_cockpit", "geo.area_tile": "view_cockpit", "geo.warning_points": "view_cockpit",
     "export.events_csv": "export", "export.events_xlsx": "export",
 }
+# Routes that serve one cockpit panel's data: an embed token without that panel is refused.
+ROUTE_PANELS: dict[str, tuple[str, ...]] = {
+    "geo.area_geobuf": ("map",), "geo.area_tile": ("map",), "geo.warning_points": ("map",),
+}
 # Pages a browser may open without signing in (their own token is the credential).
 PUBLIC_PAGE_PREFIXES = ("/worker/", "/embed")
 
@@ -67,8 +71,11 @@ def covers(path: str | None) -> bool:
     return principal().covers(path)
 
 
-def requires(access: str):
-    """Mark a Dash callback with the permission it needs ("public" for self-authenticating ones)."""
+def requires(access: str, panels: tuple[str, ...] = ()):
+    """Mark a Dash callback with the permission it needs ("public" for self-authenticating ones).
+
+    `panels`: an embed token must grant at least one of these cockpit panels (see PANELS) to call it.
+    """
     def mark(func):
         @functools.wraps(func)
         def checked(*args, **kwargs):
@@ -78,6 +85,7 @@ def requires(access: str):
                 raise PreventUpdate
             return func(*args, **kwargs)
         checked.__access__ = access
+        checked.__panels__ = tuple(panels)
         return checked
     return mark
 
@@ -135,20 +143,51 @@ def _resolve() -> None:
             g.principal = p
 
 
-def _callback_access(app) -> str | None:
-    """The declared access of the callback a /_dash-update-component request asks for."""
-    body = request.get_json(silent=True) or {}
-    entry = app.callback_map.get(body.get("output", ""))
+def _callback_rule(app) -> tuple[str | None, tuple[str, ...]]:
+    """(declared access, panels) of the callback a /_dash-update-component request asks for."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return None, ()
+    entry = app.callback_map.get(str(body.get("output", "")))
     if entry is None:
-        return None
-    if "_pages_content" in body.get("output", ""):
-        return PUBLIC  # Dash's page router: each page's layout checks its own ACCESS
+        return None, ()
+    if "_pages_content" in str(body.get("output", "")):
+        return PUBLIC, ()  # Dash's page router: each page's layout checks its own ACCESS
     fn = entry.get("callback")
     while fn is not None:
         if hasattr(fn, "__access__"):
-            return fn.__access__
+            return fn.__access__, getattr(fn, "__panels__", ())
         fn = getattr(fn, "__wrapped__", None)
-    return None
+    return None, ()
+
+
+def _screen_ids(endpoint: str):
+    """Refuse (and log) a request naming an id outside the principal's scope; None when every id passes."""
+    from .request_guard import screen_callback, screen_route
+
+    rt, p = current(), principal()
+    with rt.engine.connect() as conn:
+        if endpoint == "/_dash-update-component":
+            def task_grant(credential):
+                from governance.task_links import grant
+
+                held = grant(conn, str(credential or ""), rt.now(), staff_id=p.staff_id)
+                return held.event_ids if held else frozenset()
+            refusal = screen_callback(conn, request.get_json(silent=True) or {}, p, rt.now(), task_grant)
+        else:
+            refusal = screen_route(conn, request.view_args, request.args, p)
+    if refusal is None:
+        return None
+    from governance.accounts import log_access
+
+    with rt.engine.begin() as conn:
+        log_access(conn, p.name or p.label, "scope_fallback" if refusal.fallback else "scope_refused", rt.now(),
+                   target=f"{refusal.kind}:{refusal.value}"[:120], detail=f"{endpoint} {refusal.where}", ip=client_ip())
+    if refusal.fallback:
+        return None  # the address bar named a foreign area: the request goes on for the principal's home
+    if endpoint == "/_dash-update-component":
+        return _refuse(403, refusal.message)
+    return _refuse(404, "无此资源或无权访问")  # a route: outside the scope looks exactly like unknown
 
 
 def _refuse(status: int, message: str):
@@ -180,10 +219,12 @@ def install_auth(app) -> None:
             if sent != p.csrf or (origin and origin != request.host_url.rstrip("/")):
                 return _refuse(403, "请求校验失败（CSRF），请刷新页面后重试")
         if endpoint == "/_dash-update-component":
-            cb_access = _callback_access(app)
+            cb_access, panels = _callback_rule(app)
             if cb_access is None or not allowed(p, cb_access):
                 return _refuse(401 if p.kind == "anonymous" else 403, g.auth_error or "无权执行此操作")
-            return None
+            if panels and not any(p.shows(panel) for panel in panels):
+                return _refuse(403, "嵌入令牌未授权此面板")
+            return _screen_ids(endpoint)
         if endpoint in ("/", "/<path:path>") and p.kind == "anonymous" \
                 and not request.path.startswith(PUBLIC_PAGE_PREFIXES):
             if g.auth_error and request.cookies.get(SESSION_COOKIE) and _was_kiosk():
@@ -193,7 +234,11 @@ def install_auth(app) -> None:
             return _refuse(403, g.auth_error)
         if not allowed(p, access):
             return _refuse(401 if p.kind == "anonymous" else 403, g.auth_error or "无权访问")
-        return None
+        if endpoint in ROUTE_PANELS and not any(p.shows(panel) for panel in ROUTE_PANELS[endpoint]):
+            return _refuse(403, "嵌入令牌未授权此面板")
+        if endpoint in ("/", "/<path:path>"):
+            return None  # the page shell holds no data; its layout comes through a screened callback
+        return _screen_ids(endpoint)
 
     @server.after_request
     def _credentials(resp):

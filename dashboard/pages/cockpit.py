@@ -47,10 +47,10 @@ PANEL_OUTPUTS = {
 
 
 def resolve_view(search: str | None) -> tuple[ViewState, object]:
-    """The view a query string asks for; an unknown area or one outside the principal's scope opens home."""
+    """The view a query string asks for (its area already screened by dashboard.request_guard); none opens home."""
     view = parse_search(search)
     area = data.area(view.area) if view.area else None
-    if area is None or not covers(area.path):
+    if area is None:
         view = view.with_(area=home_code())
         area = data.area(view.area)
     return view, area
@@ -365,7 +365,7 @@ def render(fragment, clicks, metric, period, overlays, _n, feature, last):
           Output("map-legend", "children", allow_duplicate=True),
           Input("cockpit-map", "bounds"), Input("cockpit-map", "zoom"), Input("view-stamp", "data"),
           State("tile-state", "data"), prevent_initial_call=True)
-@requires("view_cockpit")
+@requires("view_cockpit", panels=("map",))
 def render_tiles(bounds, zoom, view_stamp, last):
     """Finer grids for the tiles around the map view once zoomed in far enough; nothing is fetched below.
 
@@ -404,7 +404,7 @@ def trend_graphs(figs: tuple) -> list:
 @callback(Output("trend-row", "children"), Output("trend-stamp", "data"), Input("view-stamp", "data"),
           Input("trend-kick", "n_intervals"), State("trend-stamp", "data"),
           prevent_initial_call=True)
-@requires("view_cockpit")
+@requires("view_cockpit", panels=("trends",))
 def render_trends(view_stamp, _kick, last):
     """Charts follow the map in a second step, and only when their view or data changed."""
     if not isinstance(view_stamp, dict) or not view_stamp.get("stamp"):  # None: answered from stale data
@@ -420,7 +420,7 @@ def render_trends(view_stamp, _kick, last):
 @callback(Output("event-detail-body", "children"), Output("event-detail", "className"),
           Input("event-markers", "clickData"), Input({"type": "open-event", "id": ALL}, "n_clicks"),
           Input("close-detail", "n_clicks"), State("view-stamp", "data"), prevent_initial_call=True)
-@requires("view_cockpit")
+@requires("view_cockpit", panels=("warnings", "map"))
 def show_event(marker, _clicks, _close, last):
     """Open an event's detail from a marker or a warning row; close it again."""
     trig = ctx.triggered_id

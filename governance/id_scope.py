@@ -1,0 +1,77 @@
+"""Where each kind of id a request can carry lies in the area tree, checked against a principal's scope.
+
+Every id that reaches the server from outside — an area code, an event, staff member, warning,
+department or drill — is one of KINDS. `refused_ids` answers, in one query per kind, which of a
+request's ids the principal may not name. The web layer's request guard is its only caller on the
+way in; callbacks and routes then only ever see ids that passed.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from .access import Principal
+from .models import Area, Event, Staff, Warning
+from .taxonomy import load_taxonomy
+
+KINDS = {
+    "area": "区域", "event": "事件", "staff": "人员", "warning": "预警", "department": "部门", "drill": "演练",
+}
+DRILL_KEY_PREFIX = "DRILL-"
+
+
+def _norm_int(value) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if str(number) == str(value).strip() else None
+
+
+def _paths(conn: Connection, kind: str, values: list) -> dict:
+    """Area path per id (ids that do not exist are missing from the answer)."""
+    if kind == "area":
+        codes = [str(v) for v in values]
+        return dict(conn.execute(select(Area.code, Area.path).where(Area.code.in_(codes))).all())
+    if kind == "drill":
+        out: dict = {}
+        for drill in {str(v) for v in values}:  # a drill lies wherever its events lie
+            out[drill] = conn.execute(select(Event.area_path).where(
+                Event.source == "drill", Event.source_key.startswith(f"{DRILL_KEY_PREFIX}{drill}-"))).scalars().all()
+        return {k: v for k, v in out.items() if v}
+    ids = [n for n in (_norm_int(v) for v in values) if n is not None]
+    if not ids:
+        return {}
+    if kind == "event":
+        rows = conn.execute(select(Event.id, Event.area_path).where(Event.id.in_(ids))).all()
+    elif kind == "staff":
+        rows = conn.execute(select(Staff.id, Area.path).join(Area, Area.id == Staff.area_id)
+                            .where(Staff.id.in_(ids))).all()
+    elif kind == "warning":
+        rows = conn.execute(select(Warning.id, Warning.area_path).where(Warning.id.in_(ids))).all()
+    else:
+        raise KeyError(f"unknown id kind {kind!r}")
+    return {str(i): p for i, p in rows}
+
+
+def visible(principal: Principal, kind: str, path) -> bool:
+    """True when an id of `kind` located at `path` (a list of paths for a drill) may be named by `principal`."""
+    if kind == "drill":
+        return any(principal.covers(p) for p in path)
+    if kind == "staff":  # on the caller's side of the tree: inside the scope, or above it (街道下沉专员)
+        return bool(path) and (principal.covers(path) or any(root.startswith(path) for root in principal.scope))
+    return principal.covers(path)
+
+
+def refused_ids(conn: Connection, principal: Principal, kind: str, values: Iterable) -> list:
+    """The ids of one kind that `principal` may not name: unknown ones and those outside its scope."""
+    values = [v for v in dict.fromkeys(values) if v not in (None, "", 0, "0")]  # placeholders name nothing
+    if not values:
+        return []
+    if kind == "department":
+        known = set(load_taxonomy().departments)
+        return [v for v in values if str(v) not in known]
+    paths = _paths(conn, kind, values)
+    return [v for v in values if str(v) not in paths or not visible(principal, kind, paths[str(v)])]

@@ -1,0 +1,314 @@
+"""Every callback and route, replayed with each kind of id swapped for one outside the caller's scope.
+
+Nothing here is a hand-written list of requests: the callbacks come from the app's callback map,
+the routes from Flask's URL map, and the places ids travel from dashboard/request_guard.py's
+declarations. A new callback or route is replayed without editing this file; one whose input is
+declared nowhere fails `test_every_callback_input_is_declared`. For each principal kind, the same
+request is sent twice: with ids the principal may name (it must get past the guard) and with one
+id swapped for a foreign one (it must be refused — or, for the address bar, fall back to home).
+"""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+import requests
+from sqlalchemy import select, text
+
+from dashboard.request_guard import ROUTE_ARGS, QUERY_IDS, key_kind, slot_of
+from governance.accounts import create_device, create_user
+from governance.embed_tokens import mint_embed_token
+from governance.models import AccessLog, Area, Event, KioskDevice, Staff, Warning
+
+from .conftest import TEST_PASSWORD, TEST_SECRET, WORLD_NOW, http_session
+
+SCOPE_REFUSED = "不在您的权限范围内"
+PRINCIPALS = ["community", "community_b", "viewer_a", "gridworker", "leader", "kiosk_a", "embed_a", "anonymous"]
+ROUTE_DEFAULTS = {"level": "general_grid", "z": 16, "x": 0, "y": 0}
+VALUE_DEFAULTS = {("_pages_location", "pathname"): "/"}  # id-free values a request needs to be well formed
+
+
+def _dep_key(dep: dict) -> tuple[str, str, dict | None]:
+    ident = dep["id"]
+    if ident.startswith("{"):
+        pattern = json.loads(ident)
+        return pattern["type"], dep["property"], pattern
+    return ident, dep["property"], None
+
+
+def _callbacks(app) -> dict:
+    return {k: v for k, v in app.callback_map.items() if "callback" in v}
+
+
+def _name(entry) -> str:
+    fn = entry["callback"]
+    while getattr(fn, "__wrapped__", None) is not None:
+        fn = fn.__wrapped__
+    return fn.__name__
+
+
+@pytest.fixture(scope="module")
+def world(world_engine, live_server, cockpit_app):
+    """Principals of community A (and B, and the sub-district), with ids inside and outside each one's scope."""
+    from governance.drills import start_drill
+    from governance.warning_lifecycle import sync_warnings
+    from governance.warnings import load_rules
+
+    acc = world_engine.accounts
+    a, b = acc["communities"][0], acc["communities"][1]
+    with world_engine.begin() as conn:
+        if conn.execute(select(KioskDevice.id).where(KioskDevice.name == "重放测试大屏")).first() is None:
+            create_user(conn, "viewer_a", TEST_PASSWORD, "viewer", a, WORLD_NOW)
+            create_device(conn, "重放测试大屏", a, WORLD_NOW, "test")
+            for seed, code in enumerate((a, b)):
+                start_drill(conn, code, 1, "test", WORLD_NOW, seed=seed)
+        focus_path = conn.execute(select(Area.path).where(Area.code == acc["focus"])).scalar()
+        if conn.execute(select(Warning.id).where(Warning.cleared_at.is_(None))).first() is None:
+            sync_warnings(conn, focus_path, WORLD_NOW, load_rules(), notify=False)
+        device = conn.execute(select(KioskDevice.id).where(KioskDevice.name == "重放测试大屏")).scalar()
+    clients = {name: http_session(world_engine, live_server, name)
+               for name in ("community", "community_b", "viewer_a", "gridworker", "leader")}
+    clients["kiosk_a"] = http_session(world_engine, live_server, None, device_id=device)
+    clients["embed_a"] = requests.Session()
+    clients["embed_a"].headers["X-Embed-Token"] = mint_embed_token(TEST_SECRET, a, WORLD_NOW, ttl=timedelta(hours=1))
+    clients["anonymous"] = requests.Session()
+    homes = {"community": a, "community_b": b, "viewer_a": a, "gridworker": acc["grid"], "leader": acc["focus"],
+             "kiosk_a": a, "embed_a": a, "anonymous": None}
+    with world_engine.connect() as conn:
+        paths = dict(conn.execute(select(Area.code, Area.path)).all())
+        ids = {name: _ids_for(conn, paths, home) for name, home in homes.items()}
+    requests.get(live_server + "/login")  # Dash fills its callback map on the first request
+    return {"clients": clients, "ids": ids, "homes": homes}
+
+
+def _ids_for(conn, paths: dict, home: str | None) -> dict:
+    """{kind: (an id inside the scope of `home`, one outside it)} — None where the world has none."""
+    scope = paths.get(home, "\0")
+    inside = lambda col: col.startswith(scope)  # noqa: E731
+
+    def pick(query, want_inside: bool):
+        for ident, path in conn.execute(query):
+            if path is not None and inside(path) == want_inside and (want_inside or not scope.startswith(path)):
+                return ident
+        return None
+
+    areas = select(Area.code, Area.path).where(Area.level.in_(("community", "general_grid", "district")))\
+        .order_by(Area.level, Area.code)
+    events = select(Event.id, Event.area_path).where(Event.area_path.isnot(None)).order_by(Event.id.desc()).limit(20000)
+    staff = select(Staff.id, Area.path).join(Area, Area.id == Staff.area_id).order_by(Staff.id)
+    warns = select(Warning.id, Warning.area_path).where(Warning.cleared_at.is_(None)).order_by(Warning.id)
+    drills = select(Event.source_key, Event.area_path).where(Event.source == "drill").order_by(Event.id)
+    drill_id = lambda key: key and key[len("DRILL-"):].rsplit("-", 1)[0]  # noqa: E731
+    return {
+        "area": (home, pick(areas, False)),
+        "event": (pick(events, True), pick(events, False)),
+        "staff": (pick(staff, True), pick(staff, False)),
+        "warning": (pick(warns, True), pick(warns, False)),
+        # A sub-district leader's world holds no drill outside its scope: an unknown one stands in.
+        "drill": (drill_id(pick(drills, True)), drill_id(pick(drills, False)) or "19700101000000-0000"),
+        "department": ("housing", "no-such-department"),
+    }
+
+
+def _value(kind: str, ids: dict, swap: tuple[str, str] | None, where: str):
+    own, foreign = ids[kind]
+    return foreign if swap == (kind, where) else own
+
+
+def build_request(key: str, entry: dict, ids: dict, swap: tuple[str, str] | None) -> dict:
+    """The body the renderer would post for a callback: ids the principal owns, one swapped when asked."""
+    def concrete(ident: dict, prop: str, value=None, many=False):
+        ctype = ident["type"]
+        out = {}
+        for k, v in ident.items():
+            if v in (["MATCH"], ["ALL"], ["ALLSMALLER"]):
+                kind = key_kind(ctype, k)
+                out[k] = (_value(kind, ids, swap, f"{ctype}.{k}") if kind in ids
+                          else {"to": "handle", "level": "community"}.get(k, 1))
+            else:
+                out[k] = v
+        item = {"id": out, "property": prop, "value": value}
+        return [item] if many else item
+
+    def dep(d: dict, with_value=True):
+        component, prop, pattern = _dep_key(d)
+        slot = slot_of(component, prop) if with_value else None  # outputs carry ids in pattern keys only
+        value = VALUE_DEFAULTS.get((component, prop))
+        if slot is not None and slot.kind in ids:
+            value = slot.sample(_value(slot.kind, ids, swap, f"{component}.{prop}"))
+        if pattern is None:
+            return {"id": component, "property": prop, **({"value": value} if with_value else {})}
+        return concrete(pattern, prop, value, many=["ALL"] in pattern.values())
+
+    outputs = []
+    for part in (key[2:-2].split("...") if key.startswith("..") else [key]):
+        ident, prop = part.rsplit(".", 1)
+        outputs.append(dep({"id": ident, "property": prop}, with_value=False))
+    return {"output": key, "outputs": outputs if key.startswith("..") else outputs[0],
+            "inputs": [dep(d) for d in entry["inputs"]], "state": [dep(d) for d in entry["state"]],
+            "changedPropIds": []}
+
+
+def id_places(entry: dict) -> list[tuple[str, str, bool]]:
+    """(kind, where, from the address bar) for every place a callback's request carries an id."""
+    places = []
+    for d in entry["inputs"] + entry["state"]:
+        component, prop, pattern = _dep_key(d)
+        slot = slot_of(component, prop)
+        if slot is not None:
+            places.append((slot.kind, f"{component}.{prop}", slot.url))
+        for k, v in (pattern or {}).items():
+            if v in (["MATCH"], ["ALL"], ["ALLSMALLER"]) and key_kind(component, k) not in (None, "task"):
+                places.append((key_kind(component, k), f"{component}.{k}", False))
+    return list(dict.fromkeys(places))
+
+
+def test_every_callback_input_is_declared(cockpit_app, live_server):
+    """A callback input, state or pattern key the guard does not know fails here (KeyError names it)."""
+    requests.get(live_server + "/login")
+    undeclared = []
+    for entry in _callbacks(cockpit_app).values():
+        for d in entry["inputs"] + entry["state"]:
+            component, prop, pattern = _dep_key(d)
+            try:
+                slot_of(component, prop)
+                for k in pattern or {}:
+                    key_kind(component, k)
+            except KeyError as exc:
+                undeclared.append(str(exc))
+    assert undeclared == []
+
+
+@pytest.mark.parametrize("who", PRINCIPALS)
+def test_callbacks_refuse_ids_outside_the_scope(who, world, cockpit_app, live_server, world_engine):
+    client, ids = world["clients"][who], world["ids"][who]
+    with world_engine.connect() as conn:
+        logged_before = conn.execute(select(AccessLog.id).order_by(AccessLog.id.desc()).limit(1)).scalar() or 0
+    failures, refused = [], 0
+    for key, entry in _callbacks(cockpit_app).items():
+        name = _name(entry)
+        for kind, where, url in id_places(entry):
+            own, foreign = ids.get(kind, (None, None))
+            if foreign is None or (own is None and kind != "area"):
+                continue  # the world has nothing of this kind on one side of this principal
+            base = client.post(live_server + "/_dash-update-component", timeout=60,
+                               json=build_request(key, entry, ids, None))
+            if base.status_code in (401, 403) and SCOPE_REFUSED in base.text:
+                failures.append((name, where, "own ids refused", base.text[:120]))
+                continue
+            resp = client.post(live_server + "/_dash-update-component", timeout=60,
+                               json=build_request(key, entry, ids, (kind, where)))
+            assert resp.status_code != 500, (name, where, resp.text[:300])
+            if url:  # the address bar falls back to the principal's home: nothing of the foreign area comes back
+                if resp.status_code < 300 and str(foreign) in resp.text:
+                    failures.append((name, where, "foreign area served", str(foreign)))
+            elif resp.status_code not in (401, 403):
+                failures.append((name, where, "foreign id accepted", resp.status_code))
+            elif base.status_code not in (401, 403):
+                refused += 1  # refused by the scope check, not by a missing permission
+    assert failures == []
+    if who not in ("anonymous",):
+        assert refused > 0
+        with world_engine.connect() as conn:
+            logged = conn.execute(select(AccessLog.action).where(AccessLog.id > logged_before,
+                                                                 AccessLog.action == "scope_refused")).all()
+        assert len(logged) >= refused
+
+
+def test_each_id_place_is_exercised_past_the_permission_check(world, cockpit_app, live_server):
+    """Every id place of every callback is refused for a foreign id by some principal allowed to call it."""
+    exercised, places = set(), set()
+    for key, entry in _callbacks(cockpit_app).items():
+        for kind, where, url in id_places(entry):
+            if url:
+                continue
+            places.add((_name(entry), where))
+            for who in PRINCIPALS[:-1]:
+                client, ids = world["clients"][who], world["ids"][who]
+                if ids.get(kind, (None, None))[1] is None or ids[kind][0] is None:
+                    continue
+                base = client.post(live_server + "/_dash-update-component", json=build_request(key, entry, ids, None))
+                if base.status_code in (401, 403):
+                    continue
+                resp = client.post(live_server + "/_dash-update-component",
+                                   json=build_request(key, entry, ids, (kind, where)))
+                if resp.status_code == 403 and SCOPE_REFUSED in resp.text:
+                    exercised.add((_name(entry), where))
+                    break
+    assert places - exercised == set()
+
+
+def _route_urls(app, ids: dict, swap: bool) -> list[tuple[str, str]]:
+    """(endpoint, URL) for every route with an id argument in its path, and every GET data route with ?area=."""
+    own, foreign = ids["area"]
+    code = foreign if swap else own
+    urls = []
+    for rule in app.server.url_map.iter_rules():
+        if rule.endpoint in ("static", "_dash_assets.static", "/", "/<path:path>") or "GET" not in rule.methods:
+            continue
+        if rule.arguments & set(ROUTE_ARGS):
+            values = {arg: code if arg in ROUTE_ARGS else ROUTE_DEFAULTS.get(arg, "x") for arg in rule.arguments}
+            if "z" in rule.arguments:
+                values["level"] = "micro_grid"  # tiles serve the finest level
+            urls.append((rule.endpoint, rule.build(values)[1]))
+        elif not rule.arguments:
+            urls.append((rule.endpoint, f"{rule.rule}?{next(iter(QUERY_IDS))}={code}"))
+    return urls
+
+
+@pytest.mark.parametrize("who", PRINCIPALS[:-1])
+def test_routes_refuse_ids_outside_the_scope(who, world, cockpit_app, live_server):
+    client, ids = world["clients"][who], world["ids"][who]
+    own_status = {ep: client.get(live_server + url, timeout=60, allow_redirects=False).status_code
+                  for ep, url in _route_urls(cockpit_app, ids, swap=False)}
+    assert any(s == 200 for s in own_status.values())
+    failures = []
+    for endpoint, url in _route_urls(cockpit_app, ids, swap=True):
+        status = client.get(live_server + url, timeout=60, allow_redirects=False).status_code
+        if own_status[endpoint] < 400 and status != 404:
+            failures.append((endpoint, url, status))
+    assert failures == []
+
+
+def test_embed_panels_limit_every_callback_and_route(world_engine, cockpit_app, live_server, world):
+    """A kpis-only embed token reaches no callback or route of the map, warnings or trends panels."""
+    from dashboard.auth import ROUTE_PANELS
+
+    acc = world_engine.accounts
+    kpis_only = requests.Session()
+    kpis_only.headers["X-Embed-Token"] = mint_embed_token(TEST_SECRET, acc["communities"][0], WORLD_NOW,
+                                                          panels=("kpis",), ttl=timedelta(hours=1))
+    full = world["clients"]["embed_a"]
+    ids = world["ids"]["embed_a"]
+    checked = 0
+    for key, entry in _callbacks(cockpit_app).items():
+        fn = entry["callback"]
+        panels = getattr(fn, "__panels__", ())
+        if not panels:
+            continue
+        body = build_request(key, entry, ids, None)
+        assert full.post(live_server + "/_dash-update-component", json=body).status_code not in (401, 403), key
+        assert kpis_only.post(live_server + "/_dash-update-component", json=body).status_code == 403, key
+        checked += 1
+    for endpoint, url in _route_urls(cockpit_app, ids, swap=False):
+        if endpoint in ROUTE_PANELS:
+            assert full.get(live_server + url).status_code == 200, url
+            assert kpis_only.get(live_server + url).status_code == 403, url
+            checked += 1
+    assert checked >= 5
+    # the render callback sends a kpis-only embed no warning titles, map data or event ids
+    key, entry = next((k, e) for k, e in _callbacks(cockpit_app).items() if _name(e) == "render")
+    body = build_request(key, entry, ids, None)
+    out = kpis_only.post(live_server + "/_dash-update-component", json=body).json()["response"]
+    assert out.get("warnings-panel", {}).get("children") in (None, [])
+    assert out.get("event-markers", {}).get("url") in (None, "")
+
+
+def test_guard_refusal_reads_in_chinese_and_names_no_data(world, cockpit_app, live_server):
+    ids = world["ids"]["community"]
+    key, entry = next((k, e) for k, e in _callbacks(cockpit_app).items() if _name(e) == "show_event")
+    resp = world["clients"]["community"].post(live_server + "/_dash-update-component",
+                                              json=build_request(key, entry, ids, ("event", "event-markers.clickData")))
+    assert resp.status_code == 403 and SCOPE_REFUSED in resp.json()["error"]
+    assert "事件" in resp.json()["error"]
