@@ -19,7 +19,7 @@ from .auth_pages import auth_routes
 from .export_routes import export
 from .geo_routes import geo
 from .runtime import Runtime, install
-from .security import install_security_headers
+from .security import install_error_answers, install_security_headers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,4 +65,5 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
     guard_pages()
     install_auth(app)
     install_security_headers(app, settings.tile_url, settings.embed_origins)
+    install_error_answers(app)
     return app

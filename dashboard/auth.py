@@ -213,7 +213,8 @@ def install_auth(app) -> None:
             return None
         _resolve()
         p = principal()
-        if request.method not in ("GET", "HEAD", "OPTIONS") and p.kind in ("user", "kiosk") and not g.by_header:
+        if request.method not in ("GET", "HEAD", "OPTIONS") and p.kind in ("user", "kiosk") and not g.by_header \
+                and endpoint != "auth_routes.login_submit":  # sign-in has its own form nonce and Origin check
             sent = request.headers.get(CSRF_HEADER) or request.form.get("csrf_token")
             origin = request.headers.get("Origin")
             if sent != p.csrf or (origin and origin != request.host_url.rstrip("/")):

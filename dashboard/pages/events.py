@@ -107,6 +107,13 @@ def layout(**query):
     ])
 
 
+def _day(value) -> date | None:
+    """A date picker's value as a date (None when empty); ValueError when it is not a real date."""
+    if not value:
+        return None
+    return date.fromisoformat(str(value)[:10])
+
+
 @callback(Output("events-table", "data"), Output("events-table", "page_count"),
           Output("events-total", "children"), Output("export-csv", "href"), Output("export-xlsx", "href"),
           Output("events-url", "search"),
@@ -117,8 +124,12 @@ def layout(**query):
 @requires("view_ledger")
 def refresh_table(start, end, sources, categories, communities, statuses, text, page, sort_by, code):
     """Query one page of events for the filters; keep the URL and export links in step."""
-    f = EventFilter(start=date.fromisoformat(start[:10]) if start else None,
-                    end=date.fromisoformat(end[:10]) if end else None, sources=tuple(sources or ()),
+    try:
+        start_day, end_day = _day(start), _day(end)
+    except ValueError:
+        return no_update, no_update, f"日期无效：{str(start or '')[:10]} – {str(end or '')[:10]}（格式 YYYY-MM-DD）", \
+            no_update, no_update, no_update
+    f = EventFilter(start=start_day, end=end_day, sources=tuple(sources or ()),
                     categories=tuple(categories or ()), communities=tuple(communities or ()),
                     statuses=tuple(statuses or ()), text=(text or "")[:50])
     area = _area(code)
