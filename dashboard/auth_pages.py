@@ -10,7 +10,8 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from governance.access import PANELS
-from governance.accounts import AuthError, authenticate, device_by_token, digest, end_session, log_access, open_session
+from governance.accounts import (LOCK_WINDOW, AuthError, authenticate, device_by_token, digest, end_session, log_access,
+                                 open_session)
 from governance.embed_tokens import EmbedTokenError, mint_embed_token
 from governance.models import ApiClient, Area, KioskDevice
 
@@ -77,7 +78,7 @@ def login_form():
 
 @auth_routes.post("/login")
 def login_submit():
-    """Check the form token and the password (rate-limited), open a session, go where asked."""
+    """Check the form token and the password (throttled), open a session, go where asked."""
     rt = current()
     try:
         _form_serializer().loads(request.form.get("form_token", ""), max_age=3600)
@@ -85,11 +86,14 @@ def login_submit():
         return _login_page("表单已过期，请重新登录", 400)
     username = request.form.get("username", "")
     try:
-        with rt.engine.begin() as conn:
-            uid = authenticate(conn, username, request.form.get("password", ""), client_ip(), rt.now())
-            token, csrf = open_session(conn, rt.now(), user_id=uid)
+        uid = authenticate(rt.engine, username, request.form.get("password", ""), client_ip(), rt.now())
     except AuthError as exc:
-        return _login_page(str(exc), exc.status, username)
+        resp = _login_page(str(exc), exc.status, username)
+        if exc.status == 429:
+            resp.headers["Retry-After"] = str(int(LOCK_WINDOW.total_seconds()))
+        return resp
+    with rt.engine.begin() as conn:
+        token, csrf = open_session(conn, rt.now(), user_id=uid)
     resp = flask.redirect(_safe_next(request.form.get("next")))
     set_session_cookie(resp, token)
     set_csrf_cookie(resp, csrf)
