@@ -94,6 +94,12 @@ def recorded(engine, username=None, ip=None) -> tuple[list[bool], list[str]]:
         return conn.execute(att).scalars().all(), conn.execute(log).scalars().all()
 
 
+@pytest.fixture(scope="module")
+def account(world_engine):
+    """A fresh account for sign-ins that should succeed."""
+    return fresh_user(world_engine, world_engine.accounts["focus"])[0]
+
+
 def test_a_failed_sign_in_stays_recorded(world_engine, live_server):
     name, _ = fresh_user(world_engine)
     s = client()
@@ -152,3 +158,53 @@ def test_concurrent_guesses_from_one_address_check_at_most_the_limit(engine):
     assert exc.value.status == 429
     assert authenticate(engine, "leader", TEST_PASSWORD, "10.9.9.10", WORLD_NOW)  # … the account does not
     assert authenticate(engine, "leader", TEST_PASSWORD, ip, WORLD_NOW + timedelta(minutes=16))  # nor after the window
+
+
+def test_sign_in_form_is_bound_to_the_browser_and_the_site(world_engine, live_server, account):
+    attacker, victim = client(), client()
+    attacker_token = form_token(attacker, live_server)
+    form_token(victim, live_server)
+    nonce = victim.cookies["gc_login_nonce"]
+    for s in (victim, client()):  # another browser's token: with a different nonce cookie, or none
+        resp = sign_in(s, live_server, account, TEST_PASSWORD, attacker_token)
+        assert resp.status_code == 400 and "表单已过期" in resp.text and "gc_session" not in resp.cookies
+
+    token = form_token(victim, live_server)
+    assert victim.cookies["gc_login_nonce"] == nonce  # one nonce per browser: open forms stay valid
+    for headers in ({"Origin": "http://evil.example"}, {"Origin": "null"}, {"Sec-Fetch-Site": "cross-site"}):
+        resp = victim.post(live_server + "/login", headers=headers, allow_redirects=False,
+                           data={"form_token": token, "username": account, "password": TEST_PASSWORD})
+        assert resp.status_code == 403 and "gc_session" not in resp.cookies, headers
+
+    resp = victim.post(live_server + "/login", headers={"Origin": live_server, "Sec-Fetch-Site": "same-origin"},
+                       data={"form_token": token, "username": account, "password": TEST_PASSWORD},
+                       allow_redirects=False)
+    assert resp.status_code == 302 and resp.cookies.get("gc_session")
+    cookie = next(h for h in resp.raw.headers.getlist("Set-Cookie") if h.startswith("gc_login_nonce="))
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/login" in cookie
+    assert victim.cookies["gc_login_nonce"] != nonce  # rotated: forms issued before the sign-in are dead
+    del victim.cookies["gc_session"], victim.cookies["_csrf_token"]
+    assert sign_in(victim, live_server, account, TEST_PASSWORD, token).status_code == 400
+
+
+@pytest.mark.parametrize("nxt", ["/\t/evil.example/", "//evil.example", "/\\evil", "/\r\nSet-Cookie:x", " /events",
+                                 "/events\x7f", "/\u2028//evil.example", "https://evil.example/", "evil.example"])
+def test_sign_in_never_redirects_off_site(live_server, account, nxt):
+    resp = sign_in(client(), live_server, account, TEST_PASSWORD, next=nxt)
+    assert resp.status_code == 302 and resp.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("query", ["/%09/evil.example/", "//evil.example", "/%5Cevil", "/%0d%0aSet-Cookie:x"])
+def test_next_from_the_address_bar_is_made_safe(live_server, account, query):
+    s = client()
+    page = s.get(f"{live_server}/login?next={query}")
+    assert page.status_code == 200 and 'name="next" value="/"' in page.text
+    token = re.search(r'name="form_token" value="([^"]+)"', page.text).group(1)
+    nxt = re.search(r'name="next" value="([^"]*)"', page.text).group(1)
+    resp = sign_in(s, live_server, account, TEST_PASSWORD, token, next=nxt)
+    assert resp.status_code == 302 and resp.headers["Location"] == "/"
+
+
+def test_sign_in_returns_to_a_page_on_this_site(live_server, account):
+    resp = sign_in(client(), live_server, account, TEST_PASSWORD, next="/events?area=510107")
+    assert resp.status_code == 302 and resp.headers["Location"] == "/events?area=510107"
