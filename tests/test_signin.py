@@ -6,6 +6,7 @@ addresses (127.0.x.y): 127.0.0.1, which other tests sign in from, is never throt
 """
 from __future__ import annotations
 
+import io
 import itertools
 import re
 import threading
@@ -17,8 +18,9 @@ import requests
 from requests.adapters import HTTPAdapter
 from sqlalchemy import func, select
 
-from governance.accounts import MAX_FAILS_PER_IP, MAX_FAILS_PER_USER, AuthError, authenticate, create_user
-from governance.models import AccessLog, AuthSession, LoginAttempt
+from governance.accounts import (MAX_FAILS_PER_IP, MAX_FAILS_PER_USER, AuthError, authenticate, create_user,
+                                 open_session, resolve_session)
+from governance.models import AccessLog, AuthSession, LoginAttempt, UserAccount
 
 from .conftest import TEST_PASSWORD, WORLD_NOW
 
@@ -208,3 +210,42 @@ def test_next_from_the_address_bar_is_made_safe(live_server, account, query):
 def test_sign_in_returns_to_a_page_on_this_site(live_server, account):
     resp = sign_in(client(), live_server, account, TEST_PASSWORD, next="/events?area=510107")
     assert resp.status_code == 302 and resp.headers["Location"] == "/events?area=510107"
+
+
+def test_cli_disables_enables_and_resets_accounts(engine, monkeypatch, capsys):
+    from app import main
+
+    url = ["--database-url", engine.url.render_as_string(hide_password=False)]
+    name, uid = fresh_user(engine)
+    with engine.begin() as conn:
+        token, _ = open_session(conn, WORLD_NOW, user_id=uid)
+        assert resolve_session(conn, token, WORLD_NOW) is not None
+
+    assert main(["user", name, "--disable", *url]) == 0
+    with engine.begin() as conn:
+        assert resolve_session(conn, token, WORLD_NOW) is None
+        assert conn.execute(select(AuthSession.revoked_at).where(AuthSession.user_id == uid)).scalar() is not None
+    with pytest.raises(AuthError):
+        authenticate(engine, name, TEST_PASSWORD, "10.1.0.1", WORLD_NOW)
+
+    assert main(["user", name, "--enable", *url]) == 0
+    assert authenticate(engine, name, TEST_PASSWORD, "10.1.0.2", WORLD_NOW) == uid
+    with engine.begin() as conn:
+        assert resolve_session(conn, token, WORLD_NOW) is None  # the ended session stays ended
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-brand-new-password\n"))
+    assert main(["user", name, "--reset-password", "--password-stdin", *url]) == 0
+    with pytest.raises(AuthError):
+        authenticate(engine, name, TEST_PASSWORD, "10.1.0.3", WORLD_NOW)
+    assert authenticate(engine, name, "a-brand-new-password", "10.1.0.4", WORLD_NOW) == uid
+    with engine.connect() as conn:
+        actions = conn.execute(select(AccessLog.action).where(AccessLog.target == name)).scalars().all()
+    assert {"user_disable", "user_enable", "password_set"} <= set(actions)
+
+    assert main(["user", name, "--disable", "--enable", *url]) == 2
+    assert main(["user", "no-such-person", "--disable", *url]) == 2
+    monkeypatch.setattr("sys.stdin", io.StringIO("another-long-password\n"))  # creating still works
+    assert main(["user", name + "-b", "--role", "viewer", "--password-stdin", *url]) == 0
+    with engine.connect() as conn:
+        assert conn.execute(select(UserAccount.role).where(UserAccount.username == name + "-b")).scalar() == "viewer"
+    assert "已停用" in capsys.readouterr().out
