@@ -83,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--playlist", help='device: JSON list of {"view": "#area=…", "seconds": 60}')
     parser.add_argument("--rotate", action="store_true", help="device: issue a new link (running walls continue)")
     parser.add_argument("--revoke", action="store_true", help="device: stop the device everywhere")
+    parser.add_argument("--disable", action="store_true", help="user: disable the account and end its sessions at once")
+    parser.add_argument("--enable", action="store_true", help="user: let a disabled account sign in again")
+    parser.add_argument("--reset-password", action="store_true",
+                        help="user: set a new password (typed twice, or --password-stdin); ends its sessions")
     parser.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     parser.add_argument("--host", help="bind address (env HOST, default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (env PORT, default 8050)")

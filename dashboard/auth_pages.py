@@ -1,6 +1,9 @@
 """Sign-in, sign-out, wall-device links and the embed-token endpoint (plain HTML forms, no JavaScript)."""
 from __future__ import annotations
 
+import hmac
+import re
+import secrets
 from datetime import timedelta
 from html import escape
 
@@ -10,7 +13,8 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from governance.access import PANELS
-from governance.accounts import AuthError, authenticate, device_by_token, digest, end_session, log_access, open_session
+from governance.accounts import (LOCK_WINDOW, AuthError, authenticate, device_by_token, digest, end_session, log_access,
+                                 open_session)
 from governance.embed_tokens import EmbedTokenError, mint_embed_token
 from governance.models import ApiClient, Area, KioskDevice
 
@@ -18,7 +22,9 @@ from .auth import (CSRF_COOKIE, SESSION_COOKIE, client_ip, principal, set_csrf_c
 from .runtime import current
 
 auth_routes = Blueprint("auth_routes", __name__)
-FORM_SALT = "login-form"
+FORM_SALT = "login-form"       # the sign-in form's token is signed over the browser's nonce …
+NONCE_COOKIE = "gc_login_nonce"  # … which only this site can read (HttpOnly) or send (SameSite=Strict)
+FORM_MAX_AGE = 3600
 
 PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · 网格驾驶舱</title>
@@ -51,14 +57,46 @@ def _form_serializer() -> URLSafeTimedSerializer:
 
 
 def _safe_next(value: str | None) -> str:
-    """Only same-site relative paths: never an open redirect."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+    """Only same-origin relative paths ("/…"): never an open redirect, never a header that breaks."""
+    if (not value or value[0] != "/" or value[1:2] == "/" or "\\" in value
+            or any(ord(c) < 0x21 or ord(c) == 0x7f or not c.isprintable() for c in value)):
         return "/"
     return value
 
 
-def _login_page(message: str = "", status: int = 200, username: str = "") -> flask.Response:
-    token = _form_serializer().dumps("login")
+def _nonce(value: str | None = None) -> str:
+    """The browser's sign-in nonce when it looks like one of ours, else a new random one."""
+    if value and re.fullmatch(r"[A-Za-z0-9_-]{43}", value):
+        return value
+    return secrets.token_urlsafe(32)
+
+
+def _set_nonce(resp: flask.Response, nonce: str) -> flask.Response:
+    resp.set_cookie(NONCE_COOKIE, nonce, httponly=True, samesite="Strict", path="/login",
+                    secure=current().settings.secure_cookies, max_age=FORM_MAX_AGE)
+    return resp
+
+
+def _form_is_ours() -> bool:
+    """True when the posted form token was signed (within the hour) over this browser's nonce cookie."""
+    cookie = request.cookies.get(NONCE_COOKIE, "")
+    try:
+        nonce = _form_serializer().loads(request.form.get("form_token", ""), max_age=FORM_MAX_AGE)
+    except (BadSignature, SignatureExpired):
+        return False
+    return bool(cookie) and isinstance(nonce, str) and hmac.compare_digest(nonce.encode(), cookie.encode())
+
+
+def _cross_site() -> bool:
+    """True when the browser says the form was posted from another site."""
+    origin = request.headers.get("Origin")
+    return ((origin is not None and origin != request.host_url.rstrip("/"))
+            or request.headers.get("Sec-Fetch-Site") == "cross-site")
+
+
+def _login_page(message: str = "", status: int = 200, username: str = "", nonce: str | None = None) -> flask.Response:
+    nonce = _nonce(nonce)
+    token = _form_serializer().dumps(nonce)
     nxt = _safe_next(request.values.get("next"))
     error = f'<p class="auth-error" role="alert">{escape(message)}</p>' if message else ""
     body = f"""{error}<form method="post" action="/login" class="auth-form">
@@ -66,34 +104,37 @@ def _login_page(message: str = "", status: int = 200, username: str = "") -> fla
 <label>用户名<input name="username" autocomplete="username" required value="{escape(username)}"></label>
 <label>密码<input name="password" type="password" autocomplete="current-password" required></label>
 <button type="submit" class="action-button primary">登录</button></form>"""
-    return _page("登录", body, status)
+    return _set_nonce(_page("登录", body, status), nonce)
 
 
 @auth_routes.get("/login")
 def login_form():
-    """The sign-in form."""
-    return _login_page()
+    """The sign-in form, with a token bound to this browser's nonce cookie."""
+    return _login_page(nonce=request.cookies.get(NONCE_COOKIE))
 
 
 @auth_routes.post("/login")
 def login_submit():
-    """Check the form token and the password (rate-limited), open a session, go where asked."""
-    rt = current()
-    try:
-        _form_serializer().loads(request.form.get("form_token", ""), max_age=3600)
-    except (BadSignature, SignatureExpired):
-        return _login_page("表单已过期，请重新登录", 400)
+    """Check the origin, the form token and the password (throttled), open a session, go where asked."""
+    rt, nonce = current(), request.cookies.get(NONCE_COOKIE)
+    if _cross_site():
+        return _login_page("请从本站的登录页登录", 403, nonce=nonce)
+    if not _form_is_ours():
+        return _login_page("表单已过期，请重新登录", 400, nonce=nonce)
     username = request.form.get("username", "")
     try:
-        with rt.engine.begin() as conn:
-            uid = authenticate(conn, username, request.form.get("password", ""), client_ip(), rt.now())
-            token, csrf = open_session(conn, rt.now(), user_id=uid)
+        uid = authenticate(rt.engine, username, request.form.get("password", ""), client_ip(), rt.now())
     except AuthError as exc:
-        return _login_page(str(exc), exc.status, username)
+        resp = _login_page(str(exc), exc.status, username, nonce)
+        if exc.status == 429:
+            resp.headers["Retry-After"] = str(int(LOCK_WINDOW.total_seconds()))
+        return resp
+    with rt.engine.begin() as conn:
+        token, csrf = open_session(conn, rt.now(), user_id=uid)
     resp = flask.redirect(_safe_next(request.form.get("next")))
     set_session_cookie(resp, token)
     set_csrf_cookie(resp, csrf)
-    return resp
+    return _set_nonce(resp, _nonce())  # a new nonce: no form issued before the sign-in stays valid
 
 
 @auth_routes.post("/logout")

@@ -5,7 +5,8 @@ from dash import ALL, MATCH, Input, Output, State, callback, ctx, no_update
 
 from sqlalchemy import select
 
-from governance.dispatch import DispatchError, advance, dispatch, record_visit
+from governance.dispatch import (DispatchError, advance, dispatch, record_visit, reissue_link, revoke_link,
+                                 score_value)
 from governance.escalation import LevelError, set_level
 from governance.accounts import log_access
 from governance.models import Event
@@ -34,37 +35,55 @@ def in_scope_ids(ids: list[int]) -> list[int]:
           Input({"type": "visit-save", "event": MATCH}, "n_clicks"),
           Input({"type": "set-level", "event": MATCH, "level": ALL}, "n_clicks"),
           Input({"type": "ack", "event": MATCH, "warning": ALL}, "n_clicks"),
+          Input({"type": "task-link", "event": MATCH, "do": ALL}, "n_clicks"),
           State({"type": "depts", "event": MATCH}, "value"),
           State({"type": "step-note", "event": MATCH}, "value"),
           State({"type": "visit-score", "event": MATCH}, "value"),
           prevent_initial_call=True)
 @requires("dispatch")
-def act(dispatch_clicks, step_clicks, visit_clicks, level_clicks, ack_clicks, departments, note, score):
-    """Run the clicked action once; show who won if someone else was faster."""
+def act(dispatch_clicks, step_clicks, visit_clicks, level_clicks, ack_clicks, link_clicks, departments, note, score):
+    """Run the clicked action once; show who won if someone else was faster.
+
+    Everything in the triggering id comes from the client: ids must be integers, the assignee and
+    departments are checked against the event (governance.dispatch), a warning must be the event's.
+    """
     trig = ctx.triggered_id
     if not trig or not ctx.triggered or not ctx.triggered[0]["value"]:
         return no_update
     rt = current()
-    eid = trig["event"]
-    if not in_scope_ids([eid]):
+    eid = trig.get("event")
+    if not _is_id(eid) or not in_scope_ids([eid]):
         return no_update
     actor = principal().name
-    message, ok = None, True
+    message, ok, new_link = None, True, None
+    if not isinstance(note, (str, type(None))):
+        note = None
     try:
         with rt.engine.begin() as conn:
             status = conn.execute(select(Event.status).where(Event.id == eid)).scalar()
             if trig["type"] == "dispatch-to" and status == "assign":
-                advance(conn, eid, "assign", actor, rt.now(), note or None, staff_id=trig["staff"])
-                message = "已改派"
+                new_link = advance(conn, eid, "assign", actor, rt.now(), note or None, staff_id=trig["staff"]).link
+                message = "已改派，原任务链接已失效"
             elif trig["type"] == "dispatch-to":
-                dispatch(conn, eid, trig["staff"], actor, rt.now(), tuple(departments or ()))
+                if not isinstance(departments, (list, tuple, type(None))):
+                    raise DispatchError("所选部门无效")
+                new_link = dispatch(conn, eid, trig["staff"], actor, rt.now(), tuple(departments or ()))
                 message = "已派单，承办人将在任务页看到该任务"
+            elif trig["type"] == "task-link" and trig.get("do") == "revoke":
+                revoke_link(conn, eid, actor, rt.now())
+                message = "任务链接已收回"
+            elif trig["type"] == "task-link" and trig.get("do") == "issue":
+                new_link = reissue_link(conn, eid, actor, rt.now())
+                message = "已重新生成任务链接，原链接已失效"
             elif trig["type"] == "set-level":
+                if not isinstance(trig.get("level"), str):
+                    raise DispatchError("未知处置层级")
                 set_level(conn, eid, trig["level"], actor, note or "", rt.now())
                 message = "处置层级已调整"
             elif trig["type"] == "ack":
-                if not acknowledge(conn, trig["warning"], actor, rt.now()):
-                    raise DispatchError("该预警已解除")
+                if not _is_id(trig.get("warning")) or not acknowledge(conn, trig["warning"], actor, rt.now(),
+                                                                       event_id=eid):
+                    raise DispatchError("该预警已解除或不属于此事件")
                 message = "预警已确认"
             elif trig["type"] == "step":
                 label = advance(conn, eid, trig["to"], actor, rt.now(), note or None)
@@ -72,13 +91,20 @@ def act(dispatch_clicks, step_clicks, visit_clicks, level_clicks, ack_clicks, de
             elif trig["type"] == "visit-save":
                 if score is None:
                     raise DispatchError("请先选择满意度")
-                record_visit(conn, eid, int(score), actor, rt.now())
+                record_visit(conn, eid, score_value(score), actor, rt.now())
                 message = "回访已记录"
     except (DispatchError, LevelError) as exc:
-        message, ok = str(exc), False
+        message, ok, new_link = str(exc), False, None
     with rt.engine.connect() as conn:
         detail = event_detail(conn, eid)
-    return dispatch_panel(detail, message, ok)
+    if detail is None:
+        return no_update
+    return dispatch_panel(detail, message, ok, new_link=new_link)
+
+
+def _is_id(value) -> bool:
+    """A database id as a client may send it: an int (not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @callback(Output({"type": "reporter", "event": MATCH}, "children"),

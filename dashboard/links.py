@@ -1,25 +1,20 @@
-"""Signed links: a grid worker's task page URL carries a signed staff id, not a guessable one."""
+"""Worker task-page links: one per task (a random token stored hashed, governance.task_links), and
+the signed-in worker's own list at /worker/mine. There are no per-staff links any more."""
 from __future__ import annotations
 
-from itsdangerous import BadSignature, URLSafeSerializer
-
-from .runtime import current
-
-SALT = "worker-tasks"
+from governance.task_links import MINE, link_path
 
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current().secret(), salt=SALT)
+def my_tasks_href() -> str:
+    """The signed-in worker's own open tasks (the cockpit header's 我的任务)."""
+    return link_path(MINE)
 
 
-def worker_link(staff_id: int) -> str:
-    """The task-page URL of one worker."""
-    return f"/worker/{_serializer().dumps(int(staff_id))}"
+def task_href(token: str) -> str:
+    """The worker page of one task link (the raw token exists only right after it was minted)."""
+    return link_path(token)
 
 
-def staff_from_token(token: str) -> int | None:
-    """The staff id a worker link was signed for, or None for a forged or malformed token."""
-    try:
-        return int(_serializer().loads(token))
-    except (BadSignature, ValueError, TypeError):
-        return None
+def worker_link(staff_id: int | None = None) -> str:
+    """Kept for dashboard/pages/cockpit.py: now always the signed-in worker's own list, never a staff id."""
+    return my_tasks_href()

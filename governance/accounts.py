@@ -101,28 +101,40 @@ def _recent_failures(conn, column, value: str, now: datetime) -> int:
         column == value, LoginAttempt.at >= now - LOCK_WINDOW, LoginAttempt.ok.is_(False))).scalar()
 
 
-def authenticate(conn, username: str, password: str, ip: str, now: datetime) -> int:
-    """Check a sign-in (rate-limited per account and per address); return the user id or raise AuthError."""
-    username = (username or "").strip()[:60]
-    if (_recent_failures(conn, LoginAttempt.username, username, now) >= MAX_FAILS_PER_USER
-            or _recent_failures(conn, LoginAttempt.ip, ip, now) >= MAX_FAILS_PER_IP):
-        log_access(conn, username or "?", "login_throttled", now, ip=ip)
+def authenticate(engine, username: str, password: str, ip: str, now: datetime) -> int:
+    """Check a sign-in, throttled per account and per address; return the user id or raise AuthError."""
+    # Each step commits on its own, so no outcome can roll back the record of an attempt. The attempt is
+    # first committed as a failure and counted afterwards: the k-th attempt to commit counts at least k,
+    # so however many arrive at once, at most the limit reach the password check.
+    username, ip = (username or "").strip()[:60], (ip or "?")[:64]
+    with engine.begin() as conn:
+        attempt = conn.execute(insert(LoginAttempt).values(username=username, ip=ip, at=now, ok=False)
+                               .returning(LoginAttempt.id)).scalar_one()
+    with engine.connect() as conn:
+        throttled = (_recent_failures(conn, LoginAttempt.username, username, now) > MAX_FAILS_PER_USER
+                     or _recent_failures(conn, LoginAttempt.ip, ip, now) > MAX_FAILS_PER_IP)
+        row = None if throttled else conn.execute(
+            select(UserAccount.id, UserAccount.password_hash, UserAccount.active)
+            .where(UserAccount.username == username)).first()
+    if throttled:
+        with engine.begin() as conn:
+            log_access(conn, username or "?", "login_throttled", now, ip=ip)
         raise AuthError(f"尝试次数过多，请 {int(LOCK_WINDOW.total_seconds() // 60)} 分钟后再试", 429)
-    row = conn.execute(select(UserAccount.id, UserAccount.password_hash, UserAccount.active)
-                       .where(UserAccount.username == username)).first()
-    try:
+    try:  # the slow part, outside any transaction
         HASHER.verify(row.password_hash if row else _DUMMY_HASH, password or "")
         ok = row is not None and row.active
     except (VerificationError, InvalidHashError):
         ok = False
-    conn.execute(insert(LoginAttempt), [{"username": username, "ip": ip, "at": now, "ok": ok}])
-    log_access(conn, username or "?", "login" if ok else "login_failed", now, ip=ip)
+    values = {"last_login_at": now}
+    if ok and HASHER.check_needs_rehash(row.password_hash):
+        values["password_hash"] = HASHER.hash(password)
+    with engine.begin() as conn:
+        log_access(conn, username or "?", "login" if ok else "login_failed", now, ip=ip)
+        if ok:
+            conn.execute(update(LoginAttempt).where(LoginAttempt.id == attempt).values(ok=True))
+            conn.execute(update(UserAccount).where(UserAccount.id == row.id).values(**values))
     if not ok:
         raise AuthError("用户名或密码错误，或账号已停用")
-    if HASHER.check_needs_rehash(row.password_hash):
-        conn.execute(update(UserAccount).where(UserAccount.id == row.id)
-                     .values(password_hash=HASHER.hash(password)))
-    conn.execute(update(UserAccount).where(UserAccount.id == row.id).values(last_login_at=now))
     return row.id
 
 

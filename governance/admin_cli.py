@@ -6,7 +6,7 @@ import json
 import sys
 from datetime import timedelta
 
-from .accounts import create_device, create_user, revoke_device, rotate_device
+from .accounts import create_device, create_user, revoke_device, rotate_device, set_active, set_password
 from .config import secret_key
 from .embed_tokens import EmbedTokenError, mint_embed_token
 from .timeutil import utcnow
@@ -25,13 +25,27 @@ def _password(args) -> str:
 
 
 def run_admin_command(args, settings, engine) -> int:
-    """Run token / create-admin / user / device / embed-token; print what the operator needs once."""
+    """Run token / create-admin / user (create or --disable/--enable/--reset-password) / device / embed-token."""
     try:
         if args.command == "token":
             from data_sources.push import create_client
 
             _need(args.name, "python app.py token NAME [--scope push|embed] [--area CODE]")
             print(create_client(engine, args.name, args.scope, args.area))
+        elif args.command == "user" and (args.disable or args.enable or args.reset_password):
+            usage = "python app.py user USERNAME --disable | --enable | --reset-password [--password-stdin]"
+            _need(args.name, usage)
+            if args.disable + args.enable + args.reset_password > 1:
+                raise ValueError(f"用法：{usage}（只能选一项）")
+            if args.reset_password:
+                password = _password(args)
+                with engine.begin() as conn:
+                    set_password(conn, args.name, password, utcnow(), actor=ACTOR)
+                print(f"用户 {args.name} 的密码已重置，其登录会话已全部结束")
+            else:
+                with engine.begin() as conn:
+                    set_active(conn, args.name, args.enable, utcnow(), ACTOR)
+                print(f"用户 {args.name} " + ("已启用" if args.enable else "已停用，其登录会话已全部结束"))
         elif args.command in ("create-admin", "user"):
             _need(args.name, f"python app.py {args.command} USERNAME" + (" --role ROLE --area CODE" if args.command == "user" else ""))
             role = "admin" if args.command == "create-admin" else args.role

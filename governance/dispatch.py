@@ -8,13 +8,18 @@ from datetime import datetime
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from . import rollups
-from .models import Area, Department, Event, EventAudit, Outbox, Shift, Staff
+from . import rollups, task_links
+from .models import Area, Department, Event, EventAudit, Shift, Staff
 from .taxonomy import load_taxonomy
 from .timeutil import to_local
-from .workflow import STATES, TransitionError, check_transition
+from .workflow import STATES, TRANSITIONS, TransitionError, check_transition
 
 DISPATCHABLE = ("collect", "discover")
+# The worker's own steps (what a task link may do): to-state → the state it must come from.
+WORKER_STEPS = {"handle": "assign", "feedback": "handle"}
+# Steps after which the assignee has nothing left to do with the link: it is revoked.
+LINK_ENDS = ("discover", "closed", "returned")
+NOT_ON_CHAIN = "所选人员不在该事件所在的微网格、网格、社区或街道，不能承办"
 
 
 class DispatchError(ValueError):
@@ -46,6 +51,45 @@ def _km(lon1, lat1, lon2, lat2) -> float:
     return math.hypot(dx, (lat2 - lat1) * 110.54)
 
 
+def own_chain(area_path: str | None) -> dict[str, str | None]:
+    """The areas whose staff may handle an event: its micro-grid, general grid, community, sub-district."""
+    codes = [c for c in (area_path or "").strip("/").split("/") if c]
+    return {"micro_grid": codes[-1] if len(codes) >= 6 else None,
+            "general_grid": codes[-2] if len(codes) >= 6 else None,
+            "community": codes[3] if len(codes) >= 4 else None,
+            "subdistrict": codes[2] if len(codes) >= 3 else None}
+
+
+def check_assignee(conn: Connection, area_path: str | None, staff_id) -> str:
+    """The staff member's name when their area is on the event's own chain; else DispatchError.
+
+    The refusal never names the person (staff ids are sequential: a message with the name would let
+    anyone with dispatch rights list every worker of the city), and an unknown id reads the same.
+    """
+    if not isinstance(staff_id, int) or isinstance(staff_id, bool):
+        raise DispatchError(NOT_ON_CHAIN)
+    if not area_path:
+        raise DispatchError("事件位于网格之外，请先核定所属网格再派单")
+    codes = [c for c in own_chain(area_path).values() if c]
+    name = conn.execute(select(Staff.name).join(Area, Area.id == Staff.area_id)
+                        .where(Staff.id == staff_id, Area.code.in_(codes))).scalar()
+    if name is None:
+        raise DispatchError(NOT_ON_CHAIN)
+    return name
+
+
+def check_departments(category_code: str, departments) -> tuple[str, ...]:
+    """The departments to whistle in, each one the event category's (taxonomy); else DispatchError."""
+    cat = load_taxonomy().categories.get(category_code)
+    allowed = cat.departments if cat else ()
+    departments = tuple(departments or ())
+    wrong = [d for d in departments if not isinstance(d, str) or d not in allowed]
+    if wrong:
+        what = f"“{cat.name}”" if cat else "该类别"
+        raise DispatchError(f"所选部门不是{what}的吹哨报到部门")
+    return departments
+
+
 def suggest_assignees(conn: Connection, event_id: int, now: datetime,
                       limit: int = 6) -> tuple[list[Suggestion], list[dict]]:
     """Ranked staff (属地 first, on duty, light workload, near) and departments to whistle in."""
@@ -53,11 +97,7 @@ def suggest_assignees(conn: Connection, event_id: int, now: datetime,
                       .where(Event.id == event_id)).one_or_none()
     if ev is None:
         raise DispatchError(f"事件 {event_id} 不存在")
-    codes = [c for c in (ev.area_path or "").strip("/").split("/") if c]
-    own = {"micro_grid": codes[-1] if len(codes) >= 6 else None,
-           "general_grid": codes[-2] if len(codes) >= 6 else None,
-           "community": codes[3] if len(codes) >= 4 else None,
-           "subdistrict": codes[2] if len(codes) >= 3 else None}
+    own = own_chain(ev.area_path)
     cat = load_taxonomy().categories[ev.category_code]
     rows = conn.execute(
         select(Staff.id, Staff.name, Staff.role, Staff.specialty, Area.code, Area.level, Area.centroid_lon,
@@ -108,19 +148,21 @@ def _audit(conn, event_id, now, actor, action, field_name, old, new, note=None):
 
 
 def dispatch(conn: Connection, event_id: int, staff_id: int, actor: str, now: datetime,
-             departments: tuple[str, ...] = (), due_at: datetime | None = None) -> None:
-    """Dispatch once: → 任务分办 with assignee and deadline, audited, notification queued.
+             departments: tuple[str, ...] = (), due_at: datetime | None = None) -> str:
+    """Dispatch once: → 任务分办 with assignee and deadline, audited, task link minted, notification queued.
 
-    The status change is a single conditional UPDATE, so when two leaders (or a double click)
-    dispatch the same event at once exactly one succeeds; the other gets a DispatchError naming
-    who dispatched it.
+    The assignee must work on the event's own chain (its micro-grid, general grid, community or
+    sub-district) and the departments must be its category's; otherwise DispatchError and nothing
+    is written. The status change is a single conditional UPDATE, so when two leaders (or a double
+    click) dispatch the same event at once exactly one succeeds; the other gets a DispatchError
+    naming who dispatched it. Returns the raw token of the assignee's task link (shown once).
     """
-    ev = conn.execute(select(Event.status, Event.due_at, Event.is_drill).where(Event.id == event_id)).one_or_none()
+    ev = conn.execute(select(Event.status, Event.due_at, Event.is_drill, Event.area_path, Event.category_code)
+                      .where(Event.id == event_id)).one_or_none()
     if ev is None:
         raise DispatchError(f"事件 {event_id} 不存在")
-    staff = conn.execute(select(Staff.name).where(Staff.id == staff_id)).scalar()
-    if staff is None:
-        raise DispatchError(f"人员 {staff_id} 不存在")
+    staff = check_assignee(conn, ev.area_path, staff_id)
+    departments = check_departments(ev.category_code, departments)
     dept = departments[0] if departments else None
     if due_at is not None and due_at != ev.due_at:
         rollups.mark_events(conn, [event_id])  # the deadline moves: the day it leaves is recomputed too
@@ -133,9 +175,9 @@ def dispatch(conn: Connection, event_id: int, staff_id: int, actor: str, now: da
     rollups.mark_events(conn, [event_id])
     if departments:
         _audit(conn, event_id, now, actor, "吹哨报到", "departments", None, ",".join(departments))
-    conn.execute(insert(Outbox), [{"channel": "assignee", "dedupe_key": f"dispatch:{event_id}:{now.isoformat()}",
-                                   "payload": {"title": "新任务", "staff_id": staff_id, "event_id": event_id},
-                                   "created_at": now, "attempts": 0, "next_attempt_at": now}])
+    token = task_links.mint(conn, event_id, staff_id, now, actor)
+    task_links.notify(conn, event_id, staff_id, token, now, "新任务")
+    return token
 
 
 def already_dispatched_message(conn: Connection, event_id: int) -> str:
@@ -152,17 +194,49 @@ def already_dispatched_message(conn: Connection, event_id: int) -> str:
 STEP_FIELDS = {"handle": "accepted_at", "closed": "closed_at"}
 
 
+class Step(str):
+    """The action label of a step (a plain str to callers); `link` is the raw task link a 改派 minted."""
+
+    link: str | None = None
+
+
 def advance(conn: Connection, event_id: int, to_state: str, actor: str, now: datetime, note: str | None = None,
-            staff_id: int | None = None) -> str:
+            staff_id: int | None = None) -> Step:
     """Move an event one step (签收, 提交结果, 核查办结, 返工, 召回, 改派 …); illegal steps are refused.
 
     Returns the action label. The UPDATE is conditional on the status just read, so a concurrent
-    change makes this call fail cleanly instead of overwriting it.
+    change makes this call fail cleanly instead of overwriting it. 改派 takes a new assignee from the
+    event's own chain (see `dispatch`) and rotates the task link (the label's `.link` is the new
+    one); 召回 and 核查办结 revoke it.
     """
-    ev = conn.execute(select(Event.status, Event.assignee_staff_id, Event.rework_count)
+    return _step(conn, event_id, to_state, actor, now, note, staff_id)
+
+
+def worker_advance(conn: Connection, event_id: int, staff_id: int, to_state: str, actor: str, now: datetime,
+                   note: str | None = None) -> Step:
+    """The assignee's own steps only: 签收 (任务分办 → 协同处置) and 提交结果 (协同处置 → 结果反馈).
+
+    Anything else (核查办结, 召回, 返工, 重新打开 …) is the dispatcher's and is refused; so is a step on
+    an event no longer assigned to `staff_id` or no longer in the state the step starts from.
+    """
+    if not isinstance(to_state, str) or to_state not in WORKER_STEPS:
+        raise DispatchError("任务页只能签收、记录进展或提交结果")
+    return _step(conn, event_id, to_state, actor, now, note, None, only_from=WORKER_STEPS[to_state],
+                 only_assignee=staff_id)
+
+
+def _step(conn: Connection, event_id: int, to_state: str, actor: str, now: datetime, note: str | None,
+          staff_id: int | None, only_from: str | None = None, only_assignee: int | None = None) -> Step:
+    if not isinstance(to_state, str):
+        raise DispatchError("未知的目标环节")
+    ev = conn.execute(select(Event.status, Event.assignee_staff_id, Event.rework_count, Event.area_path)
                       .where(Event.id == event_id)).one_or_none()
     if ev is None:
         raise DispatchError(f"事件 {event_id} 不存在")
+    if only_assignee is not None and ev.assignee_staff_id != only_assignee:
+        raise DispatchError("该任务已改派给他人")
+    if only_from is not None and ev.status != only_from:
+        raise DispatchError(f"事件当前为“{STATES.get(ev.status, ev.status)}”，不能{TRANSITIONS[only_from][to_state]}")
     try:
         action = check_transition(ev.status, to_state)
     except TransitionError as exc:
@@ -176,17 +250,45 @@ def advance(conn: Connection, event_id: int, to_state: str, actor: str, now: dat
     if to_state == "assign":
         if staff_id is None:
             raise DispatchError("改派需要选择新的承办人")
+        check_assignee(conn, ev.area_path, staff_id)
         values.update(assignee_staff_id=staff_id, dispatched_at=now, accepted_at=None)
     if to_state == "discover":
         values.update(assignee_staff_id=None, dispatched_at=None, accepted_at=None)
     if "closed_at" in values and ev.status == "closed":
         rollups.mark_events(conn, [event_id])  # reopened: the day it had been closed changes too
-    done = conn.execute(update(Event).where(Event.id == event_id, Event.status == ev.status).values(**values))
+    where = [Event.id == event_id, Event.status == ev.status]
+    if only_assignee is not None:
+        where.append(Event.assignee_staff_id == only_assignee)
+    done = conn.execute(update(Event).where(*where).values(**values))
     if done.rowcount != 1:
         raise DispatchError("事件状态已被他人更新，请刷新后重试")
     _audit(conn, event_id, now, actor, action, "status", ev.status, to_state, note)
     rollups.mark_events(conn, [event_id])
-    return action
+    step = Step(action)
+    if to_state == "assign":
+        step.link = task_links.mint(conn, event_id, staff_id, now, actor)
+        task_links.notify(conn, event_id, staff_id, step.link, now, "改派给你的任务")
+    elif to_state in LINK_ENDS:
+        task_links.revoke_for_event(conn, event_id, now, actor, reason=action)
+    return step
+
+
+def reissue_link(conn: Connection, event_id: int, actor: str, now: datetime) -> str:
+    """A leader's 重新生成任务链接: a new link for the current assignee (the old one stops); the raw token."""
+    ev = conn.execute(select(Event.status, Event.assignee_staff_id).where(Event.id == event_id)).one_or_none()
+    if ev is None or ev.assignee_staff_id is None or ev.status not in task_links.WORKER_STATES:
+        raise DispatchError("只有“任务分办”或“协同处置”中、已有承办人的事件可以生成任务链接")
+    token = task_links.mint(conn, event_id, ev.assignee_staff_id, now, actor)
+    task_links.notify(conn, event_id, ev.assignee_staff_id, token, now, "任务链接已更新")
+    return token
+
+
+def revoke_link(conn: Connection, event_id: int, actor: str, now: datetime) -> int:
+    """A leader's 收回任务链接: the event's live links stop working now; DispatchError when there is none."""
+    n = task_links.revoke_for_event(conn, event_id, now, actor, reason="手动收回")
+    if not n:
+        raise DispatchError("该事件没有有效的任务链接")
+    return n
 
 
 def add_progress(conn: Connection, event_id: int, actor: str, now: datetime, note: str,
@@ -207,8 +309,7 @@ def add_progress(conn: Connection, event_id: int, actor: str, now: datetime, not
 def record_visit(conn: Connection, event_id: int, satisfaction: int, actor: str, now: datetime,
                  note: str | None = None) -> None:
     """回访: the resident's satisfaction (1–5) with a closed event."""
-    if not 1 <= int(satisfaction) <= 5:
-        raise DispatchError("满意度应为 1–5 分")
+    satisfaction = score_value(satisfaction)
     ev = conn.execute(select(Event.status, Event.satisfaction).where(Event.id == event_id)).one_or_none()
     if ev is None or ev.status != "closed":
         raise DispatchError("只有已办结的事件可以回访")
@@ -216,6 +317,17 @@ def record_visit(conn: Connection, event_id: int, satisfaction: int, actor: str,
     rollups.mark_events(conn, [event_id])
     _audit(conn, event_id, now, actor, "回访", "satisfaction", str(ev.satisfaction) if ev.satisfaction else None,
            str(int(satisfaction)), note)
+
+
+def score_value(value) -> int:
+    """A satisfaction score 1–5 from what a form sent (int or digits); DispatchError otherwise."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 5:
+        raise DispatchError("满意度应为 1–5 分的整数")
+    return value
 
 
 def tasks_of(conn: Connection, staff_id: int) -> list[dict]:

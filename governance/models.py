@@ -210,6 +210,27 @@ class EventAudit(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+class TaskLink(Base):
+    """A grid worker's link to one task (/worker/<token>): the token is stored as SHA-256 only.
+
+    Minted on dispatch, 改派 and re-issue (each revokes the event's earlier links), revoked on 召回,
+    核查办结 or by a leader, and dead after expires_at; it grants only while the event is still
+    assigned to staff_id and in 任务分办 or 协同处置 (governance.task_links).
+    """
+
+    __tablename__ = "task_link"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    # No foreign key to event, as for intake_id: on PostgreSQL a real one would make TRUNCATE event
+    # fail before migration 0010's triggers can check it. staff is referenced by real keys already.
+    event_id: Mapped[int] = mapped_column(Integer, index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(60))
+
+
 class WorldInfo(Base):
     """Key/value facts about the seeded world (scale, seed, focus area, generated_at)."""
 

@@ -98,10 +98,18 @@ def _enqueue(conn: Connection, items, now: datetime, rules: Rules) -> int:
     return len(rows)
 
 
-def acknowledge(conn: Connection, warning_id: int, user: str, now: datetime) -> bool:
-    """Mark an open warning as seen by `user`; False if it is already cleared or unknown."""
-    done = conn.execute(update(Warning).where(Warning.id == warning_id, Warning.cleared_at.is_(None))
-                        .values(acknowledged_by=user, acknowledged_at=now, updated_at=now))
+def acknowledge(conn: Connection, warning_id: int, user: str, now: datetime, event_id: int | None = None) -> bool:
+    """Mark an open warning as seen by `user`; False if it is already cleared or unknown.
+
+    With `event_id` (what every caller acting on one event — the dispatch panel — must pass, since
+    its permission was checked against that event's area) only that event's own open warning is
+    acknowledged: a warning id of another event, or of a grid, gives False and changes nothing.
+    """
+    where = [Warning.id == warning_id, Warning.cleared_at.is_(None)]
+    if event_id is not None:
+        where += [Warning.kind == "event", Warning.subject == str(int(event_id))]
+    done = conn.execute(update(Warning).where(*where).values(acknowledged_by=user, acknowledged_at=now,
+                                                             updated_at=now))
     return done.rowcount == 1
 
 

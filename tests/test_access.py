@@ -38,22 +38,22 @@ def test_roles_are_anchored_at_their_level():
 
 
 def test_login_is_rate_limited_per_account(engine):
-    for _ in range(MAX_FAILS_PER_USER):
-        with engine.begin() as conn, pytest.raises(AuthError) as exc:
-            authenticate(conn, "viewer", "wrong-password", "10.0.0.1", NOW)
+    for _ in range(MAX_FAILS_PER_USER):  # authenticate commits on its own: no transaction to roll back
+        with pytest.raises(AuthError) as exc:
+            authenticate(engine, "viewer", "wrong-password", "10.0.0.1", NOW)
         assert exc.value.status == 401
-    with engine.begin() as conn, pytest.raises(AuthError) as exc:  # even the right password is refused now
-        authenticate(conn, "viewer", TEST_PASSWORD, "10.0.0.2", NOW + timedelta(minutes=1))
+    with pytest.raises(AuthError) as exc:  # even the right password is refused now
+        authenticate(engine, "viewer", TEST_PASSWORD, "10.0.0.2", NOW + timedelta(minutes=1))
     assert exc.value.status == 429
-    with engine.begin() as conn:  # the window passes
-        assert authenticate(conn, "viewer", TEST_PASSWORD, "10.0.0.2", NOW + timedelta(minutes=16))
+    assert authenticate(engine, "viewer", TEST_PASSWORD, "10.0.0.2", NOW + timedelta(minutes=16))  # the window passes
+    with engine.connect() as conn:
         actions = conn.execute(select(AccessLog.action).where(AccessLog.actor == "viewer")).scalars().all()
     assert actions.count("login_failed") == MAX_FAILS_PER_USER and "login_throttled" in actions and "login" in actions
 
 
 def test_sessions_expire_when_idle_after_max_and_when_disabled(engine):
+    uid = authenticate(engine, "community", TEST_PASSWORD, "1.1.1.1", NOW)
     with engine.begin() as conn:
-        uid = authenticate(conn, "community", TEST_PASSWORD, "1.1.1.1", NOW)
         token, _ = open_session(conn, NOW, user_id=uid)
     step = USER_IDLE - timedelta(minutes=1)
     t = NOW

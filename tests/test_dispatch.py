@@ -61,7 +61,8 @@ def test_the_whole_loop_is_time_stamped_and_audited(engine):
         notes = " ".join(a.note or "" for a in conn.execute(select(EventAudit).where(EventAudit.event_id == eid)))
     assert ev.status == "closed" and ev.satisfaction == 5 and ev.rework_count == 1
     assert ev.dispatched_at == NOW and ev.accepted_at is not None and ev.closed_at == NOW + timedelta(minutes=55)
-    assert trail == ["派单", "吹哨报到", "签收", "处置进展", "部门报到", "提交结果", "返工", "提交结果", "核查办结", "回访"]
+    assert trail == ["派单", "吹哨报到", "发出任务链接", "签收", "处置进展", "部门报到", "提交结果", "返工", "提交结果",
+                     "核查办结", "收回任务链接", "回访"]
     assert "https://photos.example/1.jpg" in notes and "javascript:" not in notes
     with engine.begin() as conn:
         with pytest.raises(DispatchError, match="1–5"):

@@ -42,9 +42,12 @@ def test_dispatch_loop_end_to_end(world_engine, live_server, page_factory):
     page.wait_for_selector(".dispatch-msg")
     link = page.get_attribute(".worker-link", "href")
     screenshot(page, "dispatch-laptop")
+    assert link.startswith("/worker/") and len(link) > len("/worker/") + 40  # a random per-task token
 
-    phone = page_factory(390, 844)
+    phone = page_factory(390, 844, user=None)  # the link alone, no session
     phone.goto(live_server + link)
+    phone.wait_for_selector("text=楼道燃气异味")
+    assert "超期" not in phone.inner_text(".task-state") and "时限" in phone.inner_text(".task-state")
     phone.wait_for_selector("text=签收")
     phone.click("text=签收")
     phone.wait_for_selector("text=提交结果")
@@ -59,6 +62,8 @@ def test_dispatch_loop_end_to_end(world_engine, live_server, page_factory):
     page.wait_for_function("document.querySelector('#events-total')?.innerText === '共 1 件'")
     page.click("#events-table tbody tr:nth-child(2) td:nth-child(4)")
     page.wait_for_selector("text=核查办结")
+    assert "任务链接已发出（有效至" in page.inner_text(".dispatch-panel")  # never the token again
+    assert page.locator(".worker-link").count() == 0
     page.click("text=核查办结")
     page.wait_for_selector("text=保存回访")
     page.click(".visit label:has-text('5 分')")
@@ -72,8 +77,10 @@ def test_dispatch_loop_end_to_end(world_engine, live_server, page_factory):
         after = independent_kpis(conn, FOCUS, start, WORLD_NOW)["closure_rate"]
     assert ev["status"] == "closed" and ev["satisfaction"] == 5
     assert actions.count("派单") == 1
-    assert actions[-5:] == ["签收", "处置进展", "提交结果", "核查办结", "回访"]
+    assert actions[-7:] == ["发出任务链接", "签收", "处置进展", "提交结果", "核查办结", "收回任务链接", "回访"]
     assert after > before
+    phone.goto(live_server + link)  # 核查办结 revoked the link
+    phone.wait_for_selector("text=链接无效、已过期或任务已改派")
 
     wall = page_factory(1920, 1080)
     wall.goto(live_server + "/?period=month")
@@ -82,9 +89,25 @@ def test_dispatch_loop_end_to_end(world_engine, live_server, page_factory):
 
 
 def test_forged_worker_link_shows_nothing(live_server, page_factory):
-    page = page_factory(390, 844)
+    page = page_factory(390, 844, user=None)
     page.goto(live_server + "/worker/forged-token")
     page.wait_for_selector("text=链接无效")
+
+
+def test_my_tasks_page_shows_the_signed_in_workers_own_tasks(world_engine, live_server, page_factory):
+    anonymous = page_factory(390, 844, user=None)
+    anonymous.goto(live_server + "/worker/mine")
+    anonymous.wait_for_selector(".worker-page a[href='/login']")
+    worker = page_factory(390, 844, user="gridworker")
+    worker.goto(live_server + "/worker/mine")
+    worker.wait_for_selector(".worker-page h1")
+    with world_engine.connect() as conn:
+        staff_id, name = conn.execute(text("SELECT s.id, s.name FROM user_account u JOIN staff s ON s.id = u.staff_id "
+                                           "WHERE u.username = 'gridworker'")).one()
+        n = conn.execute(text("SELECT COUNT(*) FROM event WHERE assignee_staff_id = :s "
+                              "AND status IN ('assign', 'handle')"), {"s": staff_id}).scalar()
+    assert worker.inner_text(".worker-page h1") == f"{name} 的任务（{n}）"
+    assert worker.locator("section.task").count() == n
 
 
 def test_drill_page_starts_a_drill_and_reports_it(world_engine, live_server, page_factory):

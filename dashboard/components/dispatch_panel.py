@@ -5,16 +5,21 @@ from dash import dcc, html
 
 from governance.dispatch import suggest_assignees
 from governance.models import STAFF_ROLES
-from governance.timeutil import format_local
+from governance.task_links import WORKER_STATES, current_link
+from governance.timeutil import format_when
 from governance.warning_lifecycle import open_warning_for_event
 from governance.workflow import LEVELS, STATES
 
-from ..links import worker_link
+from ..links import task_href
 from ..runtime import current
 
 
-def dispatch_panel(detail: dict, message: str | None = None, ok: bool = True) -> list:
-    """Actions that fit the event's step, with the last action's outcome on top."""
+def dispatch_panel(detail: dict, message: str | None = None, ok: bool = True, new_link: str | None = None) -> list:
+    """Actions that fit the event's step, with the last action's outcome on top.
+
+    `new_link` is the raw token of a task link the action just minted: shown this once (it is stored
+    only hashed); afterwards the panel says until when the link is valid and offers 收回/重新生成.
+    """
     eid, status = detail["id"], detail["status"]
     parts: list = []
     if message:
@@ -47,10 +52,7 @@ def dispatch_panel(detail: dict, message: str | None = None, ok: bool = True) ->
     steps = {"assign": [("discover", "召回")], "feedback": [("closed", "核查办结"), ("handle", "退回返工")],
              "returned": [("discover", "重新受理")]}.get(status, [])
     if detail.get("assignee_staff_id") and status in ("assign", "handle", "feedback"):
-        parts.append(html.P(["承办人任务页：", html.A(worker_link(detail["assignee_staff_id"]),
-                                                      href=worker_link(detail["assignee_staff_id"]),
-                                                      target="_blank", className="worker-link")],
-                            className="hint"))
+        parts.append(task_link_section(eid, status, new_link))
     parts.append(html.Div(className="step-buttons", children=[
         dcc.Input(id={"type": "step-note", "event": eid}, placeholder="说明（退回原因等）", className="note-input",
                   style={} if steps else {"display": "none"}),
@@ -73,7 +75,7 @@ def dispatch_panel(detail: dict, message: str | None = None, ok: bool = True) ->
     warning = open_warning(eid)
     if warning is not None:
         parts.append(html.Div(className="step-buttons", children=[
-            html.Span(f"已确认：{warning.acknowledged_by}（{format_local(warning.acknowledged_at)}）"
+            html.Span(f"已确认：{warning.acknowledged_by}（{format_when(warning.acknowledged_at, current().now())}）"
                       if warning.acknowledged_by else "预警尚未确认", className="hint"),
             html.Button("确认预警", id={"type": "ack", "event": eid, "warning": warning.id}, n_clicks=0,
                         className="action-button", style={"display": "none"} if warning.acknowledged_by else {}),
@@ -87,6 +89,30 @@ def dispatch_panel(detail: dict, message: str | None = None, ok: bool = True) ->
     ]))
     parts.append(html.P(f"当前步骤：{STATES.get(status, status)}", className="hint"))
     return parts
+
+
+def task_link_section(eid: int, status: str, new_link: str | None) -> html.Div:
+    """The assignee's task link: the link itself right after minting, else its validity; 收回 / 重新生成."""
+    now = current().now()
+    with current().engine.connect() as conn:
+        live = current_link(conn, eid, now)
+    if new_link:
+        text = ["承办人任务链接（只显示这一次，已同时推送给承办人）：",
+                html.A(task_href(new_link), href=task_href(new_link), target="_blank", className="worker-link")]
+        if live is not None:
+            text.append(f"（有效至 {format_when(live.expires_at, now)}）")
+    elif live is not None:
+        text = [f"任务链接已发出（有效至 {format_when(live.expires_at, now)}）"]
+    else:
+        text = ["尚无有效的任务链接"]
+    buttons = []
+    if live is not None:
+        buttons.append(html.Button("收回任务链接", id={"type": "task-link", "event": eid, "do": "revoke"},
+                                   n_clicks=0, className="action-button"))
+    if status in WORKER_STATES:
+        buttons.append(html.Button("重新生成任务链接", id={"type": "task-link", "event": eid, "do": "issue"},
+                                   n_clicks=0, className="action-button"))
+    return html.Div(className="step-buttons task-link", children=[html.Span(text, className="hint"), *buttons])
 
 
 def open_warning(event_id: int):
