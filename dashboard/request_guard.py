@@ -97,7 +97,7 @@ ID_FREE: set[tuple[str, str]] = {
 # Keys of pattern-matching ids: the kind of id each names (a key not listed names nothing: type, to, level).
 PATTERN_KEYS = {"event": "event", "staff": "staff", "warning": "warning"}
 PATTERN_TYPE_KEYS = {("open-event", "id"): "event"}
-ID_FREE_KEYS = {"type", "to", "level"}
+ID_FREE_KEYS = {"type", "to", "level", "do"}  # actions, steps and levels name no id
 # A worker's task page names events its link (or the signed-in worker) holds, not events of a scope.
 TASK_TYPES = {"w-task", "w-step", "w-note", "w-photo"}
 # Query and path arguments of routes (and of the address bar) that name areas.

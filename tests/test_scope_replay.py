@@ -253,7 +253,8 @@ def _route_urls(app, ids: dict, swap: bool) -> list[tuple[str, str]]:
                 values["level"] = "micro_grid"  # tiles serve the finest level
             urls.append((rule.endpoint, rule.build(values)[1]))
         elif not rule.arguments:
-            urls.append((rule.endpoint, f"{rule.rule}?{next(iter(QUERY_IDS))}={code}"))
+            # (from= keeps exports to one day: the replay is about who may ask, not about volume)
+            urls.append((rule.endpoint, f"{rule.rule}?{next(iter(QUERY_IDS))}={code}&from=2026-11-20"))
     return urls
 
 
@@ -312,3 +313,29 @@ def test_guard_refusal_reads_in_chinese_and_names_no_data(world, cockpit_app, li
                                               json=build_request(key, entry, ids, ("event", "event-markers.clickData")))
     assert resp.status_code == 403 and SCOPE_REFUSED in resp.json()["error"]
     assert "事件" in resp.json()["error"]
+
+
+def test_a_task_link_reaches_its_own_task_only(world_engine, cockpit_app, live_server):
+    """Task-page callbacks (found by their credential store) accept the link's event and refuse any other."""
+    from governance.task_links import mint
+
+    with world_engine.begin() as conn:
+        mine, other = conn.execute(select(Event.id, Event.assignee_staff_id).where(
+            Event.status.in_(("assign", "handle")), Event.assignee_staff_id.isnot(None)).order_by(Event.id).limit(2)).all()
+        token = mint(conn, mine.id, mine.assignee_staff_id, WORLD_NOW, "test")
+    requests.get(live_server + "/login")
+    checked = 0
+    for key, entry in _callbacks(cockpit_app).items():
+        deps = [_dep_key(d) for d in entry["inputs"] + entry["state"]]
+        if ("worker-token", "data", None) not in deps:
+            continue
+        for event, expect_refused in ((mine.id, False), (other.id, True)):
+            ids = {"task": (event, event)}
+            body = build_request(key, entry, ids, None)
+            for dep in body["state"]:
+                if dep.get("id") == "worker-token":
+                    dep["value"] = token
+            resp = requests.post(live_server + "/_dash-update-component", json=body, timeout=60)
+            assert (resp.status_code == 403 and SCOPE_REFUSED in resp.text) == expect_refused, (event, resp.text[:200])
+        checked += 1
+    assert checked >= 1

@@ -75,9 +75,9 @@ def markers_for(view: ViewState, area, st) -> str:
     return markers_url(area.code, st.version, marker_minimum(area.level)) if view.markers else ""
 
 
-def hideout_for(view: ViewState, values: dict) -> dict:
-    """The choropleth hideout of a view's metric."""
-    return choropleth_hideout(view.metric, values, load_rules().colors)
+def hideout_for(view: ViewState, values: dict, level: str | None = None) -> dict:
+    """The choropleth hideout of a view's metric at the map level shown (fixed class breaks per level and period)."""
+    return choropleth_hideout(view.metric, values, load_rules().colors, level=level, period=view.period)
 
 
 def panels(view: ViewState, area, st) -> dict:
@@ -128,13 +128,13 @@ def in_scope(area_ref) -> bool:
 
 def page_links(p) -> list:
     """Links to the other pages this principal may open, and who is signed in (with 退出)."""
-    from dashboard.links import worker_link
+    from dashboard.links import my_tasks_href
 
     links = [dcc.Link(text, href=href) for perm, text, href in (
         ("view_ledger", "事件台账", "/events"), ("run_drills", "网格赶考", "/drill"),
         ("view_rules", "预警规则", "/rules")) if p.can(perm)]
     if p.staff_id:
-        links.append(dcc.Link("我的任务", href=worker_link(p.staff_id)))
+        links.append(dcc.Link("我的任务", href=my_tasks_href()))
     if p.kind == "user":
         links.append(html.Form(method="post", action="/logout", className="logout-form", children=[
             html.Span(p.name, className="who", title=p.label),
@@ -246,7 +246,7 @@ def view_outputs(view: ViewState, area, st) -> dict:
     """Every output of the cockpit for a view at a data stamp (shared by layout and render)."""
     data.prefetch(st, area.path, view.period)
     level, values = map_values(view, area, st)
-    hideout = hideout_for(view, values)
+    hideout = hideout_for(view, values, level)
     p = panels(view, area, st)
     out = {"grid-layer.url": geometry_url(area.code, level), "grid-layer.hideout": hideout,
             "area-outline.url": geometry_url(area.code, area.level),
@@ -263,7 +263,7 @@ def view_outputs(view: ViewState, area, st) -> dict:
         if not who.shows(panel):  # an embed without this panel gets nothing of it, not a hidden copy
             out.update({k: [] if k.endswith("children") else "" for k in keys})
             if panel == "map":
-                out["grid-layer.hideout"] = hideout_for(view, {})
+                out["grid-layer.hideout"] = hideout_for(view, {}, level)
     return out
 
 
@@ -382,7 +382,7 @@ def render_tiles(bounds, zoom, view_stamp, last):
         if not last:
             return no_update, no_update, no_update
         _level, values = map_values(view, area, st)  # back to the choropleth's legend
-        return [], None, legend_items(view.metric, hideout_for(view, values))
+        return [], None, legend_items(view.metric, hideout_for(view, values, _level))
     scale = fine_scale(st, view, area.path, level)
     hideouts = tile_hideouts(scale, fine_values(st, view, area.path, level), codes)
     state = {"keys": sorted(f"{x}/{y}" for x, y in codes), "area": area.code, "level": level,
