@@ -25,22 +25,22 @@ window.gridCockpit = Object.assign({}, window.gridCockpit, {
         return null;
     },
     map: {
-        /* Fill a grid from hideout: categories (warning levels) or numeric classes (lower bounds). */
+        /* Fill a grid from hideout: categories (warning levels) or fixed numeric classes (lower bounds). */
         gridStyle: function (feature, context) {
             const h = (context && context.hideout) || {};
             const v = (h.values || {})[feature.properties.code];
-            let fill = h.missing || "#1c2b45";
+            let fill = h.missing || "#394150";
             if (h.mode === "category") {
                 fill = (h.colors || {})[v || "none"] || fill;
             } else if (v !== undefined && v !== null) {
                 const classes = h.classes || [0];
-                const colors = h.colors || ["#1c2b45"];
+                const colors = h.colors || [fill];
                 fill = colors[0];
                 for (let i = 0; i < classes.length; i++) {
                     if (v >= classes[i]) { fill = colors[i]; }
                 }
             }
-            return {fillColor: fill, fillOpacity: 0.88, color: "#0a1020", weight: 0.8, opacity: 0.9};
+            return {fillColor: fill, fillOpacity: 0.9, color: "#0a1020", weight: 0.8, opacity: 0.9};
         },
         /* A finer grid drawn by map tile over the choropleth: same colours, thinner edges. */
         tileStyle: function (feature, context) {
@@ -57,6 +57,18 @@ window.gridCockpit = Object.assign({}, window.gridCockpit, {
             return {fill: true, fillOpacity: 0.15, fillColor: "#b388ff", color: "#d0b3ff", weight: 2,
                     dashArray: "6 4"};
         },
+        /* An area's value as its tooltip writes it: "1,234（件）", "89.5（%）", "红色预警", "无数据". */
+        valueText: function (hideout, code) {
+            const h = hideout || {};
+            const v = (h.values || {})[code];
+            if (h.mode === "category") {
+                return (h.names || {})[v || "none"] || "无数据";
+            }
+            if (v === undefined || v === null) { return h.missingLabel || "无数据"; }
+            const d = h.digits || 0;
+            const text = Number(v).toLocaleString("zh-CN", {minimumFractionDigits: d, maximumFractionDigits: d});
+            return h.unit ? text + "（" + h.unit + "）" : text;
+        },
         /* Record each drawn feature (tests compare with the database) and add a name tooltip. */
         trackFeature: function (feature, layer) {
             const p = feature.properties || {};
@@ -68,6 +80,62 @@ window.gridCockpit = Object.assign({}, window.gridCockpit, {
                 label.textContent = p.name;  /* text, never HTML */
                 layer.bindTooltip(label, {sticky: true, className: "grid-tooltip"});
             }
+        },
+        /* A choropleth area: recorded, "名称：值（单位）" on hover (read from the hideout it is drawn with:
+           the layer redraws its features whenever the hideout changes), and its name written on the map
+           at the levels with a few dozen areas at most. */
+        gridFeature: function (feature, layer, context) {
+            const ns = window.gridCockpit.map;
+            const p = feature.properties || {};
+            ns.trackFeature(feature, layer);
+            const hideout = (context && context.hideout) || {};
+            if (layer.bindTooltip && p.name) {
+                layer.bindTooltip(function () {
+                    const label = document.createElement("span");
+                    label.className = "grid-tooltip-text";
+                    label.textContent = p.name + "：" + ns.valueText(hideout, p.code);  /* text, never HTML */
+                    return label;
+                }, {sticky: true, className: "grid-tooltip"});
+            }
+            if (p.name && ns.LABEL_LEVELS.indexOf(p.level) !== -1) { ns.areaLabel(p, layer); }
+        },
+        LABEL_LEVELS: ["district", "subdistrict", "community", "general_grid"],
+        labels: new Map(),  /* area name label shown (a Leaflet tooltip) → its area's layer */
+        /* A permanent, centred name label of an area while the area is on the map (not for pointer events). */
+        areaLabel: function (p, layer) {
+            const ns = window.gridCockpit.map;
+            let tip = null;
+            layer.on("add", function () {
+                const map = layer._map;
+                if (!map || !layer.getCenter) { return; }
+                const text = document.createElement("span");
+                text.textContent = p.name;
+                tip = L.tooltip({permanent: true, direction: "center", className: "area-label", interactive: false,
+                                 opacity: 1}).setLatLng(layer.getCenter()).setContent(text);
+                tip.addTo(map);
+                Object.assign(tip.getElement().style, {
+                    background: "transparent", border: "none", boxShadow: "none", padding: "0",
+                    color: "#f4f8ff", fontSize: "13px", fontWeight: "600", letterSpacing: "0.02em",
+                    textShadow: "0 0 3px #060b18, 0 0 2px #060b18, 1px 1px 1px #060b18, -1px -1px 1px #060b18"});
+                ns.labels.set(tip, layer);
+                if (!map._gridCockpitLabels) {  /* once per map: labels that no longer fit hide on zoom */
+                    map._gridCockpitLabels = true;
+                    map.on("zoomend", function () { ns.labels.forEach(ns.fitLabel); });
+                }
+                ns.fitLabel(layer, tip);
+            });
+            layer.on("remove", function () {
+                if (tip) { ns.labels.delete(tip); tip.remove(); tip = null; }
+            });
+        },
+        /* Show a label only when it fits inside its area's box on screen. */
+        fitLabel: function (layer, tip) {
+            const map = layer._map, el = tip.getElement();
+            if (!map || !el) { return; }
+            const b = layer.getBounds();
+            const nw = map.latLngToContainerPoint(b.getNorthWest()), se = map.latLngToContainerPoint(b.getSouthEast());
+            const fits = el.offsetWidth <= 0.8 * (se.x - nw.x) && el.offsetHeight <= 0.6 * (se.y - nw.y);
+            el.style.visibility = fits ? "" : "hidden";
         },
         /* Record a feature of a fine tile (under "tile_<level>", apart from the choropleth's). */
         trackTileFeature: function (feature) {

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
 
 from governance.tiling import FINE_LEVELS, LEVEL_ORDER, TILED_FOCUS, fine_level, within_budget
 from governance.warnings import load_rules
@@ -37,15 +36,10 @@ def fine_tiles(area, shown_level: str, bounds, zoom) -> tuple[str | None, dict]:
     return level, {t: codes[t] for t in chosen}
 
 
-@lru_cache(maxsize=8)
-def _fine_scale(version: str, minute: str, path: str, level: str, period: str, metric: str) -> dict:
-    figures = data.figures(data.Stamp(version, minute), path, level, period)
-    return choropleth_scale(metric, (f.value(metric) for f in figures.values()), load_rules().colors)
-
-
 def fine_scale(st, view, path: str, level: str) -> dict:
-    """The colour scale over every finer area of a scope (one per data stamp and metric: ~10^5 areas at city scale)."""
-    return _fine_scale(st.version, st.minute, path, level, view.period, view.metric)
+    """The colour scale of the finer areas of a level: fixed per metric, level and period (the data stamp
+    and scope are accepted for the callers and do not change it)."""
+    return choropleth_scale(view.metric, (), load_rules().colors, level=level, period=view.period)
 
 
 def fine_values(st, view, path: str, level: str):
@@ -75,5 +69,5 @@ def warm_fine_levels(view, area, shown_level: str) -> None:
     def warm():
         for level in finer:
             level_index(level)
-            fine_scale(st, view, area.path, level)
+            data.figures(st, area.path, level, view.period)
     _WARMER.submit(warm)

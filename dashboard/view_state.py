@@ -19,7 +19,7 @@ class ViewState:
     metric: str = "open"
     period: str = "year"
     dedicated: bool = False
-    markers: bool = True
+    markers: bool = False  # warning points cover the choropleth: one click away, off unless asked for
     micro: bool = False  # colour every micro-grid of the area instead of its direct children
 
     def with_(self, **changes) -> "ViewState":
@@ -35,8 +35,8 @@ class ViewState:
         params = {"area": self.area, "metric": self.metric, "period": self.period}
         if self.dedicated:
             params["dedicated"] = "1"
-        if not self.markers:
-            params["markers"] = "0"
+        if self.markers:
+            params["markers"] = "1"
         if self.micro:
             params["micro"] = "1"
         return "?" + urlencode({k: v for k, v in params.items() if v})
@@ -52,4 +52,4 @@ def parse_search(search: str | None, default_area: str | None = None) -> ViewSta
     metric = first("metric") if first("metric") in METRICS else "open"
     period = first("period") if first("period") in PERIODS else "year"
     return ViewState(area=area, metric=metric, period=period, dedicated=first("dedicated") == "1",
-                     markers=first("markers") != "0", micro=first("micro") == "1")
+                     markers=first("markers") == "1", micro=first("micro") == "1")
