@@ -202,8 +202,71 @@ window.gridCockpit = Object.assign({}, window.gridCockpit, {
 })();
 
 /* Wall playlist: every tick, move to the next view once the current one has had its seconds. */
+/* Pushed changes: read the server-sent data versions of /api/v1/changes (through fetch, so the embed
+   token header rides along) and write each into the live-version store, which makes the cockpit ask for
+   what changed. When the stream drops, the refresh interval carries on and the stream reconnects with
+   a growing pause (1 s … 30 s; a server at its stream limit asks for 60 s). */
+const gridCockpitLive = {url: null, controller: null, delay: 1000, version: null};
+
+function gridCockpitReadStream(url) {
+    const live = gridCockpitLive;
+    const controller = new AbortController();
+    live.controller = controller;
+    const again = function (pause) {
+        if (live.controller !== controller) { return; }  // replaced or closed meanwhile
+        live.controller = null;
+        window.setTimeout(function () { if (live.url === url && !live.controller) { gridCockpitReadStream(url); } },
+                          pause);
+        live.delay = Math.min(live.delay * 2, 30000);
+    };
+    window.fetch(url, {signal: controller.signal, cache: "no-store", headers: {"Accept": "text/event-stream"}})
+        .then(function (resp) {
+            if (!resp.ok || !resp.body) { again(resp.status === 503 ? 60000 : live.delay); return; }
+            live.delay = 1000;
+            const reader = resp.body.getReader();
+            const decoder = new TextDecoder();
+            let buffer = "";
+            const pump = function () {
+                return reader.read().then(function (chunk) {
+                    if (chunk.done) { again(250); return; }
+                    buffer += decoder.decode(chunk.value, {stream: true});
+                    let cut;
+                    while ((cut = buffer.indexOf("\n\n")) !== -1) {
+                        const message = buffer.slice(0, cut);
+                        buffer = buffer.slice(cut + 2);
+                        message.split("\n").forEach(function (line) {
+                            if (line.indexOf("data: ") === 0) {
+                                const version = line.slice(6);
+                                if (!document.querySelector(".cockpit")) {  // the cockpit was left
+                                    live.url = null; live.controller = null; controller.abort(); return;
+                                }
+                                if (live.version !== null && version !== live.version) {
+                                    window.dash_clientside.set_props("live-version", {data: version});
+                                }
+                                live.version = version;
+                            }
+                        });
+                    }
+                    return pump();
+                });
+            };
+            return pump();
+        })
+        .catch(function () { again(live.delay); });
+}
+
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
     gridCockpit: {
+        liveChanges: function (url) {
+            const live = gridCockpitLive;
+            if (url && live.url !== url) {
+                if (live.controller) { live.controller.abort(); live.controller = null; }
+                live.url = url;
+                live.version = null;
+                gridCockpitReadStream(url);
+            }
+            return window.dash_clientside.no_update;
+        },
         kioskNext: function (_n, playlist, state) {
             if (!playlist || playlist.length < 2) { return window.dash_clientside.no_update; }
             const now = Date.now();

@@ -18,6 +18,7 @@ from .auth import guard_pages, install_auth
 from .auth_pages import auth_routes
 from .export_routes import export
 from .geo_routes import geo
+from .live_routes import live
 from .runtime import Runtime, install
 from .security import install_error_answers, install_security_headers
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
     server.register_blueprint(push)
     server.register_blueprint(health)
     server.register_blueprint(auth_routes)
+    server.register_blueprint(live)
     Compress(server)
     if settings.proxy_hops:  # behind nginx & co.: the rate limiter and logs need the real client address
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -1,6 +1,7 @@
 """Everything the cockpit shows, computed from the database and cached by data version."""
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -28,20 +29,25 @@ class Stamp:
 _VERSION = {"read_at": float("-inf"), "value": ""}
 
 
-def stamp() -> Stamp:
+def stamp(fresh: bool = False) -> Stamp:
     """The current data stamp: the data version (read at most every COCKPIT_CACHE_SECONDS) and the minute.
 
     Under a stream of changes (dispatchers at work, feeds landing) every new version would make each
     view recompute from scratch; reading the version at most every few seconds bounds that work while
-    the wall stays as fresh as its refresh interval.
+    the wall stays as fresh as its refresh interval. `fresh` reads it now (a pushed change, an action).
     """
     rt = current()
     clock = time.monotonic()
-    if clock - _VERSION["read_at"] >= rt.settings.cache_seconds:
+    if fresh or clock - _VERSION["read_at"] >= rt.settings.cache_seconds:
         with rt.engine.connect() as conn:
             _VERSION["value"] = data_version(conn)
         _VERSION["read_at"] = clock
     return Stamp(_VERSION["value"], rt.now().strftime("%Y%m%d%H%M"))
+
+
+# Whether a result of an older data stamp may answer (stale-while-revalidate): only a periodic refresh of
+# a view already on screen may; a new view, a new period, a pushed change or an action gets fresh figures.
+ALLOW_STALE: contextvars.ContextVar[bool] = contextvars.ContextVar("allow_stale", default=False)
 
 
 # SQLite and PostgreSQL drivers release the GIL while a query runs: independent panel queries of a
@@ -94,7 +100,7 @@ def _cached(name: str, st: Stamp, args: tuple, compute):
         cache.remember(("latest", name, *args), result)
         return result
 
-    if current().settings.cache_seconds > 0:
+    if current().settings.cache_seconds > 0 and ALLOW_STALE.get():
         previous = _LATEST.get((name, args), _MISSING)
         if previous is _MISSING:
             previous = cache.recall(("latest", name, *args), _MISSING)

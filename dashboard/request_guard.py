@@ -91,6 +91,7 @@ ID_FREE: set[tuple[str, str]] = {
     ("f-status", "value"), ("f-text", "value"), ("events-table", "page_current"), ("events-table", "sort_by"),
     ("events-table", "active_cell"), ("events-table", "selected_rows"), ("close-events-detail", "n_clicks"),
     ("bulk-dispatch", "n_clicks"), ("drill-start", "n_clicks"), ("drill-count", "value"),
+    ("live-version", "data"),  # a data version pushed by /api/v1/changes
     ("w-note", "value"), ("w-photo", "value"), ("step-note", "value"), ("visit-score", "value"),
     ("worker-token", "data"),  # the task page's credential: it decides which events are its (kind "task")
 }

@@ -9,6 +9,7 @@ from dash import (ALL, ClientsideFunction, Input, Output, Patch, State, callback
                   html, no_update)
 
 from dashboard import cockpit_data as data
+from dashboard import cockpit_flow as flow
 from dashboard.auth import covers, home_code, principal, requires
 from dashboard.components.event_detail import event_detail_view
 from dashboard.components.event_list import event_list
@@ -153,7 +154,7 @@ def layout(**query):
     st = data.stamp()
     data.served_stale()
     out = view_outputs(view, area, st)
-    fresh = [st.version, st.minute] if not data.served_stale() else None
+    stale = data.served_stale()
     min_lon, min_lat, max_lon, max_lat = display_bounds(area)
     with current().engine.connect() as conn:
         chain = area_chain(conn, area.path)
@@ -164,7 +165,11 @@ def layout(**query):
         # the page router rebuild the page, so the map and panels update in place.
         dcc.Location(id="url"),
         dcc.Store(id="view-stamp", data={"search": view.to_search(), "area": area.code,
-                                         "stamp": fresh, "hashes": fingerprints(out)}),
+                                         "stamp": [st.version, st.minute], "stale": stale,
+                                         "hashes": fingerprints(out)}),
+        # Pushed changes: assets/gridcockpit.js (liveChanges) reads /api/v1/changes and writes the data
+        # version here; the refresh interval below stays as the fallback when the stream is down.
+        dcc.Store(id="live-url", data="/api/v1/changes"), dcc.Store(id="live-version"), dcc.Store(id="live-state"),
         dcc.Store(id="tile-state"),  # which fine tiles are drawn (render_tiles)
         # Charts come in a second step, after the map: plotly.js (1.4 MB) must not delay the polygons.
         dcc.Store(id="trend-stamp"), dcc.Interval(id="trend-kick", interval=400, max_intervals=1),
@@ -281,84 +286,64 @@ def _fingerprint(value) -> str:
     return hashlib.blake2b(to_json_plotly(value).encode(), digest_size=6).hexdigest()
 
 
-def next_view(trigger, fragment, last: dict, clicks, feature, metric, period, overlays) -> ViewState:
-    """The view to show now.
-
-    The area comes from a new map click, else from the URL fragment, else from the last render;
-    metric, period and overlays come from the controls (their current values are the truth even
-    when a refresh tick, not the control, triggered this call), except on browser navigation,
-    where the URL wins.
-    """
-    view, area = resolve_view(fragment if fragment and fragment != "#" else last.get("search"))
-    if trigger == "url":
-        return view
-    overlays = overlays or []
-    view = view.with_(metric=metric or view.metric, period=period or view.period,
-                      dedicated="dedicated" in overlays, markers="markers" in overlays,
-                      micro="micro" in overlays)
-    if clicks and clicks != last.get("clicks"):
-        code = ((feature or {}).get("properties") or {}).get("code")
-        if code and code != area.code:
-            view = view.with_(area=code)
-    return view
+def _restyle(key: str, value):
+    """A Patch that restyles the choropleth in place (geometry and map state stay), else None."""
+    if key != "grid-layer.hideout":
+        return None
+    patch = Patch()
+    for k in ("values", "classes", "colors"):
+        if k in value:
+            patch[k] = value[k]
+    return patch
 
 
 @callback(
     *[Output(*o.split(".")) for o in OUTPUTS], Output("view-stamp", "data"), Output("url", "hash"),
+    Output("map-metric", "value"), Output("cockpit-period", "value"), Output("map-overlays", "value"),
     Input("url", "hash"), Input("grid-layer", "n_clicks"), Input("map-metric", "value"),
     Input("cockpit-period", "value"), Input("map-overlays", "value"), Input("cockpit-refresh", "n_intervals"),
-    State("grid-layer", "clickData"), State("view-stamp", "data"))
+    Input("live-version", "data"), State("grid-layer", "clickData"), State("view-stamp", "data"))
 @requires("view_cockpit")
-def render(fragment, clicks, metric, period, overlays, _n, feature, last):
-    """One callback for every change: drill, controls, back/forward and the refresh timer.
+def render(fragment, clicks, metric, period, overlays, _n, _live, feature, last):
+    """One callback for every change: drill, controls, back/forward, the refresh timer and pushed changes.
 
-    It sends only outputs whose content changed since the last render (an idle refresh carries
-    the clock alone) and keeps geometry, map position and open popups when the view is the same.
+    The view follows dashboard.cockpit_flow; only outputs whose content changed since the last render
+    are sent (an idle refresh carries the clock alone), and geometry, map position and open popups stay
+    when the view is the same.
     """
     last = last or {}
-    view = next_view(ctx.triggered_id, fragment, last, clicks, feature, metric, period, overlays)
-    area = data.area(view.area)
+    trigger = ctx.triggered_id
+    clicked = ((feature or {}).get("properties") or {}).get("code") if clicks and clicks != last.get("clicks") else None
+    view = flow.next_view(trigger, fragment, last, clicked, metric, period, overlays)
+    area = data.area(view.area) if view.area else None
     if area is None:
-        view, area = resolve_view(None)
-    st = data.stamp()
-    data.served_stale()  # start this call with a clean flag
+        view, area = resolve_view(view.with_(area=None).to_search())
     same_view = last.get("search") == view.to_search()
+    data.ALLOW_STALE.set(flow.may_answer_stale(trigger, same_view))
+    st = data.stamp(fresh=trigger == "live-version")
+    data.served_stale()  # start this call with a clean flag
     clock = f"数据更新于 {format_local(current().now(), '%H:%M:%S')}"
-    if same_view and last.get("stamp") == [st.version, st.minute]:
+    controls = tuple(no_update if v is None else v for v in flow.control_outputs(view, metric, period, overlays))
+    if flow.is_current(last, view.to_search(), [st.version, st.minute]):
         stamp_data = no_update if clicks == last.get("clicks") else {**last, "clicks": clicks}
-        return (*[no_update] * (len(OUTPUTS) - 1), clock, stamp_data, no_update)
+        return (*[no_update] * (len(OUTPUTS) - 1), clock, stamp_data, no_update, *controls)
     out = view_outputs(view, area, st)
-    hideout = out["grid-layer.hideout"]
-    if not same_view and last.get("area") != area.code:
-        with current().engine.connect() as conn:
-            chain = area_chain(conn, area.path)
-        min_lon, min_lat, max_lon, max_lat = display_bounds(area)
-        out["cockpit-map.viewport"] = {"bounds": [[min_lat, min_lon], [max_lat, max_lon]],
-                                       "transition": "flyToBounds", "options": {"duration": 0.3}}
-        out["breadcrumb.children"] = breadcrumb(chain, view, in_scope)
-    elif not same_view:
+    if not same_view:
         with current().engine.connect() as conn:
             out["breadcrumb.children"] = breadcrumb(area_chain(conn, area.path), view, in_scope)
+        if last.get("area") != area.code:
+            min_lon, min_lat, max_lon, max_lat = display_bounds(area)
+            out["cockpit-map.viewport"] = {"bounds": [[min_lat, min_lon], [max_lat, max_lon]],
+                                           "transition": "flyToBounds", "options": {"duration": 0.3}}
     hashes = fingerprints(out)
     old = last.get("hashes", {})
-    result = []
-    for key in OUTPUTS:
-        if key not in out or (key in hashes and old.get(key) == hashes[key]):
-            result.append(no_update)
-        elif key == "grid-layer.hideout" and same_view:
-            patch = Patch()  # restyle in place: geometry and map state stay as they are
-            for k in ("values", "classes", "colors"):
-                if k in hideout:
-                    patch[k] = hideout[k]
-            result.append(patch)
-        else:
-            result.append(out[key])
-    # A view answered partly from the previous data stamp is not "up to date": the next tick looks again.
-    fresh = [st.version, st.minute] if not data.served_stale() else None
-    stamp_data = {"search": view.to_search(), "area": area.code, "stamp": fresh,
-                  "hashes": {**old, **hashes}, "clicks": clicks}
+    result = flow.changed_outputs(OUTPUTS, out, hashes, old, same_view, _restyle, no_update)
+    # The stamp is the data version shown; "stale" marks a view answered partly from the previous one,
+    # so the next tick computes it again (and the trend row still draws meanwhile).
+    stamp_data = {"search": view.to_search(), "area": area.code, "stamp": [st.version, st.minute],
+                  "stale": data.served_stale(), "hashes": {**old, **hashes}, "clicks": clicks}
     new_hash = view.to_hash()
-    return (*result, stamp_data, new_hash if new_hash != (fragment or "") else no_update)
+    return (*result, stamp_data, new_hash if new_hash != (fragment or "") else no_update, *controls)
 
 
 @callback(Output("grid-tiles", "children"), Output("tile-state", "data"),
@@ -406,8 +391,8 @@ def trend_graphs(figs: tuple) -> list:
           prevent_initial_call=True)
 @requires("view_cockpit", panels=("trends",))
 def render_trends(view_stamp, _kick, last):
-    """Charts follow the map in a second step, and only when their view or data changed."""
-    if not isinstance(view_stamp, dict) or not view_stamp.get("stamp"):  # None: answered from stale data
+    """Charts follow the map in a second step, and only when their view, data version or day changed."""
+    if not isinstance(view_stamp, dict) or not view_stamp.get("stamp"):
         return no_update, no_update
     version, minute = view_stamp["stamp"]
     key = {"search": view_stamp["search"], "stamp": [version, minute[:8]]}  # data version and day
@@ -442,6 +427,9 @@ def show_event(marker, _clicks, _close, last):
     warned = data.warnings(data.stamp(), area.path).events.get(detail["id"])
     return event_detail_view(detail, warned, principal()), "event-detail"
 
+
+clientside_callback(ClientsideFunction("gridCockpit", "liveChanges"), Output("live-state", "data"),
+                    Input("live-url", "data"))
 
 clientside_callback(ClientsideFunction("gridCockpit", "kioskNext"), Output("kiosk-state", "data"),
                     Input("kiosk-tick", "n_intervals"), State("kiosk-playlist", "data"), State("kiosk-state", "data"),

@@ -1,0 +1,124 @@
+"""Push, not polling: GET /api/v1/changes streams the data version (server-sent events) the moment it moves.
+
+One watcher thread per web process reads the data version (index-only max lookups, a cheap check on
+SQLite and PostgreSQL alike) every POLL_SECONDS while at least one stream is open, and wakes every
+stream when it changes — whoever changed it: a feed in the scheduler process, a push, a dispatch in
+another web worker. The browser (assets/gridcockpit.js, `liveChanges`) then asks the cockpit for the
+outputs that changed. A stream ends after STREAM_SECONDS (the browser reconnects at once, and the
+session is checked again); beyond the per-process limit of open streams the answer is 503 and that
+browser keeps its refresh interval, retrying later.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+from flask import Blueprint, Response
+
+from governance.cache import data_version
+
+from .runtime import current
+
+live = Blueprint("live", __name__)
+POLL_SECONDS = 0.5
+HEARTBEAT_SECONDS = 30
+STREAM_SECONDS = 300
+RETRY_MS = 2000
+
+
+class VersionWatcher:
+    """Reads the data version while someone listens, and wakes the listeners when it changes."""
+
+    def __init__(self, engine, poll: float = POLL_SECONDS):
+        self.engine, self.poll = engine, poll
+        self.version: str | None = None
+        self.listeners = 0
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def read(self) -> str:
+        """The data version now (and wake the listeners when it moved)."""
+        with self.engine.connect() as conn:
+            version = data_version(conn)
+        with self._changed:
+            if version != self.version:
+                self.version = version
+                self._changed.notify_all()
+        return version
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                if self.listeners == 0:
+                    self._thread = None
+                    return
+            try:
+                self.read()
+            except Exception:  # noqa: BLE001 - a database hiccup must not end the watcher; streams keep beating
+                pass
+            time.sleep(self.poll)
+
+    def listen(self) -> str:
+        """Join as a listener (starting the watcher thread if needed); returns the current version."""
+        with self._changed:
+            self.listeners += 1
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="live-version", daemon=True)
+                self._thread.start()
+        return self.version or self.read()
+
+    def leave(self) -> None:
+        """Leave as a listener (the watcher stops with the last one)."""
+        with self._changed:
+            self.listeners -= 1
+
+    def wait(self, seen: str, timeout: float) -> str:
+        """Block until the version differs from `seen` or `timeout` passes; return the version then."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.version != seen, timeout=timeout)
+            return self.version or seen
+
+
+_WATCHERS: dict[int, VersionWatcher] = {}
+_LOCK = threading.Lock()
+
+
+def watcher() -> VersionWatcher:
+    """This process's watcher for the runtime's database."""
+    engine = current().engine
+    with _LOCK:
+        return _WATCHERS.setdefault(id(engine), VersionWatcher(engine))
+
+
+def sse_lines(version: str) -> str:
+    """One server-sent event carrying a data version."""
+    return f"data: {version}\n\n"
+
+
+@live.get("/api/v1/changes")
+def changes():
+    """Server-sent events: the data version now and at each change; a comment line every 30 s keeps it open."""
+    w, limit = watcher(), current().settings.live_streams
+    with _LOCK:
+        if w.listeners >= limit:
+            return Response("retry: 60000\n\n", status=503, mimetype="text/event-stream",
+                            headers={"Retry-After": "60", "Cache-Control": "no-store"})
+        first = w.listen()
+
+    def stream():
+        try:
+            last = first
+            yield f"retry: {RETRY_MS}\n" + sse_lines(last)
+            end = time.monotonic() + STREAM_SECONDS
+            while (left := end - time.monotonic()) > 0:
+                version = w.wait(last, min(HEARTBEAT_SECONDS, left))
+                if version != last:
+                    last = version
+                    yield sse_lines(version)
+                else:
+                    yield ": \n\n"
+        finally:
+            w.leave()
+
+    return Response(stream(), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
