@@ -13,8 +13,8 @@ def test_the_first_render_and_the_address_bar_win_over_default_controls():
     # a playlist entry / copied link: the page was built from the query string with default controls
     view = next_view(None, "#area=B&metric=warning&period=week", {"search": "?area=A"}, None, "open", "year", [])
     assert (view.area, view.metric, view.period) == ("B", "warning", "week")
-    view = next_view("url", "#area=C&metric=closure_rate", LAST, None, "warning", "week", [])
-    assert (view.area, view.metric, view.period) == ("C", "closure_rate", "year")
+    view = next_view("url", "#area=C&metric=closure", LAST, None, "warning", "week", [])
+    assert (view.area, view.metric, view.period) == ("C", "closure", "year")
 
 
 def test_a_refresh_keeps_the_view_on_screen_whatever_the_controls_still_show():
