@@ -10,7 +10,7 @@ from governance.event_search import EXPORT_COLUMNS, export_rows, spreadsheet_saf
 from governance.queries import area_by_code
 from governance.timeutil import format_local
 
-from .event_filters import filter_from_args
+from .event_filters import filter_from_args, labelled
 from .runtime import current
 
 export = Blueprint("export", __name__)
@@ -43,7 +43,7 @@ def events_csv():
     writer = csv.writer(buf)
     writer.writerow([label for _, label in EXPORT_COLUMNS])
     with current().engine.connect() as conn:
-        for row in export_rows(conn, area.path, f):
+        for row in map(labelled, export_rows(conn, area.path, f)):
             writer.writerow([spreadsheet_safe(row[k]) for k, _ in EXPORT_COLUMNS])
     name = f"events-{area.code}-{format_local(current().now(), '%Y%m%d%H%M')}.csv"
     return Response("\ufeff" + buf.getvalue(), mimetype="text/csv; charset=utf-8",
@@ -61,7 +61,7 @@ def events_xlsx():
     ws = wb.create_sheet("事件")
     ws.append([label for _, label in EXPORT_COLUMNS])
     with current().engine.connect() as conn:
-        for row in export_rows(conn, area.path, f):
+        for row in map(labelled, export_rows(conn, area.path, f)):
             ws.append([spreadsheet_safe(row[k]) for k, _ in EXPORT_COLUMNS])
     out = io.BytesIO()
     wb.save(out)

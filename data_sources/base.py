@@ -75,11 +75,23 @@ class NormalisedEvent:
         return None if self.raw_payload is None else raw_text_of(self.raw_payload)
 
 
-class Source:
-    """Base of every connector: declares its name, key, cursor and interval; yields pages."""
+# Okabe–Ito: eight colours people with any common colour-vision deficiency can tell apart. A feed's
+# colour comes from here; the black and the dark blue are left out (unreadable on the dark wall).
+COLOUR_BLIND_SAFE = ("#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#F0E442", "#D55E00")
 
-    name: str = ""
-    label: str = ""
+
+class Source:
+    """Base of every connector: declares its names, colour, key, cursor and interval; yields pages.
+
+    `name`, `label`, `short_label` and `colour` are the one declaration of how a feed is called and
+    drawn: every screen (lists, detail, charts, legend, feed strip, exports) derives from them through
+    data_sources.registry.
+    """
+
+    name: str = ""               # code stored in event.source, e.g. "cases"
+    label: str = ""              # its Chinese name, e.g. 群众诉求
+    short_label: str = ""        # 2–4 characters for chips and charts, e.g. 诉求
+    colour: str = ""             # hex colour from COLOUR_BLIND_SAFE, distinct per feed
     primary_key: str = ""        # the field of the source's records that identifies them
     cursor_field: str = ""       # the field (or file property) incremental pulls advance on
     interval_seconds: int = 60

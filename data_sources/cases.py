@@ -14,7 +14,9 @@ class CasesSource(HttpSource):
     """GET {base_url}/api/cases?updated_since=…&page=N&page_size=M, oldest change first."""
 
     name = "cases"
-    label = "群众诉求（12345/蓉e报）"
+    label = "群众诉求"
+    short_label = "诉求"
+    colour = "#56B4E9"  # sky blue
     primary_key = "case_no"
     cursor_field = "updated_at"
 
@@ -68,7 +70,7 @@ class CasesSource(HttpSource):
             closed = updated
         return NormalisedEvent(
             source=self.name, source_key=key, category_code=category,
-            title=text_field(payload.get("title") or payload.get("type_name") or "群众诉求", "title"),
+            title=text_field(payload.get("title") or payload.get("type_name") or self.label, "title"),
             description=description, lon=lon, lat=lat,
             address=text_field(payload.get("address"), "address"), status=status,
             source_status=status_word, reported_at=reported, updated_at=updated,

@@ -16,6 +16,8 @@ class GridEventsSource(HttpSource):
 
     name = "grid_events"
     label = "大联动·微治理"
+    short_label = "大联动"
+    colour = "#009E73"  # bluish green
     primary_key = "eventId"
     cursor_field = "updateTime"
 
@@ -67,5 +69,5 @@ class GridEventsSource(HttpSource):
             description=description, lon=lon, lat=lat, address=text_field(payload.get("addr"), "addr"),
             status=status, source_status=state, reported_at=reported, updated_at=updated,
             due_at=parse_time(payload.get("deadline"), "deadline", required=False),
-            closed_at=updated if status == "closed" else None, channel="大联动",
+            closed_at=updated if status == "closed" else None, channel=self.short_label,
             raw_payload=payload, notes=["描述已截断"] if truncated else [])

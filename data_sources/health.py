@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from governance.models import Quarantine, SourceState
 from governance.timeutil import to_local
 
-from .registry import LABELS
+from .registry import SOURCE_ORDER, source_label, source_short
 
 health = Blueprint("health", __name__)
 STATUS_LABELS = {"ok": "正常", "late": "延迟", "down": "中断", "idle": "未运行"}
@@ -40,11 +40,12 @@ def source_health(engine: Engine, now: datetime) -> list[dict]:
         open_q = dict(conn.execute(select(Quarantine.source, func.count()).where(
             Quarantine.resolved.is_(False)).group_by(Quarantine.source)).all())
     rows = []
-    for name in sorted(set(states) | set(open_q) | (set(LABELS) - {"push"}), key=list(LABELS).index):
+    order = lambda name: (SOURCE_ORDER.index(name), "") if name in SOURCE_ORDER else (len(SOURCE_ORDER), name)  # noqa: E731
+    for name in sorted(set(states) | set(open_q) | (set(SOURCE_ORDER) - {"push"}), key=order):
         st = states.get(name)
         status = "ok" if name == "push" and st is None else feed_status(st, now)
         rows.append({
-            "source": name, "label": LABELS.get(name, name), "status": status,
+            "source": name, "label": source_label(name), "short_label": source_short(name), "status": status,
             "status_label": STATUS_LABELS[status],
             "last_success_at": to_local(st.last_success_at).isoformat() if st and st.last_success_at else None,
             "lag_seconds": int((now - st.last_success_at).total_seconds()) if st and st.last_success_at else None,

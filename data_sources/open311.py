@@ -18,7 +18,9 @@ class Open311Source(HttpSource):
     """Any GeoReport v2 endpoint: start_date/end_date windows, status open and closed."""
 
     name = "open311"
-    label = "Open311 GeoReport v2"
+    label = "市政服务请求"
+    short_label = "市政服务"
+    colour = "#CC79A7"  # reddish purple
     primary_key = "service_request_id"
     cursor_field = "requested_datetime window end"
 

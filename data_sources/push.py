@@ -27,7 +27,9 @@ class PushSource(Source):
     """Events pushed to the cockpit; `source_key` is the pushing system's own id."""
 
     name = "push"
-    label = "主动推送（流动微网格员等）"
+    label = "主动推送"
+    short_label = "推送"
+    colour = "#F0E442"  # yellow
     primary_key = "source_key"
     cursor_field = "(push: none)"
 

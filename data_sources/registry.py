@@ -23,8 +23,39 @@ CONNECTORS = {
     "open311": Open311Source,
     "push": PushSource,
 }
-LABELS = {name: cls.label for name, cls in CONNECTORS.items()}
+SOURCE_ORDER: tuple[str, ...] = tuple(CONNECTORS)  # the order feeds are listed, stacked and coloured in
+UNKNOWN_COLOUR = "#8A94A6"  # a source code no connector declares (e.g. 网格赶考 drills): neutral grey
+PUSH_ACTOR_PREFIX = "推送:"  # how push intake records the pushing client as the actor ("推送:<client>")
 DEFAULT_DROP_FOLDER = PROJECT_ROOT / "instance" / "safety-drop"
+
+
+def source_label(code: str | None) -> str:
+    """A source's Chinese name (群众诉求); an unknown code is shown as it is."""
+    cls = CONNECTORS.get(code or "")
+    return cls.label if cls else (code or "—")
+
+
+def source_short(code: str | None) -> str:
+    """A source's 2–4 character name for chips, legends and charts (诉求)."""
+    cls = CONNECTORS.get(code or "")
+    return cls.short_label if cls else (code or "—")
+
+
+def source_colour(code: str | None) -> str:
+    """A source's colour (hex), the same in chips, charts and legends."""
+    cls = CONNECTORS.get(code or "")
+    return cls.colour if cls else UNKNOWN_COLOUR
+
+
+def actor_label(actor: str | None) -> str:
+    """Who made a history entry, in Chinese: a feed by its label, a pushing client as 主动推送（client）."""
+    if not actor:
+        return "—"
+    if actor in CONNECTORS:
+        return source_label(actor)
+    if actor.startswith(PUSH_ACTOR_PREFIX):
+        return f"{source_label('push')}（{actor.removeprefix(PUSH_ACTOR_PREFIX)}）"
+    return actor
 
 
 class FeedConfigError(ValueError):

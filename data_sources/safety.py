@@ -51,6 +51,8 @@ class SafetySource(Source):
 
     name = "safety"
     label = "安全隐患排查"
+    short_label = "安全排查"
+    colour = "#E69F00"  # orange
     primary_key = "隐患编号"
     cursor_field = "file sha256"
 
@@ -97,9 +99,9 @@ class SafetySource(Source):
             raise RecordError("缺少来源文件名")
         return NormalisedEvent(
             source=self.name, source_key=key, category_code=category,
-            title=text_field(payload.get("隐患类别"), "隐患类别") + "（安全排查）",
+            title=text_field(payload.get("隐患类别"), "隐患类别") + f"（{self.short_label}）",
             description=description, lon=lon, lat=lat, address=text_field(payload.get("地址"), "地址"),
             severity=severity, status=status, source_status=state, reported_at=reported,
             updated_at=reported, due_at=due, closed_at=reported if status == "closed" else None,
-            channel="安全排查", reporter_name=inspector or None, raw_payload=payload,
+            channel=self.short_label, reporter_name=inspector or None, raw_payload=payload,
             notes=["描述已截断"] if truncated else [])

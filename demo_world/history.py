@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from data_sources.registry import source_short
 from governance.taxonomy import Taxonomy
 from governance.timeutil import to_local, to_utc_naive
 
@@ -36,8 +37,9 @@ STUCK = {"0101": 0.6, "2102": 0.4, "2104": 0.35, "2203": 0.4, "0302": 0.3, "1204
 DEFAULT_STUCK = 0.3
 STUCK_ALPHA = 0.35       # Pareto tail of hard cases' handling time (smaller = longer tail)
 STUCK_CAP_DAYS = 365  # hard cases close within a year (older backlogs are written off)
-CHANNELS = {"cases": (["12345", "蓉e报"], [0.6, 0.4]), "safety": (["安全排查"], [1.0]),
-            "grid_events": (["大联动"], [1.0])}
+# Channels a feed's events arrive by; a feed with a single channel names it by its short label (as its
+# connector does). Actors are the feed's code, shown by its label (data_sources.registry).
+CHANNEL_MIX = {"cases": (["12345", "蓉e报"], [0.6, 0.4])}
 KEY_PREFIX = {"cases": "SQ", "safety": "AQ", "grid_events": "DLD"}
 TEMPLATES = {
     "2101": "{place}夜间持续有噪音，影响居民休息，请核实处理。",
@@ -102,7 +104,7 @@ def generate_events(grids: GridInfo, taxonomy: Taxonomy, start: datetime, now: d
         lam = daily * trend * week * rng.gamma(20, 1 / 20, n_days)
         counts = rng.poisson(lam)
         hours_p = np.array(spec["hours"], float) / sum(spec["hours"])
-        chans, chan_p = CHANNELS[source]
+        chans, chan_p = CHANNEL_MIX.get(source, ([source_short(source)], [1.0]))
         for di in np.nonzero(counts)[0]:
             k = int(counts[di])
             cats = rng.choice(len(codes), size=k, p=season_w[di])
@@ -156,8 +158,7 @@ def _lifecycle(eid, source, code, g, reported, now, grids, taxonomy, rng, seq, c
         from .names import person_name, phone_number
         ev["reporter_name"] = person_name(rng)
         ev["reporter_phone"] = phone_number(rng)
-    actor = {"cases": "12345/蓉e报", "safety": "安全排查系统", "grid_events": "大联动·微治理"}[source]
-    trail = [(reported, "collect", actor, "上报")]
+    trail = [(reported, "collect", source, "上报")]  # the feed, named by its label on screen
     # each step after the one before: discovery never later than the dispatch (min(0.12 d, 0.2 sla))
     t_discover = reported + timedelta(hours=float(min(duration * 0.05, 2.0, sla * 0.1)))
     t_assign = reported + timedelta(hours=float(min(duration * 0.12, sla * 0.2)))
@@ -173,7 +174,7 @@ def _lifecycle(eid, source, code, g, reported, now, grids, taxonomy, rng, seq, c
                                 (closed_at, "closed", "核查办结")):
             if t > now:
                 break
-            trail.append((t, state, actor if state == "discover" else "网格员", label))
+            trail.append((t, state, source if state == "discover" else "网格员", label))
     status = trail[-1][1]
     ev["status"] = status
     ev["updated_at"] = trail[-1][0]

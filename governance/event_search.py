@@ -15,8 +15,6 @@ from .workflow import SEVERITIES, STATES
 
 SORTABLE = {"reported_at": Event.reported_at, "due_at": Event.due_at, "status": Event.status,
             "category": Category.name, "severity": Event.severity, "source": Event.source}
-SOURCE_NAMES = {"cases": "群众诉求", "safety": "安全排查", "grid_events": "大联动", "open311": "Open311",
-                "push": "主动上报"}
 EXPORT_COLUMNS = [("id", "事件ID"), ("reported", "上报时间"), ("source", "来源"), ("source_key", "源系统编号"),
                   ("category", "类别"), ("title", "标题"), ("community", "社区"), ("address", "地址"),
                   ("status", "状态"), ("severity", "等级"), ("due", "办理时限"), ("closed", "办结时间"),
@@ -70,7 +68,7 @@ def community_paths(conn: Connection, scope_path: str) -> dict[str, str]:
 
 def search_events(conn: Connection, scope_path: str, f: EventFilter, sort: str = "reported_at",
                   descending: bool = True, page: int = 0, page_size: int = 25) -> tuple[list[dict], int]:
-    """One page of matching events (display-ready rows) and the total number of matches."""
+    """One page of matching events (display-ready rows, `source` as its code) and the total number of matches."""
     where = _conditions(scope_path, f, community_paths(conn, scope_path))
     total = conn.execute(select(func.count()).select_from(Event).where(where)).scalar_one()
     col = SORTABLE.get(sort, Event.reported_at)
@@ -105,7 +103,7 @@ def _display(r, names: dict[str, str]) -> dict:
     parts = (r.area_path or "").strip("/").split("/")
     community = next((names[p] for p in parts if p in names), "网格外" if not r.area_path else "")
     return {"id": r.id, "reported": format_local(r.reported_at, "%Y-%m-%d %H:%M"),
-            "source": SOURCE_NAMES.get(r.source, r.source), "source_key": r.source_key,
+            "source": r.source, "source_key": r.source_key,  # a code: the web layer names it
             "category": r.category, "title": r.title, "community": community, "address": r.address,
             "status": STATES.get(r.status, r.status), "severity": SEVERITIES.get(r.severity, ""),
             "due": format_local(r.due_at, "%Y-%m-%d %H:%M"),

@@ -142,8 +142,9 @@ def events_by_ids(conn: Connection, ids: list[int]) -> list[dict]:
 
 
 def event_detail(conn: Connection, event_id: int) -> dict | None:
-    """One event with its category, area chain and full audit history, oldest change first."""
-    from .models import EventAudit, Intake, Staff
+    """One event with its category, area chain, full audit history (oldest change first) and the names
+    of the departments that history mentions (`department_names`, code → name)."""
+    from .models import Department, EventAudit, Intake, Staff
 
     row = conn.execute(select(*Event.__table__.columns, Category.name.label("category"),
                               Intake.at.label("intake_at"), Intake.actor.label("intake_actor"))
@@ -165,6 +166,10 @@ def event_detail(conn: Connection, event_id: int) -> dict | None:
                          if intake_actor is not None else []) + history
     detail["assignee"] = conn.execute(select(Staff.name).where(
         Staff.id == detail["assignee_staff_id"])).scalar() if detail["assignee_staff_id"] else None
+    codes = {c for h in history if h["field"] == "departments" for v in (h["from_value"], h["to_value"])
+             for c in (v or "").split(",") if c} | ({detail["assignee_department_code"]} - {None})
+    detail["department_names"] = dict(conn.execute(select(Department.code, Department.name)
+                                                   .where(Department.code.in_(codes))).all()) if codes else {}
     return detail
 
 

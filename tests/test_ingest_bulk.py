@@ -220,10 +220,11 @@ def test_a_fed_event_shows_its_intake_first_in_the_detail_panel(engine, monkeypa
     with engine.connect() as conn:
         eid = conn.execute(text("SELECT id FROM event WHERE source_key = 'UI-1'")).scalar()
         detail = event_detail(conn, eid)
-    children = panel.event_detail_view(detail, None, Principal(kind="user", role="leader", scope=("/",)))
+    children = panel.event_detail_view(detail, None, Principal(kind="user", role="leader", scope=("/",)),
+                                       now=WORLD_NOW)
     items = _find(children, "detail-history")[0].children
     texts = [" ".join(str(span.children) for span in li.children) for li in items]
-    assert texts[0].split()[2:] == ["接入", "状态：—", "→", "问题发现", "诉求"], texts[0]
+    assert texts[0].split()[1:] == ["接入", "状态：—", "→", "问题发现", "群众诉求"], texts[0]  # today: HH:MM
     assert "源系统更新" in texts[-1] and "已办结" in " ".join(texts)
 
 

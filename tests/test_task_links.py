@@ -162,12 +162,14 @@ def test_a_link_dies_on_reassignment_recall_revocation_and_expiry(engine):
             revoke_link(conn, eid, "街道领导", NOW)
         fresh = reissue_link(conn, eid, "街道领导", NOW)
         assert grant(conn, fresh, NOW) is not None
+        again = reissue_link(conn, eid, "街道领导", NOW)  # same assignee: the earlier link still dies
+        assert grant(conn, fresh, NOW) is None and grant(conn, again, NOW) is not None
         advance(conn, eid, "discover", "街道领导", NOW)  # 召回
-        assert grant(conn, fresh, NOW) is None
+        assert grant(conn, again, NOW) is None
         trail = conn.execute(select(EventAudit.action, EventAudit.actor, EventAudit.note).where(
             EventAudit.event_id == eid, EventAudit.field == "任务链接").order_by(EventAudit.id)).all()
     assert [a for a, _, _ in trail] == ["发出任务链接", "收回任务链接", "发出任务链接", "收回任务链接", "发出任务链接",
-                                        "收回任务链接"]
+                                        "收回任务链接", "发出任务链接", "收回任务链接"]
     assert trail[3] == ("收回任务链接", "街道领导", "手动收回（1 条）") and trail[-1].note == "召回（1 条）"
 
     eid, best, token = _dispatched(engine, "TL-2", due=NOW + timedelta(hours=2))

@@ -1,31 +1,50 @@
-"""The latest-events list: newest first, citizen text always rendered as plain text."""
+"""The latest-events list: newest first, each row opens its event; citizen text always plain text."""
 from __future__ import annotations
+
+from datetime import datetime
 
 from dash import html
 
-from governance.timeutil import format_local
+from data_sources.registry import source_colour, source_label, source_short
+from governance.timeutil import format_local, format_when
 from governance.workflow import SEVERITIES, STATES
 
-SOURCE_LABELS = {"cases": "诉求", "safety": "安全", "grid_events": "大联动", "open311": "Open311",
-                 "push": "上报"}
+
+def now_utc() -> datetime:
+    """The web process's current time (naive UTC; the tests install a fixed clock)."""
+    from dashboard.runtime import current
+
+    return current().now()
 
 
-def event_row(ev: dict) -> html.Li:
-    """One list row: time, source, category, address and status of an event."""
-    return html.Li(className=f"event-row sev-{ev['severity']}", children=[
-        html.Span(format_local(ev["reported_at"], "%H:%M"), className="event-time",
-                  title=format_local(ev["reported_at"], "%Y-%m-%d %H:%M")),
-        html.Span(ev.get("channel") or SOURCE_LABELS.get(ev["source"], ev["source"]),
-                  className=f"event-source src-{ev['source']}"),
-        html.Span(ev["category"], className="event-category"),
-        html.Span(ev["address"], className="event-address"),
-        html.Span(STATES.get(ev["status"], ev["status"]), className=f"event-status st-{ev['status']}",
-                  title=SEVERITIES.get(ev["severity"], "")),
-    ])
+def source_chip(code: str, channel: str | None = None) -> html.Span:
+    """A feed's short name on its declared colour (data_sources.registry); the full name on hover."""
+    title = source_label(code) + (f" · {channel}" if channel and channel != source_short(code) else "")
+    return html.Span(source_short(code), className=f"event-source src-chip src-{code}", title=title,
+                     style={"--src": source_colour(code)})
 
 
-def event_list(events: list[dict]) -> list[html.Li]:
+def event_row(ev: dict, now: datetime | None = None) -> html.Li:
+    """One list row — source, category, status; time and address — as one button that opens the event."""
+    now = now or now_utc()
+    return html.Li(className="event-item", children=html.Button(
+        id={"type": "open-event", "id": ev["id"]}, n_clicks=0, className=f"event-row event-open sev-{ev['severity']}",
+        title=f"{ev['title']}（点击查看详情）", children=[
+            source_chip(ev["source"], ev.get("channel")),
+            html.Span(ev["category"], className="event-category"),
+            html.Span(STATES.get(ev["status"], ev["status"]), className=f"event-status st-{ev['status']}",
+                      title=SEVERITIES.get(ev["severity"], "")),
+            html.Span(className="event-meta", children=[
+                html.Span(format_when(ev["reported_at"], now), className="event-time",
+                          title=format_local(ev["reported_at"], "%Y-%m-%d %H:%M")),
+                html.Span(ev["address"], className="event-address"),
+            ]),
+        ]))
+
+
+def event_list(events: list[dict], now: datetime | None = None) -> list[html.Li]:
     """Rows for the latest-events panel (an empty-state row when there are none)."""
     if not events:
-        return [html.Li("暂无事件", className="event-row empty")]
-    return [event_row(ev) for ev in events]
+        return [html.Li("暂无事件", className="event-item empty")]
+    now = now or now_utc()
+    return [event_row(ev, now) for ev in events]

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from dash import dcc, html
 
+from data_sources.registry import source_short
+
 
 def feed_strip(health_rows: list[dict]) -> list:
-    """One pill per feed; the quarantine count links to the quarantine page."""
+    """One pill per feed, by its short name (full name and status on hover); quarantine links to its page."""
     pills = []
     for row in health_rows:
         title = f"{row['label']}：{row['status_label']}"
@@ -13,7 +15,7 @@ def feed_strip(health_rows: list[dict]) -> list:
             title += f"，{row['lag_seconds']} 秒前成功同步"
         if row["last_error"]:
             title += f"\n最近错误：{row['last_error']}"
-        children = [html.Span(className="feed-dot"), html.Span(row["label"].split("（")[0])]
+        children = [html.Span(className="feed-dot"), html.Span(source_short(row["source"]), className="feed-name")]
         if row["quarantine_open"]:
             children.append(dcc.Link(f"待查 {row['quarantine_open']}", href="/quarantine",
                                      className="feed-quarantine"))

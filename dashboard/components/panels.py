@@ -5,7 +5,7 @@ from dash import dcc, html
 
 from governance.area_stats import MIN_SAMPLE, AreaFigures
 from governance.models import AREA_LEVELS
-from governance.timeutil import format_local
+from governance.timeutil import format_deadline
 from governance.warnings import LABELS, RANK
 
 from ..view_state import ViewState
@@ -26,8 +26,14 @@ def breadcrumb(chain, view: ViewState, reachable=lambda area: True) -> list:
     return items
 
 
-def warnings_panel(event_rows: list[dict], grid_rows: list[dict], limit: int = 9) -> list:
-    """Most severe first: warned events (button opens detail) and warned areas (link drills)."""
+def warnings_panel(event_rows: list[dict], grid_rows: list[dict], limit: int = 9, now=None) -> list:
+    """Most severe first: warned events (button opens detail) and warned areas (link drills).
+
+    An event's deadline comes first, with its date (and year) and 超期 N 天, then the reasons.
+    """
+    from .event_list import now_utc
+
+    now = now or now_utc()
     rows = []
     for g in grid_rows[:3]:
         rows.append(html.Li(className=f"warn-row lv-{g['level']}", children=[
@@ -36,12 +42,12 @@ def warnings_panel(event_rows: list[dict], grid_rows: list[dict], limit: int = 9
             html.Span("；".join(g["reasons"])[:40], className="warn-reason"),
         ]))
     for ev in event_rows[:limit - len(rows)]:
+        why = (f"限 {format_deadline(ev['due_at'], now)}｜" if ev["due_at"] else "") + "；".join(ev["reasons"])
         rows.append(html.Li(className=f"warn-row lv-{ev['level']}", children=[
             html.Span(LABELS[ev["level"]][:1], className="warn-badge"),
             html.Button(ev["title"], id={"type": "open-event", "id": ev["id"]}, className="warn-title link-button",
                         n_clicks=0),
-            html.Span(("；".join(ev["reasons"]) or "")[:40] + f"（限 {format_local(ev['due_at'], '%m-%d %H:%M')}）",
-                      className="warn-reason"),
+            html.Span(why[:60], className="warn-reason", title=why),
         ]))
     return rows or [html.Li("暂无预警", className="warn-row empty")]
 

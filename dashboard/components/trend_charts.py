@@ -3,10 +3,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from .event_list import SOURCE_LABELS
-
-SOURCE_COLORS = {"cases": "#4cc9f0", "safety": "#f4a261", "grid_events": "#80ed99", "open311": "#b388ff",
-                 "push": "#ffd166"}
+from data_sources.registry import SOURCE_ORDER, source_colour, source_short
 
 
 def _layout(fig: go.Figure, title: str) -> go.Figure:
@@ -20,14 +17,14 @@ def _layout(fig: go.Figure, title: str) -> go.Figure:
 
 
 def daily_chart(daily: dict) -> go.Figure:
-    """Stacked new events per source per day, with closed events as a line."""
+    """Stacked new events per source per day (names and colours as the feeds declare them), closed as a line."""
     fig = go.Figure()
-    for source, counts in sorted(daily["new"].items()):
-        fig.add_bar(x=daily["days"], y=counts, name=SOURCE_LABELS.get(source, source),
-                    marker_color=SOURCE_COLORS.get(source, "#888"))
+    order = lambda item: (SOURCE_ORDER.index(item[0]), "") if item[0] in SOURCE_ORDER else (99, item[0])  # noqa: E731
+    for source, counts in sorted(daily["new"].items(), key=order):
+        fig.add_bar(x=daily["days"], y=counts, name=source_short(source), marker_color=source_colour(source))
     fig.add_scatter(x=daily["days"], y=daily["closed"], name="办结", mode="lines",
                     line={"color": "#ffffff", "width": 2})
-    fig.update_layout(barmode="stack")
+    fig.update_layout(barmode="stack", legend_traceorder="normal")  # the legend reads in registry order
     fig = _layout(fig, "近30日 新增（按来源）与办结")
     fig.update_xaxes(type="date", tickformat="%m-%d")
     return fig

@@ -8,12 +8,12 @@ from dash import Input, Output, State, callback, ctx, dash_table, dcc, html, no_
 
 from dashboard import cockpit_data as data
 from dashboard.components.event_detail import event_detail_view
-from dashboard.event_filters import SOURCES, filter_from_search, filter_to_args
+from dashboard.event_filters import filter_from_search, filter_to_args, labelled, source_options
 from dashboard.auth import covers, home_code, principal, requires
 from dashboard.runtime import current
 from sqlalchemy import select
 
-from governance.event_search import EventFilter, SOURCE_NAMES, community_paths, search_events
+from governance.event_search import EventFilter, community_paths, search_events
 from governance.models import Area
 from governance.queries import area_by_code, event_detail
 from governance.taxonomy import load_taxonomy
@@ -42,7 +42,7 @@ def _options(area) -> dict:
         comms = community_paths(conn, area.path)
         names = dict(conn.execute(select(Area.code, Area.name).where(Area.level == "community")).all())
     return {
-        "source": [{"label": SOURCE_NAMES[s], "value": s} for s in SOURCES],
+        "source": source_options(),
         "category": [{"label": f"【{n}】全部", "value": c} for c, n in majors.items()]
         + [{"label": c.name, "value": c.code} for c in tax.categories.values()],
         "community": [{"label": names.get(c, c), "value": c} for c in sorted(comms)],
@@ -139,7 +139,7 @@ def refresh_table(start, end, sources, categories, communities, statuses, text, 
                                     sort.get("direction", "desc") == "desc", page or 0, PAGE_SIZE)
     args = filter_to_args(area.code, f)
     pages = max(1, -(-total // PAGE_SIZE))
-    return (rows, pages, f"共 {total:,} 件", f"/api/v1/events.csv?{args}", f"/api/v1/events.xlsx?{args}",
+    return ([labelled(r) for r in rows], pages, f"共 {total:,} 件", f"/api/v1/events.csv?{args}", f"/api/v1/events.xlsx?{args}",
             f"?{args}")
 
 

@@ -5,10 +5,10 @@ import dash
 from dash import dcc, html
 from sqlalchemy import select
 
-from data_sources.registry import LABELS
+from data_sources.registry import source_label
 from dashboard.runtime import current
 from governance.models import Quarantine
-from governance.timeutil import format_local
+from governance.timeutil import format_local, format_when
 
 dash.register_page(__name__, path="/quarantine", title="待查记录 · 网格驾驶舱", name="待查记录")
 ACCESS = "view_quarantine"
@@ -27,6 +27,7 @@ def quarantine_rows(limit: int = 200) -> list[dict]:
 def layout(**_query):
     """A plain, scrollable list: when, which feed, which key, why, and the raw record."""
     rows = quarantine_rows()
+    now = current().now()
     return html.Div(className="page quarantine-page", children=[
         html.Header(className="page-header", children=[
             html.H1("待查记录（未能入库的数据源记录）"),
@@ -37,8 +38,8 @@ def layout(**_query):
         html.Table(className="data-table", children=[
             html.Thead(html.Tr([html.Th(h) for h in ["收到时间", "数据源", "源系统编号", "原因", "原始内容"]])),
             html.Tbody([html.Tr(className="quarantine-row", children=[
-                html.Td(format_local(r["received_at"], "%Y-%m-%d %H:%M:%S")),
-                html.Td(LABELS.get(r["source"], r["source"])),
+                html.Td(format_when(r["received_at"], now), title=format_local(r["received_at"], "%Y-%m-%d %H:%M:%S")),
+                html.Td(source_label(r["source"])),
                 html.Td(r["source_key"] or "—"),
                 html.Td(r["reason"], className="reason"),
                 html.Td(html.Pre(r["raw"][:RAW_PREVIEW] + ("…" if len(r["raw"]) > RAW_PREVIEW else ""),

@@ -4,11 +4,17 @@ from __future__ import annotations
 import dash
 from dash import dcc, html
 
+from governance.timeutil import format_local, utcnow
 from governance.warnings import LABELS, load_rules
 from governance.workflow import SEVERITIES
 
 dash.register_page(__name__, path="/rules", title="预警规则 · 网格驾驶舱", name="预警规则")
 ACCESS = "view_rules"
+
+# The rules are read and checked once per process (load_rules is cached; a change needs a restart): the
+# pages are registered at start-up, so this is when the rules shown here were loaded.
+load_rules()
+LOADED_AT = utcnow()
 
 
 def _swatch(level: str, rules) -> html.Span:
@@ -32,7 +38,8 @@ def layout(**_query):
     return html.Div(className="page rules-page", children=[
         html.Header(className="page-header", children=[
             html.H1("分色预警与分级预控规则"), dcc.Link("← 返回驾驶舱", href="/", className="back-link")]),
-        html.P("规则保存在 governance/warning_rules.yaml，启动时校验；修改后重启生效。", className="hint"),
+        html.P(f"以下为预警规则配置，于 {format_local(LOADED_AT, '%Y-%m-%d %H:%M')} 服务启动时载入并校验；"
+               "修改配置后需重启服务才生效。", className="hint rules-loaded"),
         html.H2("事件"), html.P(f"办理时限取事件类别的时限，按等级缩短：{tiers}。", className="hint"),
         html.Ul(event_rules, className="rule-list"),
         html.H2("网格"), html.Ul(grid_rules + [html.Li([
