@@ -1,3 +1,15 @@
+/* A view in the fragment (a copied link, a wall playlist entry: #area=…&metric=…) is also put in the query
+   string before the page is built, so the server lays out that view from the start rather than the
+   default one first (the fragment stays: in-app navigation keeps writing it). */
+(function () {
+    const hash = new URLSearchParams(window.location.hash.replace(/^#/, ""));
+    if (!hash.has("area") && !hash.has("metric") && !hash.has("period")) { return; }
+    const query = new URLSearchParams(window.location.search);
+    hash.forEach(function (value, key) { query.set(key, value); });
+    window.history.replaceState(window.history.state, "", window.location.pathname + "?" + query.toString() +
+                                window.location.hash);
+})();
+
 /* Grid Cockpit map functions: one namespace, referenced from Python as gridCockpit.map.<name>. */
 window.gridCockpit = Object.assign({}, window.gridCockpit, {
     drawn: {},
@@ -278,3 +290,100 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
         }
     }
 });
+
+/* Pager for the side panel's lists on a single-screen layout: a list shows the rows that fit whole and
+   turns to its next page every PAGE_MS (a wall has nobody to scroll). Lists that are not height-bound
+   (the laptop layout scrolls) show every row. The heading of a paged list says "第 x/y 页". */
+(function () {
+    const PAGE_MS = 8000;
+    const state = new WeakMap();
+    function layout(list) {
+        const rows = Array.from(list.children);
+        rows.forEach(function (r) { r.classList.remove("paged-out"); });
+        const s = state.get(list) || {page: 0, turned: Date.now(), signature: ""};
+        const heading = list.previousElementSibling && list.previousElementSibling.tagName === "H2"
+            ? list.previousElementSibling : null;
+        const note = heading && heading.querySelector(".page-note");
+        if (list.scrollHeight <= list.clientHeight + 1 || rows.length < 2) {
+            list.classList.remove("paged");
+            if (note) { note.remove(); }
+            state.set(list, s);
+            return;
+        }
+        /* pages: consecutive rows whose bottoms fit in the box */
+        const top = list.getBoundingClientRect().top, height = list.clientHeight;
+        const pages = [];
+        let start = 0;
+        rows.forEach(function (r, i) {
+            const box = r.getBoundingClientRect();
+            const pageTop = rows[start].getBoundingClientRect().top - top;
+            if (box.bottom - top - pageTop > height && i > start) { pages.push([start, i]); start = i; }
+        });
+        pages.push([start, rows.length]);
+        const signature = rows.length + ":" + pages.length;
+        if (s.signature !== signature) { s.signature = signature; s.page = Math.min(s.page, pages.length - 1); }
+        if (Date.now() - s.turned >= PAGE_MS) { s.page = (s.page + 1) % pages.length; s.turned = Date.now(); }
+        const [from, to] = pages[s.page];
+        rows.forEach(function (r, i) { if (i < from || i >= to) { r.classList.add("paged-out"); } });
+        list.classList.add("paged");
+        if (heading) {
+            const el = note || heading.appendChild(document.createElement("span"));
+            el.className = "page-note";
+            el.textContent = "第 " + (s.page + 1) + "/" + pages.length + " 页";
+        }
+        state.set(list, s);
+    }
+    function tick() {
+        document.querySelectorAll(".side-panel > ul").forEach(layout);
+    }
+    window.setInterval(tick, 1000);
+    window.addEventListener("resize", tick);
+})();
+
+/* On a page that scrolls (laptops) the mouse wheel scrolls the page: the map zooms by wheel only after
+   a click on it (until the pointer leaves) or with Ctrl held, as web maps do. The wall keeps wheel zoom off. */
+(function () {
+    function attach() {
+        const map = window.gridCockpit && window.gridCockpit.leafletMap && window.gridCockpit.leafletMap();
+        if (!map || map._gridWheel) { return; }
+        map._gridWheel = true;
+        const container = map.getContainer();
+        const scrolls = function () { return document.documentElement.scrollHeight > window.innerHeight + 1; };
+        map.scrollWheelZoom.disable();
+        if (!scrolls()) { map.scrollWheelZoom.enable(); }
+        container.addEventListener("click", function () { map.scrollWheelZoom.enable(); });
+        container.addEventListener("mouseleave", function () { if (scrolls()) { map.scrollWheelZoom.disable(); } });
+        container.addEventListener("wheel", function (e) {
+            if (e.ctrlKey && !map.scrollWheelZoom.enabled()) {
+                e.preventDefault();
+                map.setZoom(map.getZoom() + (e.deltaY < 0 ? 0.5 : -0.5));
+            }
+        }, {passive: false});
+    }
+    window.setInterval(attach, 1000);
+})();
+
+/* Charts and markers scale with the screen: plotly draws text in pixels, so on a 4K wall its fonts are
+   enlarged by the ratio of the screen width to 1920 (as the page's own type is). */
+(function () {
+    function scaleCharts() {
+        const scale = Math.max(1, window.innerWidth / 1920);
+        document.querySelectorAll("#trend-row .js-plotly-plot").forEach(function (gd) {
+            const layout = gd.layout;
+            if (!window.Plotly || !layout || !layout.font || scale === 1) { return; }
+            const base = layout.font.size || 11;
+            if (layout.meta && layout.meta.gridScale) { return; }  // scaled already (a new figure comes without)
+            const margin = layout.margin || {};
+            const update = {"font.size": base * scale, "meta": {gridScale: scale}};
+            if (layout.title && layout.title.font && layout.title.font.size) {
+                update["title.font.size"] = layout.title.font.size * scale;
+            }
+            if (layout.legend && layout.legend.font && layout.legend.font.size) {
+                update["legend.font.size"] = layout.legend.font.size * scale;
+            }
+            ["l", "r", "t", "b"].forEach(function (k) { if (margin[k] !== undefined) { update["margin." + k] = margin[k] * scale; } });
+            window.Plotly.relayout(gd, update);
+        });
+    }
+    window.setInterval(scaleCharts, 1000);
+})();

@@ -2,12 +2,13 @@
 
 One view state (dashboard.view_state.ViewState) is the truth that the URL fragment, the controls, a
 wall's playlist and every callback agree on:
-- the address bar wins when it changed (back/forward, a playlist step, a pasted link) and on the
-  first render, since the page was built from the query string, not from the fragment;
-- a control wins when a person changed it;
-- anything else (refresh tick, pushed change, map click) keeps the view last rendered, whatever the
-  controls still show, and a map click only changes the area.
-The controls are then set from the view, so they never disagree with what is on screen.
+- the address bar wins when it names another view than the last render showed (back/forward, a
+  playlist step, a pasted link — even when a refresh tick, not the fragment, triggered this call,
+  since Dash drops a running call when the same callback is triggered again), and until a render has
+  set the controls (the page was built from the query string, not from the fragment);
+- otherwise the controls are the truth for metric, period and overlays (a person's change survives a
+  refresh that overtook it), and a new map click changes the area.
+The controls and the fragment are then set from the view, so they never disagree with the screen.
 """
 from __future__ import annotations
 
@@ -15,8 +16,6 @@ from collections.abc import Callable
 
 from .view_state import ViewState, parse_search
 
-ADDRESS_BAR = "url"
-CONTROLS = ("map-metric", "cockpit-period", "map-overlays")
 TIMER = "cockpit-refresh"
 OVERLAYS = ("dedicated", "markers", "micro")
 
@@ -30,13 +29,13 @@ def next_view(trigger: str | None, fragment: str | None, last: dict, clicked_cod
               metric: str | None, period: str | None, overlays: list | None) -> ViewState:
     """The view to show after `trigger` (a component id, None on the first render)."""
     address = fragment if fragment and fragment != "#" else None
-    if trigger in (None, ADDRESS_BAR):
-        return parse_search(address or last.get("search"))
-    view = parse_search(last.get("search") or address)
-    if trigger in CONTROLS:
-        chosen = overlays or []
-        view = view.with_(metric=metric or view.metric, period=period or view.period,
-                          **{name: name in chosen for name in OVERLAYS})
+    shown = parse_search(last.get("search")) if last.get("search") else None
+    asked = parse_search(address) if address else None
+    if shown is None or not last.get("synced") or (asked is not None and asked != shown):
+        return asked or shown or parse_search(None)
+    chosen = overlays if overlays is not None else overlay_values(shown)
+    view = shown.with_(metric=metric or shown.metric, period=period or shown.period,
+                       **{name: name in chosen for name in OVERLAYS})
     if clicked_code and clicked_code != view.area:
         view = view.with_(area=clicked_code)
     return view
@@ -56,8 +55,12 @@ def may_answer_stale(trigger: str | None, same_view: bool) -> bool:
 
 
 def is_current(last: dict, search: str, stamp: list) -> bool:
-    """True when the last render already showed this view at this data stamp, fully fresh."""
-    return last.get("search") == search and last.get("stamp") == stamp and not last.get("stale")
+    """True when the last render already showed this view at this data stamp, fully fresh and restyled.
+
+    ("restyle": the map's colours changed while its geometry may still have been loading, which
+    dash-leaflet's GeoJSON ignores; the next render sends them once more.)"""
+    return (last.get("search") == search and last.get("stamp") == stamp and not last.get("stale")
+            and not last.get("restyle"))
 
 
 def changed_outputs(keys: list[str], out: dict, hashes: dict, old: dict, same_view: bool,

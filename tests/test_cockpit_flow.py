@@ -6,21 +6,30 @@ from dashboard.cockpit_flow import (changed_outputs, control_outputs, is_current
 from dashboard.view_state import parse_search
 
 NO = object()  # stands in for dash.no_update
-LAST = {"search": "?area=A&metric=warning&period=week", "area": "A", "stamp": ["v1", "202611201200"], "stale": False}
+LAST = {"search": "?area=A&metric=warning&period=week", "area": "A", "stamp": ["v1", "202611201200"], "stale": False,
+        "synced": True}
 
 
 def test_the_first_render_and_the_address_bar_win_over_default_controls():
     # a playlist entry / copied link: the page was built from the query string with default controls
-    view = next_view(None, "#area=B&metric=warning&period=week", {"search": "?area=A"}, None, "open", "year", [])
-    assert (view.area, view.metric, view.period) == ("B", "warning", "week")
+    layout_stamp = {"search": "?area=A", "synced": False}
+    for trigger in (None, "cockpit-refresh", "live-version"):  # a refresh may overtake the first render
+        view = next_view(trigger, "#area=B&metric=warning&period=week", layout_stamp, None, "open", "year", [])
+        assert (view.area, view.metric, view.period) == ("B", "warning", "week")
     view = next_view("url", "#area=C&metric=closure", LAST, None, "warning", "week", [])
     assert (view.area, view.metric, view.period) == ("C", "closure", "year")
+    # a playlist step whose own render was dropped for a refresh tick still wins
+    view = next_view("cockpit-refresh", "#area=C&metric=open", LAST, None, "warning", "week", [])
+    assert (view.area, view.metric) == ("C", "open")
 
 
-def test_a_refresh_keeps_the_view_on_screen_whatever_the_controls_still_show():
+def test_a_refresh_keeps_the_view_on_screen_and_a_control_change_it_overtook():
     for trigger in ("cockpit-refresh", "live-version"):
-        view = next_view(trigger, "#area=A&metric=warning&period=week", LAST, None, "open", "year", ["markers"])
+        view = next_view(trigger, "#area=A&metric=warning&period=week", LAST, None, "warning", "week", [])
         assert view == parse_search(LAST["search"])
+    # the person picked 本月; the call for it was dropped when the refresh tick fired: the choice survives
+    view = next_view("cockpit-refresh", "#area=A&metric=warning&period=week", LAST, None, "warning", "month", [])
+    assert view.period == "month"
 
 
 def test_a_control_changes_only_what_it_controls_and_a_click_only_the_area():
@@ -28,7 +37,7 @@ def test_a_control_changes_only_what_it_controls_and_a_click_only_the_area():
     assert (view.area, view.metric, view.period) == ("A", "warning", "month")
     view = next_view("map-overlays", None, LAST, None, "warning", "week", ["micro", "markers"])
     assert view.micro and view.markers and not view.dedicated
-    view = next_view("grid-layer", None, LAST, "A-7", "open", "year", [])
+    view = next_view("grid-layer", None, LAST, "A-7", "warning", "week", [])
     assert (view.area, view.metric, view.period) == ("A-7", "warning", "week")
 
 
@@ -50,6 +59,7 @@ def test_only_a_timer_refresh_of_the_same_view_may_answer_stale():
 def test_a_stale_or_other_render_is_not_current():
     assert is_current(LAST, LAST["search"], LAST["stamp"])
     assert not is_current({**LAST, "stale": True}, LAST["search"], LAST["stamp"])
+    assert not is_current({**LAST, "restyle": True}, LAST["search"], LAST["stamp"])
     assert not is_current(LAST, LAST["search"], ["v2", "202611201200"])
     assert not is_current(LAST, "?area=B", LAST["stamp"])
 

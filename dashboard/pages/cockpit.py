@@ -287,13 +287,14 @@ def _fingerprint(value) -> str:
 
 
 def _restyle(key: str, value):
-    """A Patch that restyles the choropleth in place (geometry and map state stay), else None."""
+    """A Patch that restyles the choropleth in place (geometry and map state stay), else None.
+
+    Every key of the hideout is set, so the map's scale can never mix two metrics."""
     if key != "grid-layer.hideout":
         return None
     patch = Patch()
-    for k in ("values", "classes", "colors"):
-        if k in value:
-            patch[k] = value[k]
+    for k, v in value.items():
+        patch[k] = v
     return patch
 
 
@@ -325,7 +326,9 @@ def render(fragment, clicks, metric, period, overlays, _n, _live, feature, last)
     clock = f"数据更新于 {format_local(current().now(), '%H:%M:%S')}"
     controls = tuple(no_update if v is None else v for v in flow.control_outputs(view, metric, period, overlays))
     if flow.is_current(last, view.to_search(), [st.version, st.minute]):
-        stamp_data = no_update if clicks == last.get("clicks") else {**last, "clicks": clicks}
+        stamp_data = no_update if clicks == last.get("clicks") and last.get("synced") \
+            else {**last, "clicks": clicks, "synced": True,
+                  "restyle": not same_view}
         return (*[no_update] * (len(OUTPUTS) - 1), clock, stamp_data, no_update, *controls)
     out = view_outputs(view, area, st)
     if not same_view:
@@ -338,10 +341,13 @@ def render(fragment, clicks, metric, period, overlays, _n, _live, feature, last)
     hashes = fingerprints(out)
     old = last.get("hashes", {})
     result = flow.changed_outputs(OUTPUTS, out, hashes, old, same_view, _restyle, no_update)
+    if last.get("restyle") and same_view:  # colours sent while the geometry loaded: send them once more
+        result[OUTPUTS.index("grid-layer.hideout")] = out["grid-layer.hideout"]
     # The stamp is the data version shown; "stale" marks a view answered partly from the previous one,
     # so the next tick computes it again (and the trend row still draws meanwhile).
     stamp_data = {"search": view.to_search(), "area": area.code, "stamp": [st.version, st.minute],
-                  "stale": data.served_stale(), "hashes": {**old, **hashes}, "clicks": clicks}
+                  "stale": data.served_stale(), "hashes": {**old, **hashes}, "clicks": clicks, "synced": True,
+                  "restyle": not same_view}
     new_hash = view.to_hash()
     return (*result, stamp_data, new_hash if new_hash != (fragment or "") else no_update, *controls)
 
