@@ -90,11 +90,16 @@ def test_actors_read_in_chinese():
 
 
 def test_the_rules_page_names_its_configuration_and_load_time_not_a_file(cockpit_app):
-    from dashboard.pages import rules
+    import importlib
 
-    text = _find(rules.layout(), "rules-loaded")[0].children
+    import dash
+
+    # The page module as the app registered it (importing dashboard.pages.rules would register it twice).
+    module = next(p for p in dash.page_registry.values() if p["path"] == "/rules")["module"]
+    layout = importlib.import_module(module).layout()
+    text = _find(layout, "rules-loaded")[0].children
     assert "预警规则配置" in text and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", text), text
-    assert ".yaml" not in str(rules.layout()) and "governance/" not in str(rules.layout())
+    assert ".yaml" not in str(layout) and "governance/" not in str(layout)
 
 
 def _find(component, class_name: str) -> list:
