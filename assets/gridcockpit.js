@@ -218,7 +218,7 @@ window.gridCockpit = Object.assign({}, window.gridCockpit, {
    token header rides along) and write each into the live-version store, which makes the cockpit ask for
    what changed. When the stream drops, the refresh interval carries on and the stream reconnects with
    a growing pause (1 s … 30 s; a server at its stream limit asks for 60 s). */
-const gridCockpitLive = {url: null, controller: null, delay: 1000, version: null};
+const gridCockpitLive = {url: null, controller: null, delay: 1000, version: null, bytes: 0};
 
 function gridCockpitReadStream(url) {
     const live = gridCockpitLive;
@@ -241,6 +241,7 @@ function gridCockpitReadStream(url) {
             const pump = function () {
                 return reader.read().then(function (chunk) {
                     if (chunk.done) { again(250); return; }
+                    live.bytes += chunk.value.length;
                     buffer += decoder.decode(chunk.value, {stream: true});
                     let cut;
                     while ((cut = buffer.indexOf("\n\n")) !== -1) {

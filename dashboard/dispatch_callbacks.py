@@ -10,11 +10,11 @@ from governance.dispatch import (DispatchError, advance, dispatch, record_visit,
 from governance.escalation import LevelError, set_level
 from governance.accounts import log_access
 from governance.models import Event
-from governance.warning_lifecycle import acknowledge
+from governance.warning_lifecycle import acknowledge, open_warning_for_event
 from governance.queries import event_detail
 
 from .auth import client_ip, principal, requires
-from .components.dispatch_panel import dispatch_panel
+from .components.event_detail import event_card
 from .runtime import current
 
 
@@ -29,7 +29,7 @@ def in_scope_ids(ids: list[int]) -> list[int]:
                                                         scope_condition(principal(), Event.area_path))).scalars())
 
 
-@callback(Output({"type": "dispatch-panel", "event": MATCH}, "children"),
+@callback(Output({"type": "event-card", "event": MATCH}, "children"),
           Input({"type": "dispatch-to", "event": MATCH, "staff": ALL}, "n_clicks"),
           Input({"type": "step", "event": MATCH, "to": ALL}, "n_clicks"),
           Input({"type": "visit-save", "event": MATCH}, "n_clicks"),
@@ -97,9 +97,11 @@ def act(dispatch_clicks, step_clicks, visit_clicks, level_clicks, ack_clicks, li
         message, ok, new_link = str(exc), False, None
     with rt.engine.connect() as conn:
         detail = event_detail(conn, eid)
+        warning = open_warning_for_event(conn, eid)
     if detail is None:
         return no_update
-    return dispatch_panel(detail, message, ok, new_link=new_link)
+    warned = (warning.level, list(warning.reasons or [])) if warning is not None else None
+    return event_card(detail, warned, principal(), rt.now(), message, ok, new_link)
 
 
 def _is_id(value) -> bool:

@@ -19,7 +19,7 @@ SETTINGS_DOC = {
     "COCKPIT_BIND": "deploy/gunicorn.conf.py: address the web workers listen on (default 127.0.0.1:8050)",
     "COCKPIT_WORKERS": "deploy/gunicorn.conf.py: number of web worker processes (default: CPU count, at least 2)",
     "COCKPIT_THREADS": "deploy/gunicorn.conf.py: threads per web worker (default 8)",
-    "COCKPIT_LIVE_STREAMS": "open change streams (/api/v1/changes) one web process holds at most (default 16; each holds a server thread); beyond it browsers keep their refresh interval",
+    "COCKPIT_LIVE_STREAMS": "open change streams (/api/v1/changes) one web process holds at most (default 4; each holds a server thread, so keep it well below COCKPIT_THREADS); beyond it browsers keep their refresh interval",
     "COCKPIT_CACHE_SECONDS": "how long a web process reuses its view of the data version (default 5; 0 = always re-read)",
     "COCKPIT_CACHE_DIR": "directory of the result cache shared by every web process on the machine (default instance/cache)",
     "COCKPIT_FEEDS": "YAML file configuring the pulled feeds (URLs, folders, intervals)",
@@ -60,7 +60,7 @@ class Settings:
     embed_origins: tuple[str, ...] = ()
     secure_cookies: bool = False
     proxy_hops: int = 0
-    live_streams: int = 16
+    live_streams: int = 4
 
 
 def default_database_url() -> str:
@@ -91,7 +91,7 @@ def load_settings(**overrides) -> Settings:
         embed_origins=tuple(o.rstrip("/") for o in env.get("COCKPIT_EMBED_ORIGINS", "").replace(",", " ").split()),
         secure_cookies=env.get("COCKPIT_SECURE_COOKIES", "0") in ("1", "true", "yes"),
         proxy_hops=int(env.get("COCKPIT_PROXY_HOPS", "0")),
-        live_streams=int(env.get("COCKPIT_LIVE_STREAMS", "16")),
+        live_streams=int(env.get("COCKPIT_LIVE_STREAMS", "4")),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
     if values["tile_datum"] not in ("wgs84", "gcj02"):

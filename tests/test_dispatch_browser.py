@@ -40,6 +40,10 @@ def test_dispatch_loop_end_to_end(world_engine, live_server, page_factory):
     assert "吹哨：燃气公司" in page.inner_text(".dispatch-panel")
     page.locator(".suggestion button").first.dblclick()  # a double click dispatches once
     page.wait_for_selector(".dispatch-msg")
+    card = page.inner_text(".event-card")  # the whole card shows what the dispatch did, not only the panel
+    assert "任务分办" in card and "派单" in card.split("流转记录")[1]
+    assignee = card.split("承办人")[1].split("\n")[1].strip()
+    assert assignee not in ("", "—")
     link = page.get_attribute(".worker-link", "href")
     screenshot(page, "dispatch-laptop")
     assert link.startswith("/worker/") and len(link) > len("/worker/") + 40  # a random per-task token

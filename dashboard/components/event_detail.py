@@ -99,7 +99,17 @@ def reporter_cell(detail: dict, principal) -> list:
 
 def event_detail_view(detail: dict, warning: tuple[str, list[str]] | None, principal,
                       now: datetime | None = None) -> list:
-    """The detail panel's children for one event as `principal` may see it (citizen text as plain text)."""
+    """The detail panel's children for one event as `principal` may see it (citizen text as plain text).
+
+    The card is one output (`{"type": "event-card", "event": id}`): an action in its dispatch panel
+    redraws the whole card, so status, assignee and history show what the action did."""
+    return [html.Div(id={"type": "event-card", "event": detail["id"]}, className="event-card",
+                     children=event_card(detail, warning, principal, now))]
+
+
+def event_card(detail: dict, warning: tuple[str, list[str]] | None, principal, now: datetime | None = None,
+               message: str | None = None, ok: bool = True, new_link: str | None = None) -> list:
+    """The card's children: facts, minimap, description, dispatch panel (with an action's outcome), history."""
     now = now or now_utc()
     level, reasons = warning or ("none", [])
     geometry = json.loads(detail["area_geometry"]) if detail.get("area_geometry") else None
@@ -148,7 +158,7 @@ def event_detail_view(detail: dict, warning: tuple[str, list[str]] | None, princ
         ]),
         html.P(detail["description"], className="detail-description"),
         html.Div(id={"type": "dispatch-panel", "event": detail["id"]}, className="dispatch-panel",
-                 children=dispatch_panel(detail)) if principal.can("dispatch") else None,
+                 children=dispatch_panel(detail, message, ok, new_link=new_link)) if principal.can("dispatch") else None,
         html.H4("流转记录"),
         html.Ul(history, className="detail-history dated-history"),
     ]
