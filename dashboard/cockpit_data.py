@@ -1,6 +1,7 @@
 """Everything the cockpit shows, computed from the database and cached by data version."""
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import threading
 import time
@@ -48,6 +49,16 @@ def stamp(fresh: bool = False) -> Stamp:
 # Whether a result of an older data stamp may answer (stale-while-revalidate): only a periodic refresh of
 # a view already on screen may; a new view, a new period, a pushed change or an action gets fresh figures.
 ALLOW_STALE: contextvars.ContextVar[bool] = contextvars.ContextVar("allow_stale", default=False)
+
+
+@contextlib.contextmanager
+def answering_stale(allowed: bool):
+    """Within this block, results of the previous data stamp may answer (see ALLOW_STALE); reset after."""
+    token = ALLOW_STALE.set(allowed)
+    try:
+        yield
+    finally:
+        ALLOW_STALE.reset(token)
 
 
 # SQLite and PostgreSQL drivers release the GIL while a query runs: independent panel queries of a

@@ -4,8 +4,7 @@ One view state (dashboard.view_state.ViewState) is the truth that the URL fragme
 wall's playlist and every callback agree on:
 - the address bar wins when it names another view than the last render showed (back/forward, a
   playlist step, a pasted link — even when a refresh tick, not the fragment, triggered this call,
-  since Dash drops a running call when the same callback is triggered again), and until a render has
-  set the controls (the page was built from the query string, not from the fragment);
+  since Dash drops a running call when the same callback is triggered again);
 - otherwise the controls are the truth for metric, period and overlays (a person's change survives a
   refresh that overtook it), and a new map click changes the area.
 The controls and the fragment are then set from the view, so they never disagree with the screen.
@@ -31,7 +30,7 @@ def next_view(trigger: str | None, fragment: str | None, last: dict, clicked_cod
     address = fragment if fragment and fragment != "#" else None
     shown = parse_search(last.get("search")) if last.get("search") else None
     asked = parse_search(address) if address else None
-    if shown is None or not last.get("synced") or (asked is not None and asked != shown):
+    if shown is None or (asked is not None and asked != shown):
         return asked or shown or parse_search(None)
     chosen = overlays if overlays is not None else overlay_values(shown)
     view = shown.with_(metric=metric or shown.metric, period=period or shown.period,

@@ -6,14 +6,14 @@ stream when it changes — whoever changed it: a feed in the scheduler process, 
 another web worker. The browser (assets/gridcockpit.js, `liveChanges`) then asks the cockpit for the
 outputs that changed. A stream ends after STREAM_SECONDS (the browser reconnects at once, and the
 session is checked again); beyond the per-process limit of open streams the answer is 503 and that
-browser keeps its refresh interval, retrying later.
+browser keeps its refresh interval, retrying later. `?once=1` answers with the current version and ends.
 """
 from __future__ import annotations
 
 import threading
 import time
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from governance.cache import data_version
 
@@ -98,6 +98,9 @@ def sse_lines(version: str) -> str:
 @live.get("/api/v1/changes")
 def changes():
     """Server-sent events: the data version now and at each change; a comment line every 15 s keeps it open (and finds closed browsers)."""
+    if request.args.get("once") == "1":  # one answer and done: the version now (monitoring, tests)
+        return Response(f"retry: {RETRY_MS}\n" + sse_lines(watcher().read()), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-store"})
     w, limit = watcher(), current().settings.live_streams
     with _LOCK:
         if w.listeners >= limit:

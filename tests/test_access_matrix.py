@@ -66,6 +66,7 @@ def route_design(acc: dict) -> dict:
         "auth_routes.mint_embed": ("POST", "/api/v1/embed-tokens", set()),  # needs an embed client's bearer
         "health.health_json": ("GET", "/api/v1/health", set(ROLES)),
         "push.push_events": ("POST", "/api/v1/events", set()),  # needs a push client's bearer
+        "live.changes": ("GET", "/api/v1/changes?once=1", VIEWERS),  # once=1: the first message, then the end
         "geo.area_geobuf": ("GET", f"/api/v1/geo/{a}/general_grid.pbf", in_a),
         "geo.area_tile": ("GET", f"/api/v1/geo/{a}/micro_grid/16/0/0.pbf", in_a),  # an empty tile is still a 200
         "geo.warning_points": ("GET", f"/api/v1/warnings/{a}.geojson", in_a),

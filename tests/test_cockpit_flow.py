@@ -6,13 +6,12 @@ from dashboard.cockpit_flow import (changed_outputs, control_outputs, is_current
 from dashboard.view_state import parse_search
 
 NO = object()  # stands in for dash.no_update
-LAST = {"search": "?area=A&metric=warning&period=week", "area": "A", "stamp": ["v1", "202611201200"], "stale": False,
-        "synced": True}
+LAST = {"search": "?area=A&metric=warning&period=week", "area": "A", "stamp": ["v1", "202611201200"], "stale": False}
 
 
 def test_the_first_render_and_the_address_bar_win_over_default_controls():
     # a playlist entry / copied link: the page was built from the query string with default controls
-    layout_stamp = {"search": "?area=A", "synced": False}
+    layout_stamp = {"search": "?area=A"}
     for trigger in (None, "cockpit-refresh", "live-version"):  # a refresh may overtake the first render
         view = next_view(trigger, "#area=B&metric=warning&period=week", layout_stamp, None, "open", "year", [])
         assert (view.area, view.metric, view.period) == ("B", "warning", "week")

@@ -293,12 +293,14 @@ def _panel_and_worker_page(world_engine, live_server, cockpit_app, eid, other, b
     staff_a = http_session(world_engine, live_server, "community")
     before = _writes(world_engine, eid)[:3]
 
+    # Another community's worker or warning is refused by the request guard before anything runs
+    # (the domain's own checks behind it are tested without HTTP above).
     status, body = _call(staff_a, live_server, cockpit_app, "act", eid,
                          {"type": "dispatch-to", "event": eid, "staff": b_worker})
-    assert status == 200 and "不能承办" in body and b_name not in body and "/worker/" not in body
+    assert status == 403 and "不在您的权限范围内" in body and b_name not in body and "/worker/" not in body
     status, body = _call(staff_a, live_server, cockpit_app, "act", eid, {"type": "ack", "event": eid,
                                                                          "warning": foreign_warning})
-    assert status == 200 and "不属于此事件" in body
+    assert status == 403 and "不在您的权限范围内" in body
     status, body = _call(staff_a, live_server, cockpit_app, "act", eid, {"type": "visit-save", "event": eid},
                          {"visit-score": "abc"})
     assert status == 200 and "满意度应为 1–5 分的整数" in body

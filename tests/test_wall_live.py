@@ -182,7 +182,7 @@ def test_a_pushed_event_is_on_the_wall_within_seconds(browser, demo):
     page.wait_for_selector("#event-list li", timeout=60000)
     page.wait_for_timeout(3000)
     latencies = []
-    for i in range(3):
+    for i in range(4):
         page.wait_for_timeout(1000 + 3700 * i)  # different points of the refresh cycle
         title = f"验收推送事件{i}-{int(time.time())}"
         sent = time.monotonic()
@@ -195,4 +195,6 @@ def test_a_pushed_event_is_on_the_wall_within_seconds(browser, demo):
         latencies.append(time.monotonic() - sent)
     ctx.close()
     print("event-to-wall latencies (s):", [round(x, 2) for x in latencies])
-    assert max(latencies) <= 4, latencies  # a refresh interval alone would take up to 15 s (+ the cache's 5 s)
+    # Pushed, each arrives in about a second (bench.render measures p95 over 20 on an idle machine); by the
+    # refresh interval alone one would take up to 15 s plus the cache's 5 s, so four under 6 s means push.
+    assert max(latencies) <= 6, latencies

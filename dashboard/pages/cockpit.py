@@ -320,15 +320,18 @@ def render(fragment, clicks, metric, period, overlays, _n, _live, feature, last)
     if area is None:
         view, area = resolve_view(view.with_(area=None).to_search())
     same_view = last.get("search") == view.to_search()
-    data.ALLOW_STALE.set(flow.may_answer_stale(trigger, same_view))
+    with data.answering_stale(flow.may_answer_stale(trigger, same_view)):
+        return _render_view(view, area, trigger, fragment, last, clicks, metric, period, overlays, same_view)
+
+
+def _render_view(view, area, trigger, fragment, last, clicks, metric, period, overlays, same_view) -> tuple:
+    """render()'s outputs for the view it chose (see render)."""
     st = data.stamp(fresh=trigger == "live-version")
     data.served_stale()  # start this call with a clean flag
     clock = f"数据更新于 {format_local(current().now(), '%H:%M:%S')}"
     controls = tuple(no_update if v is None else v for v in flow.control_outputs(view, metric, period, overlays))
     if flow.is_current(last, view.to_search(), [st.version, st.minute]):
-        stamp_data = no_update if clicks == last.get("clicks") and last.get("synced") \
-            else {**last, "clicks": clicks, "synced": True,
-                  "restyle": not same_view}
+        stamp_data = no_update if clicks == last.get("clicks") else {**last, "clicks": clicks}
         return (*[no_update] * (len(OUTPUTS) - 1), clock, stamp_data, no_update, *controls)
     out = view_outputs(view, area, st)
     if not same_view:
@@ -346,7 +349,7 @@ def render(fragment, clicks, metric, period, overlays, _n, _live, feature, last)
     # The stamp is the data version shown; "stale" marks a view answered partly from the previous one,
     # so the next tick computes it again (and the trend row still draws meanwhile).
     stamp_data = {"search": view.to_search(), "area": area.code, "stamp": [st.version, st.minute],
-                  "stale": data.served_stale(), "hashes": {**old, **hashes}, "clicks": clicks, "synced": True,
+                  "stale": data.served_stale(), "hashes": {**old, **hashes}, "clicks": clicks,
                   "restyle": not same_view}
     new_hash = view.to_hash()
     return (*result, stamp_data, new_hash if new_hash != (fragment or "") else no_update, *controls)
