@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from .kpis import counted_events
 from .models import Event
 from .timeutil import local_day_start
-from .warnings import EventFacts, Rules, event_colour, grid_colour, parent_colour, spike_level
+from .warnings import EventFacts, Rules, event_colour, grid_colour, parent_warning, spike_level
 from .workflow import OPEN_STATES
 
 
@@ -29,14 +29,22 @@ class ScopeWarnings:
     grids: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # micro-grid path -> level
     event_grid: dict[int, str] = field(default_factory=dict)
 
-    def rollup(self, segments: int, rules: Rules) -> dict[str, str]:
-        """Colour per ancestor code at a depth of `segments` codes (parents show their worst child)."""
+    def rollup(self, segments: int, rules: Rules, totals: dict[str, int] | None = None) -> dict[str, str]:
+        """Colour per ancestor code at a depth of `segments` codes (from its micro-grids' colours)."""
+        return {code: level for code, (level, _) in self.rollup_reasons(segments, rules, totals).items()}
+
+    def rollup_reasons(self, segments: int, rules: Rules,
+                       totals: dict[str, int] | None = None) -> dict[str, tuple[str, list[str]]]:
+        """(colour, reasons) per ancestor code at a depth of `segments` codes, from the colours of the
+        micro-grids under it; `totals` gives how many micro-grids each ancestor has in all (the
+        share of warned ones is taken of those; default: only the grids that have a colour)."""
         children: dict[str, list[str]] = defaultdict(list)
         for path, (level, _) in self.grids.items():
             parts = path.strip("/").split("/")
             if len(parts) >= segments:
                 children[parts[segments - 1]].append(level)
-        return {code: parent_colour(levels, rules) for code, levels in children.items()}
+        totals = totals or {}
+        return {code: parent_warning(levels, rules, totals.get(code)) for code, levels in children.items()}
 
 
 def evaluate_scope(conn: Connection, scope_path: str, now: datetime, rules: Rules) -> ScopeWarnings:

@@ -52,6 +52,14 @@ def warnings_panel(event_rows: list[dict], grid_rows: list[dict], limit: int = 9
     return rows or [html.Li("暂无预警", className="warn-row empty")]
 
 
+def warned_area_rows(figures: dict[str, AreaFigures], view: ViewState, levels=("red",)) -> list[dict]:
+    """Rows of warned child areas for warnings_panel, each with what is really wrong there: a
+    micro-grid's own events, or a parent's share of warned micro-grids ("下辖 12/80 个微网格红色预警（15%）")."""
+    rows = [{"name": f.name, "level": f.warning, "reasons": list(f.warning_reasons) or [LABELS[f.warning]],
+             "href": view.with_(area=f.code).to_hash()} for f in figures.values() if f.warning in levels]
+    return sorted(rows, key=lambda r: (-RANK[r["level"]], r["name"]))
+
+
 def sort_warned_events(warned: dict, rows: list[dict]) -> list[dict]:
     """Warned events most severe first, then most overdue first."""
     out = []
