@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from governance.models import Quarantine, SourceState
 from governance.timeutil import to_local
 
-from .registry import SOURCE_ORDER, source_label, source_short
+from .registry import PULLED, SOURCE_ORDER, source_label, source_short
 
 health = Blueprint("health", __name__)
 STATUS_LABELS = {"ok": "正常", "late": "延迟", "down": "中断", "idle": "未运行"}
@@ -41,7 +41,7 @@ def source_health(engine: Engine, now: datetime) -> list[dict]:
             Quarantine.resolved.is_(False)).group_by(Quarantine.source)).all())
     rows = []
     order = lambda name: (SOURCE_ORDER.index(name), "") if name in SOURCE_ORDER else (len(SOURCE_ORDER), name)  # noqa: E731
-    for name in sorted(set(states) | set(open_q) | (set(SOURCE_ORDER) - {"push"}), key=order):
+    for name in sorted(set(states) | set(open_q) | set(PULLED), key=order):
         st = states.get(name)
         status = "ok" if name == "push" and st is None else feed_status(st, now)
         rows.append({

@@ -31,7 +31,8 @@ class PushSource(Source):
     short_label = "推送"
     colour = "#F0E442"  # yellow
     primary_key = "source_key"
-    cursor_field = "(push: none)"
+    cursor_field = None  # nothing is pulled: events arrive when they are pushed
+    pulled = False
 
     def normalise(self, payload: Any) -> NormalisedEvent:
         """Validate one pushed event; datum may be wgs84 (default), gcj02 or bd09."""
