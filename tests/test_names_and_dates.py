@@ -181,7 +181,10 @@ def test_warning_rows_give_the_deadline_with_its_year_and_days_overdue(world_eng
     assert rows, "the seeded world has events overdue since last year"
     warned = {r["id"]: ("red", ["已超过办理时限"]) for r in rows}
     panel = warnings_panel(sort_warned_events(warned, rows), [], now=WORLD_NOW)
-    for li, ev in zip(panel, sorted(rows, key=lambda r: r["due_at"])):
+    by_id = {r["id"]: r for r in rows}
+    assert len(panel) == len(rows)
+    for li in panel:
+        ev = by_id[_find(li, "warn-title")[0].id["id"]]
         reason = _find(li, "warn-reason")[0].title
         due = to_local(ev["due_at"])
         assert reason.startswith(f"限 {due:%Y-%m-%d %H:%M}（超期 {(WORLD_NOW - ev['due_at']).days} 天）"), reason
