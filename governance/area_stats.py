@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from . import scope_rollups
 from .rollups import counts_by_path, local_day
-from .kpis import period_bounds
+from .kpis import MIN_SAMPLE, period_bounds
 from .models import Area
 from .scope import subtree
 from .warning_eval import evaluate_scope
@@ -23,7 +23,7 @@ METRICS = {
     "closure": "办结率",
     "per100": "每百户事件",
 }
-MIN_SAMPLE = 20  # areas with fewer events in the period are not ranked or rated
+# MIN_SAMPLE (governance.kpis): areas with fewer events in the period are not ranked or rated
 
 
 @dataclass
