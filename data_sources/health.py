@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
@@ -61,14 +61,12 @@ def source_health(engine: Engine, now: datetime) -> list[dict]:
 @health.get("/api/v1/health")
 def health_json():
     """Machine-readable health: database reachability and every feed's freshness."""
-    from dashboard.runtime import current
-
-    rt = current()
+    # Set by the app factory that registers this blueprint: the engine and its clock (naive UTC).
+    engine, now = current_app.config["COCKPIT_ENGINE"], current_app.config["COCKPIT_CLOCK"]
     try:
-        with rt.engine.connect() as conn:
+        with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        db = {"reachable": True, "dialect": rt.engine.dialect.name}
+        db = {"reachable": True, "dialect": engine.dialect.name}
     except Exception as exc:  # noqa: BLE001 - report, don't raise
         return jsonify(database={"reachable": False, "error": str(exc)[:300]}, sources=[]), 503
-    return jsonify(database=db, sources=source_health(rt.engine, rt.now()),
-                   checked_at=to_local(rt.now()).isoformat())
+    return jsonify(database=db, sources=source_health(engine, now()), checked_at=to_local(now()).isoformat())
