@@ -138,6 +138,8 @@ def _parent_rules(value) -> tuple[str, tuple]:
         share, count = float(r.get("share", 0)), int(r.get("count", 1))
         if level == "none" or children == "none":
             raise RulesError(f"{where}: level and children must be a warning level, not 'none'")
+        if RANK[children] < RANK[level]:
+            raise RulesError(f"{where}: a parent cannot be {level} from children that are only {children}")
         if not 0 <= share <= 1:
             raise RulesError(f"{where}: share must be between 0 and 1 (a fraction of the children)")
         if count < 1:

@@ -22,8 +22,9 @@ def _doc():
 
 
 def test_one_red_building_does_not_turn_a_community_red():
-    assert parent_warning(["red"] + ["none"] * 9, RULES, total=80) == (
-        "blue", ["下辖 1/80 个微网格蓝色及以上预警（1%），其中红色 1 个"])
+    assert parent_warning(["red"] + ["none"] * 9, RULES, total=80) == ("blue", ["下辖 1/80 个微网格红色预警（1%）"])
+    # a few buildings with events past half their time limit: nothing to report on the community
+    assert parent_warning(["blue"] * 5 + ["none"] * 20, RULES, total=80) == ("none", [])
 
 
 def test_the_share_of_red_micro_grids_decides_and_the_reason_says_how_many():
@@ -31,8 +32,12 @@ def test_the_share_of_red_micro_grids_decides_and_the_reason_says_how_many():
         "red", ["下辖 30/80 个微网格红色预警（38%）"])
     assert parent_warning(["red"] * 12 + ["yellow"] * 10, RULES, total=80) == (
         "orange", ["下辖 12/80 个微网格红色预警（15%）"])
-    level, reasons = parent_warning(["red"] * 4 + ["orange"] * 20, RULES, total=80)
-    assert level == "yellow" and reasons[0].startswith("下辖 4/80 个微网格红色预警（5%）"), reasons
+    assert parent_warning(["red"] * 4 + ["yellow"] * 10, RULES, total=80) == (
+        "yellow", ["下辖 4/80 个微网格红色预警（5%）"])
+    assert parent_warning(["orange"] * 9 + ["yellow"] * 10, RULES, total=80) == (
+        "orange", ["下辖 9/80 个微网格橙色及以上预警（11%）"])
+    assert parent_warning(["orange"] * 1 + ["yellow"] * 17, RULES, total=80) == (
+        "yellow", ["下辖 18/80 个微网格黄色及以上预警（22%）"])
     assert parent_warning([], RULES, total=80) == ("none", [])
     assert parent_warning(["none"] * 5, RULES, total=80) == ("none", [])
 
@@ -56,6 +61,7 @@ def test_worst_child_is_still_available_as_a_rule():
     ([{"level": "red", "children": "red", "shares": 0.2}], "only level, children, share and count"),
     ([{"level": "yellow", "children": "red"}, {"level": "red", "children": "red"}], "most severe level down"),
     ([], "grid.parent"),
+    ([{"level": "red", "children": "orange", "share": 0.5}], "cannot be red from children that are only orange"),
 ])
 def test_invalid_parent_rules_are_refused_with_a_reason(rule, message):
     doc = _doc()
