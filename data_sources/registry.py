@@ -76,6 +76,7 @@ def demo_config(simulator_url: str, drop_folder: Path = DEFAULT_DROP_FOLDER) -> 
         "grid_events": {"url": f"{simulator_url}/dld", "interval": 15},
         "open311": {"url": f"{simulator_url}/open311/v2", "interval": 30},
         "safety": {"folder": str(drop_folder), "interval": 20},
+        "street_sheets": {"url": f"{simulator_url}/sheets/events.csv", "interval": 20},
     }
 
 
