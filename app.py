@@ -29,9 +29,9 @@ def feed_sources(settings, engine, cockpit_url: str | None):
 
     config = load_config()
     if config is None and settings.demo_feeds:
-        from data_sources.push import rotate_client
-        from data_sources.simulator import FeedSimulator
         from data_sources.registry import DEFAULT_DROP_FOLDER
+        from data_sources.simulator import FeedSimulator
+        from governance.api_clients import rotate_client
 
         token = rotate_client(engine, "demo-simulator")
         sim = FeedSimulator(engine, DEFAULT_DROP_FOLDER, seed=settings.seed, cockpit_url=cockpit_url,

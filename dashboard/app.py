@@ -46,6 +46,9 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
     app.config.include_assets_files = True
     server = app.server
     server.json.ensure_ascii = False
+    # What the data_sources blueprints (push intake, health) use; they never import the dashboard.
+    server.config["COCKPIT_ENGINE"] = runtime.engine
+    server.config["COCKPIT_CLOCK"] = runtime.now
     server.register_blueprint(geo)
     server.register_blueprint(export)
     server.register_blueprint(push)

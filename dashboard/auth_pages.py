@@ -13,10 +13,11 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from governance.access import PANELS
-from governance.accounts import (LOCK_WINDOW, AuthError, authenticate, device_by_token, digest, end_session, log_access,
+from governance.accounts import (LOCK_WINDOW, AuthError, authenticate, device_by_token, end_session, log_access,
                                  open_session)
+from governance.api_clients import client_for_bearer
 from governance.embed_tokens import EmbedTokenError, mint_embed_token
-from governance.models import ApiClient, Area, KioskDevice
+from governance.models import Area, KioskDevice
 
 from .auth import (CSRF_COOKIE, SESSION_COOKIE, client_ip, principal, set_csrf_cookie, set_session_cookie)
 from .runtime import current
@@ -171,11 +172,7 @@ def kiosk_open(token: str):
 
 def embed_client(conn, header: str):
     """The live API client with the "embed" scope a bearer header names, or None."""
-    if not header.startswith("Bearer "):
-        return None
-    row = conn.execute(select(ApiClient.__table__).where(ApiClient.token_sha256 == digest(header[7:].strip()),
-                                               ApiClient.revoked_at.is_(None))).first()
-    return row if row is not None and "embed" in (row.scopes or "").split() else None
+    return client_for_bearer(conn, header, "embed")
 
 
 @auth_routes.post("/api/v1/embed-tokens")

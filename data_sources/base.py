@@ -93,8 +93,47 @@ class Source:
     short_label: str = ""        # 2–4 characters for chips and charts, e.g. 诉求
     colour: str = ""             # hex colour from COLOUR_BLIND_SAFE, distinct per feed
     primary_key: str = ""        # the field of the source's records that identifies them
-    cursor_field: str = ""       # the field (or file property) incremental pulls advance on
+    # The record field incremental pulls advance on. When a page carries no cursor of its own, the
+    # pipeline stores the newest value of this field among the page's records (`next_cursor`) and
+    # hands it back to `pages` on the next run. None: the feed has no record cursor (push), or its
+    # pages carry one the records do not (a folder's file digests, a time window's end).
+    cursor_field: str | None = None
+    pulled: bool = True          # pulled on a schedule (False: events arrive by push)
     interval_seconds: int = 60
+
+    @classmethod
+    def from_config(cls, options: dict, interval_seconds: int) -> "Source":
+        """Build the connector from its feeds.yaml entry (without `enabled`/`interval`).
+
+        Raise ValueError saying what is missing; the default takes a `url`.
+        """
+        if not options.get("url"):
+            raise ValueError(f"{cls.name}: needs url")
+        return cls(options["url"], interval_seconds)
+
+    def next_cursor(self, cursor: str | None, records: list["RawRecord"]) -> str | None:
+        """The newest `cursor_field` value among `records` and `cursor` (unparseable values are skipped)."""
+        if not self.cursor_field:
+            return cursor
+        from .fields import parse_time
+
+        newest, newest_at = cursor, None
+        if cursor:
+            try:
+                newest_at = parse_time(cursor, "cursor")
+            except RecordError:
+                newest = None
+        for rec in records:
+            value = rec.payload.get(self.cursor_field) if isinstance(rec.payload, dict) else None
+            if value in (None, "") or isinstance(value, bool):
+                continue
+            try:
+                at = parse_time(value, self.cursor_field)
+            except RecordError:
+                continue
+            if newest_at is None or at > newest_at:
+                newest, newest_at = str(value).strip(), at
+        return newest
 
     def pages(self, cursor: str | None) -> Iterator[Page]:
         """Yield pages of new or changed records since `cursor` (raise FeedError on failure)."""

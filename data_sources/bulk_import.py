@@ -28,7 +28,7 @@ from governance.progress import progress
 from .base import Page, RawRecord, Source
 from .locate import locator_for
 from .pipeline import IngestStats, ingest_pages, records_gc
-from .registry import CONNECTORS
+from .registry import CONNECTORS, PULLED
 
 
 class ImportFileError(ValueError):
@@ -53,8 +53,8 @@ class ImportResult:
 
 def connector(name: str) -> Source:
     """The connector of a feed, for its normaliser only (an import never pulls from the feed)."""
-    if name not in CONNECTORS or name == "push":
-        raise ValueError(f"unknown source {name!r}: expected one of {', '.join(n for n in CONNECTORS if n != 'push')}")
+    if name not in PULLED:
+        raise ValueError(f"unknown source {name!r}: expected one of {', '.join(PULLED)}")
     return CONNECTORS[name]("import:")  # every pulled connector takes its location first
 
 

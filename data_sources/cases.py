@@ -25,7 +25,7 @@ class CasesSource(HttpSource):
         self.page_size = page_size
 
     def pages(self, cursor: str | None) -> Iterator[Page]:
-        """Pages of cases changed since the cursor; the cursor is the newest `updated_at` seen."""
+        """Pages of cases changed since the cursor (the newest `updated_at` stored by the pipeline)."""
         page_no = 1
         while True:
             params = {"page": page_no, "page_size": self.page_size}
@@ -35,14 +35,11 @@ class CasesSource(HttpSource):
             items = doc.get("items") if isinstance(doc, dict) else None
             if not isinstance(items, list):
                 raise FeedError(f"诉求接口返回格式错误：缺少 items 列表（第 {page_no} 页）")
-            records, newest = [], cursor
+            records = []
             for item in items:
                 key = item.get("case_no") if isinstance(item, dict) else None
                 records.append(RawRecord(item, raw_text_of(item), str(key) if key else None))
-                stamp = item.get("updated_at") if isinstance(item, dict) else None
-                if isinstance(stamp, str) and (newest is None or _after(stamp, newest)):
-                    newest = stamp
-            yield Page(records, newest)
+            yield Page(records, None)  # the pipeline advances the cursor on `cursor_field`
             if page_no >= int(doc.get("total_pages") or 1) or not items:
                 return
             page_no += 1
@@ -79,13 +76,6 @@ class CasesSource(HttpSource):
             reporter_name=text_field(citizen.get("name"), "citizen.name", 40) or None,
             reporter_phone=text_field(citizen.get("phone"), "citizen.phone", 20) or None,
             raw_payload=payload, notes=["描述已截断"] if truncated else [])
-
-
-def _after(a: str, b: str) -> bool:
-    try:
-        return parse_time(a, "updated_at") > parse_time(b, "updated_at")
-    except RecordError:
-        return False
 
 
 def format_cursor(value) -> str:

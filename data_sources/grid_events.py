@@ -19,7 +19,7 @@ class GridEventsSource(HttpSource):
     short_label = "大联动"
     colour = "#009E73"  # bluish green
     primary_key = "eventId"
-    cursor_field = "updateTime"
+    cursor_field = "updateTime"  # the pages carry the system's own `next` (its newest updateTime)
 
     def __init__(self, base_url: str, interval_seconds: int = 30, limit: int = 500):
         super().__init__(base_url, interval_seconds)

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
 from governance.models import Quarantine, SourceState
 from governance.timeutil import to_local
 
-from .registry import SOURCE_ORDER, source_label, source_short
+from .registry import PULLED, SOURCE_ORDER, source_label, source_short
 
 health = Blueprint("health", __name__)
 STATUS_LABELS = {"ok": "正常", "late": "延迟", "down": "中断", "idle": "未运行"}
@@ -41,7 +41,7 @@ def source_health(engine: Engine, now: datetime) -> list[dict]:
             Quarantine.resolved.is_(False)).group_by(Quarantine.source)).all())
     rows = []
     order = lambda name: (SOURCE_ORDER.index(name), "") if name in SOURCE_ORDER else (len(SOURCE_ORDER), name)  # noqa: E731
-    for name in sorted(set(states) | set(open_q) | (set(SOURCE_ORDER) - {"push"}), key=order):
+    for name in sorted(set(states) | set(open_q) | set(PULLED), key=order):
         st = states.get(name)
         status = "ok" if name == "push" and st is None else feed_status(st, now)
         rows.append({
@@ -61,14 +61,12 @@ def source_health(engine: Engine, now: datetime) -> list[dict]:
 @health.get("/api/v1/health")
 def health_json():
     """Machine-readable health: database reachability and every feed's freshness."""
-    from dashboard.runtime import current
-
-    rt = current()
+    # Set by the app factory that registers this blueprint: the engine and its clock (naive UTC).
+    engine, now = current_app.config["COCKPIT_ENGINE"], current_app.config["COCKPIT_CLOCK"]
     try:
-        with rt.engine.connect() as conn:
+        with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        db = {"reachable": True, "dialect": rt.engine.dialect.name}
+        db = {"reachable": True, "dialect": engine.dialect.name}
     except Exception as exc:  # noqa: BLE001 - report, don't raise
         return jsonify(database={"reachable": False, "error": str(exc)[:300]}, sources=[]), 503
-    return jsonify(database=db, sources=source_health(rt.engine, rt.now()),
-                   checked_at=to_local(rt.now()).isoformat())
+    return jsonify(database=db, sources=source_health(engine, now()), checked_at=to_local(now()).isoformat())

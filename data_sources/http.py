@@ -26,9 +26,9 @@ def session(retries: int = 2, backoff: float = 0.3) -> requests.Session:
     return s
 
 
-def get_json(sess: requests.Session, url: str, params: dict | None = None,
-             timeout=DEFAULT_TIMEOUT) -> Any:
-    """GET a JSON document, raising FeedError on network errors, HTTP errors or broken JSON."""
+def get_bytes(sess: requests.Session, url: str, params: dict | None = None,
+              timeout=DEFAULT_TIMEOUT) -> requests.Response:
+    """GET a document, raising FeedError on network errors and HTTP errors; the response otherwise."""
     try:
         resp = sess.get(url, params=params, timeout=timeout)
     except requests.Timeout as exc:
@@ -42,6 +42,13 @@ def get_json(sess: requests.Session, url: str, params: dict | None = None,
         raise FeedError(f"连接失败：{url}（{exc.__class__.__name__}）") from exc
     if resp.status_code >= 400:
         raise FeedError(f"HTTP {resp.status_code}：{url}")
+    return resp
+
+
+def get_json(sess: requests.Session, url: str, params: dict | None = None,
+             timeout=DEFAULT_TIMEOUT) -> Any:
+    """GET a JSON document, raising FeedError on network errors, HTTP errors or broken JSON."""
+    resp = get_bytes(sess, url, params, timeout)
     try:
         return json.loads(resp.content.decode(resp.encoding or "utf-8", errors="strict"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -22,7 +22,7 @@ class Open311Source(HttpSource):
     short_label = "市政服务"
     colour = "#CC79A7"  # reddish purple
     primary_key = "service_request_id"
-    cursor_field = "requested_datetime window end"
+    cursor_field = None  # the pages carry their own cursor: the end of the window read
 
     def __init__(self, base_url: str, interval_seconds: int = 60, first_start=None, clock=utcnow):
         super().__init__(base_url, interval_seconds)

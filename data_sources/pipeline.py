@@ -220,8 +220,10 @@ def run_source(engine: Engine, source: Source, clock: Callable[[], datetime] = u
             total.add(stats)
             with Session(engine) as s:
                 state = _state(s, source.name)
-                if page.cursor is not None:
-                    state.cursor = page.cursor
+                # The page's own cursor, else the newest value of the feed's declared cursor field.
+                cursor = page.cursor if page.cursor is not None else source.next_cursor(cursor, page.records)
+                if cursor is not None:
+                    state.cursor = cursor
                 state.records_in += stats.received
                 state.records_out += stats.out
                 state.records_quarantined += stats.quarantined

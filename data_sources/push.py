@@ -1,15 +1,12 @@
 """Push intake: POST /api/v1/events (JSON, bearer token) for riders and systems that push."""
 from __future__ import annotations
 
-import hashlib
 import json
-import secrets
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
-from sqlalchemy import insert, select
 
-from governance.models import ApiClient
+from governance.api_clients import client_for_bearer
 from governance.timeutil import utcnow
 
 from .base import NormalisedEvent, RawRecord, Source, raw_text_of
@@ -31,7 +28,8 @@ class PushSource(Source):
     short_label = "推送"
     colour = "#F0E442"  # yellow
     primary_key = "source_key"
-    cursor_field = "(push: none)"
+    cursor_field = None  # nothing is pulled: events arrive when they are pushed
+    pulled = False
 
     def normalise(self, payload: Any) -> NormalisedEvent:
         """Validate one pushed event; datum may be wgs84 (default), gcj02 or bd09."""
@@ -55,51 +53,17 @@ class PushSource(Source):
             raw_payload=payload, notes=["描述已截断"] if truncated else [])
 
 
-def token_digest(token: str) -> str:
-    """SHA-256 hex digest under which a push token is stored."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def create_client(engine, name: str, scopes: str = "push", area_code: str | None = None) -> str:
-    """Register a system ("push" events and/or mint "embed" tokens for `area_code`); return its token once."""
-    scopes = " ".join(sorted(set(scopes.replace(",", " ").split())))
-    if not scopes or set(scopes.split()) - {"push", "embed"}:
-        raise ValueError("scopes must be push and/or embed")
-    if "embed" in scopes and not area_code:
-        raise ValueError("an embed client needs the area code it may mint tokens for")
-    token = secrets.token_urlsafe(32)
-    with engine.begin() as conn:
-        conn.execute(insert(ApiClient), [{"name": name, "token_sha256": token_digest(token),
-                                          "created_at": utcnow(), "scopes": scopes, "area_code": area_code}])
-    return token
-
-
-def rotate_client(engine, name: str) -> str:
-    """Revoke every token of `name` and issue a fresh one (used by the demo simulator)."""
-    from sqlalchemy import delete
-
-    with engine.begin() as conn:
-        conn.execute(delete(ApiClient).where(ApiClient.name == name))
-    return create_client(engine, name)
-
-
 def _client(engine) -> str | None:
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
-        return None
-    digest = token_digest(header.removeprefix("Bearer ").strip())
+    """The name of the push client the request's bearer token belongs to, or None."""
     with engine.connect() as conn:
-        row = conn.execute(select(ApiClient.name, ApiClient.scopes).where(ApiClient.token_sha256 == digest,
-                                                                          ApiClient.revoked_at.is_(None))).first()
-    return row.name if row and "push" in (row.scopes or "").split() else None
+        row = client_for_bearer(conn, request.headers.get("Authorization"), "push")
+    return row.name if row is not None else None
 
 
 @push.post("/api/v1/events")
 def push_events():
     """Accept one event or a list; answer 202 with per-record quarantine reasons."""
-    from dashboard.runtime import current
-
-    engine = current().engine
+    engine = current_app.config["COCKPIT_ENGINE"]  # set by the app factory that registers this blueprint
     client = _client(engine)
     if client is None:
         return jsonify(error="未授权：需要有效的 Bearer 令牌"), 401

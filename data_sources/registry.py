@@ -1,6 +1,7 @@
 """The one registry of feeds: which sources exist and how each is configured."""
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -8,22 +9,28 @@ import yaml
 
 from governance.config import PROJECT_ROOT
 
-from .base import Source
-from .cases import CasesSource
-from .grid_events import GridEventsSource
-from .open311 import Open311Source
-from .push import PushSource
-from .safety import SafetySource
+from .base import Source, mappings
 
-# Source name -> connector class. Adding a feed = one module + one entry here + fixture + test.
-CONNECTORS = {
-    "cases": CasesSource,
-    "safety": SafetySource,
-    "grid_events": GridEventsSource,
-    "open311": Open311Source,
-    "push": PushSource,
-}
+
+def _connectors() -> dict[str, type[Source]]:
+    """Source name -> connector class, as mappings.yaml declares them (`connector: module:Class`)."""
+    found: dict[str, type[Source]] = {}
+    for name, table in mappings().items():
+        module_name, _, class_name = str((table or {}).get("connector") or "").partition(":")
+        if not class_name:
+            raise ImportError(f"data_sources/mappings.yaml: {name} needs `connector: module:Class`")
+        cls = getattr(importlib.import_module(f"{__package__}.{module_name}"), class_name)
+        if not (isinstance(cls, type) and issubclass(cls, Source)) or cls.name != name:
+            raise ImportError(f"data_sources/mappings.yaml: {name}: {module_name}:{class_name} is not "
+                              f"the Source named {name!r}")
+        found[name] = cls
+    return found
+
+
+# Source name -> connector class. Adding a feed = one module + its entry in mappings.yaml + fixture + test.
+CONNECTORS: dict[str, type[Source]] = _connectors()
 SOURCE_ORDER: tuple[str, ...] = tuple(CONNECTORS)  # the order feeds are listed, stacked and coloured in
+PULLED: tuple[str, ...] = tuple(n for n, cls in CONNECTORS.items() if cls.pulled)  # scheduled, not pushed
 UNKNOWN_COLOUR = "#8A94A6"  # a source code no connector declares (e.g. 网格赶考 drills): neutral grey
 PUSH_ACTOR_PREFIX = "推送:"  # how push intake records the pushing client as the actor ("推送:<client>")
 DEFAULT_DROP_FOLDER = PROJECT_ROOT / "instance" / "safety-drop"
@@ -69,6 +76,7 @@ def demo_config(simulator_url: str, drop_folder: Path = DEFAULT_DROP_FOLDER) -> 
         "grid_events": {"url": f"{simulator_url}/dld", "interval": 15},
         "open311": {"url": f"{simulator_url}/open311/v2", "interval": 30},
         "safety": {"folder": str(drop_folder), "interval": 20},
+        "street_sheets": {"url": f"{simulator_url}/sheets/events.csv", "interval": 20},
     }
 
 
@@ -83,26 +91,26 @@ def load_config(path: str | Path | None = None) -> dict | None:
     return doc
 
 
+def pulled_connector(name: str) -> type[Source]:
+    """The connector class of a pulled feed (FeedConfigError naming the known ones otherwise)."""
+    if name not in PULLED:
+        raise FeedConfigError(f"unknown pulled source {name!r}: expected one of {', '.join(PULLED)}")
+    return CONNECTORS[name]
+
+
 def build_sources(config: dict) -> list[Source]:
     """Instantiate the pulled sources of a configuration, validating it."""
     sources: list[Source] = []
     for name, opts in config.items():
-        if name not in CONNECTORS or name == "push":
-            raise FeedConfigError(f"unknown pulled source {name!r}: expected one of "
-                                  f"{', '.join(n for n in CONNECTORS if n != 'push')}")
+        cls = pulled_connector(name)
         opts = dict(opts or {})
         if opts.pop("enabled", True) is False:
             continue
         interval = int(opts.pop("interval", 60))
         if interval < 1:
             raise FeedConfigError(f"{name}: interval must be at least 1 second")
-        if name == "safety":
-            if "folder" not in opts:
-                raise FeedConfigError("safety: needs folder")
-            Path(opts["folder"]).mkdir(parents=True, exist_ok=True)
-            sources.append(SafetySource(opts["folder"], interval))
-        else:
-            if "url" not in opts:
-                raise FeedConfigError(f"{name}: needs url")
-            sources.append(CONNECTORS[name](opts["url"], interval))
+        try:
+            sources.append(cls.from_config(opts, interval))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise FeedConfigError(str(exc)) from exc
     return sources

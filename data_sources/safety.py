@@ -54,7 +54,15 @@ class SafetySource(Source):
     short_label = "安全排查"
     colour = "#E69F00"  # orange
     primary_key = "隐患编号"
-    cursor_field = "file sha256"
+    cursor_field = None  # the pages carry their own cursor: the digests of the files already read
+
+    @classmethod
+    def from_config(cls, options: dict, interval_seconds: int) -> "SafetySource":
+        """A drop folder (created when missing)."""
+        if not options.get("folder"):
+            raise ValueError("safety: needs folder")
+        Path(options["folder"]).mkdir(parents=True, exist_ok=True)
+        return cls(options["folder"], interval_seconds)
 
     def __init__(self, folder: str | Path, interval_seconds: int = 60):
         self.folder = Path(folder)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import requests
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 from werkzeug.serving import make_server
 
 from governance.geo import wgs84_to_gcj02
@@ -46,6 +46,7 @@ class FeedSimulator:
         self.cases: dict[str, dict] = {}
         self.dld: dict[str, dict] = {}
         self.o311: dict[str, dict] = {}
+        self.sheet: dict[str, dict] = {}  # a street office's spreadsheet export (街道台账)
         self.seq = 0
         self.ticks = 0
         m = mappings()
@@ -53,6 +54,8 @@ class FeedSimulator:
         self.dld_codes = list(m["grid_events"]["categories"])
         self.o311_codes = list(m["open311"]["categories"])
         self.safety_kinds = list(m["safety"]["categories"])
+        self.sheet_columns = m["street_sheets"]["columns"]
+        self.sheet_kinds = list(m["street_sheets"]["categories"])
 
     # ---- generation -------------------------------------------------------------------------
     def _point(self) -> tuple[float, float]:
@@ -80,6 +83,9 @@ class FeedSimulator:
             self._advance(now, local)
         if self.ticks % 6 == 0:
             self._write_safety_file(local)
+        if self.ticks % 5 == 0:
+            with self.lock:
+                self._sheet_rows(local)
         if self.ticks % 4 == 0:
             self._push_rider_report(now)
 
@@ -160,6 +166,23 @@ class FeedSimulator:
         tmp.write_bytes(buf.getvalue().encode("gbk"))  # such systems export GBK
         tmp.rename(self.drop / f"inspection-{local:%Y%m%d%H%M%S}.csv")
 
+    def _sheet_rows(self, local):
+        """A new row in the street office's sheet, and one earlier row moved on (its 更新时间 with it)."""
+        c = self.sheet_columns
+        lon, lat = self._point()
+        key = self._next("JD")
+        stamp = local.strftime("%Y-%m-%d %H:%M:%S")
+        self.sheet[key] = {c["key"]: key, c["category"]: self.sheet_kinds[int(self.rng.integers(len(self.sheet_kinds)))],
+                           c["title"]: "", c["description"]: "街道巡查登记，请属地网格核实处理。", c["address"]: "",
+                           c["lon"]: f"{lon:.6f}", c["lat"]: f"{lat:.6f}", c["reported_at"]: stamp,
+                           c["cursor"]: stamp, c["status"]: "待处理", c["due_at"]: "", c["reporter"]: "街道巡查员",
+                           c["phone"]: ""}
+        open_rows = [r for r in self.sheet.values() if r[c["status"]] != "已办结" and r[c["key"]] != key]
+        if open_rows:
+            row = open_rows[int(self.rng.integers(len(open_rows)))]
+            row[c["status"]] = "处理中" if row[c["status"]] == "待处理" else "已办结"
+            row[c["cursor"]] = stamp
+
     def _push_rider_report(self, now):
         if not (self.cockpit_url and self.push_token):
             return
@@ -211,6 +234,17 @@ class FeedSimulator:
                 items = [r for r in self.o311.values()
                          if start <= parse_time(r["requested_datetime"], "r") <= end]
             return jsonify(items)
+
+        @app.get("/sheets/events.csv")
+        def sheet():
+            since, cursor = request.args.get("since"), self.sheet_columns["cursor"]
+            with self.lock:
+                rows = [dict(r) for r in self.sheet.values() if not since or r[cursor] > since]
+            buf = io.StringIO()
+            writer = csv.DictWriter(buf, fieldnames=list(self.sheet_columns.values()))
+            writer.writeheader()
+            writer.writerows(rows)
+            return Response(buf.getvalue().encode("gbk"), content_type="text/csv; charset=gbk")
 
         return app
 

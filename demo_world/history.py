@@ -35,6 +35,17 @@ SEASONS = {"2102": (7, 0.5), "2101": (8, 0.35), "0105": (7, 0.8), "1101": (1, 0.
 # Share of events that become long, hard cases (违建, 油烟, disputes linger).
 STUCK = {"0101": 0.6, "2102": 0.4, "2104": 0.35, "2203": 0.4, "0302": 0.3, "1204": 0.3}
 DEFAULT_STUCK = 0.3
+# Severe hazards (严重/紧急: gas, fire lanes, falling objects) are handled at once: few become hard
+# cases, and those are settled within weeks, not months.
+SEVERE = 3
+SEVERE_STUCK = 0.04
+SEVERE_CAP_DAYS = 21
+# 延期办理: a hard case of lower severity applies, before its deadline runs out, for an extension
+# to a new deadline some weeks or months ahead (违建 and 油烟 take months). Most are granted a term
+# long enough; EXTENSION_SHORT of them still run past it. Severe hazards are never extended.
+EXTENSION_DAYS = (15, 30, 60, 90, 180, 365)
+EXTENSION_AT = 0.8       # applied for when this share of the original time limit has passed
+EXTENSION_SHORT = 0.25
 STUCK_ALPHA = 0.35       # Pareto tail of hard cases' handling time (smaller = longer tail)
 STUCK_CAP_DAYS = 365  # hard cases close within a year (older backlogs are written off)
 # Channels a feed's events arrive by; a feed with a single channel names it by its short label (as its
@@ -131,8 +142,14 @@ def _lifecycle(eid, source, code, g, reported, now, grids, taxonomy, rng, seq, c
     severity = min(4, cat.severity + int(rng.random() < 0.1))
     sla = cat.sla_hours * (0.5 if severity > cat.severity else 1.0)
     due = reported + timedelta(hours=sla)
-    if rng.random() < STUCK.get(code, DEFAULT_STUCK):
-        duration = min(sla * 3.0 * (1.0 + rng.pareto(STUCK_ALPHA)), 24 * STUCK_CAP_DAYS)
+    sla_due = due  # the original time limit: residents judge the handling by it
+    extended = None
+    severe = severity >= SEVERE
+    if rng.random() < (SEVERE_STUCK if severe else STUCK.get(code, DEFAULT_STUCK)):
+        cap = SEVERE_CAP_DAYS if severe else STUCK_CAP_DAYS
+        duration = min(sla * 3.0 * (1.0 + rng.pareto(STUCK_ALPHA)), 24 * cap)
+        if not severe:
+            extended = _extension(duration, sla, rng)
     else:
         duration = sla * rng.lognormal(np.log(0.35), 0.6)
     closed_at = reported + timedelta(hours=float(duration))
@@ -177,6 +194,11 @@ def _lifecycle(eid, source, code, g, reported, now, grids, taxonomy, rng, seq, c
             trail.append((t, state, source if state == "discover" else "网格员", label))
     status = trail[-1][1]
     ev["status"] = status
+    t_extend = reported + timedelta(hours=sla * EXTENSION_AT)
+    extension = None
+    if extended is not None and not returned and t_extend <= now and len(trail) > 3:
+        ev["due_at"] = due = reported + timedelta(days=extended)
+        extension = (t_extend, sla_due, due)
     ev["updated_at"] = trail[-1][0]
     if len(trail) > 2 and not returned:
         ev["dispatched_at"] = t_assign
@@ -188,7 +210,7 @@ def _lifecycle(eid, source, code, g, reported, now, grids, taxonomy, rng, seq, c
     if status == "closed":
         ev["closed_at"] = closed_at
         if source == "cases" and rng.random() < 0.75:
-            p = [0.01, 0.02, 0.05, 0.22, 0.70] if closed_at <= due else [0.05, 0.10, 0.15, 0.30, 0.40]
+            p = [0.01, 0.02, 0.05, 0.22, 0.70] if closed_at <= sla_due else [0.05, 0.10, 0.15, 0.30, 0.40]
             ev["satisfaction"] = int(rng.choice(5, p=p)) + 1
     audits = []
     prev = None
@@ -196,7 +218,26 @@ def _lifecycle(eid, source, code, g, reported, now, grids, taxonomy, rng, seq, c
         audits.append({"event_id": eid, "at": t, "actor": who, "action": label, "field": "status",
                        "from_value": prev, "to_value": state, "note": None})
         prev = state
+    if extension is not None:
+        t, old_due, new_due = extension
+        audits.append({"event_id": eid, "at": t, "actor": "网格员", "action": "延期办理", "field": "due_at",
+                       "from_value": old_due.isoformat(sep=" "), "to_value": new_due.isoformat(sep=" "),
+                       "note": f"疑难件申请延期，批准延至 {to_local(new_due):%Y-%m-%d}"})
+        audits.sort(key=lambda a: a["at"])
     return ev, audits
+
+
+def _extension(duration_hours: float, sla_hours: float, rng) -> int | None:
+    """Days of the extended deadline of a hard case (None when the original limit is long enough)."""
+    days = duration_hours / 24
+    steps = [d for d in EXTENSION_DAYS if d * 24 > sla_hours]
+    if not steps:
+        return None
+    enough = [d for d in steps if d >= days] or steps[-1:]
+    if rng.random() < EXTENSION_SHORT:
+        shorter = [d for d in steps if d < days]
+        return shorter[-1] if shorter else enough[0]
+    return enough[0]
 
 
 def _link_duplicates(rows: list[dict], audits: list[dict], rng) -> None:

@@ -7,6 +7,7 @@ import sys
 from datetime import timedelta
 
 from .accounts import create_device, create_user, revoke_device, rotate_device, set_active, set_password
+from .api_clients import create_client
 from .config import secret_key
 from .embed_tokens import EmbedTokenError, mint_embed_token
 from .timeutil import utcnow
@@ -28,8 +29,6 @@ def run_admin_command(args, settings, engine) -> int:
     """Run token / create-admin / user (create or --disable/--enable/--reset-password) / device / embed-token."""
     try:
         if args.command == "token":
-            from data_sources.push import create_client
-
             _need(args.name, "python app.py token NAME [--scope push|embed] [--area CODE]")
             print(create_client(engine, args.name, args.scope, args.area))
         elif args.command == "user" and (args.disable or args.enable or args.reset_password):

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from . import scope_rollups
 from .rollups import counts_by_path, local_day
-from .kpis import period_bounds
+from .kpis import MIN_SAMPLE, period_bounds
 from .models import Area
 from .scope import subtree
 from .warning_eval import evaluate_scope
@@ -23,7 +23,7 @@ METRICS = {
     "closure": "办结率",
     "per100": "每百户事件",
 }
-MIN_SAMPLE = 20  # areas with fewer events in the period are not ranked or rated
+# MIN_SAMPLE (governance.kpis): areas with fewer events in the period are not ranked or rated
 
 
 @dataclass
@@ -37,6 +37,7 @@ class AreaFigures:
     received: int = 0
     closed: int = 0
     warning: str = "none"
+    warning_reasons: tuple = ()  # what is wrong: its own events (a micro-grid) or its micro-grids' share
 
     @property
     def closure(self) -> float | None:
@@ -79,14 +80,29 @@ def child_figures(conn: Connection, parent_path: str, child_level: str, period: 
             f.received += received
             f.closed += closed
     warnings = warnings or evaluate_scope(conn, parent_path, now, rules)
-    if child_level in ("micro_grid", "dedicated_grid"):
-        colours = {p.strip("/").split("/")[-1]: lv for p, (lv, _) in warnings.grids.items()}
+    if child_level in GRID_LEVELS:
+        colours = {p.strip("/").split("/")[-1]: c for p, c in warnings.grids.items()}
     else:
-        colours = warnings.rollup(segments, rules)
-    for code, level in colours.items():
+        colours = warnings.rollup_reasons(segments, rules, grids_under(conn, parent_path, segments))
+    for code, (level, reasons) in colours.items():
         if code in out:
             out[code].warning = level
+            out[code].warning_reasons = tuple(reasons)
     return out
+
+
+GRID_LEVELS = ("micro_grid", "dedicated_grid")
+
+
+def grids_under(conn: Connection, parent_path: str, segments: int) -> dict[str, int]:
+    """How many micro-grids (and dedicated grids) lie under each area `segments` codes deep below a parent."""
+    out: dict[str, int] = defaultdict(int)
+    for (path,) in conn.execute(select(Area.path).where(subtree(Area.path, parent_path),
+                                                        Area.level.in_(GRID_LEVELS))):
+        parts = path.strip("/").split("/")
+        if len(parts) >= segments:
+            out[parts[segments - 1]] += 1
+    return dict(out)
 
 
 def ranking(figures: dict[str, AreaFigures], limit: int = 8) -> list[AreaFigures]:

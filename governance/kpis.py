@@ -28,6 +28,13 @@ DEFINITIONS = {
 }
 PERIODS = {"today": "今日", "week": "本周", "month": "本月", "year": "本年"}
 
+# A rate on a handful of events says nothing (2 complaints against 1 is "−50 %"): below these
+# sample sizes a KPI shows 样本不足 instead of a percentage. The sample of each rate is its
+# denominator; 诉求同比 needs the minimum in both years. The map and the ranking use MIN_SAMPLE.
+MIN_SAMPLE = 20
+KPI_MIN_SAMPLE = {"closure_rate": MIN_SAMPLE, "on_time_rate": MIN_SAMPLE, "satisfaction_rate": MIN_SAMPLE,
+                  "cases_yoy": MIN_SAMPLE}
+
 
 @dataclass(frozen=True)
 class KpiSnapshot:
@@ -63,6 +70,16 @@ class KpiSnapshot:
     def satisfaction_rate(self) -> float | None:
         """满意率 in percent."""
         return self._rate(self.satisfied, self.rated)
+
+    def sample(self, key: str) -> int | None:
+        """The number of events a rate KPI rests on (for 诉求同比 the smaller of the two years)."""
+        return {"closure_rate": self.total, "on_time_rate": self.closed, "satisfaction_rate": self.rated,
+                "cases_yoy": min(self.cases, self.cases_last_year)}.get(key)
+
+    def too_few(self, key: str) -> bool:
+        """True when a KPI rests on fewer events than its minimum (KPI_MIN_SAMPLE): shown as 样本不足."""
+        n, minimum = self.sample(key), KPI_MIN_SAMPLE.get(key)
+        return n is not None and minimum is not None and n < minimum
 
     @property
     def cases_yoy(self) -> float | None:

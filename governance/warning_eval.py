@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from .kpis import counted_events
 from .models import Event
 from .timeutil import local_day_start
-from .warnings import EventFacts, Rules, event_colour, grid_colour, parent_colour, spike_level
+from .warnings import RANK, EventFacts, Rules, event_colour, grid_colour, parent_warning, spike_level
 from .workflow import OPEN_STATES
 
 
@@ -28,15 +28,36 @@ class ScopeWarnings:
     events: dict[int, tuple[str, list[str]]] = field(default_factory=dict)
     grids: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # micro-grid path -> level
     event_grid: dict[int, str] = field(default_factory=dict)
+    event_reported: dict[int, datetime] = field(default_factory=dict)  # open event -> reported at
 
-    def rollup(self, segments: int, rules: Rules) -> dict[str, str]:
-        """Colour per ancestor code at a depth of `segments` codes (parents show their worst child)."""
+    def most_urgent(self, limit: int = 60, levels=("red", "orange")) -> list[int]:
+        """Ids of warned events that need action now: most severe level first, then the most
+        recently reported (a 紧急 gas leak reported a minute ago before a backlog of old ones)."""
+        reported = getattr(self, "event_reported", None) or {}
+        ids = [eid for eid, (lv, _) in self.events.items() if lv in levels]
+        ids.sort(key=lambda eid: (-RANK[self.events[eid][0]], -_stamp(reported.get(eid)), -eid))
+        return ids[:limit]
+
+    def rollup(self, segments: int, rules: Rules, totals: dict[str, int] | None = None) -> dict[str, str]:
+        """Colour per ancestor code at a depth of `segments` codes (from its micro-grids' colours)."""
+        return {code: level for code, (level, _) in self.rollup_reasons(segments, rules, totals).items()}
+
+    def rollup_reasons(self, segments: int, rules: Rules,
+                       totals: dict[str, int] | None = None) -> dict[str, tuple[str, list[str]]]:
+        """(colour, reasons) per ancestor code at a depth of `segments` codes, from the colours of the
+        micro-grids under it; `totals` gives how many micro-grids each ancestor has in all (the
+        share of warned ones is taken of those; default: only the grids that have a colour)."""
         children: dict[str, list[str]] = defaultdict(list)
         for path, (level, _) in self.grids.items():
             parts = path.strip("/").split("/")
             if len(parts) >= segments:
                 children[parts[segments - 1]].append(level)
-        return {code: parent_colour(levels, rules) for code, levels in children.items()}
+        totals = totals or {}
+        return {code: parent_warning(levels, rules, totals.get(code)) for code, levels in children.items()}
+
+
+def _stamp(value: datetime | None) -> float:
+    return value.timestamp() if value is not None else float("-inf")
 
 
 def evaluate_scope(conn: Connection, scope_path: str, now: datetime, rules: Rules) -> ScopeWarnings:
@@ -59,6 +80,7 @@ def evaluate_scope(conn: Connection, scope_path: str, now: datetime, rules: Rule
                            r.accepted_at, repeats.get((r.area_id, r.category_code), 1), r.rework_count or 0)
         level, reasons = event_colour(facts, now, rules)
         out.events[r.id] = (level, reasons)
+        out.event_reported[r.id] = r.reported_at
         if r.area_path:
             out.event_grid[r.id] = r.area_path
             per_grid[r.area_path][level] += 1

@@ -44,6 +44,8 @@ class Rules:
     escalate_overdue: bool = True
     notify_levels: tuple = ("red", "orange")
     notify_max_per_sync: int = 20
+    # (level, children's level counted (or worse), minimum share, minimum count) — first match wins
+    parent_rules: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,7 @@ def parse_rules(doc: dict) -> Rules:
                 _level(k, f"grid.from_events[{i}] ({k}_events)")
             grid_rules.append((level, tuple(counts.items())))
         spike = grid["spike"]
-        if grid.get("parent", "worst") not in ("worst", "share"):
-            raise RulesError("grid.parent must be 'worst' or 'share'")
+        parent, parent_rules = _parent_rules(grid.get("parent", "worst"))
         rules = Rules(
             colors={k: str(doc["colors"][k]) for k in LEVELS},
             sla_tiers_hours={int(k): float(v) for k, v in (doc.get("sla_tiers_hours") or {}).items()},
@@ -104,7 +105,7 @@ def parse_rules(doc: dict) -> Rules:
             rework_level=_level(ev["rework_level"], "event.rework_level"),
             grid_rules=tuple(grid_rules), spike_baseline_days=int(spike["baseline_days"]),
             spike_min_count=int(spike["min_count"]), spike_orange_p=float(spike["orange_p"]),
-            spike_red_p=float(spike["red_p"]), parent=grid.get("parent", "worst"),
+            spike_red_p=float(spike["red_p"]), parent=parent, parent_rules=parent_rules,
             escalate_not_accepted_hours=float((doc.get("escalation") or {}).get("not_accepted_hours", 4)),
             escalate_overdue=bool((doc.get("escalation") or {}).get("overdue_at_level", True)),
             notify_levels=tuple(_level(lv, "notify.levels") for lv in
@@ -119,6 +120,34 @@ def parse_rules(doc: dict) -> Rules:
     if not 0 < rules.spike_red_p < rules.spike_orange_p < 1:
         raise RulesError("grid.spike: need 0 < red_p < orange_p < 1")
     return rules
+
+
+def _parent_rules(value) -> tuple[str, tuple]:
+    """grid.parent: "worst" (the worst child), or a list of share rules (see warning_rules.yaml)."""
+    if value == "worst":
+        return "worst", ()
+    if not isinstance(value, list) or not value:
+        raise RulesError("grid.parent must be 'worst' or a list of rules {level, children, share, count}")
+    out = []
+    for i, r in enumerate(value):
+        where = f"grid.parent[{i}]"
+        if not isinstance(r, dict) or set(r) - {"level", "children", "share", "count"}:
+            raise RulesError(f"{where}: a rule has only level, children, share and count")
+        level = _level(r.get("level"), where)
+        children = _level(r.get("children", level), f"{where} (children)")
+        share, count = float(r.get("share", 0)), int(r.get("count", 1))
+        if level == "none" or children == "none":
+            raise RulesError(f"{where}: level and children must be a warning level, not 'none'")
+        if RANK[children] < RANK[level]:
+            raise RulesError(f"{where}: a parent cannot be {level} from children that are only {children}")
+        if not 0 <= share <= 1:
+            raise RulesError(f"{where}: share must be between 0 and 1 (a fraction of the children)")
+        if count < 1:
+            raise RulesError(f"{where}: count must be at least 1")
+        out.append((level, children, share, count))
+    if [RANK[r[0]] for r in out] != sorted((RANK[r[0]] for r in out), reverse=True):
+        raise RulesError("grid.parent: list rules from the most severe level down")
+    return "share", tuple(out)
 
 
 @lru_cache(maxsize=4)
@@ -210,14 +239,52 @@ def grid_colour(event_levels: dict[str, int], rules: Rules, spike: str = "none")
     return level, reasons
 
 
-def parent_colour(child_levels: list[str], rules: Rules) -> str:
-    """A parent area's colour from its children: the worst one (or by share, if configured)."""
-    if not child_levels:
-        return "none"
+def parent_colour(child_levels: list[str], rules: Rules, total: int | None = None) -> str:
+    """A parent area's colour from its children's colours (see parent_warning)."""
+    return parent_warning(child_levels, rules, total)[0]
+
+
+def parent_warning(child_levels: list[str], rules: Rules, total: int | None = None,
+                   unit: str = "微网格") -> tuple[str, list[str]]:
+    """A parent area's colour and reasons from its children's colours.
+
+    `child_levels` are the colours of the children that have one; `total` is how many children
+    the parent has in all (default: as many as listed). With parent rules "worst" the parent takes
+    its worst child's colour; otherwise the first rule whose share and count of children at that
+    level or worse is reached gives the colour, so one red building does not turn a community red.
+    """
+    n = max(total if total is not None else len(child_levels), len(child_levels))
+    if not n:
+        return "none", []
+
+    def at_least(level: str) -> int:
+        return sum(RANK[c] >= RANK[level] for c in child_levels)
+
     if rules.parent == "worst":
-        return worst(*child_levels)
-    n = len(child_levels)
-    for level in ("red", "orange", "yellow", "blue"):
-        if sum(RANK[c] >= RANK[level] for c in child_levels) / n >= 0.1:
-            return level
-    return "none"
+        level = worst(*child_levels)
+        k = at_least(level)
+        return (level, [f"下辖 {k}/{n} 个{unit}{LABELS[level]}"]) if level != "none" else ("none", [])
+    for level, children, share, count in rules.parent_rules:
+        k = at_least(children)
+        if k >= min(count, n) and k >= share * n:
+            reason = f"下辖 {k}/{n} 个{unit}{_children_label(children)}（{100 * k / n:.0f}%）"
+            red = at_least("red")
+            if children != "red" and red:
+                reason += f"，其中红色 {red} 个"
+            return level, [reason]
+    return "none", []
+
+
+def _children_label(level: str) -> str:
+    return LABELS[level] if level == "red" else f"{LABELS[level][:2]}及以上预警"
+
+
+def describe_parent_rules(rules: Rules) -> list[tuple[str, str]]:
+    """(level, sentence) per parent rule, for the rules page."""
+    if rules.parent == "worst":
+        return [("red", "上级区域显示下辖微网格中最严重的颜色。")]
+    out = []
+    for level, children, share, count in rules.parent_rules:
+        need = f"占下辖微网格的 {share:.0%} 及以上且不少于 {count} 个" if share > 0 else f"不少于 {count} 个"
+        out.append((level, f"{_children_label(children)}的微网格{need}"))
+    return out

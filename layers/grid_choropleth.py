@@ -94,7 +94,7 @@ SCALES = {
     "open": MetricScale("在办事件数", "件", OPEN_BREAKS),
     "per100": MetricScale("期内每百户事件数", "件/百户", PER100_BREAKS, by="period", digits=1, whole=False),
     "closure": MetricScale("办结率", "%", RATE_BREAKS, digits=1, whole=False, target=RATE_TARGET,
-                           missing=f"无数据（受理不足{MIN_SAMPLE}件）"),
+                           missing=f"样本不足（受理不足{MIN_SAMPLE}件）"),
 }
 METRIC_TITLES = {"warning": "预警等级", **{k: s.title for k, s in SCALES.items()}}
 

@@ -211,7 +211,7 @@ def test_login_form_sign_out_and_open_redirects(world_engine, live_server):
 
 
 def test_embed_token_endpoint_for_portal_backends(world_engine, live_server):
-    from data_sources.push import create_client
+    from governance.api_clients import create_client
 
     acc = world_engine.accounts
     token = create_client(world_engine, "市门户", "embed", acc["communities"][0])

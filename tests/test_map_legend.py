@@ -131,7 +131,7 @@ def test_legend_shows_every_class_with_its_range_and_no_data():
     assert items[0].children.startswith("办结率（%）")
     rows = _legend_rows(items)
     assert [label for _c, label in rows] == ["≥95", "92–95", "90–92", "88–90", "85–88", "80–85", "70–80", "<70",
-                                             "无数据（受理不足20件）"]
+                                             "样本不足（受理不足20件）"]
     assert [c for c, _l in rows[:-1]] == hideout["colors"][::-1] and rows[-1][0] == MISSING_COLOR
     counts = _legend_rows(legend_items("open", choropleth_hideout("open", {}, WARNING_COLORS, "general_grid")))
     assert [label for _c, label in counts] == ["≥40", "20–39", "10–19", "5–9", "1–4", "0", "无数据"]

@@ -6,7 +6,7 @@ import time
 import requests
 from sqlalchemy import text
 
-from data_sources.push import create_client
+from governance.api_clients import create_client
 
 from . import processes
 from .feed_helpers import count, grid_points

@@ -171,7 +171,7 @@ def test_three_screens_stay_drawn_unclipped_and_on_their_view(browser, demo):
 
 def test_a_pushed_event_is_on_the_wall_within_seconds(browser, demo):
     url, engine, focus = demo
-    from data_sources.push import create_client
+    from governance.api_clients import create_client
     from governance.models import Area
 
     token = create_client(engine, "验收推送")

@@ -68,9 +68,17 @@ def test_colour_never_improves_as_time_passes(hours, more, severity, sla, repeat
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from(["none", "blue", "yellow", "orange", "red"]), min_size=1, max_size=30))
-def test_parent_is_never_greener_than_its_worst_child(children):
-    assert RANK[parent_colour(children, RULES)] >= RANK[worst(*children)]
+@given(st.lists(st.sampled_from(["none", "blue", "yellow", "orange", "red"]), min_size=1, max_size=30),
+       st.integers(0, 29), st.integers(0, 50))
+def test_parent_never_eases_when_a_child_worsens_and_is_never_worse_than_its_worst_child(children, i, more):
+    # A parent is coloured by the share of warned children (issue #18), not by its worst one; but a
+    # worse child never makes it greener, and it is never redder than its worst child.
+    total = len(children) + more
+    level = parent_colour(children, RULES, total)
+    assert RANK[level] <= RANK[worst(*children)]
+    worse = list(children)
+    worse[i % len(worse)] = "red"
+    assert RANK[parent_colour(worse, RULES, total)] >= RANK[level]
 
 
 def test_grid_colour_counts_and_small_numbers_do_not_cry_wolf():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dash import html
 
-from governance.kpis import DEFINITIONS, KpiSnapshot
+from governance.kpis import DEFINITIONS, KPI_MIN_SAMPLE, KpiSnapshot
 
 # (key, label, kind) in display order; kind decides formatting and colour rules.
 KPI_CARDS = [
@@ -29,9 +29,22 @@ def format_kpi(value: float | int | None, kind: str) -> str:
     return f"{int(value):,}"
 
 
+TOO_FEW = "样本不足"
+
+
 def kpi_values(snapshot: KpiSnapshot) -> dict[str, str]:
-    """Return the formatted value of every KPI card, keyed like KPI_CARDS."""
-    return {key: format_kpi(getattr(snapshot, key), kind) for key, _, kind in KPI_CARDS}
+    """Return the formatted value of every KPI card, keyed like KPI_CARDS (样本不足 for a rate on
+    fewer events than its minimum, governance.kpis.KPI_MIN_SAMPLE)."""
+    return {key: TOO_FEW if snapshot.too_few(key) else format_kpi(getattr(snapshot, key), kind)
+            for key, _, kind in KPI_CARDS}
+
+
+def kpi_title(snapshot: KpiSnapshot, key: str) -> str:
+    """A card's hover text: the definition, and why no percentage is shown when the sample is too small."""
+    if not snapshot.too_few(key):
+        return DEFINITIONS[key]
+    what = "两年中较少一年的诉求" if key == "cases_yoy" else "计算所依据的事件"
+    return f"{DEFINITIONS[key]}\n{what}仅 {snapshot.sample(key)} 件，少于 {KPI_MIN_SAMPLE[key]} 件，不计算比率"
 
 
 def kpi_strip(snapshot: KpiSnapshot) -> list[html.Div]:
@@ -42,7 +55,9 @@ def kpi_strip(snapshot: KpiSnapshot) -> list[html.Div]:
         classes = f"kpi-card kpi-{kind}"
         if kind == "alert" and snapshot.overdue:
             classes += " kpi-hot"
-        cards.append(html.Div(className=classes, title=DEFINITIONS[key], id=f"kpi-{key}", children=[
+        if snapshot.too_few(key):
+            classes += " kpi-sparse"
+        cards.append(html.Div(className=classes, title=kpi_title(snapshot, key), id=f"kpi-{key}", children=[
             html.Div(label, className="kpi-label"),
             html.Div(values[key], className="kpi-value", **{"data-kpi": key}),
         ]))

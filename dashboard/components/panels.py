@@ -5,7 +5,7 @@ from dash import dcc, html
 
 from governance.area_stats import MIN_SAMPLE, AreaFigures
 from governance.models import AREA_LEVELS
-from governance.timeutil import format_deadline
+from governance.timeutil import format_deadline, format_local
 from governance.warnings import LABELS, RANK
 
 from ..view_state import ViewState
@@ -27,9 +27,11 @@ def breadcrumb(chain, view: ViewState, reachable=lambda area: True) -> list:
 
 
 def warnings_panel(event_rows: list[dict], grid_rows: list[dict], limit: int = 9, now=None) -> list:
-    """Most severe first: warned events (button opens detail) and warned areas (link drills).
+    """Most severe first: warned areas (link drills) and warned events (button opens detail), the
+    events in the order given (see sort_warned_events).
 
-    An event's deadline comes first, with its date (and year) and 超期 N 天, then the reasons.
+    An event shows how long ago it was reported (age), then its deadline with its date (and year)
+    and 超期 N 天, then the reasons.
     """
     from .event_list import now_utc
 
@@ -43,23 +45,52 @@ def warnings_panel(event_rows: list[dict], grid_rows: list[dict], limit: int = 9
         ]))
     for ev in event_rows[:limit - len(rows)]:
         why = (f"限 {format_deadline(ev['due_at'], now)}｜" if ev["due_at"] else "") + "；".join(ev["reasons"])
+        age = format_age(ev["reported_at"], now)
         rows.append(html.Li(className=f"warn-row lv-{ev['level']}", children=[
             html.Span(LABELS[ev["level"]][:1], className="warn-badge"),
             html.Button(ev["title"], id={"type": "open-event", "id": ev["id"]}, className="warn-title link-button",
                         n_clicks=0),
+            html.Span(age, className="warn-age", title=f"{format_local(ev['reported_at'], '%Y-%m-%d %H:%M')} 上报"),
             html.Span(why[:60], className="warn-reason", title=why),
         ]))
     return rows or [html.Li("暂无预警", className="warn-row empty")]
 
 
+def warned_area_rows(figures: dict[str, AreaFigures], view: ViewState, levels=("red",)) -> list[dict]:
+    """Rows of warned child areas for warnings_panel, each with what is really wrong there: a
+    micro-grid's own events, or a parent's share of warned micro-grids ("下辖 12/80 个微网格红色预警（15%）")."""
+    rows = [{"name": f.name, "level": f.warning, "reasons": list(f.warning_reasons) or [LABELS[f.warning]],
+             "href": view.with_(area=f.code).to_hash()} for f in figures.values() if f.warning in levels]
+    return sorted(rows, key=lambda r: (-RANK[r["level"]], r["name"]))
+
+
 def sort_warned_events(warned: dict, rows: list[dict]) -> list[dict]:
-    """Warned events most severe first, then most overdue first."""
+    """Warned events in the order a command room acts on them: most severe level first, then the
+    most recently raised or reported first (a 紧急 event reported a minute ago tops a backlog of
+    long-overdue ones, which stay visible on the map and in the ledger)."""
     out = []
     for r in rows:
         level, reasons = warned[r["id"]]
         out.append({**r, "level": level, "reasons": reasons,
                     "title": f"{r['category']}｜{r['title'].split('｜')[-1]}"[:40]})
-    return sorted(out, key=lambda r: (-RANK[r["level"]], r["due_at"] or r["reported_at"]))
+    return sorted(out, key=lambda r: (-RANK[r["level"]], -_latest(r).timestamp(), -r["id"]))
+
+
+def _latest(row: dict):
+    """When a warned event last became news: its warning was raised, or it was reported."""
+    return max(t for t in (row.get("raised_at"), row["reported_at"]) if t is not None)
+
+
+def format_age(then, now) -> str:
+    """How long ago, in the largest whole unit: 刚刚, 5 分钟前, 3 小时前, 12 天前."""
+    seconds = max(0, (now - then).total_seconds())
+    if seconds < 60:
+        return "刚刚"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} 分钟前"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} 小时前"
+    return f"{int(seconds // 86400)} 天前"
 
 
 def ranking_panel(ranked: list[AreaFigures], view: ViewState, level_name: str) -> list:

@@ -5,7 +5,7 @@ import dash
 from dash import dcc, html
 
 from governance.timeutil import format_local, utcnow
-from governance.warnings import LABELS, load_rules
+from governance.warnings import LABELS, describe_parent_rules, load_rules
 from governance.workflow import SEVERITIES
 
 dash.register_page(__name__, path="/rules", title="预警规则 · 网格驾驶舱", name="预警规则")
@@ -19,6 +19,17 @@ LOADED_AT = utcnow()
 
 def _swatch(level: str, rules) -> html.Span:
     return html.Span(LABELS[level], className=f"warn-badge big lv-{level}")
+
+
+def _parent_rules(r) -> list:
+    """The parent-area rules in words: by the share of its micro-grids at each colour."""
+    if r.parent == "worst":
+        return [html.P(describe_parent_rules(r)[0][1], className="hint")]
+    return [html.P("按下辖微网格的预警占比着色，自上而下取第一条满足的规则；"
+                   "个别微网格预警不会使整个社区变红；下辖微网格少于规则中的个数时以全部微网格为准。",
+                   className="hint"),
+            html.Ul([html.Li([_swatch(level, r), " " + sentence]) for level, sentence in describe_parent_rules(r)],
+                    className="rule-list parent-rules")]
 
 
 def layout(**_query):
@@ -45,8 +56,7 @@ def layout(**_query):
         html.H2("网格"), html.Ul(grid_rules + [html.Li([
             _swatch("orange", r), f" 今日新增显著高于近 {r.spike_baseline_days} 天日均（泊松检验 p ≤ {r.spike_orange_p:g}，"
             f"且不少于 {r.spike_min_count} 件；p ≤ {r.spike_red_p:g} 为红色）"])], className="rule-list"),
-        html.P("上级区域显示下辖区域中最严重的颜色。" if r.parent == "worst" else "上级区域按下辖区域颜色占比着色。",
-               className="hint"),
+        html.H2("上级区域（一般网格、社区、街道）"), *_parent_rules(r),
         html.H2("分级预控（微事不出网格、小事不出社区、大事不出街道）"),
         html.Ul([html.Li(f"派单后 {r.escalate_not_accepted_hours:g} 小时未签收，自动升一级"),
                  html.Li("在当前层级超过办理时限仍未办结，自动升一级（网格 → 社区 → 街道），记入流转记录")],
