@@ -124,11 +124,7 @@ window.gridCockpit = Object.assign({}, window.gridCockpit, {
                 text.textContent = p.name;
                 tip = L.tooltip({permanent: true, direction: "center", className: "area-label", interactive: false,
                                  opacity: 1}).setLatLng(layer.getCenter()).setContent(text);
-                tip.addTo(map);
-                Object.assign(tip.getElement().style, {
-                    background: "transparent", border: "none", boxShadow: "none", padding: "0",
-                    color: "#f4f8ff", fontSize: "13px", fontWeight: "600", letterSpacing: "0.02em",
-                    textShadow: "0 0 3px #060b18, 0 0 2px #060b18, 1px 1px 1px #060b18, -1px -1px 1px #060b18"});
+                tip.addTo(map);  /* styled by .area-label in cockpit.css (type scales with the screen) */
                 ns.labels.set(tip, layer);
                 if (!map._gridCockpitLabels) {  /* once per map: labels that no longer fit hide on zoom */
                     map._gridCockpitLabels = true;
@@ -159,7 +155,8 @@ window.gridCockpit = Object.assign({}, window.gridCockpit, {
         eventPoint: function (feature, latlng, context) {
             const colors = ((context && context.hideout) || {}).colors || {};
             const lv = feature.properties.level;
-            const m = L.circleMarker(latlng, {radius: lv === "red" ? 7 : 5, color: "#0a1020", weight: 1,
+            const scale = Math.max(1, window.innerWidth / 1920);  /* markers grow with the screen, as type does */
+            const m = L.circleMarker(latlng, {radius: (lv === "red" ? 7 : 5) * scale, color: "#0a1020", weight: scale,
                                               fillColor: colors[lv] || "#4895ef", fillOpacity: 0.95});
             if (feature.properties.title) {  /* wide areas send points without titles */
                 const label = document.createElement("span");
@@ -173,7 +170,7 @@ window.gridCockpit = Object.assign({}, window.gridCockpit, {
         /* A cluster of events: a count in a ring. */
         eventCluster: function (feature, latlng) {
             const n = feature.properties.point_count;
-            const size = n < 10 ? 26 : n < 100 ? 32 : 40;
+            const size = (n < 10 ? 26 : n < 100 ? 32 : 40) * Math.max(1, window.innerWidth / 1920);
             const icon = L.divIcon({html: "<div><span>" + Number(n) + "</span></div>",
                                     className: "event-cluster", iconSize: L.point(size, size)});
             return L.marker(latlng, {icon: icon});
