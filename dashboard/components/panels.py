@@ -50,8 +50,9 @@ def warnings_panel(event_rows: list[dict], grid_rows: list[dict], limit: int = 9
             html.Span(LABELS[ev["level"]][:1], className="warn-badge"),
             html.Button(ev["title"], id={"type": "open-event", "id": ev["id"]}, className="warn-title link-button",
                         n_clicks=0),
-            html.Span(age, className="warn-age", title=f"{format_local(ev['reported_at'], '%Y-%m-%d %H:%M')} 上报"),
-            html.Span(why[:60], className="warn-reason", title=why),
+            html.Span([html.Span(age, className="warn-age",
+                                 title=f"{format_local(ev['reported_at'], '%Y-%m-%d %H:%M')} 上报"),
+                       "｜" + why[:60]], className="warn-reason", title=why),
         ]))
     return rows or [html.Li("暂无预警", className="warn-row empty")]
 
