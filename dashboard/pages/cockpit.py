@@ -16,7 +16,7 @@ from dashboard.components.event_list import event_list
 from dashboard.components.feed_strip import feed_strip
 from dashboard.components.kpi_strip import kpi_strip
 from dashboard.components.panels import (breadcrumb, level_share, ranking_panel, sort_warned_events,
-                                         warnings_panel)
+                                         warned_area_rows, warnings_panel)
 from dashboard.components.trend_charts import category_chart, daily_chart, hourly_chart
 from dashboard.fine_grids import fine_scale, fine_tiles, fine_values, warm_fine_levels
 from dashboard.geo_routes import geometry_url, level_index, to_display
@@ -28,7 +28,7 @@ from governance.kpis import PERIODS
 from governance.models import AREA_LEVELS
 from governance.queries import area_chain, event_detail, events_by_ids
 from governance.timeutil import format_local
-from governance.warnings import RANK, load_rules
+from governance.warnings import load_rules
 from layers.area_outline import outline_layer
 from layers.dedicated_overlay import dedicated_layer
 from layers.event_markers import marker_layer, marker_minimum, markers_url
@@ -86,13 +86,9 @@ def panels(view: ViewState, area, st) -> dict:
     level = map_level(view, area)
     figures = data.figures(st, area.path, level, view.period)
     warned = data.warnings(st, area.path)
-    worst_first = sorted((eid for eid, (lv, _) in warned.events.items() if lv in ("red", "orange")),
-                         key=lambda eid: (-RANK[warned.events[eid][0]], eid))[:60]
     with current().engine.connect() as conn:
-        ev_rows = sort_warned_events(warned.events, events_by_ids(conn, worst_first))
-    grid_rows = sorted(({"name": f.name, "level": f.warning, "reasons": ["下辖网格存在预警"],
-                         "href": view.with_(area=f.code).to_hash()} for f in figures.values()
-                        if f.warning in ("red",)), key=lambda r: r["name"])
+        ev_rows = sort_warned_events(warned.events, events_by_ids(conn, warned.most_urgent(60)))
+    grid_rows = warned_area_rows(figures, view)
     by_level = data.closed_levels(st, area.path, view.period)
     return {
         "kpis": kpi_strip(data.kpis(st, area.path, view.period)),
