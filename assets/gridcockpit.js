@@ -385,3 +385,23 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     }
     window.setInterval(scaleCharts, 1000);
 })();
+
+/* Ages in the warnings panel ("刚刚", "3 分钟前", "5 小时前", "12 天前") from each row's data-at, kept
+   current here, so the server's text for the panel does not change every minute. */
+(function () {
+    function age(ms) {
+        const s = Math.max(0, ms / 1000);
+        if (s < 60) { return "刚刚"; }
+        if (s < 3600) { return Math.floor(s / 60) + " 分钟前"; }
+        if (s < 86400) { return Math.floor(s / 3600) + " 小时前"; }
+        return Math.floor(s / 86400) + " 天前";
+    }
+    function tick() {
+        const now = Date.now();
+        document.querySelectorAll(".warn-age[data-at]").forEach(function (el) {
+            const text = age(now - Number(el.getAttribute("data-at")));
+            if (el.textContent !== text) { el.textContent = text; }
+        });
+    }
+    window.setInterval(tick, 1000);
+})();

@@ -80,7 +80,9 @@ def test_portal_iframe_works_cross_site_without_cookies(world_engine, live_serve
         page.wait_for_timeout(2500)  # a refresh tick (2 s) goes through with the header token
         cockpit = [r for r in page.responses if r.url.startswith(live_server)]
         updates = [r for r in cockpit if "/_dash-update-component" in r.url]
-        assert len(updates) >= 2 and all(r.status == 200 for r in updates)
+        # 204: a callback of a panel the token leaves out (trends) answers with nothing, and no error
+        assert len(updates) >= 2 and all(r.status in (200, 204) for r in updates)
+        assert any(r.status == 200 for r in updates)
         assert not any("set-cookie" in r.headers for r in cockpit)  # nothing relies on cookies
         assert frame.locator("body").evaluate("() => document.cookie") == ""
         screenshot(page, "embed-in-portal")

@@ -23,6 +23,7 @@ from governance.timeutil import SHANGHAI, to_utc_naive
 from .conftest import WORLD_NOW
 from .feed_helpers import grid_points, world_copy
 from .test_rollups import from_scratch, stored
+from .dash_tree import find_class as _find
 
 
 @settings(max_examples=400, deadline=None)
@@ -228,15 +229,3 @@ def test_a_fed_event_shows_its_intake_first_in_the_detail_panel(engine, monkeypa
     assert "源系统更新" in texts[-1] and "已办结" in " ".join(texts)
 
 
-def _find(component, class_name: str) -> list:
-    """Components under `component` (a Dash tree or list) carrying `class_name`."""
-    found, stack = [], [component]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (list, tuple)):
-            stack.extend(node)
-        elif node is not None and hasattr(node, "children"):
-            if class_name in (getattr(node, "className", "") or "").split():
-                found.append(node)
-            stack.append(node.children)
-    return found

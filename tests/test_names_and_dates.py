@@ -17,6 +17,7 @@ from governance.access import Principal
 from governance.timeutil import to_local
 
 from .conftest import WORLD_NOW, screenshot
+from .dash_tree import find_class as _find
 
 ROOT = Path(__file__).resolve().parent.parent
 LEADER = Principal(kind="user", role="leader", scope=("/",))
@@ -99,19 +100,6 @@ def test_the_rules_page_names_its_configuration_and_load_time_not_a_file(cockpit
     text = _find(layout, "rules-loaded")[0].children
     assert "预警规则配置" in text and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", text), text
     assert ".yaml" not in str(layout) and "governance/" not in str(layout)
-
-
-def _find(component, class_name: str) -> list:
-    found, stack = [], [component]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (list, tuple)):
-            stack.extend(node)
-        elif node is not None and hasattr(node, "children"):
-            if class_name in (getattr(node, "className", "") or "").split():
-                found.append(node)
-            stack.append(node.children)
-    return found
 
 
 def _history(detail) -> list[list[str]]:

@@ -161,6 +161,9 @@ def test_three_screens_stay_drawn_unclipped_and_on_their_view(browser, demo):
         state = _view(page)
         if (state["hash"], state["metric"], state["period"]) != (view, "warning", "week"):
             failures.append((name, "view changed", state))
+        ages = page.evaluate("() => Array.from(document.querySelectorAll('.warn-age')).map(e => e.textContent)")
+        if not ages or not all(a == "刚刚" or a.endswith("前") for a in ages):  # kept current in the browser
+            failures.append((name, "warning ages", ages[:3]))
         clipped = page.evaluate(CLIPPED)
         if clipped:
             failures.append((name, "clipped", clipped))

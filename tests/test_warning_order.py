@@ -1,5 +1,5 @@
 """Issue #18: the warnings panel shows what needs action now — red before orange, newest first, with its age."""
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import insert, text
 
@@ -9,6 +9,7 @@ from governance.warning_eval import evaluate_scope
 from governance.warnings import RANK, load_rules
 
 from .conftest import WORLD_NOW
+from .dash_tree import find_class as _find
 
 NOW = datetime(2026, 11, 20, 4, 0)
 
@@ -18,19 +19,6 @@ def _row(eid, minutes_ago, due_days_ago=None, category="占道经营", **kw):
     due = NOW - timedelta(days=due_days_ago) if due_days_ago is not None else reported + timedelta(hours=24)
     return {"id": eid, "title": f"标题{eid}", "category": category, "severity": 1, "status": "handle",
             "reported_at": reported, "due_at": due, "lon": 104.0, "lat": 30.6, **kw}
-
-
-def _find(component, class_name):
-    found, stack = [], [component]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (list, tuple)):
-            stack.extend(node)
-        elif node is not None and hasattr(node, "children"):
-            if class_name in (getattr(node, "className", "") or "").split():
-                found.append(node)
-            stack.append(node.children)
-    return found
 
 
 def test_red_before_orange_then_the_most_recent_first():
@@ -53,7 +41,13 @@ def test_the_panel_shows_each_event_s_age():
                                                 timedelta(days=12))] == ["刚刚", "7 分钟前", "5 小时前", "12 天前"]
     rows = [_row(1, 60 * 24 * 12, due_days_ago=11), _row(2, 2, category="燃气隐患")]
     panel = warnings_panel(sort_warned_events({1: ("red", ["超期"]), 2: ("red", ["紧急"])}, rows), [], now=NOW)
-    assert [_find(li, "warn-age")[0].children for li in panel] == ["2 分钟前", "12 天前"]
+    # the server sends when (stable through the day); the browser turns data-at into 2 分钟前 / 12 天前
+    ages = [_find(li, "warn-age")[0] for li in panel]
+    stamps = [int(getattr(a, "data-at")) for a in ages]
+    assert [NOW.replace(tzinfo=timezone.utc).timestamp() * 1000 - ms for ms in stamps] == [2 * 60_000, 12 * 86_400_000]
+    later = warnings_panel(sort_warned_events({1: ("red", ["超期"]), 2: ("red", ["紧急"])}, rows), [],
+                           now=NOW + timedelta(minutes=1))
+    assert [_find(li, "warn-age")[0].children for li in later] == [a.children for a in ages]
     assert _find(panel[0], "warn-title")[0].children.startswith("燃气隐患")
 
 
@@ -85,7 +79,7 @@ def test_a_gas_leak_reported_a_minute_ago_tops_the_panel_of_a_real_world(engine)
     assert picked == sorted(picked) and (not others or max(picked) <= min(others))
     panel = warnings_panel(rows, [], now=WORLD_NOW)
     assert _find(panel[0], "warn-title")[0].id == {"type": "open-event", "id": gas_id}
-    assert _find(panel[0], "warn-age")[0].children == "1 分钟前"
+    assert int(getattr(_find(panel[0], "warn-age")[0], "data-at")) == int(reported.replace(tzinfo=timezone.utc).timestamp() * 1000)
     levels = [r["level"] for r in rows]
     assert levels == sorted(levels, key=lambda lv: lv != "red"), "red before orange"
     red = [r["reported_at"] for r in rows if r["level"] == "red"]

@@ -1,11 +1,13 @@
 """Side panels of the cockpit: breadcrumb, warnings, ranking (all pure data → components)."""
 from __future__ import annotations
 
+from datetime import timezone
+
 from dash import dcc, html
 
 from governance.area_stats import MIN_SAMPLE, AreaFigures
 from governance.models import AREA_LEVELS
-from governance.timeutil import format_deadline, format_local
+from governance.timeutil import format_deadline, format_local, format_when
 from governance.warnings import LABELS, RANK
 
 from ..view_state import ViewState
@@ -45,12 +47,14 @@ def warnings_panel(event_rows: list[dict], grid_rows: list[dict], limit: int = 9
         ]))
     for ev in event_rows[:limit - len(rows)]:
         why = (f"限 {format_deadline(ev['due_at'], now)}｜" if ev["due_at"] else "") + "；".join(ev["reasons"])
-        age = format_age(ev["reported_at"], now)
+        age = format_when(ev["reported_at"], now)
         rows.append(html.Li(className=f"warn-row lv-{ev['level']}", children=[
             html.Span(LABELS[ev["level"]][:1], className="warn-badge"),
             html.Button(ev["title"], id={"type": "open-event", "id": ev["id"]}, className="warn-title link-button",
                         n_clicks=0),
-            html.Span([html.Span(age, className="warn-age",
+            # The age ("3 分钟前") is kept current in the browser (gridcockpit.js, from data-at): the text the
+            # server sends changes only with the day, so an idle wall is not sent this panel every minute.
+            html.Span([html.Span(age, className="warn-age", **{"data-at": str(_epoch_ms(ev["reported_at"]))},
                                  title=f"{format_local(ev['reported_at'], '%Y-%m-%d %H:%M')} 上报"),
                        "｜" + why[:60]], className="warn-reason", title=why),
         ]))
@@ -80,6 +84,11 @@ def sort_warned_events(warned: dict, rows: list[dict]) -> list[dict]:
 def _latest(row: dict):
     """When a warned event last became news: its warning was raised, or it was reported."""
     return max(t for t in (row.get("raised_at"), row["reported_at"]) if t is not None)
+
+
+def _epoch_ms(value) -> int:
+    """Milliseconds since the epoch of a stored naive-UTC time (what the browser's Date takes)."""
+    return int(value.replace(tzinfo=timezone.utc).timestamp() * 1000)
 
 
 def format_age(then, now) -> str:
