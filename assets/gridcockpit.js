@@ -405,3 +405,12 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     }
     window.setInterval(tick, 1000);
 })();
+
+/* An action button (派单, 改派, 核查办结 …) works once: it is disabled right after its click, so a double
+   click cannot send a second request that overtakes the first (Dash keeps only the newest answer, and the
+   first one carries the task link, shown once). The redrawn event card brings fresh buttons. */
+document.addEventListener("click", function (e) {
+    const button = e.target && e.target.closest &&
+        e.target.closest(".event-card .suggestion button, .event-card .step-buttons button, .event-card .visit button");
+    if (button) { window.setTimeout(function () { button.disabled = true; }, 0); }
+}, true);
