@@ -1,9 +1,11 @@
 """Push, not polling: GET /api/v1/changes streams the data version (server-sent events) the moment it moves.
 
-One watcher thread per web process reads the data version (index-only max lookups, a cheap check on
-SQLite and PostgreSQL alike) every POLL_SECONDS while at least one stream is open, and wakes every
-stream when it changes — whoever changed it: a feed in the scheduler process, a push, a dispatch in
-another web worker. The browser (assets/gridcockpit.js, `liveChanges`) then asks the cockpit for the
+One watcher thread per web process reads the data version (index-only max lookups) while at least one
+stream is open, and wakes every stream when it changes — whoever changed it: a feed in the scheduler
+process, a push, a dispatch in another web worker. On PostgreSQL it LISTENs on the channel the
+database NOTIFYs at each committed write to event or warning (migration 0020) and reads the version
+when told (and every FALLBACK_SECONDS in case a notification was missed); on SQLite, which has no
+such channel, it reads the version every POLL_SECONDS. The browser (assets/gridcockpit.js, `liveChanges`) then asks the cockpit for the
 outputs that changed. A stream ends after STREAM_SECONDS (the browser reconnects at once, and the
 session is checked again); beyond the per-process limit of open streams the answer is 503 and that
 browser keeps its refresh interval, retrying later. `?once=1` answers with the current version and ends.
@@ -21,9 +23,30 @@ from .runtime import current
 
 live = Blueprint("live", __name__)
 POLL_SECONDS = 0.5
+FALLBACK_SECONDS = 5.0
+CHANNEL = "cockpit_changes"
 HEARTBEAT_SECONDS = 15
 STREAM_SECONDS = 300
 RETRY_MS = 2000
+
+
+class ChangeListener:
+    """A PostgreSQL connection LISTENing on the change channel (its own, outside the engine's pool)."""
+
+    def __init__(self, engine):
+        import psycopg
+
+        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.conn = psycopg.connect(url, autocommit=True)
+        self.conn.execute(f"LISTEN {CHANNEL}")
+
+    def wait(self, timeout: float) -> bool:
+        """Block until a change is notified (True) or `timeout` seconds pass (False)."""
+        return any(True for _ in self.conn.notifies(timeout=timeout, stop_after=1))
+
+    def close(self) -> None:
+        """Stop listening and close the connection."""
+        self.conn.close()
 
 
 class VersionWatcher:
@@ -46,17 +69,40 @@ class VersionWatcher:
                 self._changed.notify_all()
         return version
 
+    def _listener(self) -> ChangeListener | None:
+        """A change listener on PostgreSQL, or None (SQLite, or the database refused one: poll instead)."""
+        if self.engine.dialect.name != "postgresql":
+            return None
+        try:
+            return ChangeListener(self.engine)
+        except Exception:  # noqa: BLE001 - no listener: the watcher polls, as on SQLite
+            return None
+
     def _run(self) -> None:
-        while True:
-            with self._changed:
-                if self.listeners == 0:
-                    self._thread = None
-                    return
-            try:
-                self.read()
-            except Exception:  # noqa: BLE001 - a database hiccup must not end the watcher; streams keep beating
-                pass
-            time.sleep(self.poll)
+        listener, retry_at = self._listener(), time.monotonic() + 30
+        try:
+            while True:
+                with self._changed:
+                    if self.listeners == 0:
+                        self._thread = None
+                        return
+                try:
+                    self.read()
+                except Exception:  # noqa: BLE001 - a database hiccup must not end the watcher; streams keep beating
+                    pass
+                if listener is None:
+                    time.sleep(self.poll)
+                    if self.engine.dialect.name == "postgresql" and time.monotonic() > retry_at:
+                        listener, retry_at = self._listener(), time.monotonic() + 30
+                    continue
+                try:
+                    listener.wait(FALLBACK_SECONDS)
+                except Exception:  # noqa: BLE001 - the connection dropped: poll until a new one is made
+                    listener.close()
+                    listener = None
+        finally:
+            if listener is not None:
+                listener.close()
 
     def listen(self) -> str:
         """Join as a listener (starting the watcher thread if needed); returns the current version."""
