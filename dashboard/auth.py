@@ -162,12 +162,32 @@ def _callback_rule(app) -> tuple[str | None, tuple[str, ...]]:
     return None, ()
 
 
+class _LazyConnection:
+    """A database connection opened at its first use: most callbacks (the wall's refresh among them)
+    name no id, and checking out a connection costs a round trip on PostgreSQL (pre-ping)."""
+
+    def __init__(self, engine):
+        self.engine, self.conn = engine, None
+
+    def __getattr__(self, name):
+        if self.conn is None:
+            self.conn = self.engine.connect()
+        return getattr(self.conn, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exc):
+        if self.conn is not None:
+            self.conn.close()
+
+
 def _screen_ids(endpoint: str):
     """Refuse (and log) a request naming an id outside the principal's scope; None when every id passes."""
     from .request_guard import screen_callback, screen_route
 
     rt, p = current(), principal()
-    with rt.engine.connect() as conn:
+    with _LazyConnection(rt.engine) as conn:
         if endpoint == "/_dash-update-component":
             def task_grant(credential):
                 from governance.task_links import grant
