@@ -215,7 +215,18 @@ window.gridCockpit = Object.assign({}, window.gridCockpit, {
    token header rides along) and write each into the live-version store, which makes the cockpit ask for
    what changed. When the stream drops, the refresh interval carries on and the stream reconnects with
    a growing pause (1 s … 30 s; a server at its stream limit asks for 60 s). */
-const gridCockpitLive = {url: null, controller: null, delay: 1000, version: null, bytes: 0};
+const gridCockpitLive = {url: null, controller: null, delay: 1000, version: null, bytes: 0, fast: null,
+                         restore: null};
+/* While the change stream is open, changes arrive pushed: the refresh timer only has to move the clock-bound
+   figures (overdue, today), once a minute. When the stream is down for LIVE_GRACE_MS the timer is back
+   at its own interval (COCKPIT_REFRESH_SECONDS) until the stream reconnects. */
+const LIVE_TICK_MS = 60000, LIVE_GRACE_MS = 3000;
+
+function gridCockpitTimer(interval) {
+    if (interval && document.querySelector(".cockpit")) {  // an Interval renders no element of its own
+        window.dash_clientside.set_props("cockpit-refresh", {interval: interval});
+    }
+}
 
 function gridCockpitReadStream(url) {
     const live = gridCockpitLive;
@@ -224,6 +235,10 @@ function gridCockpitReadStream(url) {
     const again = function (pause) {
         if (live.controller !== controller) { return; }  // replaced or closed meanwhile
         live.controller = null;
+        if (!live.restore) {
+            live.restore = window.setTimeout(function () { live.restore = null; gridCockpitTimer(live.fast); },
+                                             LIVE_GRACE_MS);
+        }
         window.setTimeout(function () { if (live.url === url && !live.controller) { gridCockpitReadStream(url); } },
                           pause);
         live.delay = Math.min(live.delay * 2, 30000);
@@ -232,6 +247,7 @@ function gridCockpitReadStream(url) {
         .then(function (resp) {
             if (!resp.ok || !resp.body) { again(resp.status === 503 ? 60000 : live.delay); return; }
             live.delay = 1000;
+            let heard = false;  // the timer slows once this stream has delivered (a buffering proxy never does)
             const reader = resp.body.getReader();
             const decoder = new TextDecoder();
             let buffer = "";
@@ -247,6 +263,11 @@ function gridCockpitReadStream(url) {
                         message.split("\n").forEach(function (line) {
                             if (line.indexOf("data: ") === 0) {
                                 const version = line.slice(6);
+                                if (!heard) {
+                                    heard = true;
+                                    if (live.restore) { window.clearTimeout(live.restore); live.restore = null; }
+                                    gridCockpitTimer(live.fast && Math.max(live.fast, LIVE_TICK_MS));
+                                }
                                 if (!document.querySelector(".cockpit")) {  // the cockpit was left
                                     live.url = null; live.controller = null; controller.abort(); return;
                                 }
@@ -267,8 +288,9 @@ function gridCockpitReadStream(url) {
 
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
     gridCockpit: {
-        liveChanges: function (url) {
+        liveChanges: function (url, interval) {
             const live = gridCockpitLive;
+            if (interval && interval < LIVE_TICK_MS && !live.fast) { live.fast = interval; }
             if (url && live.url !== url) {
                 if (live.controller) { live.controller.abort(); live.controller = null; }
                 live.url = url;

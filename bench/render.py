@@ -75,9 +75,10 @@ FLOOR_READY = "document.getElementById('floor-out') && document.getElementById('
 LEAFLET_READY = "document.querySelectorAll('.leaflet-overlay-pane path').length >= {n}"
 
 
-def _event_to_wall(browser, base: str, engine, focus: str, cookies: list, n: int) -> tuple[list[float], float]:
+def _event_to_wall(browser, base: str, engine, focus: str, cookies: list, n: int) -> tuple[list[float], float, int]:
     """Seconds from POST /api/v1/events until the event is in a signed-in wall's 最新事件 (n pushes at random
-    points of the 15 s refresh cycle), and the bytes an idle wall receives per minute (callbacks + stream)."""
+    points of the 15 s refresh cycle), and the bytes an idle wall receives per minute (callbacks + stream) and
+    sends (callback request bodies)."""
     import random
 
     import requests
@@ -100,6 +101,7 @@ def _event_to_wall(browser, base: str, engine, focus: str, cookies: list, n: int
     page.wait_for_timeout(60_000)  # an idle minute: nothing changes in the database
     idle = sum(len(r.body()) for r in received if "_dash-update-component" in r.url)
     idle += page.evaluate("gridCockpitLive.bytes") - stream_before  # the change stream's own bytes
+    sent = sum(len(r.request.post_data or "") for r in received if "_dash-update-component" in r.url)
     rng = random.Random(7)
     latencies = []
     for i in range(n):
@@ -113,7 +115,7 @@ def _event_to_wall(browser, base: str, engine, focus: str, cookies: list, n: int
                                timeout=60_000, polling=50)
         latencies.append(time.perf_counter() - sent)
     ctx.close()
-    return latencies, idle
+    return latencies, idle, sent
 
 
 def run(db: Path, runs: int, pushes: int = 20) -> dict:
@@ -163,7 +165,7 @@ def run(db: Path, runs: int, pushes: int = 20) -> dict:
             floor = [_timed(browser, f"http://127.0.0.1:{ports['floor']}/", FLOOR_READY) for _ in range(runs)]
             drill, sizes = _drill_and_refresh(browser, base, comms, cookies)
             live_base = f"http://127.0.0.1:{ports['live']}"
-            latencies, idle_bytes = _event_to_wall(browser, live_base, engine, focus, wall_cookies(engine, live_base),
+            latencies, idle_bytes, idle_sent = _event_to_wall(browser, live_base, engine, focus, wall_cookies(engine, live_base),
                                                    pushes)
             browser.close()
         res.update({
@@ -179,6 +181,7 @@ def run(db: Path, runs: int, pushes: int = 20) -> dict:
             "event_to_wall_p50_s": statistics.median(latencies),
             "event_to_wall_p95_s": sorted(latencies)[max(0, int(round(0.95 * len(latencies))) - 1)],
             "idle_wall_bytes_per_min": idle_bytes,
+            "idle_wall_bytes_sent_per_min": idle_sent,
         })
         res["wall_vs_empty_dash"] = res["wall_first_render_s"] / res["dash_floor_s"]
         res["speedup_vs_plotly"] = res["naive_plotly_choropleth_map_s"] / res["wall_all_micro_grids_s"]
@@ -275,6 +278,7 @@ def main(argv=None) -> dict:
          ok(r["wall_vs_empty_dash"] <= 1.4)],
         ["idle wall, bytes per minute (push on)", f"{r['idle_wall_bytes_per_min']:.0f} B", "≤ 2 KB",
          ok(r["idle_wall_bytes_per_min"] <= 2048)],
+        ["idle wall, bytes it sends per minute (requests)", f"{r['idle_wall_bytes_sent_per_min']:,} B", "", ""],
     ]
     print_table("Cockpit render benchmark (street scale, headless Chromium)", ["measure", "value", "target", ""],
                 rows)

@@ -74,3 +74,15 @@ def changed_outputs(keys: list[str], out: dict, hashes: dict, old: dict, same_vi
         patched = patch(key, out[key]) if same_view else None
         result.append(out[key] if patched is None else patched)
     return result
+
+
+def stamp_changes(old: dict, new: dict) -> dict[tuple, object]:
+    """The assignments (key path → value) that turn the stored view stamp `old` into `new`; content
+    hashes entry by entry, so a tick that moves only the minute sends a few bytes, not every hash."""
+    changes: dict[tuple, object] = {}
+    for key, value in new.items():
+        if key == "hashes" and isinstance(value, dict) and isinstance(old.get("hashes"), dict):
+            changes.update({("hashes", k): v for k, v in value.items() if old["hashes"].get(k) != v})
+        elif key not in old or old[key] != value:
+            changes[(key,)] = value
+    return changes

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dashboard.cockpit_flow import (changed_outputs, control_outputs, is_current, may_answer_stale, next_view,
-                                    overlay_values)
+                                    overlay_values, stamp_changes)
 from dashboard.view_state import parse_search
 
 NO = object()  # stands in for dash.no_update
@@ -71,3 +71,28 @@ def test_only_changed_outputs_are_sent_and_a_same_view_restyle_is_a_patch():
     patch = lambda key, value: "PATCH" if key == "hideout" else None  # noqa: E731
     assert changed_outputs(keys, out, hashes, old, True, patch, NO) == [NO, 2, NO, "PATCH"]
     assert changed_outputs(keys, out, hashes, old, False, patch, NO) == [NO, 2, NO, {"values": {}}]
+
+
+def _apply(old: dict, changes: dict) -> dict:
+    import copy
+
+    out = copy.deepcopy(old)
+    for path, value in changes.items():
+        target = out
+        for key in path[:-1]:
+            target = target.setdefault(key, {})
+        target[path[-1]] = value
+    return out
+
+
+def test_an_idle_minute_patches_only_the_stamp_and_any_change_round_trips():
+    old = {"search": "?area=1", "area": "1", "stamp": ["v1", "202612031104"], "stale": False,
+           "hashes": {"kpi-strip.children": "aa", "grid-layer.url": "bb"}, "clicks": None, "restyle": False}
+    minute = {**old, "stamp": ["v1", "202612031105"]}
+    assert stamp_changes(old, minute) == {("stamp",): ["v1", "202612031105"]}
+    assert stamp_changes(old, dict(old)) == {}
+    new = {**old, "stale": True, "hashes": {"kpi-strip.children": "cc", "grid-layer.url": "bb", "event-list.children": "dd"}}
+    changes = stamp_changes(old, new)
+    assert set(changes) == {("stale",), ("hashes", "kpi-strip.children"), ("hashes", "event-list.children")}
+    assert _apply(old, changes) == new
+    assert _apply({}, stamp_changes({}, new)) == new

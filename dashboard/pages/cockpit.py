@@ -164,7 +164,8 @@ def layout(**query):
                                          "stamp": [st.version, st.minute], "stale": stale,
                                          "hashes": fingerprints(out)}),
         # Pushed changes: assets/gridcockpit.js (liveChanges) reads /api/v1/changes and writes the data
-        # version here; the refresh interval below stays as the fallback when the stream is down.
+        # version here; while the stream is open the refresh interval below slows to a minute (the clock-bound
+        # figures), and it is back at COCKPIT_REFRESH_SECONDS when the stream is down.
         dcc.Store(id="live-url", data="/api/v1/changes"), dcc.Store(id="live-version"), dcc.Store(id="live-state"),
         dcc.Store(id="tile-state"),  # which fine tiles are drawn (render_tiles)
         # Charts come in a second step, after the map: plotly.js (1.4 MB) must not delay the polygons.
@@ -348,7 +349,25 @@ def _render_view(view, area, trigger, fragment, last, clicks, metric, period, ov
                   "stale": data.served_stale(), "hashes": {**old, **hashes}, "clicks": clicks,
                   "restyle": not same_view}
     new_hash = view.to_hash()
-    return (*result, stamp_data, new_hash if new_hash != (fragment or "") else no_update, *controls)
+    return (*result, stamp_update(last, stamp_data), new_hash if new_hash != (fragment or "") else no_update,
+            *controls)
+
+
+def stamp_update(last: dict, stamp_data: dict):
+    """The view stamp to store: a Patch of what changed (an idle minute moves only the stamp), all of it
+    when nothing was stored yet, no_update when nothing changed."""
+    if not last:
+        return stamp_data
+    changes = flow.stamp_changes(last, stamp_data)
+    if not changes:
+        return no_update
+    patch = Patch()
+    for path, value in changes.items():
+        target = patch
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+    return patch
 
 
 @callback(Output("grid-tiles", "children"), Output("tile-state", "data"),
@@ -434,7 +453,7 @@ def show_event(marker, _clicks, _close, last):
 
 
 clientside_callback(ClientsideFunction("gridCockpit", "liveChanges"), Output("live-state", "data"),
-                    Input("live-url", "data"))
+                    Input("live-url", "data"), State("cockpit-refresh", "interval"))
 
 clientside_callback(ClientsideFunction("gridCockpit", "kioskNext"), Output("kiosk-state", "data"),
                     Input("kiosk-tick", "n_intervals"), State("kiosk-playlist", "data"), State("kiosk-state", "data"),
