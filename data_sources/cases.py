@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from governance.timeutil import to_local
 
 from .base import FeedError, NormalisedEvent, Page, RawRecord, RecordError, mappings, raw_text_of
 from .fields import (description_field, map_code, parse_location, parse_time, require, text_field)
@@ -76,8 +75,3 @@ class CasesSource(HttpSource):
             reporter_name=text_field(citizen.get("name"), "citizen.name", 40) or None,
             reporter_phone=text_field(citizen.get("phone"), "citizen.phone", 20) or None,
             raw_payload=payload, notes=["描述已截断"] if truncated else [])
-
-
-def format_cursor(value) -> str:
-    """Cursor text for a naive-UTC datetime (ISO 8601 with +08:00, as the API expects)."""
-    return to_local(value).isoformat()

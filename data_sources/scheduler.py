@@ -115,13 +115,13 @@ def build_scheduler(engine: Engine, sources: list[Source], blocking: bool = Fals
     for source in sources:
         sched.add_job(leased_run, "interval", seconds=source.interval_seconds, args=[engine, source],
                       id=f"feed:{source.name}", max_instances=1, coalesce=True,
-                      next_run_time=utcnow_local())
+                      next_run_time=aware_now())
     for func, seconds, job_id in extra_jobs:
         sched.add_job(func, "interval", seconds=seconds, id=job_id, max_instances=1, coalesce=True)
     return sched
 
 
-def utcnow_local():
+def aware_now():
     """Now, zone-aware, for APScheduler's first run."""
     from datetime import datetime, timezone
 

@@ -109,11 +109,3 @@ def ranking(figures: dict[str, AreaFigures], limit: int = 8) -> list[AreaFigures
     """Areas ranked by closure rate, lowest first, ignoring those under the minimum sample."""
     rated = [f for f in figures.values() if f.closure is not None]
     return sorted(rated, key=lambda f: (f.closure, -f.received))[:limit]
-
-
-def totals_by_level(figures: dict[str, AreaFigures]) -> dict[str, int]:
-    """How many areas show each warning colour."""
-    out: dict[str, int] = defaultdict(int)
-    for f in figures.values():
-        out[f.warning] += 1
-    return dict(out)

@@ -7,7 +7,6 @@ from pathlib import Path
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -86,10 +85,6 @@ def is_seeded(engine: Engine) -> bool:
     with engine.connect() as conn:
         return conn.exec_driver_sql("SELECT 1 FROM area LIMIT 1").first() is not None
 
-
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Return a session factory whose sessions keep loaded objects usable after commit."""
-    return sessionmaker(engine, expire_on_commit=False)
 
 
 def sync_sequences(conn) -> None:

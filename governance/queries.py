@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from .kpis import counted_events
 from .models import Area, Category, Event, WorldInfo
 from .scope import subtree
-from .workflow import OPEN_STATES
 
 
 @dataclass(frozen=True)
@@ -91,22 +89,6 @@ def features_by_codes(conn: Connection, codes: list[str]) -> dict:
         rows.extend(conn.execute(select(*_FEATURE_COLS).where(Area.code.in_(codes[start:start + 900]))).all())
     return _features(sorted(rows, key=lambda r: r.code))
 
-
-def open_counts(conn: Connection, scope_path: str, level: str) -> dict[str, int]:
-    """Return open (在办) event counts per area of `level` inside the scope; zero areas omitted."""
-    rows = conn.execute(select(Event.area_path, func.count()).where(
-        counted_events(scope_path), Event.status.in_(OPEN_STATES)).group_by(Event.area_path)).all()
-    sample = conn.execute(select(Area.path).where(subtree(Area.path, scope_path),
-                                                  Area.level == level).limit(1)).scalar()
-    if sample is None:
-        return {}
-    segments = sample.count("/") - 1  # number of codes in a path of that level
-    out: dict[str, int] = defaultdict(int)
-    for path, count in rows:
-        parts = path.strip("/").split("/")
-        if len(parts) >= segments:
-            out[parts[segments - 1]] += count
-    return dict(out)
 
 
 def latest_events(conn: Connection, scope_path: str, limit: int = 15) -> list[dict]:

@@ -44,10 +44,3 @@ def check_transition(from_state: str, to_state: str) -> str:
             f"不能从「{STATES.get(from_state, from_state)}」转到「{STATES.get(to_state, to_state)}」"
             f"（允许：{names}）")
     return allowed[to_state]
-
-
-def step_index(state: str) -> int:
-    """Position of a state in the five steps (1..5); 6 for closed, 0 for returned."""
-    if state == "returned":
-        return 0
-    return list(STATES).index(state) + 1
