@@ -1,10 +1,13 @@
-"""Concurrency: 200 wall/laptop viewers refreshing every 15 s plus 5 dispatchers, against gunicorn.
+"""Concurrency: 200 wall/laptop viewers plus 5 dispatchers, against gunicorn, with push on.
 
 python -m bench.load [--viewers 200] [--dispatchers 5] [--seconds 60] [--databases sqlite,postgresql]
 
-Each viewer is a real signed-in session (wall devices and leaders) posting exactly what the
-cockpit's refresh timer posts; each dispatcher dispatches an open event every few seconds, which
-changes the data version, so the viewers' next refresh recomputes rather than hitting a warm cache.
+Each viewer is a real signed-in session (wall devices and leaders) posting exactly what the cockpit
+posts. As in the browser, a viewer first opens the change stream (GET /api/v1/changes): the ones the
+server takes (COCKPIT_LIVE_STREAMS per worker) refresh at each pushed change, asking for a fresh
+view, and otherwise once a minute; the ones it turns away (503) refresh every 15 s. Each dispatcher
+dispatches an open event every few seconds, which changes the data version, so refreshes recompute
+rather than hitting a warm cache.
 """
 from __future__ import annotations
 
@@ -30,7 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-load-secret-0123456789abcdefghijklmnopqrstu"
 TARGET_P95_S = 0.2
 RENDER_INPUTS = [("url", "hash"), ("grid-layer", "n_clicks"), ("map-metric", "value"), ("cockpit-period", "value"),
-                 ("map-overlays", "value"), ("cockpit-refresh", "n_intervals")]
+                 ("map-overlays", "value"), ("cockpit-refresh", "n_intervals"), ("live-version", "data")]
+LIVE_TICK_S = 60.0  # the refresh timer of a viewer whose change stream is open (assets/gridcockpit.js)
 RENDER_STATE = [("grid-layer", "clickData"), ("view-stamp", "data")]
 
 
@@ -48,24 +52,66 @@ class Viewer:
         self.base, self.area, self.key, self.outputs = base, area, output_key, outputs
         self.stamp, self.n = None, 0
 
-    def refresh(self) -> tuple[float, int, int]:
-        """One refresh tick: (seconds, HTTP status, response bytes)."""
-        self.n += 1
+    def refresh(self, version: str | None = None) -> tuple[float, int, int]:
+        """One refresh: a timer tick, or (with `version`) a pushed change; (seconds, HTTP status, bytes)."""
+        self.n += version is None
         values = {("url", "hash"): f"#area={self.area}", ("map-metric", "value"): "warning",
                   ("cockpit-period", "value"): "year", ("map-overlays", "value"): ["markers"],
-                  ("cockpit-refresh", "n_intervals"): self.n, ("view-stamp", "data"): self.stamp}
+                  ("cockpit-refresh", "n_intervals"): self.n, ("live-version", "data"): version,
+                  ("view-stamp", "data"): self.stamp}
         body = {"output": self.key, "outputs": self.outputs,
                 "inputs": [{"id": i, "property": p, "value": values.get((i, p))} for i, p in RENDER_INPUTS],
                 "state": [{"id": i, "property": p, "value": values.get((i, p))} for i, p in RENDER_STATE],
-                "changedPropIds": ["cockpit-refresh.n_intervals"]}
+                "changedPropIds": ["live-version.data" if version else "cockpit-refresh.n_intervals"]}
         start = time.perf_counter()
         resp = self.http.post(self.base + "/_dash-update-component", json=body, timeout=30)
         elapsed = time.perf_counter() - start
         if resp.status_code == 200:
             stamp = resp.json().get("response", {}).get("view-stamp", {}).get("data")
             if stamp:
-                self.stamp = stamp
+                self.stamp = patched(self.stamp, stamp)
         return elapsed, resp.status_code, len(resp.content)
+
+    def listen(self, on_change, stop_at: float) -> bool:
+        """Hold the change stream (in this thread) and call on_change(version) at each change; False when refused."""
+        try:
+            resp = self.http.get(self.base + "/api/v1/changes", stream=True, timeout=(10, 30))
+        except requests.RequestException:
+            return False
+        if resp.status_code != 200:
+            resp.close()
+            return False
+        seen = None
+        try:
+            for line in resp.iter_lines(decode_unicode=True):
+                if time.perf_counter() > stop_at:
+                    break
+                if line and line.startswith("data: "):
+                    version = line[6:]
+                    if seen is not None and version != seen:
+                        on_change(version)
+                    seen = version
+        except requests.RequestException:
+            pass
+        finally:
+            resp.close()
+        return True
+
+
+def patched(stored, value):
+    """The view stamp after a render's answer: the answer itself, or a Dash Patch (Assign operations) applied."""
+    if not isinstance(value, dict) or "__dash_patch_update" not in value:
+        return value
+    import copy
+
+    out = copy.deepcopy(stored) if isinstance(stored, dict) else {}
+    for op in value["operations"]:
+        target = out
+        for key in op["location"][:-1]:
+            target = target.setdefault(key, {})
+        if op["operation"] == "Assign":
+            target[op["location"][-1]] = op["params"]["value"]
+    return out
 
 
 def _sessions(engine, n: int, kind: str) -> list[dict]:
@@ -89,17 +135,17 @@ def _sessions(engine, n: int, kind: str) -> list[dict]:
 
 
 def _dispatch_once(http: requests.Session, base: str, engine, rng: random.Random, key: str) -> tuple[float, int]:
-    """One dispatcher action through the detail panel's callback: 提交结果 (handle → feedback) on an open event."""
+    """One dispatcher action through the event card's callback: 提交结果 (handle → feedback) on an open event."""
     with engine.connect() as conn:
         eid = conn.execute(text(
             "SELECT id FROM event WHERE status = 'handle' AND duplicate_of_id IS NULL ORDER BY id DESC "
             "LIMIT 1 OFFSET :o"), {"o": rng.randrange(1000)}).scalar()
     if eid is None:
         return 0.0, 204
-    body = {"output": key, "outputs": {"id": {"event": eid, "type": "dispatch-panel"}, "property": "children"},
+    body = {"output": key, "outputs": {"id": {"event": eid, "type": "event-card"}, "property": "children"},
             "inputs": [[], [{"id": {"event": eid, "to": "feedback", "type": "step"}, "property": "n_clicks",
                              "value": 1}],
-                       {"id": {"event": eid, "type": "visit-save"}, "property": "n_clicks", "value": None}, [], []],
+                       {"id": {"event": eid, "type": "visit-save"}, "property": "n_clicks", "value": None}, [], [], []],
             "state": [{"id": {"event": eid, "type": "depts"}, "property": "value", "value": []},
                       {"id": {"event": eid, "type": "step-note"}, "property": "value", "value": "压测：已处置"},
                       {"id": {"event": eid, "type": "visit-score"}, "property": "value", "value": None}],
@@ -136,7 +182,7 @@ def run_scenario(engine, viewers: int, dispatchers: int, seconds: float, period:
         deps.cookies.update(_sessions(engine, 1, "user")[0])
         callbacks = deps.get(base + "/_dash-dependencies").json()
         render_key = next(c["output"] for c in callbacks if "grid-layer.url" in c["output"])
-        act_key = next(c["output"] for c in callbacks if '"type":"dispatch-panel"' in c["output"])
+        act_key = next(c["output"] for c in callbacks if '"type":"event-card"' in c["output"])
         outputs = [{"id": o.rsplit(".", 1)[0], "property": o.rsplit(".", 1)[1]}
                    for o in render_key.strip(".").split("...")]
         walls = _sessions(engine, viewers // 2, "kiosk")
@@ -149,13 +195,15 @@ def run_scenario(engine, viewers: int, dispatchers: int, seconds: float, period:
         for area in [focus, *comms] * 3:
             warm.area, warm.stamp = area, None
             warm.refresh()
-        samples: dict[str, list[float]] = {"first load": [], "refresh": [], "dispatch": []}
-        errors: dict[str, int] = {"first load": 0, "refresh": 0, "dispatch": 0}
+        samples: dict[str, list[float]] = {"first load": [], "refresh": [], "pushed refresh": [], "dispatch": []}
+        errors: dict[str, int] = {"first load": 0, "refresh": 0, "pushed refresh": 0, "dispatch": 0}
         lock = threading.Lock()
+        streaming: set[int] = set()
+        opened = [0]
 
-        def viewer_tick(v: Viewer, kind: str):
+        def viewer_tick(v: Viewer, kind: str, version: str | None = None):
             try:
-                elapsed, status, _size = v.refresh()
+                elapsed, status, _size = v.refresh(version)
                 ok = status == 200 or status == 204
             except requests.RequestException:
                 elapsed, ok = 30.0, False
@@ -180,6 +228,25 @@ def run_scenario(engine, viewers: int, dispatchers: int, seconds: float, period:
                     errors["dispatch"] += 0 if ok else 1
                 time.sleep(drng.uniform(2, 4))
 
+        def listener(i: int, stop_at: float, pool):
+            """A viewer's change stream: while the server holds it, each change is a pushed refresh."""
+            def pushed(version):
+                try:
+                    if time.perf_counter() < stop_at:
+                        pool.submit(viewer_tick, crowd[i], "pushed refresh", version)
+                except RuntimeError:  # the run is over and its pool shut down
+                    pass
+
+            held = crowd[i].listen(pushed, stop_at)
+            with lock:
+                streaming.discard(i)
+                opened[0] += held
+
+        def open_stream(i: int, stop_at: float, pool):
+            with lock:
+                streaming.add(i)  # optimistic: a refused stream is taken back at once
+            threading.Thread(target=listener, args=(i, stop_at, pool), daemon=True).start()
+
         with ThreadPoolExecutor(max_workers=48) as pool:
             start = time.perf_counter()
             stop_at = start + seconds
@@ -192,11 +259,15 @@ def run_scenario(engine, viewers: int, dispatchers: int, seconds: float, period:
                 at, i = due.pop(0)
                 time.sleep(max(0.0, at - time.perf_counter()))
                 pool.submit(viewer_tick, crowd[i], "first load" if i in first else "refresh")
+                if i in first:
+                    open_stream(i, stop_at, pool)
                 first.discard(i)
-                due.append((at + period, i))
+                with lock:
+                    pushed = i in streaming
+                due.append((at + (LIVE_TICK_S if pushed else period), i))
                 due.sort()
         result = {"viewers": viewers, "dispatchers": dispatchers, "seconds": seconds,
-                  "dialect": engine.dialect.name}
+                  "dialect": engine.dialect.name, "streams_held": opened[0]}
         for kind, values in samples.items():
             values.sort()
             result[kind] = {"n": len(values), "errors": errors[kind],
@@ -226,15 +297,17 @@ def main(argv=None) -> dict:
             results[kind] = run_scenario(engine, args.viewers, args.dispatchers, args.seconds)
     rows = []
     for kind, r in results.items():
-        for what in ("first load", "refresh", "dispatch"):
+        for what in ("first load", "refresh", "pushed refresh", "dispatch"):
             s = r[what]
             if not s["n"]:
                 continue
             rows.append([kind, what, s["n"], f"{s['p50_s'] * 1000:.0f}", f"{s['p95_s'] * 1000:.0f}",
                          f"{s['max_s'] * 1000:.0f}", s["errors"],
                          "✓" if s["p95_s"] <= TARGET_P95_S and not s["errors"] else "✗"])
-    print_table(f"{args.viewers} viewers refreshing every 15 s + {args.dispatchers} dispatchers, "
-                f"{args.seconds:.0f} s, gunicorn 2 workers × 8 threads (target p95 ≤ 200 ms, no errors)",
+    held = ", ".join(f"{kind} {r['streams_held']}" for kind, r in results.items())
+    print_table(f"{args.viewers} viewers (change streams the server held: {held}; the others refresh every 15 s) + "
+                f"{args.dispatchers} dispatchers, {args.seconds:.0f} s, gunicorn 2 workers × 8 threads "
+                f"(target p95 ≤ 200 ms, no errors)",
                 ["database", "request", "n", "p50 ms", "p95 ms", "max ms", "errors", ""], rows)
     print(f"results: {write_results('load', results)}")
     return results
