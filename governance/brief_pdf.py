@@ -19,7 +19,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Table, TableStyle
 
 FONT = "BriefCJK"
 # TrueType CJK fonts from Debian packages, first found wins (scripts/install_system_deps.sh installs the first).
@@ -75,7 +75,7 @@ def _p(value, style) -> Paragraph:
 def _col_widths(columns: list[str], rows: list[list], size: float) -> list[float]:
     """Column widths that fit the page: each as wide as its longest text, the widest ones shrunk to fit."""
     def width(text) -> float:
-        return pdfmetrics.stringWidth(str(text), FONT, size) + 8
+        return pdfmetrics.stringWidth(str(text), FONT, size) + 14  # cell padding 6 + 6, and a little air
     want = [max([width(c)] + [width(r[i]) for r in rows]) for i, c in enumerate(columns)]
     want = [min(w, WIDTH * 0.45) for w in want]
     while sum(want) > WIDTH:
@@ -217,6 +217,5 @@ def render_pdf(content: dict) -> bytes:
             story.append(KeepTogether(head + [_table(table["columns"], table["rows"], st)]))
         else:
             story.append(KeepTogether(head + [_p("本期无。", st["note"])]))
-        story.append(Spacer(1, 2 * mm))
     doc.build(story, onFirstPage=_footer(content["title"]), onLaterPages=_footer(content["title"]))
     return out.getvalue()

@@ -160,11 +160,14 @@ def _escalations_table(conn: Connection, path: str, period: Period, names: dict[
                                EventAudit.at.between(period.start, period.end))
                         .order_by(EventAudit.at.desc())).all()
     by_to = {lv: sum(r.to_value == lv for r in rows) for lv in ("community", "subdistrict")}
+    levels = dict(conn.execute(select(Event.handling_level, func.count()).where(
+        counted_events(path), Event.reported_at.between(period.start, period.end)).group_by(Event.handling_level)).all())
     out = [[r.event_id, r.title, _community_of(r.area_path, names),
             f"{LEVELS.get(r.from_value, r.from_value)}→{LEVELS.get(r.to_value, r.to_value)}", r.note or r.action,
             format_local(r.at, "%m-%d %H:%M")] for r in rows[:30]]
     note = f"期内升级 {len(rows)} 件：升至社区 {by_to['community']} 件，升至街道 {by_to['subdistrict']} 件" + \
-        ("（列出最近 30 件）" if len(rows) > 30 else "")
+        ("（列出最近 30 件）" if len(rows) > 30 else "") + "。期内受理事件现处置层级：" + \
+        "，".join(f"{name} {levels.get(lv, 0):,} 件" for lv, name in LEVELS.items())
     return _table("escalations", "升级事件（分级预控）", ["事件", "标题", "社区", "层级", "升级原因", "时间"], out, note)
 
 
