@@ -216,3 +216,14 @@ def test_scheduler_writes_each_finished_period_once_and_announces_it(engine):
     assert {r.period_label for r in rows} == {"2026年11月", "2026年11月23日—11月29日（第 48 周）"}
     assert len(outbox) == len(made) and all("办结率" in p["text"] and "/briefs" in p["text"] for p in outbox)
     assert generate_due(engine, new_month + timedelta(hours=1)) == []
+
+
+def test_bench_summary_judges_the_report_target():
+    """`python -m bench` lists the sub-district monthly report against its 10 s target."""
+    from bench.__main__ import summary_rows
+
+    rows = summary_rows({"briefs": {"sqlite": {"monthly_subdistrict_s_max": 2.4},
+                                    "postgresql": {"monthly_subdistrict_s_max": 10.5}}})
+    by = {r[1]: r for r in rows}
+    assert by["sub-district monthly 工作简报 (PDF + Excel), slowest, sqlite"][2:] == ["2.40 s", "≤ 10 s", "✓"]
+    assert by["sub-district monthly 工作简报 (PDF + Excel), slowest, postgresql"][4] == "✗"

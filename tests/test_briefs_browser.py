@@ -35,6 +35,10 @@ def test_leader_generates_and_downloads_a_report(world_engine, live_server, page
     with open(info.value.path(), "rb") as f:
         assert f.read(4) == b"%PDF"
 
+    page.goto(live_server + "/")
+    page.wait_for_selector("[data-kpi=closure_rate]", timeout=30000)
+    assert "工作简报" in page.locator(".page-links a").all_inner_texts()
+
     staff = page_factory(1366, 768, user="community")
     staff.goto(live_server + "/briefs")
     staff.wait_for_selector("#brief-generate")
