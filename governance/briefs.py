@@ -309,5 +309,6 @@ def generate_due(engine: Engine, now: datetime, levels=SCHEDULED_LEVELS) -> list
                     "channel": "webhook", "dedupe_key": f"brief:{brief_id}", "created_at": now, "attempts": 0,
                     "next_attempt_at": now, "payload": {
                         "title": f"{content['title']} {period.label}",
-                        "text": summary_text(content) + "\n请在驾驶舱“工作简报”页（/briefs）查看与下载 PDF、Excel"}}])
+                        "text": summary_text(content) + "\n请在驾驶舱“工作简报”页（/briefs）查看与下载 PDF、Excel",
+                        "footer": "网格驾驶舱 · 工作简报"}}])
     return made

@@ -4,6 +4,7 @@ with an embedded font; downloads are scoped; the scheduler writes each finished 
 from __future__ import annotations
 
 import io
+import json
 import re
 import subprocess
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from sqlalchemy import select, text
 from governance.briefs import REPORT_KPIS, generate, generate_due, period_of
 from governance.kpis import period_bounds, same_time_last_year
 from governance.models import AccessLog, Brief, Outbox
+from governance.notify import deliver_outbox
 from governance.timeutil import to_local
 
 from .conftest import ARTIFACTS, WORLD_NOW, http_session
@@ -204,7 +206,7 @@ def test_generate_callback_is_scoped(world_engine, live_server, cockpit_app):
     assert made == [(acc["community"], "测试community")] and logged  # by the person's display name
 
 
-def test_scheduler_writes_each_finished_period_once_and_announces_it(engine):
+def test_scheduler_writes_each_finished_period_once_and_announces_it(engine, server):
     new_month = datetime(2026, 11, 30, 16, 30)  # Tue 2026-12-01 00:30 in Shanghai: a new month, week 49 begun
     made = generate_due(engine, new_month)
     with engine.connect() as conn:
@@ -216,6 +218,15 @@ def test_scheduler_writes_each_finished_period_once_and_announces_it(engine):
     assert {r.period_label for r in rows} == {"2026年11月", "2026年11月23日—11月29日（第 48 周）"}
     assert len(outbox) == len(made) and all("办结率" in p["text"] and "/briefs" in p["text"] for p in outbox)
     assert generate_due(engine, new_month + timedelta(hours=1)) == []
+    server.add("/robot", json.dumps({"errcode": 0, "errmsg": "ok"}))
+    deliver_outbox(engine, server.url + "/robot", "wecom", new_month, timeout=5)
+    sent = [json.loads(body)["markdown"]["content"] for status, body in server.answered]
+    briefs_sent = [m for m in sent if "工作简报" in m]
+    assert len(briefs_sent) == len(made)
+    with engine.connect() as conn:
+        focus_name = conn.execute(text("SELECT a.name FROM area a JOIN world_info w ON w.value = a.code "
+                                       "WHERE w.key = 'focus_code'")).scalar()
+    assert any(m.startswith(f"### {focus_name}工作月报 2026年11月\n受理件数 ") for m in briefs_sent), briefs_sent[:2]
 
 
 def test_bench_summary_judges_the_report_target():
