@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from . import citymap, ingest, kpis, load, render
+from . import briefs, citymap, ingest, kpis, load, render
 from .common import print_table, write_results
 
-ORDER = ("ingest", "kpis", "render", "citymap", "load")
+ORDER = ("ingest", "kpis", "render", "citymap", "load", "briefs")
 
 
 def _args(quick: bool) -> dict[str, list[str]]:
@@ -24,12 +24,14 @@ def _args(quick: bool) -> dict[str, list[str]]:
                          "--reps", "5"],
                 "render": ["--runs", "1"],
                 "citymap": ["--databases", "sqlite", "--runs", "1"],
-                "load": ["--databases", "sqlite,postgresql", "--viewers", "40", "--seconds", "20"]}
+                "load": ["--databases", "sqlite,postgresql", "--viewers", "40", "--seconds", "20"],
+                "briefs": ["--databases", "sqlite", "--reps", "1"]}
     return {"ingest": ["--databases", "sqlite,postgresql"],
             "kpis": ["--databases", "postgresql,sqlite"],
             "render": [],
             "citymap": ["--databases", "sqlite,postgresql"],
-            "load": ["--databases", "sqlite,postgresql"]}
+            "load": ["--databases", "sqlite,postgresql"],
+            "briefs": ["--databases", "sqlite,postgresql"]}
 
 
 def _ok(good: bool) -> str:
@@ -86,6 +88,10 @@ def summary_rows(results: dict) -> list[list[str]]:
             if s and s["n"]:
                 rows.append(["load", f"{what} p95 / errors, {kind}", f"{s['p95_s'] * 1000:.0f} ms / {s['errors']}",
                              "≤ 200 ms / 0", _ok(s["p95_s"] <= load.TARGET_P95_S and not s["errors"])])
+    for kind, r in results.get("briefs", {}).items():
+        rows.append(["briefs", f"sub-district monthly 工作简报 (PDF + Excel), slowest, {kind}",
+                     f"{r['monthly_subdistrict_s_max']:.2f} s", f"≤ {briefs.TARGET_S:g} s",
+                     _ok(r["monthly_subdistrict_s_max"] <= briefs.TARGET_S)])
     return rows + database_ratios(results)
 
 
@@ -119,7 +125,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--only", default=",".join(ORDER), help=f"comma-separated subset of {', '.join(ORDER)}")
     parser.add_argument("--quick", action="store_true", help="small sizes: checks the suite runs, not the targets")
     args = parser.parse_args(argv)
-    modules = {"ingest": ingest, "kpis": kpis, "render": render, "citymap": citymap, "load": load}
+    modules = {"ingest": ingest, "kpis": kpis, "render": render, "citymap": citymap, "load": load, "briefs": briefs}
     results, seconds = {}, {}
     for name in [n for n in ORDER if n in args.only.split(",")]:
         started = time.perf_counter()

@@ -16,6 +16,7 @@ from data_sources.push import push
 
 from .auth import guard_pages, install_auth
 from .auth_pages import auth_routes
+from .brief_routes import briefs
 from .export_routes import export
 from .geo_routes import geo
 from .live_routes import live
@@ -55,6 +56,7 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
     server.register_blueprint(health)
     server.register_blueprint(auth_routes)
     server.register_blueprint(live)
+    server.register_blueprint(briefs)
     Compress(server)
     if settings.proxy_hops:  # behind nginx & co.: the rate limiter and logs need the real client address
         from werkzeug.middleware.proxy_fix import ProxyFix

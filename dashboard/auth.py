@@ -42,6 +42,7 @@ ROUTE_ACCESS: dict[str, str] = {
     "geo.area_geobuf": "view_cockpit", "geo.area_tile": "view_cockpit", "geo.warning_points": "view_cockpit",
     "export.events_csv": "export", "export.events_xlsx": "export",
     "live.changes": "view_cockpit",                          # the data version only, pushed as it moves
+    "briefs.brief_pdf": "view_briefs", "briefs.brief_xlsx": "view_briefs",  # a stored 工作简报 (brief_id screened)
 }
 # Routes that serve one cockpit panel's data: an embed token without that panel is refused.
 ROUTE_PANELS: dict[str, tuple[str, ...]] = {

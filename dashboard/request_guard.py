@@ -80,6 +80,7 @@ SLOTS: dict[tuple[str, str], Slot] = {
     ("event-markers", "clickData"): Slot("event", _one("properties", "id"), lambda e: {"properties": {"id": e}}),
     ("drill-pick", "value"): Slot("drill", _one(), lambda d: d),
     ("depts", "value"): Slot("department", _many, lambda d: [d]),
+    ("brief-area", "value"): Slot("area", _one(), lambda c: c),
 }
 # Properties that carry no id (controls, timers, free text, row indexes into a checked table, credentials).
 ID_FREE: set[tuple[str, str]] = {
@@ -94,6 +95,7 @@ ID_FREE: set[tuple[str, str]] = {
     ("live-version", "data"),  # a data version pushed by /api/v1/changes
     ("w-note", "value"), ("w-photo", "value"), ("step-note", "value"), ("visit-score", "value"),
     ("worker-token", "data"),  # the task page's credential: it decides which events are its (kind "task")
+    ("brief-kind", "value"), ("brief-which", "value"),
 }
 # Keys of pattern-matching ids: the kind of id each names (a key not listed names nothing: type, to, level).
 PATTERN_KEYS = {"event": "event", "staff": "staff", "warning": "warning"}
@@ -103,7 +105,7 @@ ID_FREE_KEYS = {"type", "to", "level", "do"}  # actions, steps and levels name n
 TASK_TYPES = {"w-task", "w-step", "w-note", "w-photo"}
 # Query and path arguments of routes (and of the address bar) that name areas.
 QUERY_IDS = {"area": "area", "community": "area"}
-ROUTE_ARGS = {"code": "area"}
+ROUTE_ARGS = {"code": "area", "brief_id": "brief"}
 
 
 @dataclass(frozen=True)

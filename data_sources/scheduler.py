@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from governance.models import JobLease
 from governance.timeutil import utcnow
 
+from governance.briefs import generate_due
 from governance.warning_jobs import deliver_notifications, refresh_warnings
 
 from .base import Source
@@ -83,13 +84,15 @@ def leased_job(engine: Engine, name: str, interval_seconds: int, func: Callable,
 
 
 def warning_jobs(engine: Engine, settings) -> list[tuple[Callable, int, str]]:
-    """The scheduled warning jobs: re-evaluate every minute, deliver notifications every 15 s."""
+    """The scheduled warning jobs: re-evaluate every minute, deliver notifications every 15 s; and every
+    15 minutes the 工作简报 of finished weeks and months that are still missing (governance.briefs)."""
     return [
         (lambda: leased_job(engine, "warnings", 60, lambda: refresh_warnings(engine, utcnow())), 60,
          "warnings"),
         (lambda: leased_job(engine, "notify", 15, lambda: deliver_notifications(
             engine, settings.webhook_url, settings.webhook_format, utcnow())), 15, "notify"),
         (lambda: leased_job(engine, "rollups", 10, lambda: flush_rollups(engine)), 10, "rollups"),
+        (lambda: leased_job(engine, "briefs", 900, lambda: generate_due(engine, utcnow())), 900, "briefs"),
     ]
 
 

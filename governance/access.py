@@ -105,3 +105,9 @@ def validate_role(role: str, area_level: str | None) -> None:
     levels = ROLES[role]["levels"]
     if levels and area_level not in levels:
         raise ValueError(f"角色 {ROLES[role]['label']} 需要绑定到 {'/'.join(levels)} 级区域，而不是 {area_level}")
+
+
+# 工作简报 (docs/briefs.md): leaders read and generate their area's weekly and monthly reports.
+PERMISSIONS["view_briefs"] = "查看、生成并下载本辖区工作简报（周报、月报）"
+for _role in ("admin", "subdistrict_leader", "community_staff"):
+    ROLES[_role]["permissions"].add("view_briefs")

@@ -13,11 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from .access import Principal
-from .models import Area, Event, Staff, Warning
+from .models import Area, Brief, Event, Staff, Warning
 from .taxonomy import load_taxonomy
 
 KINDS = {
     "area": "区域", "event": "事件", "staff": "人员", "warning": "预警", "department": "部门", "drill": "演练",
+    "brief": "简报",
 }
 DRILL_KEY_PREFIX = "DRILL-"
 
@@ -51,6 +52,8 @@ def _paths(conn: Connection, kind: str, values: list) -> dict:
                             .where(Staff.id.in_(ids))).all()
     elif kind == "warning":
         rows = conn.execute(select(Warning.id, Warning.area_path).where(Warning.id.in_(ids))).all()
+    elif kind == "brief":
+        rows = conn.execute(select(Brief.id, Brief.area_path).where(Brief.id.in_(ids))).all()
     else:
         raise KeyError(f"unknown id kind {kind!r}")
     return {str(i): p for i, p in rows}

@@ -107,6 +107,11 @@ def period_bounds(period: str, now: datetime) -> tuple[datetime, datetime]:
 
 
 def _same_time_last_year(value: datetime) -> datetime:
+    return same_time_last_year(value)
+
+
+def same_time_last_year(value: datetime) -> datetime:
+    """The same local date and time a year earlier (28 February for 29 February), as naive UTC."""
     local = to_local(value)
     try:
         shifted = local.replace(year=local.year - 1)
@@ -179,6 +184,11 @@ def kpis_from_rollups(conn: Connection, scope_path: str, period: str, now: datet
 def kpis_from_events(conn: Connection, scope_path: str, period: str, now: datetime) -> KpiSnapshot:
     """The KPI snapshot computed from the events (small scopes, and the reference the rollups must equal)."""
     start, end = period_bounds(period, now)
+    return kpis_in_window(conn, scope_path, start, end, now)
+
+
+def kpis_in_window(conn: Connection, scope_path: str, start: datetime, end: datetime, now: datetime) -> KpiSnapshot:
+    """The KPI snapshot of any window [start, end] from the events (e.g. the same period last year)."""
     today = local_day_start(now)
     base = counted_events(scope_path)
     in_period = and_(Event.reported_at >= start, Event.reported_at <= end)

@@ -16,7 +16,7 @@ MAX_BACKOFF = timedelta(hours=1)
 
 def robot_message(payload: dict, fmt: str) -> dict:
     """The group-robot JSON body for a notification (markdown, in each robot's own format)."""
-    text = f"### {payload['title']}\n{payload.get('text') or ''}\n> 网格驾驶舱 · 分色预警"
+    text = f"### {payload['title']}\n{payload.get('text') or ''}\n> {payload.get('footer') or '网格驾驶舱 · 分色预警'}"
     if fmt == "wecom":
         return {"msgtype": "markdown", "markdown": {"content": text}}
     if fmt == "dingtalk":

@@ -34,11 +34,13 @@ CALLBACK_DESIGN = {
     "start": {"admin", "leader"}, "show": {"admin", "leader"},
     # Its task link is the credential: without one, nobody (tests/test_task_links.py walks a real link).
     "worker_step": set(),
+    "generate_brief": EXPORTERS,  # 工作简报: leaders and community staff, for their own area
 }
 # Pages (path → who sees the page's content).
 PAGE_DESIGN = {
     "/": VIEWERS, "/embed": VIEWERS, "/events": LEDGER, "/rules": set(PEOPLE),
     "/drill": {"admin", "leader"}, "/quarantine": {"admin"}, "/worker/x": set(ROLES),
+    "/briefs": EXPORTERS,
 }
 
 
@@ -72,6 +74,9 @@ def route_design(acc: dict) -> dict:
         "geo.warning_points": ("GET", f"/api/v1/warnings/{a}.geojson", in_a),
         "export.events_csv": ("GET", f"/api/v1/events.csv?area={a}", EXPORTERS - {"community_b"}),
         "export.events_xlsx": ("GET", f"/api/v1/events.xlsx?area={a}", EXPORTERS - {"community_b"}),
+        # a stored 工作简报 of community A: its leaders; community B's staff get 404 like an unknown one
+        "briefs.brief_pdf": ("GET", f"/api/v1/briefs/{acc.get('brief_a', 0)}.pdf", EXPORTERS - {"community_b"}),
+        "briefs.brief_xlsx": ("GET", f"/api/v1/briefs/{acc.get('brief_a', 0)}.xlsx", EXPORTERS - {"community_b"}),
     }
 
 
@@ -93,6 +98,17 @@ def make_client(role: str, world_engine, live_server) -> requests.Session:
     if role == "embed":
         client.headers["X-Embed-Token"] = mint_embed_token(TEST_SECRET, acc["focus"], WORLD_NOW, ttl=timedelta(hours=1))
     return client
+
+
+@pytest.fixture(scope="module", autouse=True)
+def brief_of_a(world_engine):
+    """A stored weekly 工作简报 of community A (the download routes' sample)."""
+    from governance.briefs import generate
+
+    if "brief_a" not in world_engine.accounts:
+        world_engine.accounts["brief_a"] = generate(world_engine, world_engine.accounts["communities"][0], "weekly",
+                                                    WORLD_NOW, actor="test")
+    return world_engine.accounts["brief_a"]
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from sqlalchemy import select, text
 from dashboard.request_guard import ROUTE_ARGS, QUERY_IDS, key_kind, slot_of
 from governance.accounts import create_device, create_user
 from governance.embed_tokens import mint_embed_token
-from governance.models import AccessLog, Area, Event, KioskDevice, Staff, Warning
+from governance.models import AccessLog, Area, Brief, Event, KioskDevice, Staff, Warning
 
 from .conftest import TEST_PASSWORD, TEST_SECRET, WORLD_NOW, http_session
 
@@ -67,6 +67,10 @@ def world(world_engine, live_server, cockpit_app):
         if conn.execute(select(Warning.id).where(Warning.cleared_at.is_(None))).first() is None:
             sync_warnings(conn, focus_path, WORLD_NOW, load_rules(), notify=False)
         device = conn.execute(select(KioskDevice.id).where(KioskDevice.name == "重放测试大屏")).scalar()
+    from governance.briefs import generate
+
+    for code in (a, b):
+        generate(world_engine, code, "weekly", WORLD_NOW, actor="test")
     clients = {name: http_session(world_engine, live_server, name)
                for name in ("community", "community_b", "viewer_a", "gridworker", "leader")}
     clients["kiosk_a"] = http_session(world_engine, live_server, None, device_id=device)
@@ -99,6 +103,7 @@ def _ids_for(conn, paths: dict, home: str | None) -> dict:
     staff = select(Staff.id, Area.path).join(Area, Area.id == Staff.area_id).order_by(Staff.id)
     warns = select(Warning.id, Warning.area_path).where(Warning.cleared_at.is_(None)).order_by(Warning.id)
     drills = select(Event.source_key, Event.area_path).where(Event.source == "drill").order_by(Event.id)
+    briefs = select(Brief.id, Brief.area_path).order_by(Brief.id)
     drill_id = lambda key: key and key[len("DRILL-"):].rsplit("-", 1)[0]  # noqa: E731
     return {
         "area": (home, pick(areas, False)),
@@ -108,6 +113,8 @@ def _ids_for(conn, paths: dict, home: str | None) -> dict:
         # A sub-district leader's world holds no drill outside its scope: an unknown one stands in.
         "drill": (drill_id(pick(drills, True)), drill_id(pick(drills, False)) or "19700101000000-0000"),
         "department": ("housing", "no-such-department"),
+        # 工作简报 of communities A and B (an unknown id stands in where the world has none)
+        "brief": (pick(briefs, True) or 10 ** 9, pick(briefs, False) or 10 ** 9),
     }
 
 
@@ -248,7 +255,8 @@ def _route_urls(app, ids: dict, swap: bool) -> list[tuple[str, str]]:
         if rule.endpoint in ("static", "_dash_assets.static", "/", "/<path:path>") or "GET" not in rule.methods:
             continue
         if rule.arguments & set(ROUTE_ARGS):
-            values = {arg: code if arg in ROUTE_ARGS else ROUTE_DEFAULTS.get(arg, "x") for arg in rule.arguments}
+            values = {arg: (ids[ROUTE_ARGS[arg]][1 if swap else 0] if arg in ROUTE_ARGS else ROUTE_DEFAULTS.get(arg, "x"))
+                      for arg in rule.arguments}
             if "z" in rule.arguments:
                 values["level"] = "micro_grid"  # tiles serve the finest level
             urls.append((rule.endpoint, rule.build(values)[1]))
