@@ -196,7 +196,12 @@ window.gridCockpit = Object.assign({}, window.gridCockpit, {
             headers.set("X-Embed-Token", embedToken);
             init = Object.assign({}, init, {headers: headers, credentials: "omit"});
         }
+        const render = sameOrigin && url.indexOf("/_dash-update-component") !== -1
+            && typeof init.body === "string" && init.body.indexOf("cockpit-clock") !== -1;
+        if (render) { gridCockpitLive.renders += 1; }
+        const settled = function () { if (render) { gridCockpitRenderDone(); } };
         return nativeFetch(input, init).then(function (resp) {
+            settled();
             if (sameOrigin) {
                 const renewed = resp.headers.get("X-Embed-Token");
                 if (renewed) { embedToken = renewed; }
@@ -206,7 +211,7 @@ window.gridCockpit = Object.assign({}, window.gridCockpit, {
                 }
             }
             return resp;
-        });
+        }, function (err) { settled(); throw err; });
     };
 })();
 
@@ -216,7 +221,26 @@ window.gridCockpit = Object.assign({}, window.gridCockpit, {
    what changed. When the stream drops, the refresh interval carries on and the stream reconnects with
    a growing pause (1 s … 30 s; a server at its stream limit asks for 60 s). */
 const gridCockpitLive = {url: null, controller: null, delay: 1000, version: null, bytes: 0, fast: null,
-                         restore: null};
+                         restore: null, renders: 0, pending: null};
+
+/* A pushed version asks for a render; while one is on its way a newer version waits for it to land and
+   then asks once (Dash drops a running call when its callback is triggered again, so under a stream of
+   changes faster than a render the wall would otherwise never be redrawn). */
+function gridCockpitAsk(version) {
+    const live = gridCockpitLive;
+    if (live.renders > 0) { live.pending = version; return; }
+    live.pending = null;
+    window.dash_clientside.set_props("live-version", {data: version});
+}
+
+function gridCockpitRenderDone() {
+    const live = gridCockpitLive;
+    live.renders = Math.max(0, live.renders - 1);
+    if (live.renders === 0 && live.pending !== null) {
+        const version = live.pending;
+        window.setTimeout(function () { if (live.pending === version) { gridCockpitAsk(version); } }, 0);
+    }
+}
 /* While the change stream is open, changes arrive pushed: the refresh timer only has to move the clock-bound
    figures (overdue, today), once a minute. When the stream is down for LIVE_GRACE_MS the timer is back
    at its own interval (COCKPIT_REFRESH_SECONDS) until the stream reconnects. */
@@ -272,7 +296,7 @@ function gridCockpitReadStream(url) {
                                     live.url = null; live.controller = null; controller.abort(); return;
                                 }
                                 if (live.version !== null && version !== live.version) {
-                                    window.dash_clientside.set_props("live-version", {data: version});
+                                    gridCockpitAsk(version);
                                 }
                                 live.version = version;
                             }
