@@ -9,13 +9,13 @@ sends one notification per statement, and PostgreSQL folds identical notificatio
 transaction into one. SQLite: nothing to do.
 
 Revision ID: 0020
-Revises: 0013
+Revises: 0019
 Create Date: 2026-12-03 11:00:00
 """
 from alembic import op
 
 revision = '0020'
-down_revision = '0013'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
