@@ -66,9 +66,12 @@ def test_each_tick_runs_once_with_two_web_workers_and_two_schedulers(engine, tmp
         assert before == 0  # web workers never pull feeds
         procs += [processes.start([sys.executable, "app.py", "scheduler"], env, tmp_path / f"s{i}.log")
                   for i in range(2)]
-        time.sleep(3)  # start-up
+        deadline = time.time() + 90  # start-up: until the schedulers' first pull (slow on a busy machine)
+        while not feed.requests and time.time() < deadline:
+            time.sleep(0.1)
+        assert feed.requests, "no scheduler pulled the feed within 90 s"
         start_count, started = len(feed.requests), time.time()
-        time.sleep(6)
+        time.sleep(6)  # the window the pulls are counted in
         pulls = len(feed.requests) - start_count
         elapsed = time.time() - started
     finally:
