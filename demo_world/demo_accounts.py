@@ -16,6 +16,8 @@ from governance.models import Area, Staff, UserAccount
 from governance.queries import world_info
 from governance.timeutil import utcnow
 
+from .demo_tasks import give_open_tasks
+
 ACCOUNTS_FILE = PROJECT_ROOT / "instance" / "demo_accounts.txt"
 
 
@@ -45,6 +47,8 @@ def ensure_demo_accounts(engine, path: Path = ACCOUNTS_FILE) -> str:
                 create_user(conn, username, password, role if grid or role != "grid_worker" else "community_staff",
                             area, now, display_name=name, staff_id=staff_id, actor="demo")
                 lines.append(f"  {username:<11} {password:<14} {role}")
+            if staff is not None and grid is not None:
+                give_open_tasks(conn, staff.id, now)  # the demo worker's phone opens to real tasks
             playlist = [{"view": f"#area={focus}&metric=warning", "seconds": 60},
                         {"view": f"#area={community}&metric=open", "seconds": 30}]
             token = create_device(conn, "指挥中心大屏", focus, now, "demo", playlist)

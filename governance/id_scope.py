@@ -13,11 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from .access import Principal
-from .models import Area, Event, Staff, Warning
+from .models import Area, Event, EventPhoto, Staff, Warning
 from .taxonomy import load_taxonomy
 
 KINDS = {
     "area": "区域", "event": "事件", "staff": "人员", "warning": "预警", "department": "部门", "drill": "演练",
+    "photo": "照片",  # a task photo lies where its event lies
 }
 DRILL_KEY_PREFIX = "DRILL-"
 
@@ -51,6 +52,9 @@ def _paths(conn: Connection, kind: str, values: list) -> dict:
                             .where(Staff.id.in_(ids))).all()
     elif kind == "warning":
         rows = conn.execute(select(Warning.id, Warning.area_path).where(Warning.id.in_(ids))).all()
+    elif kind == "photo":
+        rows = conn.execute(select(EventPhoto.id, Event.area_path).join(Event, Event.id == EventPhoto.event_id)
+                            .where(EventPhoto.id.in_(ids))).all()
     else:
         raise KeyError(f"unknown id kind {kind!r}")
     return {str(i): p for i, p in rows}

@@ -33,7 +33,7 @@ CALLBACK_DESIGN = {
     "act": DISPATCHERS, "unmask": UNMASKERS,
     "start": {"admin", "leader"}, "show": {"admin", "leader"},
     # Its task link is the credential: without one, nobody (tests/test_task_links.py walks a real link).
-    "worker_step": set(),
+    "worker_card": set(),
 }
 # Pages (path → who sees the page's content).
 PAGE_DESIGN = {
@@ -72,6 +72,10 @@ def route_design(acc: dict) -> dict:
         "geo.warning_points": ("GET", f"/api/v1/warnings/{a}.geojson", in_a),
         "export.events_csv": ("GET", f"/api/v1/events.csv?area={a}", EXPORTERS - {"community_b"}),
         "export.events_xlsx": ("GET", f"/api/v1/events.xlsx?area={a}", EXPORTERS - {"community_b"}),
+        # The phone's queue: its X-Task-Credential is the credential (none here: refused for everyone).
+        "worker_api.worker_action": ("POST", "/api/v1/worker/actions", set()),
+        # A photo of an event in community A, outside the test grid worker's grid (tests/photo_helpers.py).
+        "worker_api.photo_file": ("GET", f"/api/v1/photos/{acc.get('photo_a', 0)}", LEDGER & in_a),
     }
 
 
@@ -97,7 +101,10 @@ def make_client(role: str, world_engine, live_server) -> requests.Session:
 
 @pytest.fixture(scope="module")
 def clients(world_engine, live_server):
-    """One HTTP client per role."""
+    """One HTTP client per role (and a stored photo in community A for the photo route)."""
+    from .photo_helpers import matrix_photo
+
+    world_engine.accounts["photo_a"] = matrix_photo(world_engine)
     return {role: make_client(role, world_engine, live_server) for role in ROLES}
 
 
