@@ -31,20 +31,25 @@ def make_jpeg(width: int = 640, height: int = 480, gps: bool = False, noise: boo
     return out.getvalue()
 
 
-def matrix_photo(world_engine) -> int:
-    """A stored photo of an event in community A outside the test grid worker's grid (made once)."""
+def photo_in(world_engine, code: str, label: str, outside: str | None = None) -> int:
+    """A stored photo (made once per label) of an event inside area `code` (and outside area `outside`)."""
     from dashboard.runtime import current
     from governance import photos
 
-    acc = world_engine.accounts
     with world_engine.begin() as conn:
-        found = conn.execute(text("SELECT id FROM event_photo WHERE uploaded_by = '矩阵测试'")).scalar()
+        found = conn.execute(text("SELECT id FROM event_photo WHERE uploaded_by = :l"), {"l": label}).scalar()
         if found:
             return found
         eid = conn.execute(text(
-            "SELECT e.id FROM event e JOIN area c ON e.area_path LIKE c.path || '%' JOIN area g ON g.code = :g "
-            "WHERE c.code = :c AND e.area_path NOT LIKE g.path || '%' ORDER BY e.id LIMIT 1"),
-            {"c": acc["communities"][0], "g": acc["grid"]}).scalar()
+            "SELECT e.id FROM event e JOIN area c ON e.area_path LIKE c.path || '%' LEFT JOIN area g ON g.code = :g "
+            "WHERE c.code = :c AND (g.path IS NULL OR e.area_path NOT LIKE g.path || '%') ORDER BY e.id LIMIT 1"),
+            {"c": code, "g": outside}).scalar()
         prepared = photos.prepare(make_jpeg(), "image/jpeg", 2 << 20, keep_location=False)
         names = photos.write_files(current().settings.photo_dir, prepared, WORLD_NOW)
-        return photos.record(conn, eid, None, "矩阵测试", WORLD_NOW, prepared, names)
+        return photos.record(conn, eid, None, label, WORLD_NOW, prepared, names)
+
+
+def matrix_photo(world_engine) -> int:
+    """A stored photo of an event in community A outside the test grid worker's grid (made once)."""
+    acc = world_engine.accounts
+    return photo_in(world_engine, acc["communities"][0], "矩阵测试", outside=acc["grid"])
