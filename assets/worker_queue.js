@@ -47,8 +47,10 @@
         return n < 1048576 ? Math.ceil(n / 1024) + " KB" : (Math.round(n / 1048576 * 10) / 10).toString() + " MB";
     }
 
-    function setProps(id, props) {
-        if (window.dash_clientside && window.dash_clientside.set_props) { window.dash_clientside.set_props(id, props); }
+    function setProps(id, props) {  // a task no longer on this page (another link's) is skipped
+        try {
+            if (window.dash_clientside && window.dash_clientside.set_props) { window.dash_clientside.set_props(id, props); }
+        } catch (e) { /* nothing to update */ }
     }
 
     function say(eventId, text, ok) {
@@ -93,7 +95,8 @@
         body.append("kind", item.kind);
         body.append("note", item.note || "");
         if (item.photo) { body.append("photo", item.photo, item.photoName || "photo.jpg"); }
-        var headers = {"X-Task-Credential": item.credential};
+        var headers = {"X-Task-Credential": item.credential, "X-Request-Id": item.requestId,
+                       "X-Event-Id": String(item.event)};
         if (cookie("_csrf_token")) { headers["X-CSRFToken"] = cookie("_csrf_token"); }
         return fetch("/api/v1/worker/actions", {method: "POST", body: body, headers: headers, credentials: "same-origin"})
             .then(function (resp) {

@@ -1,7 +1,8 @@
 """HTTP routes of the worker's phone: its queued actions arrive here, and task photos are served from here.
 
 POST /api/v1/worker/actions takes one action the phone queued (multipart: request_id, event_id, kind,
-note, optional photo) with the task credential in the X-Task-Credential header (a task link's token,
+note, optional photo; X-Request-Id and X-Event-Id repeat the first two) with the task credential in the
+X-Task-Credential header (a task link's token,
 or "mine" with the signed-in worker's session). It answers JSON: 200 applied (or already applied
 under that request id), 422/413 refused for good (the phone drops it and shows why), anything else
 is retried later. GET /api/v1/photos/<id> serves a photo (or ?thumb=1 its thumbnail) to principals
@@ -18,12 +19,13 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from governance import photos
 from governance.dispatch import DispatchError
 from governance.task_links import MINE, grant
-from governance.worker_actions import Outcome, PhotoUpload, apply
+from governance.worker_actions import NO_GRANT, Outcome, PhotoUpload, apply, earlier
 
 from .runtime import current
 
 worker_api = Blueprint("worker_api", __name__)
 CREDENTIAL_HEADER = "X-Task-Credential"
+REQUEST_HEADER, EVENT_HEADER = "X-Request-Id", "X-Event-Id"  # repeat the form's, readable before the body
 FORM_SLACK = 256 * 1024  # the note and form fields around the photo
 
 
@@ -48,21 +50,26 @@ def worker_action():
     """Apply one queued phone action once (idempotent by its request id)."""
     from .auth import principal
 
+    rt, written = current(), []
+    credential = request.headers.get(CREDENTIAL_HEADER, "")
+    own = principal().staff_id if credential == MINE else None
+    with rt.engine.connect() as conn:  # a forged or dead credential is refused before its body is read …
+        if grant(conn, credential, rt.now(), staff_id=own) is None:
+            again = earlier(conn, request.headers.get(REQUEST_HEADER), _int(request.headers.get(EVENT_HEADER)))
+            return _answer(again) if again else _answer(None, NO_GRANT, 422)  # … unless it was applied before
     limit = max_photo_bytes()
     request.max_content_length = limit + FORM_SLACK
-    too_big = f"照片过大（上限 {current().settings.photo_max_mb:g} MB），未保存"
+    too_big = f"照片过大（上限 {rt.settings.photo_max_mb:g} MB），未保存"
     try:
         form, files = request.form, request.files
     except RequestEntityTooLarge:
         return _answer(None, too_big, 413)
-    credential = request.headers.get(CREDENTIAL_HEADER, "")
     upload = files.get("photo")
     photo = PhotoUpload(upload.read(limit + 1), upload.mimetype) if upload and upload.filename else None
-    rt, written = current(), []
     settings = rt.settings
     try:
         with rt.engine.begin() as conn:
-            allowed = grant(conn, credential, rt.now(), staff_id=principal().staff_id if credential == MINE else None)
+            allowed = grant(conn, credential, rt.now(), staff_id=own)
             outcome = apply(conn, form.get("request_id"), _int(form.get("event_id")), form.get("kind"),
                             form.get("note", ""), photo, allowed, rt.now(), settings.photo_dir, limit,
                             settings.photo_keep_location, written)
@@ -72,9 +79,7 @@ def worker_action():
     except Exception:
         photos.remove_files(settings.photo_dir, written)
         with rt.engine.connect() as conn:  # a retry that raced its twin: the twin's answer
-            from governance.worker_actions import earlier
-
-            again = earlier(conn, str(form.get("request_id")))
+            again = earlier(conn, form.get("request_id"), _int(form.get("event_id")))
         if again is None:
             raise
         return _answer(again)

@@ -42,9 +42,17 @@ class PhotoUpload:
     content_type: str | None
 
 
-def earlier(conn: Connection, request_id: str) -> Outcome | None:
-    """The outcome of a request id already applied, or None."""
-    row = conn.execute(select(WorkerRequest.outcome).where(WorkerRequest.request_id == request_id)).first()
+def earlier(conn: Connection, request_id, event_id) -> Outcome | None:
+    """The outcome of a request id already applied to `event_id`, or None.
+
+    Answered even when the credential no longer grants the task: the answer to 提交结果 was lost, and
+    the link stopped granting the task the moment it was applied. A request id is 128 random bits
+    made on the phone, and the answer is the step's label only.
+    """
+    if not isinstance(request_id, str) or not REQUEST_ID.match(request_id):
+        return None
+    row = conn.execute(select(WorkerRequest.outcome).where(WorkerRequest.request_id == request_id,
+                                                           WorkerRequest.event_id == event_id)).first()
     return Outcome(row.outcome, True, duplicate=True) if row else None
 
 
@@ -65,10 +73,10 @@ def apply(conn: Connection, request_id: str, event_id: int, kind: str, note: str
 
     Stored photo files are appended to `written`, so the caller can remove them if the transaction fails.
     """
-    check_request(request_id, event_id, kind, allowed)
-    again = earlier(conn, request_id)
+    again = earlier(conn, request_id, event_id)
     if again is not None:
         return again
+    check_request(request_id, event_id, kind, allowed)
     note = (note or "").strip()[:2000]
     prepared = photos.prepare(photo.data, photo.content_type, max_bytes, keep_location) if photo else None
     if kind == "progress" and not note and prepared is None:

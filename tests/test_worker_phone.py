@@ -161,7 +161,8 @@ def test_the_action_and_photo_routes_over_http(world_engine, live_server):
     anonymous = requests.Session()
 
     def post(rid, photo=None, kind="progress", note="现场照片", credential=token, client=anonymous):
-        return client.post(live_server + "/api/v1/worker/actions", headers={"X-Task-Credential": credential},
+        return client.post(live_server + "/api/v1/worker/actions", headers={
+                               "X-Task-Credential": credential, "X-Request-Id": rid, "X-Event-Id": str(eid)},
                            data={"request_id": rid, "event_id": str(eid), "kind": kind, "note": note},
                            files={"photo": photo} if photo else None, timeout=60)
 
@@ -205,6 +206,16 @@ def test_the_action_and_photo_routes_over_http(world_engine, live_server):
     csv = leader.get(live_server + f"/api/v1/events.csv?area={world_engine.accounts['focus']}&q=PH-HTTP")
     header, row = csv.text.lstrip("\ufeff").splitlines()[:2]
     assert header.endswith(",现场照片") and row.endswith(f"{live_server}/api/v1/photos/{photo_id}")
+
+    # 提交结果 ends what the link grants: a resend of it (its answer was lost) still gets its answer
+    done, resent = post("ph-http-fb-01", None, "feedback", "已清理"), post("ph-http-fb-01", None, "feedback", "已清理")
+    assert done.status_code == 200 and done.json() == {**done.json(), "message": "已提交结果", "duplicate": False}
+    assert resent.status_code == 200 and resent.json()["duplicate"] and resent.json()["message"] == "已提交结果"
+    other = post("ph-http-fb-02", None, "feedback", "已清理")
+    assert other.status_code == 422 and "链接无效" in other.json()["error"]
+    with world_engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(EventAudit).where(
+            EventAudit.event_id == eid, EventAudit.action == "提交结果")).scalar() == 1
 
 
 # --- in the browser, at phone size --------------------------------------------------------------------------------
