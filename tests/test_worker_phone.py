@@ -317,3 +317,33 @@ def test_a_non_image_or_oversized_file_is_refused_in_chinese_and_nothing_stored(
     page.wait_for_selector("#w-queue-bar.clear")
     screenshot(page, "worker-phone-bad-file")
     assert _stored(world_engine, eid) == (0, 0, 1, 0) and _files(_photo_dir()) == before
+
+
+@pytest.mark.browser
+def test_a_signed_in_worker_acts_from_my_tasks_through_the_queue(world_engine, live_server, page_factory):
+    """/worker/mine: the session (and its CSRF header) is the credential of the phone's queue."""
+    from data_sources.base import RawRecord
+    from data_sources.pipeline import ingest_records
+    from data_sources.push import PushSource
+
+    with world_engine.connect() as conn:
+        staff = conn.execute(text("SELECT s.id FROM user_account u JOIN staff s ON s.id = u.staff_id "
+                                  "WHERE u.username = 'gridworker'")).scalar()
+        lon, lat = conn.execute(text("SELECT a.centroid_lon, a.centroid_lat FROM area a JOIN area g ON g.code = :g "
+                                     "WHERE a.level = 'micro_grid' AND a.path LIKE g.path || '%' ORDER BY a.id "
+                                     "LIMIT 1"), {"g": world_engine.accounts["grid"]}).one()
+    ingest_records(world_engine, PushSource(), [RawRecord(
+        {"source_key": "PH-MINE", "category": "燃气隐患", "title": "单元门口燃气味", "lon": lon, "lat": lat,
+         "reported_at": (WORLD_NOW - timedelta(minutes=20)).isoformat() + "+00:00"}, "")], now=WORLD_NOW)
+    with world_engine.begin() as conn:
+        eid = conn.execute(select(Event.id).where(Event.source_key == "PH-MINE")).scalar()
+        dispatch(conn, eid, staff, "街道指挥中心", WORLD_NOW)
+    page = page_factory(375, 812, user="gridworker")
+    page.goto(live_server + "/worker/mine")
+    page.click(f"button.w-act[data-event='{eid}'][data-kind=handle]")
+    page.wait_for_selector("text=已签收")
+    page.wait_for_selector(f"button.w-act[data-event='{eid}'][data-kind=feedback]")
+    with world_engine.connect() as conn:
+        assert conn.execute(select(Event.status).where(Event.id == eid)).scalar() == "handle"
+        assert conn.execute(select(WorkerRequest.kind, WorkerRequest.staff_id).where(
+            WorkerRequest.event_id == eid)).all() == [("handle", staff)]
