@@ -109,6 +109,9 @@
     function delivered(item, answer) {
         var ok = answer.status === 200;
         say(item.event, ok ? answer.data.message : (answer.data.error || "操作未完成"), ok);
+        if (!ok && item.note) {  // refused: the typed note comes back to its field, nothing is lost
+            setProps({type: "w-note", event: Number(item.event)}, {value: item.note});
+        }
         if (ok && item.kind === "feedback") {
             setProps({type: "w-task", event: Number(item.event)}, {children: "结果已提交，等待指挥中心核查"});
         } else if (ok) {
@@ -150,7 +153,7 @@
         add({requestId: requestId(), credential: root.dataset.credential, event: Number(eventId), kind: kind,
              note: note ? note.value : "", photo: file || null, photoName: file ? file.name : null,
              at: new Date().toISOString()}).then(function () {
-            if (note) { note.value = ""; }
+            if (note) { note.value = ""; setProps({type: "w-note", event: Number(eventId)}, {value: ""}); }
             if (input) { input.value = ""; preview(input); }
             say(eventId, navigator.onLine ? "发送中…" : "已保存在手机上，待发送：有信号后自动发送", true);
             setTimeout(function () { button.disabled = false; }, 800);

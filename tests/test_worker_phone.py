@@ -312,8 +312,10 @@ def test_a_non_image_or_oversized_file_is_refused_in_chinese_and_nothing_stored(
     # A file that calls itself a JPEG but is not one: the phone cannot tell, the server's check refuses it.
     page.set_input_files("input.w-photo-input", files=[{"name": "fake.jpg", "mimeType": "image/jpeg",
                                                         "buffer": b"not an image " * 100}])
+    page.fill("textarea.w-note", "楼道纸箱已清走")
     page.click("button.w-act[data-kind=progress]")
     page.wait_for_selector("text=文件不是有效的图片，未保存")
+    page.wait_for_function("() => document.querySelector('textarea.w-note').value === '楼道纸箱已清走'")  # kept
     page.wait_for_selector("#w-queue-bar.clear")
     screenshot(page, "worker-phone-bad-file")
     assert _stored(world_engine, eid) == (0, 0, 1, 0) and _files(_photo_dir()) == before
