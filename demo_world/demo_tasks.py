@@ -3,13 +3,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from governance.dispatch import DispatchError, add_progress, advance, dispatch, worker_advance
 from governance.models import Area, Event, Staff
 
 ACTOR = "演示派单"
+OPEN = ("collect", "discover", "assign", "handle")
+
+
+def busiest_grid(conn: Connection, community_code: str):
+    """(id, code) of the community's general grid with the most open events (the demo worker's grid)."""
+    comm = conn.execute(select(Area.path).where(Area.code == community_code)).scalar()
+    if comm is None:
+        return None
+    grids = conn.execute(select(Area.id, Area.code, Area.path).where(
+        Area.level == "general_grid", Area.path.startswith(comm)).order_by(Area.code)).all()
+    if not grids:
+        return None
+    counts = {g.code: conn.execute(select(func.count()).select_from(Event).where(
+        Event.area_path.startswith(g.path), Event.status.in_(OPEN), Event.is_drill.is_(False))).scalar() for g in grids}
+    return max(grids, key=lambda g: (counts[g.code], -grids.index(g)))
 
 
 def give_open_tasks(conn: Connection, staff_id: int, now: datetime, n: int = 3) -> list[int]:
@@ -21,7 +36,7 @@ def give_open_tasks(conn: Connection, staff_id: int, now: datetime, n: int = 3) 
     if path is None:
         return []
     candidates = conn.execute(select(Event.id, Event.status).where(
-        Event.area_path.startswith(path), Event.status.in_(("collect", "discover", "assign", "handle")),
+        Event.area_path.startswith(path), Event.status.in_(OPEN),
         Event.is_drill.is_(False), Event.duplicate_of_id.is_(None))
         .order_by(Event.reported_at.desc()).limit(n * 3)).all()
     given = []

@@ -123,8 +123,17 @@ def test_a_phone_request_applies_once_and_a_refused_one_stores_nothing(engine, t
     assert send("req-gov-0007", "feedback", note="已清理完毕").message == "已提交结果"
 
 
-def test_the_demo_grid_worker_opens_to_open_tasks(engine):
-    from demo_world.demo_tasks import give_open_tasks
+def test_the_demo_grid_worker_opens_to_open_tasks(engine, world_engine):
+    from demo_world.demo_tasks import busiest_grid, give_open_tasks
+
+    community = world_engine.accounts["communities"][0]
+    with engine.connect() as conn:  # the demo account's grid: its community's grid with the most open events
+        most = conn.execute(text(
+            "SELECT g.code, COUNT(e.id) AS n FROM area g JOIN area c ON c.code = :c AND g.path LIKE c.path || '%' "
+            "LEFT JOIN event e ON e.area_path LIKE g.path || '%' AND e.status IN ('collect','discover','assign','handle') "
+            "AND NOT e.is_drill WHERE g.level = 'general_grid' GROUP BY g.code ORDER BY n DESC, g.code LIMIT 1"),
+            {"c": community}).one()
+        assert busiest_grid(conn, community).code == most.code and most.n >= 3
 
     with engine.begin() as conn:  # the demo account's staff: the first of the first community's first grid
         staff = conn.execute(text("SELECT s.id FROM user_account u JOIN staff s ON s.id = u.staff_id "
