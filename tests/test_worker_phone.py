@@ -37,7 +37,7 @@ def _files(directory: Path) -> set[str]:
 
 def _task(engine, key: str, offset: int, accept: bool = True, due=None) -> tuple[int, str, int]:
     """A 燃气 report dispatched to its best worker (accepted, with an earlier note); (event, token, staff)."""
-    push_gas_event(engine, key, "楼道堆放杂物", offset, description="五楼楼道堆满纸箱", address="幸福路 8 号 2 栋")
+    push_gas_event(engine, key, "过道堆放纸箱", offset, description="五楼过道堆满纸箱", address="幸福路 8 号 2 栋")
     with engine.begin() as conn:
         eid = conn.execute(select(Event.id).where(Event.source_key == key)).scalar()
         staff = suggest_assignees(conn, eid, WORLD_NOW)[0][0].staff_id
@@ -248,7 +248,7 @@ def test_a_photo_taken_offline_is_queued_and_arrives_once(world_engine, live_ser
     screenshot(page, "worker-phone-task")
 
     ctx.set_offline(True)
-    page.fill("textarea.w-note", "已清理楼道杂物")
+    page.fill("textarea.w-note", "已清理过道杂物")
     page.set_input_files("input.w-photo-input", files=[{"name": "scene.jpg", "mimeType": "image/jpeg",
                                                         "buffer": make_jpeg(gps=True)}])
     page.wait_for_selector("img.w-preview:not([hidden])")
@@ -286,7 +286,7 @@ def test_a_photo_taken_offline_is_queued_and_arrives_once(world_engine, live_ser
     page.wait_for_selector("#w-queue-bar.clear")
     page.wait_for_selector("text=进展已记录（含照片）")
     assert len(calls) == 2 and _stored(world_engine, eid) == (1, 1, 2, 1)  # applied once
-    page.wait_for_selector("text=已清理楼道杂物")  # the card was redrawn: the note is in its earlier notes
+    page.wait_for_selector("text=已清理过道杂物")  # the card was redrawn: the note is in its earlier notes
     screenshot(page, "worker-phone-sent")
 
     leader = page_factory(1366, 900)
@@ -321,10 +321,10 @@ def test_a_non_image_or_oversized_file_is_refused_in_chinese_and_nothing_stored(
     # A file that calls itself a JPEG but is not one: the phone cannot tell, the server's check refuses it.
     page.set_input_files("input.w-photo-input", files=[{"name": "fake.jpg", "mimeType": "image/jpeg",
                                                         "buffer": b"not an image " * 100}])
-    page.fill("textarea.w-note", "楼道纸箱已清走")
+    page.fill("textarea.w-note", "过道纸箱已清走")
     page.click("button.w-act[data-kind=progress]")
     page.wait_for_selector("text=文件不是有效的图片，未保存")
-    page.wait_for_function("() => document.querySelector('textarea.w-note').value === '楼道纸箱已清走'")  # kept
+    page.wait_for_function("() => document.querySelector('textarea.w-note').value === '过道纸箱已清走'")  # kept
     page.wait_for_selector("#w-queue-bar.clear")
     screenshot(page, "worker-phone-bad-file")
     assert _stored(world_engine, eid) == (0, 0, 1, 0) and _files(_photo_dir()) == before
