@@ -22,6 +22,7 @@ from .geo_routes import geo
 from .live_routes import live
 from .runtime import Runtime, install
 from .security import install_error_answers, install_security_headers
+from .worker_routes import worker_api
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,6 +58,7 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
     server.register_blueprint(auth_routes)
     server.register_blueprint(live)
     server.register_blueprint(briefs)
+    server.register_blueprint(worker_api)
     Compress(server)
     if settings.proxy_hops:  # behind nginx & co.: the rate limiter and logs need the real client address
         from werkzeug.middleware.proxy_fix import ProxyFix

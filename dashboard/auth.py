@@ -43,6 +43,8 @@ ROUTE_ACCESS: dict[str, str] = {
     "export.events_csv": "export", "export.events_xlsx": "export",
     "live.changes": "view_cockpit",                          # the data version only, pushed as it moves
     "briefs.brief_pdf": "view_briefs", "briefs.brief_xlsx": "view_briefs",  # a stored 工作简报 (brief_id screened)
+    "worker_api.worker_action": PUBLIC,                      # X-Task-Credential checked by task_links.grant
+    "worker_api.photo_file": "view_ledger",                  # photo_id screened: its event in the scope
 }
 # Routes that serve one cockpit panel's data: an embed token without that panel is refused.
 ROUTE_PANELS: dict[str, tuple[str, ...]] = {

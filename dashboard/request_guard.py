@@ -94,6 +94,7 @@ ID_FREE: set[tuple[str, str]] = {
     ("bulk-dispatch", "n_clicks"), ("drill-start", "n_clicks"), ("drill-count", "value"),
     ("live-version", "data"),  # a data version pushed by /api/v1/changes
     ("w-note", "value"), ("w-photo", "value"), ("step-note", "value"), ("visit-score", "value"),
+    ("w-sent", "data"),  # how many queued actions the phone delivered (a counter)
     ("worker-token", "data"),  # the task page's credential: it decides which events are its (kind "task")
     ("brief-kind", "value"), ("brief-which", "value"),
 }
@@ -102,10 +103,10 @@ PATTERN_KEYS = {"event": "event", "staff": "staff", "warning": "warning"}
 PATTERN_TYPE_KEYS = {("open-event", "id"): "event"}
 ID_FREE_KEYS = {"type", "to", "level", "do"}  # actions, steps and levels name no id
 # A worker's task page names events its link (or the signed-in worker) holds, not events of a scope.
-TASK_TYPES = {"w-task", "w-step", "w-note", "w-photo"}
+TASK_TYPES = {"w-task", "w-step", "w-note", "w-photo", "w-sent", "w-msg"}
 # Query and path arguments of routes (and of the address bar) that name areas.
 QUERY_IDS = {"area": "area", "community": "area"}
-ROUTE_ARGS = {"code": "area", "brief_id": "brief"}
+ROUTE_ARGS = {"code": "area", "brief_id": "brief", "photo_id": "photo"}
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ from governance.models import Area, Staff, UserAccount
 from governance.queries import world_info
 from governance.timeutil import utcnow
 
+from .demo_tasks import busiest_grid, give_open_tasks
+
 ACCOUNTS_FILE = PROJECT_ROOT / "instance" / "demo_accounts.txt"
 
 
@@ -27,9 +29,7 @@ def ensure_demo_accounts(engine, path: Path = ACCOUNTS_FILE) -> str:
             focus = world_info(conn).get("focus_code")
             community = conn.execute(select(Area.code).where(Area.level == "community",
                                                              Area.path.like(f"%/{focus}/%")).order_by(Area.code)).scalar()
-            grid = conn.execute(select(Area.id, Area.code).where(Area.level == "general_grid",
-                                                                 Area.path.like(f"%/{community}/%"))
-                                .order_by(Area.code)).first()
+            grid = busiest_grid(conn, community)  # the demo worker's phone opens to real tasks
             staff = conn.execute(select(Staff.id, Staff.name).where(Staff.area_id == grid.id)
                                  .order_by(Staff.id)).first() if grid else None
             lines = [f"# {engine.url.render_as_string(hide_password=True)}",
@@ -45,6 +45,8 @@ def ensure_demo_accounts(engine, path: Path = ACCOUNTS_FILE) -> str:
                 create_user(conn, username, password, role if grid or role != "grid_worker" else "community_staff",
                             area, now, display_name=name, staff_id=staff_id, actor="demo")
                 lines.append(f"  {username:<11} {password:<14} {role}")
+            if staff is not None and grid is not None:
+                give_open_tasks(conn, staff.id, now)  # the demo worker's phone opens to real tasks
             playlist = [{"view": f"#area={focus}&metric=warning", "seconds": 60},
                         {"view": f"#area={community}&metric=open", "seconds": 30}]
             token = create_device(conn, "指挥中心大屏", focus, now, "demo", playlist)

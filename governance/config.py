@@ -34,6 +34,9 @@ SETTINGS_DOC = {
     "COCKPIT_EMBED_ORIGINS": "portal origins allowed to frame /embed, space-separated (e.g. https://portal.gov.cn)",
     "COCKPIT_SECURE_COOKIES": "1 (set it behind HTTPS) marks session cookies Secure",
     "COCKPIT_PROXY_HOPS": "number of trusted reverse proxies in front (default 0): client address and scheme come from their X-Forwarded-* headers",
+    "COCKPIT_PHOTO_DIR": "directory where workers' task photos and thumbnails are stored (default instance/photos)",
+    "COCKPIT_PHOTO_MAX_MB": "largest photo a worker may upload, in MB (default 8)",
+    "COCKPIT_PHOTO_KEEP_LOCATION": "1 keeps a photo's EXIF GPS location; 0 (default) strips it before storing",
 }
 
 
@@ -61,6 +64,9 @@ class Settings:
     secure_cookies: bool = False
     proxy_hops: int = 0
     live_streams: int = 4
+    photo_dir: str = str(PROJECT_ROOT / "instance" / "photos")
+    photo_max_mb: float = 8.0
+    photo_keep_location: bool = False
 
 
 def default_database_url() -> str:
@@ -92,6 +98,9 @@ def load_settings(**overrides) -> Settings:
         secure_cookies=env.get("COCKPIT_SECURE_COOKIES", "0") in ("1", "true", "yes"),
         proxy_hops=int(env.get("COCKPIT_PROXY_HOPS", "0")),
         live_streams=int(env.get("COCKPIT_LIVE_STREAMS", "4")),
+        photo_dir=env.get("COCKPIT_PHOTO_DIR") or str(PROJECT_ROOT / "instance" / "photos"),
+        photo_max_mb=float(env.get("COCKPIT_PHOTO_MAX_MB", "8")),
+        photo_keep_location=env.get("COCKPIT_PHOTO_KEEP_LOCATION", "0") in ("1", "true", "yes"),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
     if values["tile_datum"] not in ("wgs84", "gcj02"):

@@ -13,12 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from .access import Principal
-from .models import Area, Brief, Event, Staff, Warning
+from .models import Area, Brief, Event, EventPhoto, Staff, Warning
 from .taxonomy import load_taxonomy
 
 KINDS = {
     "area": "区域", "event": "事件", "staff": "人员", "warning": "预警", "department": "部门", "drill": "演练",
     "brief": "简报",
+    "photo": "照片",  # a task photo lies where its event lies
 }
 DRILL_KEY_PREFIX = "DRILL-"
 
@@ -54,6 +55,9 @@ def _paths(conn: Connection, kind: str, values: list) -> dict:
         rows = conn.execute(select(Warning.id, Warning.area_path).where(Warning.id.in_(ids))).all()
     elif kind == "brief":
         rows = conn.execute(select(Brief.id, Brief.area_path).where(Brief.id.in_(ids))).all()
+    elif kind == "photo":
+        rows = conn.execute(select(EventPhoto.id, Event.area_path).join(Event, Event.id == EventPhoto.event_id)
+                            .where(EventPhoto.id.in_(ids))).all()
     else:
         raise KeyError(f"unknown id kind {kind!r}")
     return {str(i): p for i, p in rows}

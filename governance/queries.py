@@ -127,6 +127,7 @@ def event_detail(conn: Connection, event_id: int) -> dict | None:
     """One event with its category, area chain, full audit history (oldest change first) and the names
     of the departments that history mentions (`department_names`, code → name)."""
     from .models import Department, EventAudit, Intake, Staff
+    from .photos import photos_of
 
     row = conn.execute(select(*Event.__table__.columns, Category.name.label("category"),
                               Intake.at.label("intake_at"), Intake.actor.label("intake_actor"))
@@ -152,6 +153,7 @@ def event_detail(conn: Connection, event_id: int) -> dict | None:
              for c in (v or "").split(",") if c} | ({detail["assignee_department_code"]} - {None})
     detail["department_names"] = dict(conn.execute(select(Department.code, Department.name)
                                                    .where(Department.code.in_(codes))).all()) if codes else {}
+    detail["photos"] = photos_of(conn, event_id)
     return detail
 
 

@@ -158,7 +158,8 @@ def cockpit_app(world_engine, portal_port, tmp_path_factory):
 
     settings = load_settings(database_url=str(world_engine.url), refresh_seconds=2, cache_seconds=0, secret_key=TEST_SECRET,
                              embed_origins=(f"http://localhost:{portal_port}",),
-                             cache_dir=str(tmp_path_factory.mktemp("cache")))
+                             cache_dir=str(tmp_path_factory.mktemp("cache")),
+                             photo_dir=str(tmp_path_factory.mktemp("photos")), photo_max_mb=2)
     return create_app(settings, world_engine, clock=lambda: WORLD_NOW)
 
 

@@ -33,8 +33,8 @@ CALLBACK_DESIGN = {
     "act": DISPATCHERS, "unmask": UNMASKERS,
     "start": {"admin", "leader"}, "show": {"admin", "leader"},
     # Its task link is the credential: without one, nobody (tests/test_task_links.py walks a real link).
-    "worker_step": set(),
     "generate_brief": EXPORTERS,  # 工作简报: leaders and community staff, for their own area
+    "worker_card": set(),
 }
 # Pages (path → who sees the page's content).
 PAGE_DESIGN = {
@@ -77,6 +77,10 @@ def route_design(acc: dict) -> dict:
         # a stored 工作简报 of community A: its leaders; community B's staff get 404 like an unknown one
         "briefs.brief_pdf": ("GET", f"/api/v1/briefs/{acc.get('brief_a', 0)}.pdf", EXPORTERS - {"community_b"}),
         "briefs.brief_xlsx": ("GET", f"/api/v1/briefs/{acc.get('brief_a', 0)}.xlsx", EXPORTERS - {"community_b"}),
+        # The phone's queue: its X-Task-Credential is the credential (none here: refused for everyone).
+        "worker_api.worker_action": ("POST", "/api/v1/worker/actions", set()),
+        # A photo of an event in community A, outside the test grid worker's grid (tests/photo_helpers.py).
+        "worker_api.photo_file": ("GET", f"/api/v1/photos/{acc.get('photo_a', 0)}", LEDGER & in_a),
     }
 
 
@@ -113,7 +117,10 @@ def brief_of_a(world_engine):
 
 @pytest.fixture(scope="module")
 def clients(world_engine, live_server):
-    """One HTTP client per role."""
+    """One HTTP client per role (and a stored photo in community A for the photo route)."""
+    from .photo_helpers import matrix_photo
+
+    world_engine.accounts["photo_a"] = matrix_photo(world_engine)
     return {role: make_client(role, world_engine, live_server) for role in ROLES}
 
 

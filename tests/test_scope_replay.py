@@ -19,9 +19,10 @@ from sqlalchemy import select, text
 from dashboard.request_guard import ROUTE_ARGS, QUERY_IDS, key_kind, slot_of
 from governance.accounts import create_device, create_user
 from governance.embed_tokens import mint_embed_token
-from governance.models import AccessLog, Area, Brief, Event, KioskDevice, Staff, Warning
+from governance.models import AccessLog, Area, Brief, Event, EventPhoto, KioskDevice, Staff, Warning
 
 from .conftest import TEST_PASSWORD, TEST_SECRET, WORLD_NOW, http_session
+from .photo_helpers import photo_in
 
 SCOPE_REFUSED = "不在您的权限范围内"
 PRINCIPALS = ["community", "community_b", "viewer_a", "gridworker", "leader", "kiosk_a", "embed_a", "anonymous"]
@@ -71,6 +72,8 @@ def world(world_engine, live_server, cockpit_app):
 
     for code in (a, b):
         generate(world_engine, code, "weekly", WORLD_NOW, actor="test")
+    for code, label in ((a, "重放测试A"), (b, "重放测试B"), (acc["grid"], "重放测试网格")):  # task photos
+        photo_in(world_engine, code, label)
     clients = {name: http_session(world_engine, live_server, name)
                for name in ("community", "community_b", "viewer_a", "gridworker", "leader")}
     clients["kiosk_a"] = http_session(world_engine, live_server, None, device_id=device)
@@ -104,6 +107,7 @@ def _ids_for(conn, paths: dict, home: str | None) -> dict:
     warns = select(Warning.id, Warning.area_path).where(Warning.cleared_at.is_(None)).order_by(Warning.id)
     drills = select(Event.source_key, Event.area_path).where(Event.source == "drill").order_by(Event.id)
     briefs = select(Brief.id, Brief.area_path).order_by(Brief.id)
+    shots = select(EventPhoto.id, Event.area_path).join(Event, Event.id == EventPhoto.event_id).order_by(EventPhoto.id)
     drill_id = lambda key: key and key[len("DRILL-"):].rsplit("-", 1)[0]  # noqa: E731
     return {
         "area": (home, pick(areas, False)),
@@ -115,6 +119,7 @@ def _ids_for(conn, paths: dict, home: str | None) -> dict:
         "department": ("housing", "no-such-department"),
         # 工作简报 of communities A and B (an unknown id stands in where the world has none)
         "brief": (pick(briefs, True) or 10 ** 9, pick(briefs, False) or 10 ** 9),
+        "photo": (pick(shots, True), pick(shots, False)),
     }
 
 
@@ -255,8 +260,10 @@ def _route_urls(app, ids: dict, swap: bool) -> list[tuple[str, str]]:
         if rule.endpoint in ("static", "_dash_assets.static", "/", "/<path:path>") or "GET" not in rule.methods:
             continue
         if rule.arguments & set(ROUTE_ARGS):
-            values = {arg: (ids[ROUTE_ARGS[arg]][1 if swap else 0] if arg in ROUTE_ARGS else ROUTE_DEFAULTS.get(arg, "x"))
-                      for arg in rule.arguments}
+            values = {arg: ids[ROUTE_ARGS[arg]][1 if swap else 0] if arg in ROUTE_ARGS
+                      else ROUTE_DEFAULTS.get(arg, "x") for arg in rule.arguments}
+            if any(values[arg] is None for arg in rule.arguments & set(ROUTE_ARGS)):
+                continue  # the principal's world has no such id (inside or outside its scope)
             if "z" in rule.arguments:
                 values["level"] = "micro_grid"  # tiles serve the finest level
             urls.append((rule.endpoint, rule.build(values)[1]))
@@ -273,10 +280,12 @@ def test_routes_refuse_ids_outside_the_scope(who, world, cockpit_app, live_serve
     own_status = {ep: client.get(live_server + url, timeout=60, allow_redirects=False).status_code
                   for ep, url in _route_urls(cockpit_app, ids, swap=False)}
     assert any(s == 200 for s in own_status.values())
+    if who in ("community", "leader"):  # a task photo of their own is served (and another's refused below)
+        assert own_status["worker_api.photo_file"] == 200
     failures = []
     for endpoint, url in _route_urls(cockpit_app, ids, swap=True):
         status = client.get(live_server + url, timeout=60, allow_redirects=False).status_code
-        if own_status[endpoint] < 400 and status != 404:
+        if own_status.get(endpoint, 404) < 400 and status != 404:
             failures.append((endpoint, url, status))
     assert failures == []
 

@@ -323,19 +323,23 @@ def _panel_and_worker_page(world_engine, live_server, cockpit_app, eid, other, b
     with world_engine.connect() as conn:
         assert grant(conn, first, WORLD_NOW) is None and grant(conn, second, WORLD_NOW).event_ids == {eid}
 
-    # The worker, anonymously, through the link alone: 签收, 进展, 提交结果 — never the dispatcher's steps.
+    # The worker, anonymously, through the link alone: 签收, 进展, 提交结果 — never the dispatcher's steps
+    # (the phone's queue posts each action to /api/v1/worker/actions under a request id of its own).
     anonymous = requests.Session()
     steps = [("closed", False), ("discover", False), ("handle", True), ("progress", True), ("closed", False),
              ("assign", False), ("feedback", True), ("closed", False), ("handle", False)]
-    for to, allowed in steps:
+    for i, (to, allowed) in enumerate(steps):
         before = _writes(world_engine, eid)[:2]
-        status, body = _call(anonymous, live_server, cockpit_app, "worker_step", eid,
-                             {"type": "w-step", "event": eid, "to": to}, {"w-note": "到场", "worker-token": second})
-        # refused in the page (200, a message) or, once the task is no longer the link's, by the guard (403)
-        assert status == 200 or (status == 403 and not allowed and "不在您的权限范围内" in body), (to, body)
-        assert (_writes(world_engine, eid)[:2] != before) == allowed, (to, body)
+        resp = _worker_post(anonymous, live_server, second, eid, to, f"tl-http-step-{i}")
+        assert resp.status_code == (200 if allowed else 422), (to, resp.text)
+        assert (_writes(world_engine, eid)[:2] != before) == allowed, (to, resp.text)
     with world_engine.connect() as conn:
         assert conn.execute(select(Event.status).where(Event.id == eid)).scalar() == "feedback"
-    status, body = _call(anonymous, live_server, cockpit_app, "worker_step", other,
-                         {"type": "w-step", "event": other, "to": "handle"}, {"worker-token": second})
-    assert status == 403 and "不在您的权限范围内" in body  # the link grants its one task only
+    resp = _worker_post(anonymous, live_server, second, other, "handle", "tl-http-other-1")
+    assert resp.status_code == 422 and "链接无效" in resp.json()["error"]  # the link grants its one task only
+
+
+def _worker_post(client, base, credential, eid, kind, request_id, note="到场"):
+    """One action as the phone's queue sends it."""
+    return client.post(base + "/api/v1/worker/actions", headers={"X-Task-Credential": credential},
+                       data={"request_id": request_id, "event_id": str(eid), "kind": kind, "note": note}, timeout=60)

@@ -20,6 +20,7 @@ from layers import MAP_JS
 from ..geo_routes import display_datum, to_display
 from .dispatch_panel import dispatch_panel
 from .event_list import now_utc
+from .photo_strip import photo_strip
 
 # event_audit.field → what a leader reads (fields written in Chinese, e.g. 任务链接, show as they are).
 FIELD_LABELS = {"status": "状态", "source_status": "源系统状态", "duplicate_of_id": "关联重复",
@@ -157,6 +158,7 @@ def event_card(detail: dict, warning: tuple[str, list[str]] | None, principal, n
             minimap,
         ]),
         html.P(detail["description"], className="detail-description"),
+        photo_strip(detail, now),
         html.Div(id={"type": "dispatch-panel", "event": detail["id"]}, className="dispatch-panel",
                  children=dispatch_panel(detail, message, ok, new_link=new_link)) if principal.can("dispatch") else None,
         html.H4("流转记录"),
