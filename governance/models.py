@@ -439,3 +439,4 @@ class RollupDirty(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     area_path: Mapped[str] = mapped_column(AreaPath)
     day: Mapped[date] = mapped_column(Date)
+from . import people_models  # noqa: E402,F401  (people registry tables, #19)
