@@ -17,6 +17,7 @@ from data_sources.push import push
 from .auth import guard_pages, install_auth
 from .auth_pages import auth_routes
 from .export_routes import export
+from .people_routes import people_export
 from .geo_routes import geo
 from .live_routes import live
 from .runtime import Runtime, install
@@ -51,6 +52,7 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
     server.config["COCKPIT_CLOCK"] = runtime.now
     server.register_blueprint(geo)
     server.register_blueprint(export)
+    server.register_blueprint(people_export)
     server.register_blueprint(push)
     server.register_blueprint(health)
     server.register_blueprint(auth_routes)

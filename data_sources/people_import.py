@@ -103,6 +103,7 @@ class _Run:
         self.key = people.id_key(secret)
         self.resolver = AddressResolver.from_conn(conn)
         self.bad: list[dict] = []
+        self.paths: set[str] = set()  # micro-grids whose counts changed
 
     def reject(self, s: ImportSummary, table: Table, n: int, row: dict, reason: str) -> None:
         s.quarantined += 1
@@ -118,9 +119,14 @@ class _Run:
 
 def _residents(run: _Run, table: Table, bar) -> ImportSummary:
     conn, now, s = run.conn, run.now, ImportSummary()
-    stored = {h: (i, rh, closed) for h, i, rh, closed in
-              conn.execute(select(Resident.id_hmac, Resident.id, Resident.row_hash, Resident.closed_at))}
-    homes = {k: (i, a) for k, i, a in conn.execute(select(Household.hh_key, Household.id, Household.address))}
+    digests, checked = {}, {}
+    for n, row in table.rows:  # keyed hashes of the file's valid numbers: only those rows are looked up
+        checked[n] = number, _ = people.validate_id_number(str(row.get("id_number", "")))
+        if number:
+            digests[n] = people.id_hmac(number, run.key)
+    stored = _lookup(conn, Resident.id_hmac, [Resident.id, Resident.row_hash, Resident.closed_at],
+                     set(digests.values()))
+    homes = _lookup(conn, Household.hh_key, [Household.id, Household.address, Household.area_path], {_hh_key(r) for _, r in table.rows})
     seen: dict[str, int] = {}
     new_homes: dict[str, dict] = {}
     moved_homes: dict[int, dict] = {}
@@ -128,7 +134,7 @@ def _residents(run: _Run, table: Table, bar) -> ImportSummary:
     for n, row in table.rows:
         s.received += 1
         bar.update(1)
-        number, reason = people.validate_id_number(str(row.get("id_number", "")))
+        number, reason = checked[n]
         name = str(row.get("name", "")).strip()
         phone, phone_reason = people.validate_phone(row.get("phone"))
         status = _status("resident", str(row.get("status", "")).strip())
@@ -144,12 +150,12 @@ def _residents(run: _Run, table: Table, bar) -> ImportSummary:
         if reason:
             run.reject(s, table, n, row, reason)
             continue
-        digest = people.id_hmac(number, run.key)
+        digest = digests[n]
         if digest in seen:
             run.reject(s, table, n, row, f"同一人在本文件中重复出现（与第{seen[digest]}行）")
             continue
         seen[digest] = n
-        hh_key = str(row.get("hh_key", "")).strip() or "addr:" + _hash(people_address_key(address))[:20]
+        hh_key = _hh_key(row)
         groups = "," + ",".join(sorted(set(codes))) + "," if codes else ""
         area_id, path, unplaced = run.place(row)
         home = {"hh_key": hh_key[:64], "address": address[:200], "area_id": area_id,
@@ -158,6 +164,7 @@ def _residents(run: _Run, table: Table, bar) -> ImportSummary:
             new_homes[hh_key] = {**home, "closed_at": None}
         elif hh_key in homes and homes[hh_key][1] != address[:200]:
             moved_homes[homes[hh_key][0]] = {"hid": homes[hh_key][0], **home}  # the household moved
+            run.paths.add(homes[hh_key][2] or "")
         row_hash = _hash(digest, name, phone, hh_key, address, residence, groups, status, area_id)
         values = {"id_masked": people.mask_id(number), "name": name[:40], "gender": people.gender(number),
                   "birth_year": people.birth_year(number), "phone": phone, "hh_key": hh_key, "residence": residence,
@@ -188,7 +195,8 @@ def _residents(run: _Run, table: Table, bar) -> ImportSummary:
         conn.execute(update(Household.__table__).where(Household.__table__.c.id == bindparam("hid"))
                      .values({c: bindparam(c) for c in ("address", "area_id", "area_path", "unplaced", "updated_at")}),
                      list(moved_homes.values()))
-    home_id = {k: i for k, i in conn.execute(select(Household.hh_key, Household.id))}
+    home_id = {k: v[0] for k, v in _lookup(conn, Household.hh_key, [Household.id],
+                                          {r["hh_key"][:64] for r in inserts + updates}).items()}
     for r in inserts + updates:
         r["household_id"] = home_id.get(r.pop("hh_key")[:64])
     insert_rows(conn, Resident.__table__, inserts)
@@ -198,8 +206,25 @@ def _residents(run: _Run, table: Table, bar) -> ImportSummary:
                 .values({c: bindparam(c) for c in cols}))
         for i in range(0, len(updates), CHUNK):
             conn.execute(stmt, updates[i:i + CHUNK])
-    _close_empty_households(conn, now)
+    run.paths.update(h["area_path"] for h in [*new_homes.values(), *moved_homes.values()] if h["area_path"])
+    touched = {r["household_id"] for r in inserts + updates if r["household_id"]}
+    run.paths.update(_close_empty_households(conn, now, touched))
     return s
+
+
+def _hh_key(row: dict) -> str:
+    """The platform's 户编号, or one derived from the address when it gives none."""
+    return (str(row.get("hh_key", "")).strip() or
+            "addr:" + _hash(people_address_key(str(row.get("address", "")).strip()))[:20])[:64]
+
+
+def _lookup(conn, key_col, cols: list, keys: set, chunk: int = 900) -> dict:
+    """key → the other columns, for the rows whose `key_col` is one of `keys` (looked up in chunks)."""
+    out, keys = {}, list(keys)
+    for i in range(0, len(keys), chunk):
+        out.update({r[0]: tuple(r[1:]) for r in conn.execute(select(key_col, *cols).where(
+            key_col.in_(keys[i:i + chunk])))})
+    return out
 
 
 def people_address_key(address: str) -> str:
@@ -208,13 +233,19 @@ def people_address_key(address: str) -> str:
     return normalise(address)
 
 
-def _close_empty_households(conn, now: datetime) -> None:
-    """Households without an active resident are closed; one that has one again reopens."""
+def _close_empty_households(conn, now: datetime, ids: set[int]) -> set[str]:
+    """Of the households `ids`, close those without an active resident and reopen those with one again;
+    return the area paths of all of them (their counts change)."""
     active = exists().where(Resident.household_id == Household.id, Resident.closed_at.is_(None))
-    conn.execute(update(Household).where(Household.closed_at.is_(None), ~active)
-                 .values(closed_at=now, updated_at=now).execution_options(synchronize_session=False))
-    conn.execute(update(Household).where(Household.closed_at.isnot(None), active)
-                 .values(closed_at=None, updated_at=now).execution_options(synchronize_session=False))
+    ids, paths = list(ids), set()
+    for i in range(0, len(ids), 900):
+        part = Household.id.in_(ids[i:i + 900])
+        conn.execute(update(Household).where(part, Household.closed_at.is_(None), ~active)
+                     .values(closed_at=now, updated_at=now).execution_options(synchronize_session=False))
+        conn.execute(update(Household).where(part, Household.closed_at.isnot(None), active)
+                     .values(closed_at=None, updated_at=now).execution_options(synchronize_session=False))
+        paths.update(p for (p,) in conn.execute(select(Household.area_path).where(part)) if p)
+    return paths
 
 
 def _parse_date(v) -> tuple[date | None, bool]:
@@ -234,8 +265,8 @@ def _parse_date(v) -> tuple[date | None, bool]:
 def _places(run: _Run, table: Table, bar) -> ImportSummary:
     conn, now, s, kind = run.conn, run.now, ImportSummary(), table.kind
     kind = "rental" if kind == "rental" else "premises"
-    stored = {k: (i, rh, closed) for k, i, rh, closed in conn.execute(
-        select(Place.place_key, Place.id, Place.row_hash, Place.closed_at).where(Place.kind == kind))}
+    stored = {k: (i, rh, closed, p) for k, i, rh, closed, p in conn.execute(
+        select(Place.place_key, Place.id, Place.row_hash, Place.closed_at, Place.area_path).where(Place.kind == kind))}
     seen: dict[str, int] = {}
     inserts, updates = [], []
     for n, row in table.rows:
@@ -280,9 +311,11 @@ def _places(run: _Run, table: Table, bar) -> ImportSummary:
             if old[2] is not None and status != "active":
                 values["closed_at"] = old[2]
             updates.append({"pid": old[0], **values})
+            run.paths.add(old[3] or "")
             s.closed += status != "active" and old[2] is None
             s.updated += not (status != "active" and old[2] is None)
         s.unplaced += unplaced
+        run.paths.add(path or "")
     insert_rows(conn, Place.__table__, inserts)
     if updates:
         cols = [k for k in updates[0] if k != "pid"]
@@ -313,7 +346,7 @@ def import_people(engine: Engine, path: Path, secret: str, actor: str = "cli",
                 conn.execute(insert(Quarantine), fresh)
         changed = total.inserted + total.updated + total.closed
         if changed:
-            people_stats.rebuild(conn, to_local(now).date())
+            people_stats.rebuild(conn, to_local(now).date(), run.paths)
         summary = json.dumps(asdict(total), ensure_ascii=False)
         conn.execute(insert(PeopleImport), [{"at": now, "actor": actor[:60], "file_name": path.name[:200],
                                              "summary": summary}])

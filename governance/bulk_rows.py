@@ -18,8 +18,10 @@ def insert_rows(conn, table, rows: list[dict]) -> None:
     if dialect == "sqlite" and driver == "pysqlite":
         sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
         raw = conn.connection.driver_connection
+        dated = {c for r in rows[:200] for c in cols if hasattr(r[c], "isoformat")}  # date columns, by sample
+        conv = [(c, c in dated) for c in cols]
         for i in range(0, len(rows), CHUNK):
-            raw.executemany(sql, [tuple(_sqlite(r[c]) for c in cols) for r in rows[i:i + CHUNK]])
+            raw.executemany(sql, [tuple(_sqlite(r[c]) if d else r[c] for c, d in conv) for r in rows[i:i + CHUNK]])
         return
     if dialect == "postgresql" and driver == "psycopg":
         with conn.connection.driver_connection.cursor() as cur:
@@ -32,7 +34,7 @@ def insert_rows(conn, table, rows: list[dict]) -> None:
 
 
 def _sqlite(v):
-    """Values as SQLAlchemy would bind them on SQLite (datetimes as ISO text with a space)."""
+    """Values as SQLAlchemy would bind them on SQLite (datetimes as ISO text with a space; None stays)."""
     if hasattr(v, "hour"):
         return v.strftime("%Y-%m-%d %H:%M:%S.%f")
     if hasattr(v, "isoformat"):

@@ -39,7 +39,8 @@ class AddressResolver:
             parts = path.strip("/").split("/")
             community = community_names.get(parts[-3], "") if len(parts) >= 3 else ""
             self.units[(m.group(1), int(m.group(2)))].append((int(m.group(3)), community, area_id, path))
-        self.estates = sorted({k[0] for k in self.units}, key=len, reverse=True)
+        self.estate_set = {k[0] for k in self.units}
+        self.longest = max(map(len, self.estate_set), default=0)
         self.communities = sorted(set(community_names.values()), key=len, reverse=True)
         self._cache: dict[tuple, tuple] = {}
 
@@ -64,7 +65,8 @@ class AddressResolver:
         if not m:
             return None, "地址中没有楼栋号"
         prefix = text[:m.start()]
-        estate = next((e for e in self.estates if prefix.endswith(e)), None)
+        estate = next((prefix[-n:] for n in range(min(len(prefix), self.longest), 0, -1)
+                       if prefix[-n:] in self.estate_set), None)  # the longest estate name the prefix ends with
         if estate is None:
             return None, "地址中的小区不在任何网格"
         candidates = self.units.get((estate, int(m.group(1))), [])

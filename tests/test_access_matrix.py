@@ -39,6 +39,7 @@ CALLBACK_DESIGN = {
 PAGE_DESIGN = {
     "/": VIEWERS, "/embed": VIEWERS, "/events": LEDGER, "/rules": set(PEOPLE),
     "/drill": {"admin", "leader"}, "/quarantine": {"admin"}, "/worker/x": set(ROLES),
+    "/people": EXPORTERS,  # 人口底数 (#19): masked lists for leaders and community staff, never walls or embeds
 }
 
 
@@ -72,6 +73,7 @@ def route_design(acc: dict) -> dict:
         "geo.warning_points": ("GET", f"/api/v1/warnings/{a}.geojson", in_a),
         "export.events_csv": ("GET", f"/api/v1/events.csv?area={a}", EXPORTERS - {"community_b"}),
         "export.events_xlsx": ("GET", f"/api/v1/events.xlsx?area={a}", EXPORTERS - {"community_b"}),
+        "people_export.people_csv": ("GET", f"/api/v1/people.csv?area={a}", EXPORTERS - {"community_b"}),
     }
 
 
