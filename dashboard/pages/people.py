@@ -66,10 +66,10 @@ def layout(area: str | None = None, view: str = "households", group: str | None 
         ]),
         html.Div(cards, className="kpi-strip people-kpis"),
         html.Div([_link("特殊人群户", view == "households", area=a.code, view="households"),
-                  _link("经营场所", view == "premises", area=a.code, view="premises")], className="filters"),
-        html.Div(filters, className="filters", id="people-filters"),
+                  _link("经营场所", view == "premises", area=a.code, view="premises")], className="people-tabs"),
+        html.Div(filters, className="people-filters", id="people-filters"),
         html.P(f"共 {len(rows)} 条（最多显示 {people_list.LIMIT} 条）。姓名与电话已脱敏。", className="hint"),
-        html.Div(tools),
+        html.Div(tools, className="people-tools"),
         html.Table(className="data-table", id="people-table", children=[
             html.Thead(html.Tr([html.Th(label) for _, label in columns])),
             html.Tbody([html.Tr([html.Td(str(r[k])) for k, _ in columns], className="people-row") for r in rows]),
