@@ -14,11 +14,13 @@ from sqlalchemy.engine import Connection
 
 from .access import Principal
 from .models import Area, Event, Staff, Warning
+from .people_models import Household
 from .taxonomy import load_taxonomy
 
 KINDS = {
     "area": "区域", "event": "事件", "staff": "人员", "warning": "预警", "department": "部门", "drill": "演练",
 }
+KINDS["household"] = "户"  # people registry (#19): a household lies where its micro-grid lies
 DRILL_KEY_PREFIX = "DRILL-"
 
 
@@ -51,6 +53,8 @@ def _paths(conn: Connection, kind: str, values: list) -> dict:
                             .where(Staff.id.in_(ids))).all()
     elif kind == "warning":
         rows = conn.execute(select(Warning.id, Warning.area_path).where(Warning.id.in_(ids))).all()
+    elif kind == "household":
+        rows = conn.execute(select(Household.id, Household.area_path).where(Household.id.in_(ids))).all()
     else:
         raise KeyError(f"unknown id kind {kind!r}")
     return {str(i): p for i, p in rows}

@@ -61,3 +61,19 @@ def premises_kinds(conn: Connection, path: str) -> list[str]:
     return [k for (k,) in conn.execute(select(Place.category).where(
         Place.kind == "premises", Place.closed_at.is_(None), subtree(Place.area_path, path), Place.category.isnot(None))
         .group_by(Place.category).order_by(func.count().desc()))]
+
+
+MIN_REASON = 4
+
+
+def unmask_household(conn: Connection, household_id: int, actor: str, reason: str | None, now, ip: str | None = None) -> str:
+    """Full names and phones of a household's active members, logged with the reason; or why not (Chinese)."""
+    from .accounts import log_access
+
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON:
+        return f"请先在上方填写查看原因（至少{MIN_REASON}个字）"
+    rows = conn.execute(select(Resident.name, Resident.phone).where(
+        Resident.household_id == household_id, Resident.closed_at.is_(None)).order_by(Resident.id)).all()
+    log_access(conn, actor, "people_unmask", now, target=f"household:{household_id}", detail=reason[:500], ip=ip)
+    return "、".join(f"{r.name} {r.phone or ''}".strip() for r in rows) or "—"

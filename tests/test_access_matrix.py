@@ -31,6 +31,7 @@ CALLBACK_DESIGN = {
     "render": VIEWERS, "render_trends": VIEWERS, "render_tiles": VIEWERS, "show_event": VIEWERS,
     "refresh_table": LEDGER, "open_detail": LEDGER, "bulk": DISPATCHERS,
     "act": DISPATCHERS, "unmask": UNMASKERS,
+    "unmask_household": EXPORTERS,  # 人口底数: full names with a logged reason (#19)
     "start": {"admin", "leader"}, "show": {"admin", "leader"},
     # Its task link is the credential: without one, nobody (tests/test_task_links.py walks a real link).
     "worker_step": set(),
@@ -147,13 +148,16 @@ def test_routes_follow_the_design(role, clients, world_engine, live_server):
     assert failures == []
 
 
+MATCH_IDS: dict = {}  # pattern key → the id a MATCH names instead of the event (set per role below)
+
+
 def _dep(dep: dict, event_id: int):
     """A concrete request entry for a callback dependency: wildcards ALL → none, MATCH → event_id."""
     if dep["id"].startswith("{"):
         ident = json.loads(dep["id"])
         if ["ALL"] in ident.values():
             return []
-        ident = {k: event_id if v == ["MATCH"] else v for k, v in ident.items()}
+        ident = {k: MATCH_IDS.get(k, event_id) if v == ["MATCH"] else v for k, v in ident.items()}
         return {"id": ident, "property": dep["property"], "value": None}
     return {"id": dep["id"], "property": dep["property"], "value": None}
 
@@ -183,6 +187,9 @@ def test_callbacks_follow_the_design(role, clients, cockpit_app, world_engine, l
         event_id = conn.execute(text("SELECT e.id FROM event e JOIN area a ON e.area_path LIKE a.path || '%' "
                                      "WHERE a.code = :c ORDER BY e.id LIMIT 1"),
                                 {"c": home.get(role, acc["focus"])}).scalar()
+        MATCH_IDS["household"] = conn.execute(text(  # a household of the role's home (people registry, #19)
+            "SELECT h.id FROM household h JOIN area a ON h.area_path LIKE a.path || '%' WHERE a.code = :c "
+            "ORDER BY h.id LIMIT 1"), {"c": home.get(role, acc["focus"])}).scalar()
     failures = []
     for key, entry in _server_callbacks(cockpit_app).items():
         name = _callback_name(entry)

@@ -121,3 +121,28 @@ def test_people_page_lists_masked_rows_and_export_is_logged(world_engine, live_s
     assert clear.phone not in page.inner_text("body")
     assert page.locator("#people-export").count() == 1
     screenshot(page, "people-page")
+
+
+def test_unmask_needs_a_reason_and_is_logged(world_engine, live_server, page_factory):
+    comm = world_engine.accounts["communities"][0]
+    page = page_factory(1366, 768, user="community")
+    page.goto(f"{live_server}/people?area={comm}&group=elderly_alone")
+    page.wait_for_selector("#people-table button.unmask")
+    first = page.locator("#people-table tbody tr").first
+    first.locator("button.unmask").click()
+    page.wait_for_function("document.querySelector('#people-table tbody tr .people-clear').innerText.length > 0")
+    assert "请先在上方填写查看原因" in first.locator(".people-clear").inner_text()
+    with world_engine.connect() as conn:
+        before = conn.execute(select(AccessLog.id).where(AccessLog.action == "people_unmask")).all()
+    page.fill("#people-reason", "入户走访前核对联系人")
+    first.locator("button.unmask").click()
+    page.wait_for_function("!document.querySelector('#people-table tbody tr .people-clear').innerText.includes('请先')")
+    shown = first.locator(".people-clear").inner_text()
+    with world_engine.connect() as conn:
+        log = conn.execute(select(AccessLog).where(AccessLog.action == "people_unmask").order_by(AccessLog.id.desc())).first()
+        hid = int(log.target.split(":")[1])
+        names = conn.execute(text("SELECT name FROM resident WHERE household_id = :h AND closed_at IS NULL ORDER BY id"),
+                             {"h": hid}).scalars().all()
+    assert len(before) == 0 or log.id > before[-1].id
+    assert log.detail == "入户走访前核对联系人" and all(n in shown for n in names)
+    screenshot(page, "people-unmask")

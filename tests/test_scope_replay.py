@@ -20,6 +20,7 @@ from dashboard.request_guard import ROUTE_ARGS, QUERY_IDS, key_kind, slot_of
 from governance.accounts import create_device, create_user
 from governance.embed_tokens import mint_embed_token
 from governance.models import AccessLog, Area, Event, KioskDevice, Staff, Warning
+from governance.people_models import Household
 
 from .conftest import TEST_PASSWORD, TEST_SECRET, WORLD_NOW, http_session
 
@@ -99,6 +100,8 @@ def _ids_for(conn, paths: dict, home: str | None) -> dict:
     staff = select(Staff.id, Area.path).join(Area, Area.id == Staff.area_id).order_by(Staff.id)
     warns = select(Warning.id, Warning.area_path).where(Warning.cleared_at.is_(None)).order_by(Warning.id)
     drills = select(Event.source_key, Event.area_path).where(Event.source == "drill").order_by(Event.id)
+    households = select(Household.id, Household.area_path).where(Household.area_path.isnot(None))\
+        .order_by(Household.area_path, Household.id)
     drill_id = lambda key: key and key[len("DRILL-"):].rsplit("-", 1)[0]  # noqa: E731
     return {
         "area": (home, pick(areas, False)),
@@ -108,6 +111,7 @@ def _ids_for(conn, paths: dict, home: str | None) -> dict:
         # A sub-district leader's world holds no drill outside its scope: an unknown one stands in.
         "drill": (drill_id(pick(drills, True)), drill_id(pick(drills, False)) or "19700101000000-0000"),
         "department": ("housing", "no-such-department"),
+        "household": (pick(households, True), pick(households, False)),  # people registry (#19)
     }
 
 

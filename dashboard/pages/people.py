@@ -4,9 +4,9 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import dash
-from dash import dcc, html
+from dash import MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from dashboard.auth import covers, home_code, principal
+from dashboard.auth import client_ip, covers, home_code, principal, requires
 from dashboard.runtime import current
 from governance import people_list, people_stats
 from governance.people import groups, small
@@ -56,6 +56,10 @@ def layout(area: str | None = None, view: str = "households", group: str | None 
             _link(k, category == k, **base, category=k) for k in kinds]
     export = {"area": a.code, "view": view, "group": group, "category": category}
     tools = []
+    unmask = view == "households" and principal().can("unmask_people")
+    if unmask:
+        tools.append(dcc.Input(id="people-reason", type="text", maxLength=200, debounce=False,
+                               placeholder="查看完整信息的原因（必填，留痕）", className="people-reason"))
     if principal().can("export_people"):
         tools.append(html.A("导出 CSV（留痕）", id="people-export", className="link-button",
                             href="/api/v1/people.csv?" + urlencode({k: v for k, v in export.items() if v})))
@@ -71,7 +75,28 @@ def layout(area: str | None = None, view: str = "households", group: str | None 
         html.P(f"共 {len(rows)} 条（最多显示 {people_list.LIMIT} 条）。姓名与电话已脱敏。", className="hint"),
         html.Div(tools, className="people-tools"),
         html.Table(className="data-table", id="people-table", children=[
-            html.Thead(html.Tr([html.Th(label) for _, label in columns])),
-            html.Tbody([html.Tr([html.Td(str(r[k])) for k, _ in columns], className="people-row") for r in rows]),
+            html.Thead(html.Tr([html.Th(label) for _, label in columns] + ([html.Th("完整信息")] if unmask else []))),
+            html.Tbody([html.Tr([html.Td(str(r[k])) for k, _ in columns] + ([_unmask_cell(r["id"])] if unmask else []),
+                                className="people-row") for r in rows]),
         ]),
     ])
+
+
+def _unmask_cell(household_id: int) -> html.Td:
+    return html.Td([html.Button("显示（留痕）", id={"type": "people-unmask", "household": household_id}, n_clicks=0,
+                                className="link-button unmask"),
+                    html.Span(id={"type": "people-clear", "household": household_id}, className="people-clear")])
+
+
+@callback(Output({"type": "people-clear", "household": MATCH}, "children"),
+          Input({"type": "people-unmask", "household": MATCH}, "n_clicks"), State("people-reason", "value"),
+          prevent_initial_call=True)
+@requires("unmask_people")
+def unmask_household(n, reason):
+    """A household's full names and phones for a role that may see them, with the reason logged."""
+    if not n:
+        return no_update
+    rt = current()
+    with rt.engine.begin() as conn:
+        return people_list.unmask_household(conn, int(ctx.triggered_id["household"]), principal().name, reason,
+                                            rt.now(), ip=client_ip())
