@@ -84,13 +84,15 @@ def leased_job(engine: Engine, name: str, interval_seconds: int, func: Callable,
 
 def warning_jobs(engine: Engine, settings) -> list[tuple[Callable, int, str]]:
     """The scheduled warning jobs: re-evaluate every minute, deliver notifications every 15 s."""
+    from .people_jobs import visit_jobs
+
     return [
         (lambda: leased_job(engine, "warnings", 60, lambda: refresh_warnings(engine, utcnow())), 60,
          "warnings"),
         (lambda: leased_job(engine, "notify", 15, lambda: deliver_notifications(
             engine, settings.webhook_url, settings.webhook_format, utcnow())), 15, "notify"),
         (lambda: leased_job(engine, "rollups", 10, lambda: flush_rollups(engine)), 10, "rollups"),
-    ]
+    ] + visit_jobs(engine)  # 关爱走访 rounds (#19)
 
 
 def flush_rollups(engine: Engine) -> tuple[str, int]:

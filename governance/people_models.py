@@ -93,3 +93,24 @@ class PeopleRollup(Base):
     area_path: Mapped[str] = mapped_column(AreaPath, primary_key=True)
     metric: Mapped[str] = mapped_column(String(30), primary_key=True)
     n: Mapped[int] = mapped_column(Integer)
+
+
+class VisitTask(Base):
+    """One 关爱走访 visit owed to a household by its micro-grid's worker (a plan round or a 敲门行动 campaign)."""
+
+    __tablename__ = "visit_task"
+    __table_args__ = (Index("ix_visit_task_household_plan", "household_id", "plan"),
+                      Index("ix_visit_task_staff_open", "staff_id", "done_at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(Integer)
+    plan: Mapped[str] = mapped_column(String(40))  # the group code of the plan, or "campaign"
+    campaign: Mapped[str | None] = mapped_column(String(60))
+    area_path: Mapped[str] = mapped_column(AreaPath, index=True)
+    staff_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    due_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime)
+    done_by: Mapped[str | None] = mapped_column(String(60))
+    note: Mapped[str | None] = mapped_column(Text)
+    needs: Mapped[str | None] = mapped_column(Text)
+    event_id: Mapped[int | None] = mapped_column(Integer)  # an event raised from the visit

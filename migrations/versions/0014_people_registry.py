@@ -1,4 +1,4 @@
-"""people registry: households, residents (ID numbers as keyed HMAC only), rentals and premises, imports, counts
+"""people registry: households, residents (ID numbers as keyed HMAC only), rentals and premises, imports, counts, visit tasks
 
 Revision ID: 0014
 Revises: 0013
@@ -82,7 +82,29 @@ def upgrade() -> None:
                     sa.PrimaryKeyConstraint('area_path', 'metric'))
 
 
+    op.create_table('visit_task',
+                    sa.Column('id', sa.Integer(), nullable=False),
+                    sa.Column('household_id', sa.Integer(), nullable=False),
+                    sa.Column('plan', sa.String(length=40), nullable=False),
+                    sa.Column('campaign', sa.String(length=60), nullable=True),
+                    sa.Column('area_path', AreaPath, nullable=False),
+                    sa.Column('staff_id', sa.Integer(), nullable=True),
+                    sa.Column('created_at', sa.DateTime(), nullable=False),
+                    sa.Column('due_at', sa.DateTime(), nullable=False),
+                    sa.Column('done_at', sa.DateTime(), nullable=True),
+                    sa.Column('done_by', sa.String(length=60), nullable=True),
+                    sa.Column('note', sa.Text(), nullable=True),
+                    sa.Column('needs', sa.Text(), nullable=True),
+                    sa.Column('event_id', sa.Integer(), nullable=True),
+                    sa.PrimaryKeyConstraint('id'))
+    op.create_index('ix_visit_task_area_path', 'visit_task', ['area_path'], unique=False)
+    op.create_index('ix_visit_task_due_at', 'visit_task', ['due_at'], unique=False)
+    op.create_index('ix_visit_task_household_plan', 'visit_task', ['household_id', 'plan'], unique=False)
+    op.create_index('ix_visit_task_staff_open', 'visit_task', ['staff_id', 'done_at'], unique=False)
+
+
 def downgrade() -> None:
+    op.drop_table('visit_task')
     op.drop_table('people_rollup')
     op.drop_table('people_import')
     op.drop_index('ix_place_area_path', table_name='place')
