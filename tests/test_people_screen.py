@@ -6,6 +6,7 @@ import csv
 import io
 import json
 
+import pytest
 import requests
 from sqlalchemy import select, text
 
@@ -72,12 +73,23 @@ def _small_grid(conn, focus_path):
     raise AssertionError("no grid with small counts")
 
 
-def test_small_counts_read_under_three_on_the_wall_map(world_engine, live_server, page_factory):
+@pytest.mark.parametrize("who", ["kiosk", "leader"])
+def test_small_counts_read_under_three_on_the_wall_map(who, world_engine, live_server, page_factory):
+    from governance.accounts import create_device
+
     with world_engine.connect() as conn:
         general, micro = _small_grid(conn, _path(conn, world_engine.accounts["focus"]))
         names = dict(conn.execute(select(Area.code, Area.name).where(Area.code.in_(list(micro)))).all())
-    page = page_factory(1920, 1080)
-    page.goto(f"{live_server}/?markers=0#area={general}&metric=special")
+    view = f"#area={general}&metric=special"
+    if who == "kiosk":  # a wall display: its playlist opens the view
+        with world_engine.begin() as conn:
+            token = create_device(conn, "人口大屏", world_engine.accounts["focus"], WORLD_NOW, "test",
+                                  [{"view": view, "seconds": 600}])
+        page = page_factory(1920, 1080, user=None)
+        page.goto(f"{live_server}/kiosk/{token}")
+    else:
+        page = page_factory(1920, 1080)
+        page.goto(f"{live_server}/?markers=0{view}")
     page.wait_for_function("window.gridCockpit.drawn.micro_grid && window.gridCockpit.drawn.micro_grid.size > 0",
                            timeout=30000)
     page.wait_for_function("document.querySelector('#map-metric input[value=special]').checked", timeout=20000)
@@ -87,7 +99,7 @@ def test_small_counts_read_under_three_on_the_wall_map(world_engine, live_server
     for code, n in micro.items():
         expected = "<3（人）" if n < 3 else f"{n:,}（人）"
         assert texts[code] == f"{names[code]}：{expected}", (code, n, texts[code])
-    screenshot(page, "people-map-special")
+    screenshot(page, f"people-map-special-{who}")
 
 
 def test_people_page_lists_masked_rows_and_export_is_logged(world_engine, live_server, page_factory):

@@ -8,7 +8,7 @@ from dash import MATCH, Input, Output, State, callback, ctx, dcc, html, no_updat
 
 from dashboard.auth import client_ip, covers, home_code, principal, requires
 from dashboard.runtime import current
-from governance import people_list, people_stats
+from governance import people_list, people_stats, visits
 from governance.people import groups, small
 from governance.queries import area_by_code
 
@@ -42,11 +42,22 @@ def layout(area: str | None = None, view: str = "households", group: str | None 
         category = category if category in kinds else None
         rows = (people_list.special_households(conn, a.path, group) if view == "households"
                 else people_list.premises(conn, a.path, category))
+        now = current().now()
+        visit = visits.visit_figures(conn, a.path, now)
+        missed = sum(visits.missed_visits(conn, a.path, now).values())
     columns = people_list.HOUSEHOLD_COLUMNS if view == "households" else people_list.PREMISES_COLUMNS
     cards = [html.Div(className="kpi-card", id=f"people-{k.replace(':', '-')}", children=[
         html.Div(labels[k], className="kpi-label"),
         html.Div(small(totals.get(k, 0), False), className="kpi-value", **{"data-metric": k})])
         for k in [*people_stats.METRICS, "floating", "elderly", *[f"group:{c}" for c in groups()], "fire_overdue"]]
+    cards += [html.Div(className="kpi-card", id=f"people-{k}", title=t, children=[
+        html.Div(label, className="kpi-label"), html.Div(v, className="kpi-value", **{"data-metric": k})])
+        for k, label, v, t in [
+            ("visit_completion", "走访完成率", "—" if visit.completion is None else f"{visit.completion:.1f}%",
+             "已到期（或已提前完成）的关爱走访中已完成的比例"),
+            ("visit_on_time", "按期走访率", "—" if visit.on_time_rate is None else f"{visit.on_time_rate:.1f}%",
+             "已完成的走访中在期限内完成的比例"),
+            ("visit_missed", "逾期未访", f"{missed:,}", "已过期限仍未走访的任务数")]]
     base = {"area": a.code, "view": view}
     if view == "households":
         filters = [_link("全部特殊人群", group is None, **base)] + [
