@@ -65,14 +65,33 @@ def run_import(args, settings, engine) -> int:
     return 0
 
 
+def run_import_people(args, settings, engine) -> int:
+    """`python app.py import-people FILE`: import residents, rentals, premises; print what changed."""
+    from data_sources.people_files import PeopleFileError
+    from data_sources.people_import import import_people
+    from governance.config import secret_key
+
+    if not args.name:
+        print("usage: python app.py import-people FILE（.csv UTF-8/GBK 或 .xlsx）", file=sys.stderr)
+        return 2
+    migrate(engine)
+    try:
+        summary = import_people(engine, Path(args.name), secret_key(settings), actor="cli")
+    except (PeopleFileError, OSError, ValueError) as exc:
+        print(f"import-people: {exc}", file=sys.stderr)
+        return 2
+    print(f"人口数据导入完成：{summary.text()}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Command-line interface; every flag has an environment-variable twin (see README)."""
     parser = argparse.ArgumentParser(description="Grid Cockpit 网格驾驶舱")
     parser.add_argument("command", nargs="?", default="serve",
                         choices=["serve", "web", "scheduler", "seed", "migrate", "token", "create-admin", "user",
-                                 "device", "embed-token", "rollups", "import"])
+                                 "device", "embed-token", "rollups", "import", "import-people"])
     parser.add_argument("name", nargs="?", help="client name (token), username (create-admin, user), device name, "
-                                                "feed (import)")
+                                                "feed (import), file (import-people)")
     parser.add_argument("--file", help="import: the records to import (JSON Lines, or one JSON array)")
     parser.add_argument("--workers", type=int, default=2, help="import: parallel processes (PostgreSQL; SQLite: 1)")
     parser.add_argument("--role", help="role of a new user: subdistrict_leader, community_staff, grid_worker, viewer, admin")
@@ -118,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "import":  # a backfill through the feed pipeline, in parallel processes
         return run_import(args, settings, engine)
+    if args.command == "import-people":  # the population platform's export into the people registry
+        return run_import_people(args, settings, engine)
     if args.command in ("token", "create-admin", "user", "device", "embed-token"):
         from governance.admin_cli import run_admin_command
 

@@ -78,6 +78,7 @@ window.gridCockpit = Object.assign({}, window.gridCockpit, {
             }
             if (v === undefined || v === null) { return h.missingLabel || "无数据"; }
             const d = h.digits || 0;
+            if (h.small && v > 0 && v < h.small) { return "<" + h.small + (h.unit ? "（" + h.unit + "）" : ""); }
             const text = Number(v).toLocaleString("zh-CN", {minimumFractionDigits: d, maximumFractionDigits: d});
             return h.unit ? text + "（" + h.unit + "）" : text;
         },

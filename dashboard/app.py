@@ -18,6 +18,7 @@ from .auth import guard_pages, install_auth
 from .auth_pages import auth_routes
 from .brief_routes import briefs
 from .export_routes import export
+from .people_routes import people_export
 from .geo_routes import geo
 from .live_routes import live
 from .runtime import Runtime, install
@@ -53,6 +54,7 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
     server.config["COCKPIT_CLOCK"] = runtime.now
     server.register_blueprint(geo)
     server.register_blueprint(export)
+    server.register_blueprint(people_export)
     server.register_blueprint(push)
     server.register_blueprint(health)
     server.register_blueprint(auth_routes)

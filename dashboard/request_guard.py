@@ -98,8 +98,10 @@ ID_FREE: set[tuple[str, str]] = {
     ("worker-token", "data"),  # the task page's credential: it decides which events are its (kind "task")
     ("brief-kind", "value"), ("brief-which", "value"),
 }
+ID_FREE.add(("people-reason", "value"))  # the logged reason for unmasking a household (#19)
 # Keys of pattern-matching ids: the kind of id each names (a key not listed names nothing: type, to, level).
 PATTERN_KEYS = {"event": "event", "staff": "staff", "warning": "warning"}
+PATTERN_KEYS["household"] = "household"  # 人口底数 unmask buttons (#19)
 PATTERN_TYPE_KEYS = {("open-event", "id"): "event"}
 ID_FREE_KEYS = {"type", "to", "level", "do"}  # actions, steps and levels name no id
 # A worker's task page names events its link (or the signed-in worker) holds, not events of a scope.

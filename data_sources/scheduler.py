@@ -84,8 +84,11 @@ def leased_job(engine: Engine, name: str, interval_seconds: int, func: Callable,
 
 
 def warning_jobs(engine: Engine, settings) -> list[tuple[Callable, int, str]]:
-    """The scheduled warning jobs: re-evaluate every minute, deliver notifications every 15 s; and every
-    15 minutes the 工作简报 of finished weeks and months that are still missing (governance.briefs)."""
+    """The scheduled warning jobs: re-evaluate every minute, deliver notifications every 15 s; every
+    15 minutes the 工作简报 of finished weeks and months that are still missing (governance.briefs);
+    and the 关爱走访 rounds (data_sources.people_jobs)."""
+    from .people_jobs import visit_jobs
+
     return [
         (lambda: leased_job(engine, "warnings", 60, lambda: refresh_warnings(engine, utcnow())), 60,
          "warnings"),
@@ -93,7 +96,7 @@ def warning_jobs(engine: Engine, settings) -> list[tuple[Callable, int, str]]:
             engine, settings.webhook_url, settings.webhook_format, utcnow())), 15, "notify"),
         (lambda: leased_job(engine, "rollups", 10, lambda: flush_rollups(engine)), 10, "rollups"),
         (lambda: leased_job(engine, "briefs", 900, lambda: generate_due(engine, utcnow())), 900, "briefs"),
-    ]
+    ] + visit_jobs(engine)  # 关爱走访 rounds (#19)
 
 
 def flush_rollups(engine: Engine) -> tuple[str, int]:

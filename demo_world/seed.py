@@ -17,6 +17,7 @@ from governance.timeutil import utcnow
 
 from .areas import focus_area, generate_areas, walk
 from .history import GridInfo, generate_events
+from .people_registry import seed_people
 from .people import SHIFTS, department_rows, generate_staff
 from .tessellate import sample_points
 
@@ -140,6 +141,7 @@ def seed_world(engine: Engine, scale: str = "street", seed: int = 20231,
         info = {"scale": scale, "seed": str(seed), "focus_code": focus.code,
                 "generated_at": now.isoformat(), "history_start": history_start.isoformat()}
         conn.execute(insert(m.WorldInfo.__table__), [{"key": k, "value": v} for k, v in info.items()])
+        seed_people(conn, specs, id_of, seed, now)  # people registry (#19)
         sync_sequences(conn)  # rows were written with explicit ids
         rollups.rebuild(conn)
     if engine.dialect.name == "postgresql":  # planner statistics now, not after autovacuum's next round

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from . import scope_rollups
+from . import people_stats, scope_rollups
 from .rollups import counts_by_path, local_day
 from .kpis import MIN_SAMPLE, period_bounds
 from .models import Area
@@ -23,6 +23,7 @@ METRICS = {
     "closure": "办结率",
     "per100": "每百户事件",
 }
+METRICS.update(people_stats.METRICS)  # 常住人口, 户数, 特殊人群, 出租房, 经营场所 (people registry, #19)
 # MIN_SAMPLE (governance.kpis): areas with fewer events in the period are not ranked or rated
 
 
@@ -38,6 +39,7 @@ class AreaFigures:
     closed: int = 0
     warning: str = "none"
     warning_reasons: tuple = ()  # what is wrong: its own events (a micro-grid) or its micro-grids' share
+    people: dict = field(default_factory=dict)  # people registry counts (governance.people_stats)
 
     @property
     def closure(self) -> float | None:
@@ -50,7 +52,9 @@ class AreaFigures:
         return 100.0 * self.received / self.households if self.households else None
 
     def value(self, metric: str):
-        """The value a metric colours this area by."""
+        """The value a metric colours this area by (people counts of 1–2 read as 1: shown "<3")."""
+        if metric in people_stats.METRICS:
+            return people_stats.shown_count(self.people.get(metric, 0))
         return getattr(self, metric)
 
 
@@ -79,6 +83,9 @@ def child_figures(conn: Connection, parent_path: str, child_level: str, period: 
             f.open += open_n
             f.received += received
             f.closed += closed
+    for code, counts in people_stats.child_totals(conn, parent_path, segments).items():
+        if code in out:
+            out[code].people = counts
     warnings = warnings or evaluate_scope(conn, parent_path, now, rules)
     if child_level in GRID_LEVELS:
         colours = {p.strip("/").split("/")[-1]: c for p, c in warnings.grids.items()}

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 
 from .access import Principal
 from .models import Area, Brief, Event, EventPhoto, Staff, Warning
+from .people_models import Household
 from .taxonomy import load_taxonomy
 
 KINDS = {
@@ -21,6 +22,7 @@ KINDS = {
     "brief": "简报",
     "photo": "照片",  # a task photo lies where its event lies
 }
+KINDS["household"] = "户"  # people registry (#19): a household lies where its micro-grid lies
 DRILL_KEY_PREFIX = "DRILL-"
 
 
@@ -58,6 +60,8 @@ def _paths(conn: Connection, kind: str, values: list) -> dict:
     elif kind == "photo":
         rows = conn.execute(select(EventPhoto.id, Event.area_path).join(Event, Event.id == EventPhoto.event_id)
                             .where(EventPhoto.id.in_(ids))).all()
+    elif kind == "household":
+        rows = conn.execute(select(Household.id, Household.area_path).where(Household.id.in_(ids))).all()
     else:
         raise KeyError(f"unknown id kind {kind!r}")
     return {str(i): p for i, p in rows}

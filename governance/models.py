@@ -492,3 +492,6 @@ class WorkerRequest(Base):
     kind: Mapped[str] = mapped_column(String(12))
     received_at: Mapped[datetime] = mapped_column(DateTime)
     outcome: Mapped[str] = mapped_column(String(200))
+
+
+from . import people_models  # noqa: E402,F401  (people registry tables, #19)

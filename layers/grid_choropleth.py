@@ -73,6 +73,7 @@ class MetricScale:
     whole: bool = True  # whole numbers: classes read 0–24, 25–49 … instead of <25, 25–50 …
     target: float | None = None  # higher is better: colours diverge around this value
     missing: str = MISSING_LABEL  # what an area without a value shows
+    small: int | None = None  # counts of people: values above 0 and below this are written "<small"
 
     def classes(self, level: str | None, period: str | None) -> tuple:
         """The fixed class lower bounds at a map level and period."""
@@ -96,6 +97,28 @@ SCALES = {
     "closure": MetricScale("办结率", "%", RATE_BREAKS, digits=1, whole=False, target=RATE_TARGET,
                            missing=f"样本不足（受理不足{MIN_SAMPLE}件）"),
 }
+# People registry counts (#19): per level, like open events; small counts are written "<3".
+RESIDENT_BREAKS = {"district": (0, 50000, 100000, 200000, 400000, 800000),
+                   "subdistrict": (0, 20000, 50000, 100000, 150000, 200000),
+                   "community": (0, 5000, 10000, 15000, 20000, 30000),
+                   "general_grid": (0, 200, 500, 1000, 2000, 4000), "micro_grid": (0, 50, 100, 200, 300, 500)}
+HOUSEHOLD_BREAKS = {"district": (0, 20000, 40000, 80000, 150000, 300000),
+                    "subdistrict": (0, 5000, 10000, 20000, 50000, 80000),
+                    "community": (0, 2000, 4000, 6000, 8000, 12000),
+                    "general_grid": (0, 100, 200, 400, 800, 1500), "micro_grid": (0, 20, 40, 60, 80, 100)}
+SPECIAL_BREAKS = {"district": (0, 2000, 5000, 10000, 20000, 40000), "subdistrict": (0, 1000, 2000, 5000, 10000, 15000),
+                  "community": (0, 200, 500, 800, 1200, 2000), "general_grid": (0, 10, 30, 60, 100, 200),
+                  "micro_grid": (0, 1, 3, 5, 10, 20)}
+PLACE_BREAKS = {"district": (0, 1000, 2500, 5000, 10000, 20000), "subdistrict": (0, 500, 1000, 2500, 5000, 8000),
+                "community": (0, 100, 200, 400, 600, 1000), "general_grid": (0, 5, 10, 20, 50, 100),
+                "micro_grid": (0, 1, 3, 5, 8, 12)}
+SCALES.update({
+    "residents": MetricScale("常住人口", "人", RESIDENT_BREAKS, small=3),
+    "households": MetricScale("户数", "户", HOUSEHOLD_BREAKS, small=3),
+    "special": MetricScale("特殊人群", "人", SPECIAL_BREAKS, small=3),
+    "rentals": MetricScale("出租房", "套", PLACE_BREAKS, small=3),
+    "premises": MetricScale("经营场所", "家", PLACE_BREAKS, small=3),
+})
 METRIC_TITLES = {"warning": "预警等级", **{k: s.title for k, s in SCALES.items()}}
 
 
@@ -139,7 +162,8 @@ def choropleth_scale(metric: str, values=(), colors: dict | None = None, level: 
     scale = SCALES[metric]
     classes = list(scale.classes(level, period))
     return {"mode": "classes", "classes": classes, "colors": scale.colors(classes), "missing": MISSING_COLOR,
-            "unit": scale.unit, "digits": scale.digits, "missingLabel": scale.missing}
+            "unit": scale.unit, "digits": scale.digits, "missingLabel": scale.missing,
+            **({"small": scale.small} if scale.small else {})}
 
 
 def choropleth_hideout(metric: str, values: dict[str, object], colors: dict | None = None,

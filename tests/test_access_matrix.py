@@ -31,6 +31,7 @@ CALLBACK_DESIGN = {
     "render": VIEWERS, "render_trends": VIEWERS, "render_tiles": VIEWERS, "show_event": VIEWERS,
     "refresh_table": LEDGER, "open_detail": LEDGER, "bulk": DISPATCHERS,
     "act": DISPATCHERS, "unmask": UNMASKERS,
+    "unmask_household": EXPORTERS,  # 人口底数: full names with a logged reason (#19)
     "start": {"admin", "leader"}, "show": {"admin", "leader"},
     # Its task link is the credential: without one, nobody (tests/test_task_links.py walks a real link).
     "generate_brief": EXPORTERS,  # 工作简报: leaders and community staff, for their own area
@@ -41,6 +42,7 @@ PAGE_DESIGN = {
     "/": VIEWERS, "/embed": VIEWERS, "/events": LEDGER, "/rules": set(PEOPLE),
     "/drill": {"admin", "leader"}, "/quarantine": {"admin"}, "/worker/x": set(ROLES),
     "/briefs": EXPORTERS,
+    "/people": EXPORTERS,  # 人口底数 (#19): masked lists for leaders and community staff, never walls or embeds
 }
 
 
@@ -81,6 +83,7 @@ def route_design(acc: dict) -> dict:
         "worker_api.worker_action": ("POST", "/api/v1/worker/actions", set()),
         # A photo of an event in community A, outside the test grid worker's grid (tests/photo_helpers.py).
         "worker_api.photo_file": ("GET", f"/api/v1/photos/{acc.get('photo_a', 0)}", LEDGER & in_a),
+        "people_export.people_csv": ("GET", f"/api/v1/people.csv?area={a}", EXPORTERS - {"community_b"}),
     }
 
 
@@ -168,13 +171,16 @@ def test_routes_follow_the_design(role, clients, world_engine, live_server):
     assert failures == []
 
 
+MATCH_IDS: dict = {}  # pattern key → the id a MATCH names instead of the event (set per role below)
+
+
 def _dep(dep: dict, event_id: int):
     """A concrete request entry for a callback dependency: wildcards ALL → none, MATCH → event_id."""
     if dep["id"].startswith("{"):
         ident = json.loads(dep["id"])
         if ["ALL"] in ident.values():
             return []
-        ident = {k: event_id if v == ["MATCH"] else v for k, v in ident.items()}
+        ident = {k: MATCH_IDS.get(k, event_id) if v == ["MATCH"] else v for k, v in ident.items()}
         return {"id": ident, "property": dep["property"], "value": None}
     return {"id": dep["id"], "property": dep["property"], "value": None}
 
@@ -204,6 +210,9 @@ def test_callbacks_follow_the_design(role, clients, cockpit_app, world_engine, l
         event_id = conn.execute(text("SELECT e.id FROM event e JOIN area a ON e.area_path LIKE a.path || '%' "
                                      "WHERE a.code = :c ORDER BY e.id LIMIT 1"),
                                 {"c": home.get(role, acc["focus"])}).scalar()
+        MATCH_IDS["household"] = conn.execute(text(  # a household of the role's home (people registry, #19)
+            "SELECT h.id FROM household h JOIN area a ON h.area_path LIKE a.path || '%' WHERE a.code = :c "
+            "ORDER BY h.id LIMIT 1"), {"c": home.get(role, acc["focus"])}).scalar()
     failures = []
     for key, entry in _server_callbacks(cockpit_app).items():
         name = _callback_name(entry)

@@ -20,6 +20,7 @@ from dashboard.request_guard import ROUTE_ARGS, QUERY_IDS, key_kind, slot_of
 from governance.accounts import create_device, create_user
 from governance.embed_tokens import mint_embed_token
 from governance.models import AccessLog, Area, Brief, Event, EventPhoto, KioskDevice, Staff, Warning
+from governance.people_models import Household
 
 from .conftest import TEST_PASSWORD, TEST_SECRET, WORLD_NOW, http_session
 from .photo_helpers import photo_in
@@ -108,6 +109,8 @@ def _ids_for(conn, paths: dict, home: str | None) -> dict:
     drills = select(Event.source_key, Event.area_path).where(Event.source == "drill").order_by(Event.id)
     briefs = select(Brief.id, Brief.area_path).order_by(Brief.id)
     shots = select(EventPhoto.id, Event.area_path).join(Event, Event.id == EventPhoto.event_id).order_by(EventPhoto.id)
+    households = select(Household.id, Household.area_path).where(Household.area_path.isnot(None))\
+        .order_by(Household.area_path, Household.id)
     drill_id = lambda key: key and key[len("DRILL-"):].rsplit("-", 1)[0]  # noqa: E731
     return {
         "area": (home, pick(areas, False)),
@@ -120,6 +123,7 @@ def _ids_for(conn, paths: dict, home: str | None) -> dict:
         # 工作简报 of communities A and B (an unknown id stands in where the world has none)
         "brief": (pick(briefs, True) or 10 ** 9, pick(briefs, False) or 10 ** 9),
         "photo": (pick(shots, True), pick(shots, False)),
+        "household": (pick(households, True), pick(households, False)),  # people registry (#19)
     }
 
 

@@ -1,0 +1,181 @@
+"""关爱走访: visit plans per special group (data: governance/people.yaml), tasks to the micro-grid's worker,
+visits recorded, 走访完成率 / 按期走访率 per area, missed visits, and one-off 敲门行动 campaigns.
+
+The scheduler calls `generate_tasks` (data_sources/people_jobs.py); the worker's phone page calls
+`open_tasks_for_staff` and `record_visit`; the alarm rules can call `missed_visits`.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, func, select, update
+from sqlalchemy.engine import Connection
+
+from .accounts import log_access
+from .bulk_rows import insert_rows
+from .models import Area, Staff
+from .people import config, groups
+from .people_models import Household, Resident, VisitTask
+from .scope import subtree
+
+WORKER_ROLES = ("micro_grid_worker", "grid_worker")  # the micro-grid's own, else its general grid's
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Visit every household with a member of `group` every `every_days` days."""
+
+    group: str
+    every_days: int
+    label: str
+
+
+def plans() -> list[Plan]:
+    """The visit plans in force (validated: known groups, positive intervals)."""
+    out = []
+    for p in config().get("visit_plans", []):
+        if p["group"] not in groups() or int(p["every_days"]) < 1:
+            raise ValueError(f"走访计划无效：{p}")
+        out.append(Plan(p["group"], int(p["every_days"]), p.get("label", "")))
+    return out
+
+
+def _workers(conn: Connection) -> dict[str, int]:
+    """Area path → the staff id who visits there (a micro-grid's worker, else its general grid's)."""
+    out: dict[str, int] = {}
+    rows = conn.execute(select(Area.path, Staff.id, Staff.role).join(Staff, Staff.area_id == Area.id)
+                        .where(Staff.role.in_(WORKER_ROLES)).order_by(Staff.id)).all()
+    for path, sid, role in sorted(rows, key=lambda r: WORKER_ROLES.index(r.role)):
+        out.setdefault(path, sid)
+    return out
+
+
+def _worker_for(workers: dict[str, int], path: str) -> int | None:
+    own = workers.get(path)
+    return own if own is not None else workers.get(path.rsplit("/", 2)[0] + "/")
+
+
+def _households_of(conn: Connection, group: str, path: str | None = None) -> list[tuple[int, str]]:
+    """(household id, micro-grid path) of open, placed households with an active member of `group`."""
+    q = (select(Household.id, Household.area_path).where(
+        Household.closed_at.is_(None), Household.area_path.isnot(None),
+        Household.id.in_(select(Resident.household_id).where(Resident.closed_at.is_(None),
+                                                            Resident.groups.like(f"%,{group},%")))))
+    if path:
+        q = q.where(subtree(Household.area_path, path))
+    return conn.execute(q.order_by(Household.id)).all()
+
+
+def generate_tasks(conn: Connection, now: datetime) -> int:
+    """Create the next round's task for every household whose last plan task is due (or that has none)."""
+    workers = _workers(conn)
+    created = []
+    for plan in plans():
+        latest = dict(conn.execute(select(VisitTask.household_id, func.max(VisitTask.due_at))
+                                   .where(VisitTask.plan == plan.group).group_by(VisitTask.household_id)).all())
+        for hid, path in _households_of(conn, plan.group):
+            last = latest.get(hid)
+            if isinstance(last, str):  # SQLite aggregates come back as text
+                last = datetime.fromisoformat(last)
+            if last is not None and last > now:
+                continue  # the current round's task exists
+            created.append({"household_id": hid, "plan": plan.group, "campaign": None, "area_path": path,
+                            "staff_id": _worker_for(workers, path), "created_at": now,
+                            "due_at": now + timedelta(days=plan.every_days), "done_at": None, "done_by": None,
+                            "note": None, "needs": None, "event_id": None})
+    insert_rows(conn, VisitTask.__table__, created)
+    return len(created)
+
+
+def start_campaign(conn: Connection, name: str, group: str, area_path: str, days: int, now: datetime,
+                   actor: str) -> int:
+    """敲门行动: one visit to every household of `group` in an area, due in `days`; return the tasks made."""
+    if group not in groups():
+        raise ValueError(f"未知特殊人群：{group}")
+    workers = _workers(conn)
+    rows = [{"household_id": hid, "plan": "campaign", "campaign": name[:60], "area_path": path,
+             "staff_id": _worker_for(workers, path), "created_at": now, "due_at": now + timedelta(days=days),
+             "done_at": None, "done_by": None, "note": None, "needs": None, "event_id": None}
+            for hid, path in _households_of(conn, group, area_path)]
+    insert_rows(conn, VisitTask.__table__, rows)
+    log_access(conn, actor, "visit_campaign", now, target=name[:120], detail=f"{group} @ {area_path} × {len(rows)}")
+    return len(rows)
+
+
+def open_tasks_for_staff(conn: Connection, staff_id: int, now: datetime) -> list[dict]:
+    """A worker's open visit tasks, soonest due first, with the household's address (for the phone page)."""
+    rows = conn.execute(select(VisitTask.id, VisitTask.plan, VisitTask.campaign, VisitTask.due_at, Household.address)
+                        .join(Household, Household.id == VisitTask.household_id)
+                        .where(VisitTask.staff_id == staff_id, VisitTask.done_at.is_(None))
+                        .order_by(VisitTask.due_at, VisitTask.id)).all()
+    names = groups()
+    return [{"id": r.id, "what": r.campaign or names.get(r.plan, r.plan), "due_at": r.due_at,
+             "overdue": r.due_at < now, "address": r.address} for r in rows]
+
+
+def record_visit(conn: Connection, task_id: int, staff_id: int, now: datetime, note: str = "",
+                 needs: str = "", actor: str = "") -> bool:
+    """Record a visit by the task's own worker (once); logged. False when not theirs or already done."""
+    done = conn.execute(update(VisitTask).where(VisitTask.id == task_id, VisitTask.staff_id == staff_id,
+                                                VisitTask.done_at.is_(None))
+                        .values(done_at=now, done_by=(actor or f"staff:{staff_id}")[:60], note=note[:2000] or None,
+                                needs=needs[:2000] or None).execution_options(synchronize_session=False)).rowcount
+    if done:
+        log_access(conn, actor or f"staff:{staff_id}", "visit_record", now, target=f"visit:{task_id}")
+    return bool(done)
+
+
+def link_event(conn: Connection, task_id: int, event_id: int) -> None:
+    """Remember the event raised from a visit (the phone page raises it through the usual intake)."""
+    conn.execute(update(VisitTask).where(VisitTask.id == task_id).values(event_id=event_id)
+                 .execution_options(synchronize_session=False))
+
+
+@dataclass
+class VisitFigures:
+    """走访 figures of an area: tasks due so far, done, done on time."""
+
+    due: int = 0
+    done: int = 0
+    on_time: int = 0
+
+    @property
+    def completion(self) -> float | None:
+        """走访完成率: visits done of those due by now (and done early), in percent."""
+        return 100.0 * self.done / self.due if self.due else None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """按期走访率: visits done by their due time, of those done, in percent."""
+        return 100.0 * self.on_time / self.done if self.done else None
+
+
+def visit_figures(conn: Connection, path: str, now: datetime, since: datetime | None = None) -> VisitFigures:
+    """Figures of the tasks in an area subtree that were due by now or are done (created since `since`)."""
+    cond = [subtree(VisitTask.area_path, path), (VisitTask.due_at <= now) | VisitTask.done_at.isnot(None)]
+    if since is not None:
+        cond.append(VisitTask.created_at >= since)
+    due, done, on_time = conn.execute(select(
+        func.count(), func.count(VisitTask.done_at),
+        func.sum(case((VisitTask.done_at <= VisitTask.due_at, 1), else_=0)))
+        .where(and_(*cond))).one()
+    return VisitFigures(int(due or 0), int(done or 0), int(on_time or 0))
+
+
+def missed_visits(conn: Connection, path: str, now: datetime) -> dict[str, int]:
+    """Missed visits (open past their due time) per micro-grid path of an area: what a warning rule reads."""
+    out: dict[str, int] = defaultdict(int)
+    for p, n in conn.execute(select(VisitTask.area_path, func.count()).where(
+            subtree(VisitTask.area_path, path), VisitTask.done_at.is_(None), VisitTask.due_at < now)
+            .group_by(VisitTask.area_path)):
+        out[p] += n
+    return dict(out)
+
+
+def campaign_progress(conn: Connection, name: str) -> tuple[int, int]:
+    """(done, total) of a 敲门行动 campaign."""
+    total, done = conn.execute(select(func.count(), func.count(VisitTask.done_at))
+                               .where(VisitTask.campaign == name)).one()
+    return int(done or 0), int(total or 0)
