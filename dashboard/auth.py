@@ -42,6 +42,8 @@ ROUTE_ACCESS: dict[str, str] = {
     "geo.area_geobuf": "view_cockpit", "geo.area_tile": "view_cockpit", "geo.warning_points": "view_cockpit",
     "export.events_csv": "export", "export.events_xlsx": "export",
     "live.changes": "view_cockpit",                          # the data version only, pushed as it moves
+    "admin_routes.reset_form": PUBLIC, "admin_routes.reset_submit": PUBLIC,  # the one-time link is the credential
+    "admin_routes.audit_csv": "admin", "admin_routes.audit_xlsx": "admin",   # rows of the admin's subtree only
 }
 # Routes that serve one cockpit panel's data: an embed token without that panel is refused.
 ROUTE_PANELS: dict[str, tuple[str, ...]] = {

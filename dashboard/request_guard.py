@@ -80,6 +80,12 @@ SLOTS: dict[tuple[str, str], Slot] = {
     ("event-markers", "clickData"): Slot("event", _one("properties", "id"), lambda e: {"properties": {"id": e}}),
     ("drill-pick", "value"): Slot("drill", _one(), lambda d: d),
     ("depts", "value"): Slot("department", _many, lambda d: [d]),
+    # admin console (#22)
+    ("adm-new-area", "value"): Slot("area", _one(), lambda c: c),
+    ("adm-dev-area", "value"): Slot("area", _one(), lambda c: c),
+    ("adm-client-area", "value"): Slot("area", _one(), lambda c: c),
+    ("audit-area", "value"): Slot("area", _one(), lambda c: c),
+    ("adm-dev-pick", "value"): Slot("device", _one(), lambda d: d),
 }
 # Properties that carry no id (controls, timers, free text, row indexes into a checked table, credentials).
 ID_FREE: set[tuple[str, str]] = {
@@ -94,9 +100,15 @@ ID_FREE: set[tuple[str, str]] = {
     ("live-version", "data"),  # a data version pushed by /api/v1/changes
     ("w-note", "value"), ("w-photo", "value"), ("step-note", "value"), ("visit-score", "value"),
     ("worker-token", "data"),  # the task page's credential: it decides which events are its (kind "task")
+    # admin console (#22): form fields, free text, the playlist text (its areas are checked when saved), filters
+    ("adm-people-q", "value"), ("adm-new-username", "value"), ("adm-new-name", "value"), ("adm-new-role", "value"),
+    ("adm-dev-name", "value"), ("adm-playlist", "value"), ("adm-client-name", "value"), ("adm-client-scopes", "value"),
+    ("adm-set-path", "value"), ("adm-set-value", "value"), ("audit-kind", "value"), ("audit-person", "value"),
+    ("audit-action", "value"), ("audit-dates", "start_date"), ("audit-dates", "end_date"),
 }
 # Keys of pattern-matching ids: the kind of id each names (a key not listed names nothing: type, to, level).
-PATTERN_KEYS = {"event": "event", "staff": "staff", "warning": "warning"}
+PATTERN_KEYS = {"event": "event", "staff": "staff", "warning": "warning",
+                "user": "user", "device": "device", "client": "client"}  # admin console rows (#22)
 PATTERN_TYPE_KEYS = {("open-event", "id"): "event"}
 ID_FREE_KEYS = {"type", "to", "level", "do"}  # actions, steps and levels name no id
 # A worker's task page names events its link (or the signed-in worker) holds, not events of a scope.

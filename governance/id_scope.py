@@ -18,6 +18,7 @@ from .taxonomy import load_taxonomy
 
 KINDS = {
     "area": "区域", "event": "事件", "staff": "人员", "warning": "预警", "department": "部门", "drill": "演练",
+    "user": "账号", "device": "大屏设备", "client": "接入方",  # admin console (#22): where they are anchored
 }
 DRILL_KEY_PREFIX = "DRILL-"
 
@@ -51,6 +52,10 @@ def _paths(conn: Connection, kind: str, values: list) -> dict:
                             .where(Staff.id.in_(ids))).all()
     elif kind == "warning":
         rows = conn.execute(select(Warning.id, Warning.area_path).where(Warning.id.in_(ids))).all()
+    elif kind in ("user", "device", "client"):
+        from .admin_scope import anchored_paths
+
+        rows = anchored_paths(conn, kind, ids)
     else:
         raise KeyError(f"unknown id kind {kind!r}")
     return {str(i): p for i, p in rows}

@@ -439,3 +439,6 @@ class RollupDirty(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     area_path: Mapped[str] = mapped_column(AreaPath)
     day: Mapped[date] = mapped_column(Date)
+
+
+from . import admin_models  # noqa: E402,F401 - admin console tables (#22) on the same Base
