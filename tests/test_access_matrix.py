@@ -34,11 +34,16 @@ CALLBACK_DESIGN = {
     "start": {"admin", "leader"}, "show": {"admin", "leader"},
     # Its task link is the credential: without one, nobody (tests/test_task_links.py walks a real link).
     "worker_step": set(),
+    # Admin console and audit (#22): admins only; the wall takes its saved playlist (a no-op for others).
+    **{name: {"admin"} for name in ("people_action", "devices_action", "playlist_load", "playlist_preview",
+                                    "clients_action", "settings_pick", "settings_action", "audit_refresh")},
+    "wall_playlist": VIEWERS,
 }
 # Pages (path → who sees the page's content).
 PAGE_DESIGN = {
     "/": VIEWERS, "/embed": VIEWERS, "/events": LEDGER, "/rules": set(PEOPLE),
     "/drill": {"admin", "leader"}, "/quarantine": {"admin"}, "/worker/x": set(ROLES),
+    **{path: {"admin"} for path in ("/admin/people", "/admin/devices", "/admin/clients", "/admin/settings", "/audit")},
 }
 
 
@@ -72,6 +77,11 @@ def route_design(acc: dict) -> dict:
         "geo.warning_points": ("GET", f"/api/v1/warnings/{a}.geojson", in_a),
         "export.events_csv": ("GET", f"/api/v1/events.csv?area={a}", EXPORTERS - {"community_b"}),
         "export.events_xlsx": ("GET", f"/api/v1/events.xlsx?area={a}", EXPORTERS - {"community_b"}),
+        # a one-time password link is its own credential: an unknown one is refused for everyone
+        "admin_routes.reset_form": ("GET", "/reset/not-a-link", set()),
+        "admin_routes.reset_submit": ("POST", "/reset/not-a-link", set()),
+        "admin_routes.audit_csv": ("GET", f"/api/v1/audit.csv?area={a}", {"admin"}),
+        "admin_routes.audit_xlsx": ("GET", f"/api/v1/audit.xlsx?area={a}", {"admin"}),
     }
 
 

@@ -14,17 +14,18 @@ from datetime import timedelta
 
 import pytest
 import requests
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 
 from dashboard.request_guard import ROUTE_ARGS, QUERY_IDS, key_kind, slot_of
 from governance.accounts import create_device, create_user
 from governance.embed_tokens import mint_embed_token
-from governance.models import AccessLog, Area, Event, KioskDevice, Staff, Warning
+from governance.models import AccessLog, ApiClient, Area, Event, KioskDevice, Staff, UserAccount, Warning
 
 from .conftest import TEST_PASSWORD, TEST_SECRET, WORLD_NOW, http_session
 
 SCOPE_REFUSED = "不在您的权限范围内"
-PRINCIPALS = ["community", "community_b", "viewer_a", "gridworker", "leader", "kiosk_a", "embed_a", "anonymous"]
+PRINCIPALS = ["community", "community_b", "viewer_a", "gridworker", "leader", "kiosk_a", "embed_a", "admin_a",
+              "anonymous"]
 ROUTE_DEFAULTS = {"level": "general_grid", "z": 16, "x": 0, "y": 0}
 VALUE_DEFAULTS = {("_pages_location", "pathname"): "/"}  # id-free values a request needs to be well formed
 
@@ -61,6 +62,12 @@ def world(world_engine, live_server, cockpit_app):
         if conn.execute(select(KioskDevice.id).where(KioskDevice.name == "重放测试大屏")).first() is None:
             create_user(conn, "viewer_a", TEST_PASSWORD, "viewer", a, WORLD_NOW)
             create_device(conn, "重放测试大屏", a, WORLD_NOW, "test")
+            # admin console (#22): a community admin, and a wall and a portal client on each side of it
+            create_user(conn, "admin_a", TEST_PASSWORD, "admin", a, WORLD_NOW)
+            create_device(conn, "重放测试大屏B", b, WORLD_NOW, "test")
+            for name, code in (("重放门户A", a), ("重放门户B", b)):
+                conn.execute(insert(ApiClient), [{"name": name, "token_sha256": name.encode().hex()[:64].ljust(64, "0"),
+                                                  "created_at": WORLD_NOW, "scopes": "embed", "area_code": code}])
             for seed, code in enumerate((a, b)):
                 start_drill(conn, code, 1, "test", WORLD_NOW, seed=seed)
         focus_path = conn.execute(select(Area.path).where(Area.code == acc["focus"])).scalar()
@@ -68,13 +75,13 @@ def world(world_engine, live_server, cockpit_app):
             sync_warnings(conn, focus_path, WORLD_NOW, load_rules(), notify=False)
         device = conn.execute(select(KioskDevice.id).where(KioskDevice.name == "重放测试大屏")).scalar()
     clients = {name: http_session(world_engine, live_server, name)
-               for name in ("community", "community_b", "viewer_a", "gridworker", "leader")}
+               for name in ("community", "community_b", "viewer_a", "gridworker", "leader", "admin_a")}
     clients["kiosk_a"] = http_session(world_engine, live_server, None, device_id=device)
     clients["embed_a"] = requests.Session()
     clients["embed_a"].headers["X-Embed-Token"] = mint_embed_token(TEST_SECRET, a, WORLD_NOW, ttl=timedelta(hours=1))
     clients["anonymous"] = requests.Session()
     homes = {"community": a, "community_b": b, "viewer_a": a, "gridworker": acc["grid"], "leader": acc["focus"],
-             "kiosk_a": a, "embed_a": a, "anonymous": None}
+             "kiosk_a": a, "embed_a": a, "admin_a": a, "anonymous": None}
     with world_engine.connect() as conn:
         paths = dict(conn.execute(select(Area.code, Area.path)).all())
         ids = {name: _ids_for(conn, paths, home) for name, home in homes.items()}
@@ -99,6 +106,7 @@ def _ids_for(conn, paths: dict, home: str | None) -> dict:
     staff = select(Staff.id, Area.path).join(Area, Area.id == Staff.area_id).order_by(Staff.id)
     warns = select(Warning.id, Warning.area_path).where(Warning.cleared_at.is_(None)).order_by(Warning.id)
     drills = select(Event.source_key, Event.area_path).where(Event.source == "drill").order_by(Event.id)
+    anchored = lambda model: select(model.id, Area.path).join(Area, Area.code == model.area_code).order_by(model.id)  # noqa: E731
     drill_id = lambda key: key and key[len("DRILL-"):].rsplit("-", 1)[0]  # noqa: E731
     return {
         "area": (home, pick(areas, False)),
@@ -108,6 +116,8 @@ def _ids_for(conn, paths: dict, home: str | None) -> dict:
         # A sub-district leader's world holds no drill outside its scope: an unknown one stands in.
         "drill": (drill_id(pick(drills, True)), drill_id(pick(drills, False)) or "19700101000000-0000"),
         "department": ("housing", "no-such-department"),
+        **{kind: (pick(anchored(model), True), pick(anchored(model), False))
+           for kind, model in (("user", UserAccount), ("device", KioskDevice), ("client", ApiClient))},
     }
 
 
