@@ -305,3 +305,26 @@ def revoke_api_client(conn, p: Principal, client_id, now: datetime) -> str:
                   {"revoked": True}, now)
     return row.name
 
+
+
+# ---- the CLI's changes land in the same trail -----------------------------------------------------
+
+def cli_state(conn, kind: str, name: str) -> tuple[str, dict | None]:
+    """(area path, state) of an account ("user") or wall ("device") by name, as the trail records it."""
+    model = UserAccount if kind == "user" else KioskDevice
+    key = UserAccount.username if kind == "user" else KioskDevice.name
+    cols = (model.area_code, UserAccount.active, UserAccount.role) if kind == "user" else \
+        (model.area_code, KioskDevice.revoked_at)
+    row = conn.execute(select(*cols).where(key == name)).first()
+    if row is None:
+        return ROOT, None
+    path = _path(conn, row.area_code) or ROOT
+    state = {"active": row.active, "role": row.role, "area": row.area_code} if kind == "user" else \
+        {"area": row.area_code, "revoked": row.revoked_at is not None}
+    return path, state
+
+
+def record_cli(conn, actor: str, action: str, kind: str, name: str, before: dict | None, now: datetime) -> None:
+    """Record a CLI change (state before, as read by cli_state, and after) in admin_change."""
+    path, after = cli_state(conn, kind, name)
+    record_change(conn, actor, action, name, path, before, after, now)

@@ -39,7 +39,7 @@ LABELS = {
     "escalation.overdue_at_level": "分级预控：本层级超期自动升级",
     "notify.max_messages_per_sync": "群机器人：每轮最多条数",
 }
-SKIP_KEYS = {"colors", "reason", "level"}  # display colours, reason texts and rule colours are not thresholds
+SKIP_KEYS = {"colors", "reason", "level", "children", "levels"}  # colours and reason texts are not thresholds
 KEEP_LEVEL = {"event.accept_level", "event.repeat.level", "event.rework_level"}
 
 
@@ -92,7 +92,7 @@ def editable_paths(doc: dict | None = None) -> list[str]:
     def walk(node, prefix: str):
         items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else None
         if items is None:
-            if prefix in KEEP_LEVEL or prefix.rsplit(".", 1)[-1] not in SKIP_KEYS:
+            if prefix in KEEP_LEVEL or not set(prefix.split(".")) & SKIP_KEYS:
                 out.append(prefix)
             return
         for k, v in items:
@@ -103,9 +103,32 @@ def editable_paths(doc: dict | None = None) -> list[str]:
     return out
 
 
-def label(path: str) -> str:
-    """Chinese label of a setting (its path when it has none)."""
-    return LABELS.get(path, path)
+LEVEL_WORDS = {"red": "红色", "orange": "橙色", "yellow": "黄色", "blue": "蓝色"}
+
+
+def label(path: str, doc: dict | None = None) -> str:
+    """Chinese label of a setting (list entries are named by the colour their rule gives; else the path)."""
+    if path in LABELS:
+        return LABELS[path]
+    parts = path.split(".")
+    try:
+        if parts[0] == "sla_tiers_hours":
+            from .workflow import SEVERITIES
+
+            return f"“{SEVERITIES.get(int(parts[1]), parts[1])}”事件办理时限（小时）"
+        doc = doc if doc is not None else file_doc()
+        if parts[:2] == ["event", "elapsed"]:
+            return f"{LEVEL_WORDS[get_path(doc, '.'.join(parts[:3]) + '.level')]}：已用办理时限比例 ≥"
+        if parts[:2] == ["grid", "from_events"]:
+            need = LEVEL_WORDS.get(parts[3].removesuffix("_events"), parts[3])
+            return f"网格{LEVEL_WORDS[get_path(doc, '.'.join(parts[:3]) + '.level')]}：{need}及以上在办事件 ≥"
+        if parts[:2] == ["grid", "parent"]:
+            rule = get_path(doc, ".".join(parts[:3]))
+            what = {"share": "占比 ≥", "count": "个数 ≥"}.get(parts[3], parts[3])
+            return f"上级区域{LEVEL_WORDS[rule['level']]}：下辖{LEVEL_WORDS[rule.get('children', rule['level'])]}微网格{what}"
+    except (KeyError, IndexError, TypeError, ValueError):
+        pass
+    return path
 
 
 def overrides(conn: Connection) -> dict:
@@ -206,7 +229,7 @@ def settings_rows(conn: Connection) -> list[dict]:
     rows = []
     for path in editable_paths(base):
         row = changed.get(path)
-        rows.append({"path": path, "label": label(path), "file": get_path(base, path), "value": get_path(doc, path),
+        rows.append({"path": path, "label": label(path, base), "file": get_path(base, path), "value": get_path(doc, path),
                      "changed": row is not None and row.value is not None,
                      "by": row.updated_by if row is not None else "", "at": row.updated_at if row is not None else None})
     return rows

@@ -24,8 +24,9 @@ ALL_RED = (f"(() => {{ const rows = {EVENT_ROWS}; return rows.length > 0 && rows
 def _pick(page, dropdown: str, text: str) -> None:
     """Choose an option of a dcc.Dropdown by typing its label."""
     page.click(f"#{dropdown}")
+    page.keyboard.press("Control+A")  # the search box keeps what was typed the last time
     page.keyboard.type(text)
-    page.keyboard.press("Enter")
+    page.locator(".dash-dropdown-option", has_text=text).first.click()
 
 
 def _row_button(page, row_text: str, button: str):

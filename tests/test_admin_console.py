@@ -278,3 +278,25 @@ def test_audit_filters_and_exports(setup, world_engine, live_server, cockpit_app
     # event actions of the admin's own subtree only
     resp = dash_call(setup["adm_a"], live_server, cockpit_app, "audit_refresh", values={"audit-kind.value": "events"})
     assert resp.status_code == 200 and "事件操作" in flat(resp)
+
+
+def test_the_cli_keeps_working_and_writes_the_same_trail(engine, monkeypatch, capsys):
+    from app import main
+
+    url = ["--database-url", engine.url.render_as_string(hide_password=False)]
+    a = engine.accounts["communities"][0] if hasattr(engine, "accounts") else None
+    with engine.connect() as conn:
+        a = a or conn.execute(select(Area.code).where(Area.level == "community").order_by(Area.code)).scalar()
+    monkeypatch.setattr("sys.stdin", io.StringIO("cli-password-123\n"))
+    assert main(["user", "cli_person", "--role", "community_staff", "--area", a, "--password-stdin", *url]) == 0
+    assert main(["user", "cli_person", "--disable", *url]) == 0
+    assert main(["device", "命令行大屏", "--area", a, *url]) == 0
+    assert main(["device", "命令行大屏", "--rotate", *url]) == 0
+    with engine.connect() as conn:
+        trail = conn.execute(select(AdminChange.action, AdminChange.target, AdminChange.before, AdminChange.after,
+                                    AdminChange.area_path).order_by(AdminChange.id)).all()
+        path = conn.execute(select(Area.path).where(Area.code == a)).scalar()
+    assert [(t.action, t.target) for t in trail] == [("user_create", "cli_person"), ("user_disable", "cli_person"),
+                                                    ("device_create", "命令行大屏"), ("device_rotate", "命令行大屏")]
+    assert trail[1].before["active"] is True and trail[1].after["active"] is False
+    assert all(t.area_path == path for t in trail)
