@@ -294,7 +294,8 @@ def test_the_cli_keeps_working_and_writes_the_same_trail(engine, monkeypatch, ca
     assert main(["device", "命令行大屏", "--rotate", *url]) == 0
     with engine.connect() as conn:
         trail = conn.execute(select(AdminChange.action, AdminChange.target, AdminChange.before, AdminChange.after,
-                                    AdminChange.area_path).order_by(AdminChange.id)).all()
+                                    AdminChange.area_path).where(AdminChange.actor == "命令行管理员")
+                             .order_by(AdminChange.id)).all()
         path = conn.execute(select(Area.path).where(Area.code == a)).scalar()
     assert [(t.action, t.target) for t in trail] == [("user_create", "cli_person"), ("user_disable", "cli_person"),
                                                     ("device_create", "命令行大屏"), ("device_rotate", "命令行大屏")]

@@ -110,11 +110,11 @@ def playlist_preview(text):
     try:
         items = json.loads(text or "[]")
         steps = []
-        for i, item in enumerate(items, 1):
+        for item in items:
             q = dict(parse_qsl(str(item.get("view", "")).lstrip("#")))
             what = area_name(q.get("area")) or q.get("area") or "大屏所在区域"
             extra = "，".join(v for v in (METRICS.get(q.get("metric", ""), q.get("metric")), q.get("period")) if v)
-            steps.append(html.Li(f"{i}. {what}{'（' + extra + '）' if extra else ''} · {item.get('seconds', 60)} 秒"))
+            steps.append(html.Li(f"{what}{'（' + extra + '）' if extra else ''} · {item.get('seconds', 60)} 秒"))
     except (ValueError, AttributeError, TypeError):
         return html.P("（JSON 尚不完整）", className="hint")
     return html.Ol(steps, className="playlist-steps") if steps else html.P("（空轮播：大屏停在所在区域）", className="hint")
