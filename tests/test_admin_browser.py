@@ -23,10 +23,20 @@ ALL_RED = (f"(() => {{ const rows = {EVENT_ROWS}; return rows.length > 0 && rows
 
 def _pick(page, dropdown: str, text: str) -> None:
     """Choose an option of a dcc.Dropdown by typing its label."""
-    page.click(f"#{dropdown}")
-    page.keyboard.press("Control+A")  # the search box keeps what was typed the last time
-    page.keyboard.type(text)
-    page.locator(".dash-dropdown-option", has_text=text).first.click()
+    for attempt in range(3):
+        page.click(f"#{dropdown}")
+        search = page.locator(".dash-dropdown-search:visible")
+        if search.count():
+            search.first.fill(text)  # replaces what was typed the last time
+        else:
+            page.keyboard.type(text)
+        option = page.locator(".dash-dropdown-option:visible", has_text=text).first
+        try:
+            option.click(timeout=10000)
+            return
+        except Exception:  # the list closed or re-rendered under the pointer: open it again
+            page.keyboard.press("Escape")
+    raise AssertionError(f"no option {text!r} in #{dropdown}")
 
 
 def _row_button(page, row_text: str, button: str):

@@ -22,8 +22,9 @@ def _rows() -> list[dict]:
 def settings_table(rows: list[dict]) -> html.Table:
     """Every setting: the value in force, the file's value, who changed it."""
     return table(["设置", "路径", "当前值", "配置文件值", "修改人", "修改时间"], [
-        [html.Td(r["label"]), html.Td(html.Code(r["path"])), html.Td(str(r["value"]), className="changed" if r["changed"] else ""),
-         html.Td(str(r["file"])), html.Td(r["by"] if r["changed"] else ""), html.Td(when(r["at"]) if r["changed"] else "")]
+        [html.Td(r["label"]), html.Td(html.Code(r["path"])),
+         html.Td(str(r["value"]), className="changed" if r["changed"] else ""), html.Td(str(r["file"])),
+         html.Td(r["by"] if r["changed"] else ""), html.Td(when(r["at"]) if r["changed"] else "")]
         for r in rows], "settings-table")
 
 
