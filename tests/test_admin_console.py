@@ -301,3 +301,24 @@ def test_the_cli_keeps_working_and_writes_the_same_trail(engine, monkeypatch, ca
                                                     ("device_create", "命令行大屏"), ("device_rotate", "命令行大屏")]
     assert trail[1].before["active"] is True and trail[1].after["active"] is False
     assert all(t.area_path == path for t in trail)
+
+
+def test_a_community_admin_reads_only_its_subtrees_audit_and_clients(setup, world_engine, live_server, cockpit_app):
+    a, b = setup["a"], setup["b"]
+    root = Principal(kind="user", name="管理员", role="admin", scope=("/",))
+    with world_engine.begin() as conn:
+        if not any(c["name"] == "门户A" for c in list_clients(conn, root)):
+            create_api_client(conn, root, "门户A", ["embed"], a, WORLD_NOW)
+            create_api_client(conn, root, "门户B", ["embed"], b, WORLD_NOW)
+    for who in ("staff_a", "staff_b"):
+        with pytest.raises(AuthError):
+            authenticate(world_engine, who, "wrong-password-0", "127.8.8.8", WORLD_NOW)
+    clients = page_content(setup["adm_a"], live_server, "/admin/clients")
+    assert '"门户A"' in clients and '"门户B"' not in clients
+    resp = dash_call(setup["adm_a"], live_server, cockpit_app, "audit_refresh",
+                     values={"audit-kind.value": "access", "audit-action.value": "login_failed"})
+    body = flat(resp)
+    assert "staff_a" in body and "staff_b" not in body
+    resp = dash_call(setup["admin"], live_server, cockpit_app, "audit_refresh",
+                     values={"audit-kind.value": "access", "audit-action.value": "login_failed"})
+    assert "staff_a" in flat(resp) and "staff_b" in flat(resp)
