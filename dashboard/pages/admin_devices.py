@@ -114,7 +114,9 @@ def playlist_preview(text):
             q = dict(parse_qsl(str(item.get("view", "")).lstrip("#")))
             what = area_name(q.get("area")) or q.get("area") or "大屏所在区域"
             extra = "，".join(v for v in (METRICS.get(q.get("metric", ""), q.get("metric")), q.get("period")) if v)
-            steps.append(html.Li(f"{what}{'（' + extra + '）' if extra else ''} · {item.get('seconds', 60)} 秒"))
+            steps.append(html.Li([f"{what}{'（' + extra + '）' if extra else ''} · {item.get('seconds', 60)} 秒 ",
+                                  html.A("预览", href="/" + str(item.get("view")), target="_blank", rel="noopener",
+                                         className="back-link") if str(item.get("view", "")).startswith("#") else ""]))
     except (ValueError, AttributeError, TypeError):
         return html.P("（JSON 尚不完整）", className="hint")
     return html.Ol(steps, className="playlist-steps") if steps else html.P("（空轮播：大屏停在所在区域）", className="hint")
