@@ -325,13 +325,17 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             return window.dash_clientside.no_update;
         },
         kioskNext: function (_n, playlist, state) {
-            if (!playlist || playlist.length < 2) { return window.dash_clientside.no_update; }
-            const now = Date.now();
-            state = state || {index: 0, since: now};
-            if (now - state.since < playlist[state.index].seconds * 1000) { return state; }
+            if (!playlist || !playlist.length) { return window.dash_clientside.no_update; }
+            const now = Date.now(), sig = JSON.stringify(playlist);
+            if (!state || state.sig !== sig) {  // first tick, or an admin saved a new playlist: start it from the top
+                const shown = playlist.some(function (item) { return item.view === window.location.hash; });
+                if (state || !shown) { window.location.hash = playlist[0].view; }
+                return {index: 0, since: now, sig: sig};
+            }
+            if (playlist.length < 2 || now - state.since < playlist[state.index].seconds * 1000) { return state; }
             const index = (state.index + 1) % playlist.length;
             window.location.hash = playlist[index].view;
-            return {index: index, since: now};
+            return {index: index, since: now, sig: sig};
         }
     }
 });

@@ -14,6 +14,7 @@ from governance.db import make_engine
 from data_sources.health import health
 from data_sources.push import push
 
+from .admin_routes import admin_routes
 from .auth import guard_pages, install_auth
 from .auth_pages import auth_routes
 from .brief_routes import briefs
@@ -61,6 +62,7 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
     server.register_blueprint(live)
     server.register_blueprint(briefs)
     server.register_blueprint(worker_api)
+    server.register_blueprint(admin_routes)
     Compress(server)
     if settings.proxy_hops:  # behind nginx & co.: the rate limiter and logs need the real client address
         from werkzeug.middleware.proxy_fix import ProxyFix

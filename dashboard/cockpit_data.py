@@ -14,7 +14,7 @@ from governance.cache import SharedCache, data_version, namespace_of
 from governance.kpis import closed_by_level, compute_kpis
 from governance.models import CHILD_LEVEL
 from governance.warning_eval import evaluate_scope
-from governance.warnings import load_rules
+from governance.rule_settings import current_rules
 
 from .runtime import current
 
@@ -147,7 +147,7 @@ def figures(st: Stamp, path: str, level: str, period: str):
         scope_warnings = warnings(st, path)
         with current().engine.begin() as conn:
             rollups.flush(conn)  # queued changes first: the figures read the rollups
-            return child_figures(conn, path, level, period, current().now(), load_rules(), scope_warnings)
+            return child_figures(conn, path, level, period, current().now(), current_rules(conn), scope_warnings)
     return _cached("figures", st, (path, level, period), compute)
 
 
@@ -155,7 +155,7 @@ def warnings(st: Stamp, path: str):
     """Warning evaluation of a scope (per open event and micro-grid)."""
     def compute():
         with current().engine.connect() as conn:
-            return evaluate_scope(conn, path, current().now(), load_rules())
+            return evaluate_scope(conn, path, current().now(), current_rules(conn))
     return _cached("warnings", st, (path,), compute)
 
 

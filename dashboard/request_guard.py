@@ -81,6 +81,12 @@ SLOTS: dict[tuple[str, str], Slot] = {
     ("drill-pick", "value"): Slot("drill", _one(), lambda d: d),
     ("depts", "value"): Slot("department", _many, lambda d: [d]),
     ("brief-area", "value"): Slot("area", _one(), lambda c: c),
+    # admin console (#22)
+    ("adm-new-area", "value"): Slot("area", _one(), lambda c: c),
+    ("adm-dev-area", "value"): Slot("area", _one(), lambda c: c),
+    ("adm-client-area", "value"): Slot("area", _one(), lambda c: c),
+    ("audit-area", "value"): Slot("area", _one(), lambda c: c),
+    ("adm-dev-pick", "value"): Slot("device", _one(), lambda d: d),
 }
 # Properties that carry no id (controls, timers, free text, row indexes into a checked table, credentials).
 ID_FREE: set[tuple[str, str]] = {
@@ -97,10 +103,16 @@ ID_FREE: set[tuple[str, str]] = {
     ("w-sent", "data"),  # how many queued actions the phone delivered (a counter)
     ("worker-token", "data"),  # the task page's credential: it decides which events are its (kind "task")
     ("brief-kind", "value"), ("brief-which", "value"),
+    # admin console (#22): form fields, free text, the playlist text (its areas are checked when saved), filters
+    ("adm-people-q", "value"), ("adm-new-username", "value"), ("adm-new-name", "value"), ("adm-new-role", "value"),
+    ("adm-dev-name", "value"), ("adm-playlist", "value"), ("adm-client-name", "value"), ("adm-client-scopes", "value"),
+    ("adm-set-path", "value"), ("adm-set-value", "value"), ("audit-kind", "value"), ("audit-person", "value"),
+    ("audit-action", "value"), ("audit-dates", "start_date"), ("audit-dates", "end_date"),
 }
 ID_FREE.add(("people-reason", "value"))  # the logged reason for unmasking a household (#19)
 # Keys of pattern-matching ids: the kind of id each names (a key not listed names nothing: type, to, level).
-PATTERN_KEYS = {"event": "event", "staff": "staff", "warning": "warning"}
+PATTERN_KEYS = {"event": "event", "staff": "staff", "warning": "warning",
+                "user": "user", "device": "device", "client": "client"}  # admin console rows (#22)
 PATTERN_KEYS["household"] = "household"  # 人口底数 unmask buttons (#19)
 PATTERN_TYPE_KEYS = {("open-event", "id"): "event"}
 ID_FREE_KEYS = {"type", "to", "level", "do"}  # actions, steps and levels name no id

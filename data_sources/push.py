@@ -55,7 +55,7 @@ class PushSource(Source):
 
 def _client(engine) -> str | None:
     """The name of the push client the request's bearer token belongs to, or None."""
-    with engine.connect() as conn:
+    with engine.begin() as conn:  # the client's last use is noted
         row = client_for_bearer(conn, request.headers.get("Authorization"), "push")
     return row.name if row is not None else None
 

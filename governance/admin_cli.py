@@ -7,6 +7,7 @@ import sys
 from datetime import timedelta
 
 from .accounts import create_device, create_user, revoke_device, rotate_device, set_active, set_password
+from .admin_ops import cli_state, record_cli
 from .api_clients import create_client
 from .config import secret_key
 from .embed_tokens import EmbedTokenError, mint_embed_token
@@ -40,10 +41,14 @@ def run_admin_command(args, settings, engine) -> int:
                 password = _password(args)
                 with engine.begin() as conn:
                     set_password(conn, args.name, password, utcnow(), actor=ACTOR)
+                    record_cli(conn, ACTOR, "password_set", "user", args.name, None, utcnow())
                 print(f"用户 {args.name} 的密码已重置，其登录会话已全部结束")
             else:
                 with engine.begin() as conn:
+                    before = cli_state(conn, "user", args.name)[1]
                     set_active(conn, args.name, args.enable, utcnow(), ACTOR)
+                    record_cli(conn, ACTOR, "user_enable" if args.enable else "user_disable", "user", args.name,
+                               before, utcnow())
                 print(f"用户 {args.name} " + ("已启用" if args.enable else "已停用，其登录会话已全部结束"))
         elif args.command in ("create-admin", "user"):
             _need(args.name, f"python app.py {args.command} USERNAME" + (" --role ROLE --area CODE" if args.command == "user" else ""))
@@ -51,20 +56,25 @@ def run_admin_command(args, settings, engine) -> int:
             _need(role, "--role is required")
             with engine.begin() as conn:
                 create_user(conn, args.name, _password(args), role, args.area, utcnow(), actor=ACTOR)
+                record_cli(conn, ACTOR, "user_create", "user", args.name, None, utcnow())
             print(f"已创建用户 {args.name}（{role}）")
         elif args.command == "device":
             _need(args.name, "python app.py device NAME --area CODE | --rotate | --revoke")
             with engine.begin() as conn:
+                before = cli_state(conn, "device", args.name)[1]
                 if args.revoke:
                     revoke_device(conn, args.name, utcnow(), ACTOR)
+                    record_cli(conn, ACTOR, "device_revoke", "device", args.name, before, utcnow())
                     print(f"设备 {args.name} 已停用")
                     return 0
                 if args.rotate:
                     token = rotate_device(conn, args.name, utcnow(), ACTOR)
+                    record_cli(conn, ACTOR, "device_rotate", "device", args.name, before, utcnow())
                 else:
                     _need(args.area, "--area is required for a new device")
                     token = create_device(conn, args.name, args.area, utcnow(), ACTOR,
                                           json.loads(args.playlist) if args.playlist else None)
+                    record_cli(conn, ACTOR, "device_create", "device", args.name, None, utcnow())
             print(f"/kiosk/{token}")
         elif args.command == "embed-token":
             _need(args.area, "python app.py embed-token --area CODE [--panels kpis,map] [--ttl 600]")

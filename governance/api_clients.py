@@ -39,7 +39,7 @@ def rotate_client(engine, name: str) -> str:
 
 def client_for_bearer(conn, header: str | None, scope: str):
     """The live client (its api_client row) whose token an `Authorization: Bearer …` header carries,
-    if it holds `scope`; None otherwise."""
+    if it holds `scope`; None otherwise. Notes its last use (call it inside a transaction that commits)."""
     if scope not in SCOPES:
         raise ValueError(f"unknown API client scope {scope!r}")
     header = header or ""
@@ -48,4 +48,22 @@ def client_for_bearer(conn, header: str | None, scope: str):
     row = conn.execute(select(ApiClient.__table__).where(
         ApiClient.token_sha256 == digest(header.removeprefix("Bearer ").strip()),
         ApiClient.revoked_at.is_(None))).first()
-    return row if row is not None and scope in (row.scopes or "").split() else None
+    if row is None or scope not in (row.scopes or "").split():
+        return None
+    _touch(conn, row.id, utcnow())
+    return row
+
+
+def _touch(conn, client_id: int, now) -> None:
+    """Note when a client's token was last used (at most once a minute; shown in the admin console)."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from .admin_models import ApiClientUse
+
+    last = conn.execute(select(ApiClientUse.last_used_at).where(ApiClientUse.client_id == client_id)).scalar()
+    if last is None:
+        conn.execute(insert(ApiClientUse), [{"client_id": client_id, "last_used_at": now}])
+    elif now - last > timedelta(seconds=60):
+        conn.execute(update(ApiClientUse).where(ApiClientUse.client_id == client_id).values(last_used_at=now))

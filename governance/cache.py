@@ -25,7 +25,9 @@ def data_version(conn: Connection) -> str:
     """A cheap fingerprint of the event and warning data (index-only max lookups)."""
     row = conn.execute(select(func.max(Event.id), func.max(Event.updated_at))).one()
     wrow = conn.execute(select(func.max(Warning.id), func.max(Warning.updated_at))).one()
-    return f"{row[0]}|{row[1]}|{wrow[0]}|{wrow[1]}"
+    from .rule_settings import revision  # warning settings changed in the admin console recolour everything
+
+    return f"{row[0]}|{row[1]}|{wrow[0]}|{wrow[1]}|r{revision(conn)}"
 
 
 class VersionedCache:

@@ -21,6 +21,7 @@ KINDS = {
     "area": "区域", "event": "事件", "staff": "人员", "warning": "预警", "department": "部门", "drill": "演练",
     "brief": "简报",
     "photo": "照片",  # a task photo lies where its event lies
+    "user": "账号", "device": "大屏设备", "client": "接入方",  # admin console (#22): where they are anchored
 }
 KINDS["household"] = "户"  # people registry (#19): a household lies where its micro-grid lies
 DRILL_KEY_PREFIX = "DRILL-"
@@ -62,6 +63,10 @@ def _paths(conn: Connection, kind: str, values: list) -> dict:
                             .where(EventPhoto.id.in_(ids))).all()
     elif kind == "household":
         rows = conn.execute(select(Household.id, Household.area_path).where(Household.id.in_(ids))).all()
+    elif kind in ("user", "device", "client"):
+        from .admin_scope import anchored_paths
+
+        rows = anchored_paths(conn, kind, ids)
     else:
         raise KeyError(f"unknown id kind {kind!r}")
     return {str(i): p for i, p in rows}

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from .escalation import escalate_due
 from .notify import deliver_outbox
 from .warning_lifecycle import sync_warnings
-from .warnings import load_rules
+from .rule_settings import current_rules
 
 log = logging.getLogger(__name__)
 WORLD_SCOPE = "/"
@@ -17,7 +17,7 @@ WORLD_SCOPE = "/"
 
 def refresh_warnings(engine: Engine, now: datetime) -> dict:
     """Escalate what is overdue at its level, then bring the warning table up to date."""
-    rules = load_rules()
+    rules = current_rules(engine)  # the file plus changes made in the admin console
     with engine.begin() as conn:
         escalated = escalate_due(conn, now, rules, WORLD_SCOPE)
         result = sync_warnings(conn, WORLD_SCOPE, now, rules)

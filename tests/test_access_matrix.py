@@ -36,6 +36,10 @@ CALLBACK_DESIGN = {
     # Its task link is the credential: without one, nobody (tests/test_task_links.py walks a real link).
     "generate_brief": EXPORTERS,  # 工作简报: leaders and community staff, for their own area
     "worker_card": set(),
+    # Admin console and audit (#22): admins only; the wall takes its saved playlist (a no-op for others).
+    **{name: {"admin"} for name in ("people_action", "devices_action", "playlist_load", "playlist_preview",
+                                    "clients_action", "settings_pick", "settings_action", "audit_refresh")},
+    "wall_playlist": VIEWERS,
 }
 # Pages (path → who sees the page's content).
 PAGE_DESIGN = {
@@ -43,6 +47,7 @@ PAGE_DESIGN = {
     "/drill": {"admin", "leader"}, "/quarantine": {"admin"}, "/worker/x": set(ROLES),
     "/briefs": EXPORTERS,
     "/people": EXPORTERS,  # 人口底数 (#19): masked lists for leaders and community staff, never walls or embeds
+    **{path: {"admin"} for path in ("/admin/people", "/admin/devices", "/admin/clients", "/admin/settings", "/audit")},
 }
 
 
@@ -84,6 +89,11 @@ def route_design(acc: dict) -> dict:
         # A photo of an event in community A, outside the test grid worker's grid (tests/photo_helpers.py).
         "worker_api.photo_file": ("GET", f"/api/v1/photos/{acc.get('photo_a', 0)}", LEDGER & in_a),
         "people_export.people_csv": ("GET", f"/api/v1/people.csv?area={a}", EXPORTERS - {"community_b"}),
+        # a one-time password link is its own credential: an unknown one is refused for everyone
+        "admin_routes.reset_form": ("GET", "/reset/not-a-link", set()),
+        "admin_routes.reset_submit": ("POST", "/reset/not-a-link", set()),
+        "admin_routes.audit_csv": ("GET", f"/api/v1/audit.csv?area={a}", {"admin"}),
+        "admin_routes.audit_xlsx": ("GET", f"/api/v1/audit.xlsx?area={a}", {"admin"}),
     }
 
 

@@ -14,19 +14,21 @@ from datetime import timedelta
 
 import pytest
 import requests
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 
 from dashboard.request_guard import ROUTE_ARGS, QUERY_IDS, key_kind, slot_of
 from governance.accounts import create_device, create_user
 from governance.embed_tokens import mint_embed_token
-from governance.models import AccessLog, Area, Brief, Event, EventPhoto, KioskDevice, Staff, Warning
+from governance.models import (AccessLog, ApiClient, Area, Brief, Event, EventPhoto, KioskDevice, Staff, UserAccount,
+                               Warning)
 from governance.people_models import Household
 
 from .conftest import TEST_PASSWORD, TEST_SECRET, WORLD_NOW, http_session
 from .photo_helpers import photo_in
 
 SCOPE_REFUSED = "不在您的权限范围内"
-PRINCIPALS = ["community", "community_b", "viewer_a", "gridworker", "leader", "kiosk_a", "embed_a", "anonymous"]
+PRINCIPALS = ["community", "community_b", "viewer_a", "gridworker", "leader", "kiosk_a", "embed_a", "admin_a",
+              "anonymous"]
 ROUTE_DEFAULTS = {"level": "general_grid", "z": 16, "x": 0, "y": 0}
 VALUE_DEFAULTS = {("_pages_location", "pathname"): "/"}  # id-free values a request needs to be well formed
 
@@ -63,6 +65,12 @@ def world(world_engine, live_server, cockpit_app):
         if conn.execute(select(KioskDevice.id).where(KioskDevice.name == "重放测试大屏")).first() is None:
             create_user(conn, "viewer_a", TEST_PASSWORD, "viewer", a, WORLD_NOW)
             create_device(conn, "重放测试大屏", a, WORLD_NOW, "test")
+            # admin console (#22): a community admin, and a wall and a portal client on each side of it
+            create_user(conn, "admin_a", TEST_PASSWORD, "admin", a, WORLD_NOW)
+            create_device(conn, "重放测试大屏B", b, WORLD_NOW, "test")
+            for name, code in (("重放门户A", a), ("重放门户B", b)):
+                conn.execute(insert(ApiClient), [{"name": name, "token_sha256": name.encode().hex()[:64].ljust(64, "0"),
+                                                  "created_at": WORLD_NOW, "scopes": "embed", "area_code": code}])
             for seed, code in enumerate((a, b)):
                 start_drill(conn, code, 1, "test", WORLD_NOW, seed=seed)
         focus_path = conn.execute(select(Area.path).where(Area.code == acc["focus"])).scalar()
@@ -76,13 +84,13 @@ def world(world_engine, live_server, cockpit_app):
     for code, label in ((a, "重放测试A"), (b, "重放测试B"), (acc["grid"], "重放测试网格")):  # task photos
         photo_in(world_engine, code, label)
     clients = {name: http_session(world_engine, live_server, name)
-               for name in ("community", "community_b", "viewer_a", "gridworker", "leader")}
+               for name in ("community", "community_b", "viewer_a", "gridworker", "leader", "admin_a")}
     clients["kiosk_a"] = http_session(world_engine, live_server, None, device_id=device)
     clients["embed_a"] = requests.Session()
     clients["embed_a"].headers["X-Embed-Token"] = mint_embed_token(TEST_SECRET, a, WORLD_NOW, ttl=timedelta(hours=1))
     clients["anonymous"] = requests.Session()
     homes = {"community": a, "community_b": b, "viewer_a": a, "gridworker": acc["grid"], "leader": acc["focus"],
-             "kiosk_a": a, "embed_a": a, "anonymous": None}
+             "kiosk_a": a, "embed_a": a, "admin_a": a, "anonymous": None}
     with world_engine.connect() as conn:
         paths = dict(conn.execute(select(Area.code, Area.path)).all())
         ids = {name: _ids_for(conn, paths, home) for name, home in homes.items()}
@@ -111,6 +119,7 @@ def _ids_for(conn, paths: dict, home: str | None) -> dict:
     shots = select(EventPhoto.id, Event.area_path).join(Event, Event.id == EventPhoto.event_id).order_by(EventPhoto.id)
     households = select(Household.id, Household.area_path).where(Household.area_path.isnot(None))\
         .order_by(Household.area_path, Household.id)
+    anchored = lambda model: select(model.id, Area.path).join(Area, Area.code == model.area_code).order_by(model.id)  # noqa: E731
     drill_id = lambda key: key and key[len("DRILL-"):].rsplit("-", 1)[0]  # noqa: E731
     return {
         "area": (home, pick(areas, False)),
@@ -124,6 +133,8 @@ def _ids_for(conn, paths: dict, home: str | None) -> dict:
         "brief": (pick(briefs, True) or 10 ** 9, pick(briefs, False) or 10 ** 9),
         "photo": (pick(shots, True), pick(shots, False)),
         "household": (pick(households, True), pick(households, False)),  # people registry (#19)
+        **{kind: (pick(anchored(model), True), pick(anchored(model), False))
+           for kind, model in (("user", UserAccount), ("device", KioskDevice), ("client", ApiClient))},
     }
 
 

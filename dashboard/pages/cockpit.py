@@ -129,7 +129,8 @@ def page_links(p) -> list:
 
     links = [dcc.Link(text, href=href) for perm, text, href in (
         ("view_ledger", "事件台账", "/events"), ("run_drills", "网格赶考", "/drill"),
-        ("view_rules", "预警规则", "/rules"), ("view_briefs", "工作简报", "/briefs")) if p.can(perm)]
+        ("view_rules", "预警规则", "/rules"), ("view_briefs", "工作简报", "/briefs"),
+        ("admin", "管理", "/admin/people")) if p.can(perm)]
     if p.staff_id:
         links.append(dcc.Link("我的任务", href=my_tasks_href()))
     if p.kind == "user":

@@ -1,9 +1,11 @@
-"""预警规则: the warning and escalation rules in force, read from warning_rules.yaml."""
+"""预警规则: the warning and escalation rules in force: warning_rules.yaml plus changes made in the admin console."""
 from __future__ import annotations
 
 import dash
 from dash import dcc, html
 
+from dashboard.runtime import current
+from governance.rule_settings import current_rules, settings_rows
 from governance.timeutil import format_local, utcnow
 from governance.warnings import LABELS, describe_parent_rules, load_rules
 from governance.workflow import SEVERITIES
@@ -11,8 +13,8 @@ from governance.workflow import SEVERITIES
 dash.register_page(__name__, path="/rules", title="预警规则 · 网格驾驶舱", name="预警规则")
 ACCESS = "view_rules"
 
-# The rules are read and checked once per process (load_rules is cached; a change needs a restart): the
-# pages are registered at start-up, so this is when the rules shown here were loaded.
+# The file is read and checked at start-up (pages are registered then); changes made in the admin console
+# are laid over it on every read (governance.rule_settings) and take effect without a restart.
 load_rules()
 LOADED_AT = utcnow()
 
@@ -34,7 +36,9 @@ def _parent_rules(r) -> list:
 
 def layout(**_query):
     """Every rule as a sentence a leader can check against a coloured grid."""
-    r = load_rules()
+    with current().engine.connect() as conn:
+        r = current_rules(conn)
+        changed = [row for row in settings_rows(conn) if row["changed"]]
     event_rules = [html.Li([_swatch(lv, r), f" 已用去办理时限的 {t:.0%} 及以上：{why}"]) for t, lv, why in r.elapsed]
     event_rules += [
         html.Li([_swatch("red", r), f" 等级“{SEVERITIES[r.red_at_severity]}”的事件在办期间一律红色"]),
@@ -50,7 +54,10 @@ def layout(**_query):
         html.Header(className="page-header", children=[
             html.H1("分色预警与分级预控规则"), dcc.Link("← 返回驾驶舱", href="/", className="back-link")]),
         html.P(f"以下为预警规则配置，于 {format_local(LOADED_AT, '%Y-%m-%d %H:%M')} 服务启动时载入并校验；"
-               "修改配置后需重启服务才生效。", className="hint rules-loaded"),
+               "管理员在“管理 · 预警设置”中的修改经同样的校验后立即生效，无需重启。", className="hint rules-loaded"),
+        html.Ul([html.Li(f"{row['label']}：{row['value']}（配置文件为 {row['file']}；{row['by']} 于 "
+                         f"{format_local(row['at'], '%Y-%m-%d %H:%M')} 修改）") for row in changed],
+                className="hint rules-changed") if changed else None,
         html.H2("事件"), html.P(f"办理时限取事件类别的时限，按等级缩短：{tiers}。", className="hint"),
         html.Ul(event_rules, className="rule-list"),
         html.H2("网格"), html.Ul(grid_rules + [html.Li([

@@ -1,14 +1,14 @@
 """briefs: stored 工作简报 (weekly and monthly reports per area) with their PDF and Excel files
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0018
 Create Date: 2026-12-03 11:30:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0019'
-down_revision = '0016'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 

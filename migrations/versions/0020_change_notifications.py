@@ -20,7 +20,7 @@ branch_labels = None
 depends_on = None
 
 CHANNEL = "cockpit_changes"
-TABLES = ("event", "warning")
+TABLES = ("event", "warning", "rule_override")  # rule_override: a threshold an admin changed (0018)
 
 
 def upgrade() -> None:

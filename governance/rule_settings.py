@@ -1,0 +1,238 @@
+"""Warning and escalation settings edited in the admin console, applied without a restart.
+
+warning_rules.yaml stays the source of defaults; a change made in the console is stored in
+rule_override (dotted path → value) and laid over the file whenever rules are read. A value is
+parsed like the file would parse it (YAML) and the whole merged document is validated by the
+start-up check (governance.warnings.parse_rules): an invalid value is refused with exactly the
+message a bad file would give at start. Every change is audited with before/after.
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+from datetime import datetime
+from functools import lru_cache
+
+import yaml
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from .admin_models import RuleOverride
+from .warnings import RULES_FILE, Rules, RulesError, parse_rules
+
+# Labels of the settings a leader recognises; other editable leaves show their path.
+LABELS = {
+    "event.red_at_severity": "该等级及以上的事件在办期间一律红色",
+    "event.overdue_red_at_severity": "该等级及以上的事件超期即红色",
+    "event.accept_hours": "派单后未签收预警（小时）",
+    "event.accept_level": "未签收预警颜色",
+    "event.repeat.count": "重复上报：次数",
+    "event.repeat.days": "重复上报：天数",
+    "event.repeat.level": "重复上报：颜色",
+    "event.rework_level": "返工/重开：颜色",
+    "grid.spike.baseline_days": "异常增多：基线天数",
+    "grid.spike.min_count": "异常增多：最少件数",
+    "grid.spike.orange_p": "异常增多：橙色 p 值",
+    "grid.spike.red_p": "异常增多：红色 p 值",
+    "escalation.not_accepted_hours": "分级预控：未签收自动升级（小时）",
+    "escalation.overdue_at_level": "分级预控：本层级超期自动升级",
+    "notify.max_messages_per_sync": "群机器人：每轮最多条数",
+}
+SKIP_KEYS = {"colors", "reason", "level", "children", "levels"}  # colours and reason texts are not thresholds
+KEEP_LEVEL = {"event.accept_level", "event.repeat.level", "event.rework_level"}
+
+
+class SettingError(ValueError):
+    """A setting that cannot be changed (unknown path), with a Chinese message."""
+
+
+@lru_cache(maxsize=1)
+def _file_text() -> str:
+    return RULES_FILE.read_text(encoding="utf-8")
+
+
+def file_doc() -> dict:
+    """The rules document as the file holds it (a fresh copy)."""
+    return yaml.safe_load(_file_text())
+
+
+def _key(container, part: str):
+    if isinstance(container, list):
+        return int(part)
+    if part in container:
+        return part
+    try:
+        return int(part) if int(part) in container else part
+    except ValueError:
+        return part
+
+
+def get_path(doc, path: str):
+    """The value at a dotted path ("event.repeat.count", "event.elapsed.1.at_least")."""
+    node = doc
+    for part in path.split("."):
+        node = node[_key(node, part)]
+    return node
+
+
+def set_path(doc, path: str, value) -> None:
+    """Set the value at a dotted path (which must exist)."""
+    *head, last = path.split(".")
+    node = doc
+    for part in head:
+        node = node[_key(node, part)]
+    node[_key(node, last)] = value
+
+
+def editable_paths(doc: dict | None = None) -> list[str]:
+    """Every scalar setting the console may change, in file order (not colours or reason texts)."""
+    out: list[str] = []
+
+    def walk(node, prefix: str):
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else None
+        if items is None:
+            if prefix in KEEP_LEVEL or not set(prefix.split(".")) & SKIP_KEYS:
+                out.append(prefix)
+            return
+        for k, v in items:
+            if prefix == "" and k == "colors":
+                continue
+            walk(v, f"{prefix}.{k}" if prefix else str(k))
+    walk(doc if doc is not None else file_doc(), "")
+    return out
+
+
+LEVEL_WORDS = {"red": "红色", "orange": "橙色", "yellow": "黄色", "blue": "蓝色"}
+
+
+def label(path: str, doc: dict | None = None) -> str:
+    """Chinese label of a setting (list entries are named by the colour their rule gives; else the path)."""
+    if path in LABELS:
+        return LABELS[path]
+    parts = path.split(".")
+    try:
+        if parts[0] == "sla_tiers_hours":
+            from .workflow import SEVERITIES
+
+            return f"“{SEVERITIES.get(int(parts[1]), parts[1])}”事件办理时限（小时）"
+        doc = doc if doc is not None else file_doc()
+        if parts[:2] == ["event", "elapsed"]:
+            return f"{LEVEL_WORDS[get_path(doc, '.'.join(parts[:3]) + '.level')]}：已用办理时限比例 ≥"
+        if parts[:2] == ["grid", "from_events"]:
+            need = LEVEL_WORDS.get(parts[3].removesuffix("_events"), parts[3])
+            return f"网格{LEVEL_WORDS[get_path(doc, '.'.join(parts[:3]) + '.level')]}：{need}及以上在办事件 ≥"
+        if parts[:2] == ["grid", "parent"]:
+            rule = get_path(doc, ".".join(parts[:3]))
+            what = {"share": "占比 ≥", "count": "个数 ≥"}.get(parts[3], parts[3])
+            return f"上级区域{LEVEL_WORDS[rule['level']]}：下辖{LEVEL_WORDS[rule.get('children', rule['level'])]}微网格{what}"
+    except (KeyError, IndexError, TypeError, ValueError):
+        pass
+    return path
+
+
+def overrides(conn: Connection) -> dict:
+    """{path: value} of every setting changed in the console (and still changed)."""
+    return {r.path: r.value for r in conn.execute(select(RuleOverride.path, RuleOverride.value))
+            if r.value is not None}
+
+
+def revision(conn: Connection) -> int:
+    """The newest change's revision (0 when nothing was ever changed): part of the data version."""
+    return conn.execute(select(func.max(RuleOverride.revision))).scalar() or 0
+
+
+def effective_doc(overrides_: dict) -> dict:
+    """The file's document with the console's changes laid over it."""
+    doc = file_doc()
+    for path, value in sorted(overrides_.items()):
+        try:
+            set_path(doc, path, value)
+        except (KeyError, IndexError, TypeError, ValueError):
+            continue  # a path the file no longer has: the file wins
+    return doc
+
+
+@lru_cache(maxsize=16)
+def _rules_for(key: str) -> Rules:
+    return parse_rules(effective_doc(json.loads(key)))
+
+
+def current_rules(bind: Connection | Engine) -> Rules:
+    """The rules in force now: the file plus the console's changes, validated (cached per set of changes)."""
+    if isinstance(bind, Engine):
+        with bind.connect() as conn:
+            return current_rules(conn)
+    return _rules_for(json.dumps(overrides(bind), sort_keys=True, ensure_ascii=False))
+
+
+def parse_value(text: str):
+    """A typed value as the YAML file would read it ("3" → 3, "0.5" → 0.5, "false" → False)."""
+    try:
+        value = yaml.safe_load(str(text))
+    except yaml.YAMLError:
+        return str(text)
+    return value if isinstance(value, (int, float, str, bool)) or value is None else str(text)
+
+
+def _dump(doc: dict) -> list[str]:
+    return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, default_flow_style=None).splitlines()
+
+
+def propose(conn: Connection, path: str, text: str) -> dict:
+    """Check a change without storing it: {path, label, before, after, diff}; RulesError/SettingError if refused."""
+    if path not in editable_paths():
+        raise SettingError(f"不能在此修改的设置：{path}")
+    if str(text).strip() == "":
+        raise SettingError("请填写新值")
+    current = overrides(conn)
+    before_doc = effective_doc(current)
+    after_doc = effective_doc({**current, path: parse_value(text)})
+    parse_rules(copy.deepcopy(after_doc))  # the start-up check: raises RulesError with its own message
+    before, after = get_path(before_doc, path), get_path(after_doc, path)
+    diff = [line for line in difflib.unified_diff(_dump(before_doc), _dump(after_doc), "当前", "修改后", n=1,
+                                                 lineterm="")]
+    return {"path": path, "label": label(path), "before": before, "after": after, "diff": diff}
+
+
+def apply(conn: Connection, path: str, text: str | None, actor: str, now: datetime) -> dict:
+    """Store a change (None: back to the file's value) after the start-up check; audited with before/after."""
+    from .admin_ops import record_change
+
+    if text is None:
+        if path not in editable_paths():
+            raise SettingError(f"不能在此修改的设置：{path}")
+        current = overrides(conn)
+        change = {"path": path, "before": get_path(effective_doc(current), path),
+                  "after": get_path(file_doc(), path), "diff": []}
+        parse_rules(effective_doc({k: v for k, v in current.items() if k != path}))
+        value = None
+    else:
+        change = propose(conn, path, text)
+        value = parse_value(text)
+    rev = revision(conn) + 1
+    exists = conn.execute(select(RuleOverride.path).where(RuleOverride.path == path)).first()
+    values = {"value": value, "revision": rev, "updated_at": now, "updated_by": actor[:80]}
+    if exists:
+        conn.execute(update(RuleOverride).where(RuleOverride.path == path).values(**values))
+    else:
+        conn.execute(insert(RuleOverride), [{"path": path, **values}])
+    record_change(conn, actor, "rule_change" if text is not None else "rule_reset", path, "/",
+                  {"value": change["before"]}, {"value": change["after"]}, now)
+    return change
+
+
+def settings_rows(conn: Connection) -> list[dict]:
+    """Every editable setting: path, label, file value, value in force, who changed it and when."""
+    base, changed = file_doc(), {r.path: r for r in conn.execute(select(RuleOverride.__table__))}
+    doc = effective_doc(overrides(conn))
+    rows = []
+    for path in editable_paths(base):
+        row = changed.get(path)
+        rows.append({"path": path, "label": label(path, base), "file": get_path(base, path), "value": get_path(doc, path),
+                     "changed": row is not None and row.value is not None,
+                     "by": row.updated_by if row is not None else "", "at": row.updated_at if row is not None else None})
+    return rows
+
+
+__all__ = ["RulesError", "SettingError", "apply", "current_rules", "propose", "revision", "settings_rows"]
