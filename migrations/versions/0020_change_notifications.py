@@ -1,4 +1,4 @@
-"""change notifications on PostgreSQL: a write to event or warning NOTIFYs cockpit_changes at commit
+"""change notifications on PostgreSQL: a write to event, warning or rule_override NOTIFYs cockpit_changes at commit
 
 Every open cockpit learns of a change through its web process's change watcher
 (dashboard/live_routes.py). On SQLite the watcher reads the data version twice a second; on
