@@ -496,3 +496,4 @@ class WorkerRequest(Base):
 
 from . import people_models  # noqa: E402,F401  (people registry tables, #19)
 from . import admin_models  # noqa: E402,F401 - admin console tables (#22) on the same Base
+from . import form_models  # noqa: E402,F401 - 统一表单推送 tables (#19)
