@@ -20,6 +20,7 @@ from .auth_pages import auth_routes
 from .brief_routes import briefs
 from .export_routes import export
 from .people_routes import people_export
+from .form_routes import form_export
 from .geo_routes import geo
 from .live_routes import live
 from .runtime import Runtime, install
@@ -56,6 +57,7 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
     server.register_blueprint(geo)
     server.register_blueprint(export)
     server.register_blueprint(people_export)
+    server.register_blueprint(form_export)
     server.register_blueprint(push)
     server.register_blueprint(health)
     server.register_blueprint(auth_routes)

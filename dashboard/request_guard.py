@@ -110,17 +110,26 @@ ID_FREE: set[tuple[str, str]] = {
     ("audit-action", "value"), ("audit-dates", "start_date"), ("audit-dates", "end_date"),
 }
 ID_FREE.add(("people-reason", "value"))  # the logged reason for unmasking a household (#19)
+# 统一表单推送 (#19): the composer's fields and question rows, the progress timer, a worker's answers and photos
+SLOTS[("form-area", "value")] = Slot("area", _one(), lambda c: c)
+SLOTS[("form-pick", "value")] = Slot("form", _one(), lambda f: f)
+ID_FREE.update({("form-title", "value"), ("form-target", "value"), ("form-tick", "n_intervals"),
+                ("fq-text", "value"), ("fq-kind", "value"), ("fq-options", "value"), ("fq-safety", "value"),
+                ("fq-cat", "value"), ("wf-ans", "value"), ("wf-photo", "contents")})
 # Keys of pattern-matching ids: the kind of id each names (a key not listed names nothing: type, to, level).
 PATTERN_KEYS = {"event": "event", "staff": "staff", "warning": "warning",
                 "user": "user", "device": "device", "client": "client"}  # admin console rows (#22)
 PATTERN_KEYS["household"] = "household"  # 人口底数 unmask buttons (#19)
+PATTERN_KEYS["a"] = "assignment"  # a worker's form assignment (#19)
 PATTERN_TYPE_KEYS = {("open-event", "id"): "event"}
 ID_FREE_KEYS = {"type", "to", "level", "do"}  # actions, steps and levels name no id
+ID_FREE_KEYS.add("q")  # a form question key (q1, q2 …) or composer row index names no id
 # A worker's task page names events its link (or the signed-in worker) holds, not events of a scope.
 TASK_TYPES = {"w-task", "w-step", "w-note", "w-photo", "w-sent", "w-msg"}
 # Query and path arguments of routes (and of the address bar) that name areas.
 QUERY_IDS = {"area": "area", "community": "area"}
 ROUTE_ARGS = {"code": "area", "brief_id": "brief", "photo_id": "photo"}
+ROUTE_ARGS["form_id"] = "form"  # 统一表单推送 export (#19)
 
 
 @dataclass(frozen=True)

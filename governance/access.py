@@ -116,3 +116,12 @@ def validate_role(role: str, area_level: str | None) -> None:
 PERMISSIONS["view_briefs"] = "查看、生成并下载本辖区工作简报（周报、月报）"
 for _role in ("admin", "subdistrict_leader", "community_staff"):
     ROLES[_role]["permissions"].add("view_briefs")
+
+
+# 统一表单推送 (docs/forms.md): leaders and community staff push short forms; grid workers answer their own.
+PERMISSIONS["push_forms"] = "编制并向辖区推送统一表单，查看进度并导出回答（留痕）"
+PERMISSIONS["answer_forms"] = "填写分派给自己的统一表单"
+for _role in ("admin", "subdistrict_leader", "community_staff"):
+    ROLES[_role]["permissions"].add("push_forms")
+for _role in ("admin", "grid_worker"):
+    ROLES[_role]["permissions"].add("answer_forms")

@@ -235,3 +235,19 @@ def answer_rows(conn: Connection, form_id: int) -> tuple[list[str], list[list]]:
                      a.answered_at.isoformat(sep=" ", timespec="minutes") if a.answered_at else "",
                      a.answered_by or "", *[answers.get(q.key, "") for q in questions], a.event_ids or ""])
     return header, rows
+
+
+def recent_answers(conn: Connection, form_id: int, limit: int = 20) -> list[dict]:
+    """The latest answered assignments of a form, with answers keyed by question text (progress view)."""
+    questions = questions_of(conn.execute(select(FormPush.questions).where(FormPush.id == form_id)).scalar_one())
+    rows = conn.execute(select(FormAssignment.label, FormAssignment.answered_at, FormAssignment.answered_by,
+                               FormAssignment.answers, FormAssignment.event_ids)
+                        .where(FormAssignment.form_id == form_id, FormAssignment.answered_at.isnot(None))
+                        .order_by(FormAssignment.answered_at.desc(), FormAssignment.id.desc()).limit(limit)).all()
+    out = []
+    for r in rows:
+        answers = json.loads(r.answers)
+        out.append({"label": r.label, "answered_at": r.answered_at, "answered_by": r.answered_by,
+                    "summary": "；".join(f"{q.text}：{'已拍照' if q.kind == 'photo' else answers.get(q.key, '')}"
+                                        for q in questions), "events": r.event_ids or ""})
+    return out

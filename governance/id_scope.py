@@ -24,6 +24,8 @@ KINDS = {
     "user": "账号", "device": "大屏设备", "client": "接入方",  # admin console (#22): where they are anchored
 }
 KINDS["household"] = "户"  # people registry (#19): a household lies where its micro-grid lies
+KINDS["form"] = "表单"  # 统一表单推送 (#19): a form lies where it was pushed
+KINDS["assignment"] = "表单任务"  # … and one assignment where its worker or premises lies
 DRILL_KEY_PREFIX = "DRILL-"
 
 
@@ -63,6 +65,11 @@ def _paths(conn: Connection, kind: str, values: list) -> dict:
                             .where(EventPhoto.id.in_(ids))).all()
     elif kind == "household":
         rows = conn.execute(select(Household.id, Household.area_path).where(Household.id.in_(ids))).all()
+    elif kind in ("form", "assignment"):
+        from .form_models import FormAssignment, FormPush
+
+        table = FormPush if kind == "form" else FormAssignment
+        rows = conn.execute(select(table.id, table.area_path).where(table.id.in_(ids))).all()
     elif kind in ("user", "device", "client"):
         from .admin_scope import anchored_paths
 

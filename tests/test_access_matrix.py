@@ -40,6 +40,8 @@ CALLBACK_DESIGN = {
     **{name: {"admin"} for name in ("people_action", "devices_action", "playlist_load", "playlist_preview",
                                     "clients_action", "settings_pick", "settings_action", "audit_refresh")},
     "wall_playlist": VIEWERS,
+    # 统一表单推送 (#19): leaders and community staff compose, push and watch; a grid worker answers their own
+    "push": EXPORTERS, "show_progress": EXPORTERS, "submit_form": {"admin", "gridworker"},
 }
 # Pages (path → who sees the page's content).
 PAGE_DESIGN = {
@@ -47,6 +49,7 @@ PAGE_DESIGN = {
     "/drill": {"admin", "leader"}, "/quarantine": {"admin"}, "/worker/x": set(ROLES),
     "/briefs": EXPORTERS,
     "/people": EXPORTERS,  # 人口底数 (#19): masked lists for leaders and community staff, never walls or embeds
+    "/forms": EXPORTERS, "/worker/forms": {"admin", "gridworker"},  # 统一表单推送 (#19)
     **{path: {"admin"} for path in ("/admin/people", "/admin/devices", "/admin/clients", "/admin/settings", "/audit")},
 }
 
@@ -89,6 +92,9 @@ def route_design(acc: dict) -> dict:
         # A photo of an event in community A, outside the test grid worker's grid (tests/photo_helpers.py).
         "worker_api.photo_file": ("GET", f"/api/v1/photos/{acc.get('photo_a', 0)}", LEDGER & in_a),
         "people_export.people_csv": ("GET", f"/api/v1/people.csv?area={a}", EXPORTERS - {"community_b"}),
+        # the answers of a form pushed to community A: its leaders (form_id screened, logged)
+        "form_export.form_csv": ("GET", f"/api/v1/forms/{acc.get('form_a', 0)}/answers.csv", EXPORTERS - {"community_b"}),
+        "form_export.form_xlsx": ("GET", f"/api/v1/forms/{acc.get('form_a', 0)}/answers.xlsx", EXPORTERS - {"community_b"}),
         # a one-time password link is its own credential: an unknown one is refused for everyone
         "admin_routes.reset_form": ("GET", "/reset/not-a-link", set()),
         "admin_routes.reset_submit": ("POST", "/reset/not-a-link", set()),
@@ -128,6 +134,21 @@ def brief_of_a(world_engine):
     return world_engine.accounts["brief_a"]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def form_of_a(world_engine):
+    """A 统一表单 pushed to the workers of community A (the export routes' and the answer callback's sample)."""
+    from governance import forms
+
+    if "form_a" not in world_engine.accounts:
+        with world_engine.begin() as conn:
+            path = conn.execute(text("SELECT path FROM area WHERE code = :c"),
+                                {"c": world_engine.accounts["communities"][0]}).scalar()
+            world_engine.accounts["form_a"] = forms.push_form(
+                conn, "矩阵表单", forms.validate_questions([{"text": "是否正常", "kind": "yesno"}]), "workers", path,
+                "test", WORLD_NOW)[0]
+    return world_engine.accounts["form_a"]
+
+
 @pytest.fixture(scope="module")
 def clients(world_engine, live_server):
     """One HTTP client per role (and a stored photo in community A for the photo route)."""
@@ -161,7 +182,8 @@ def test_every_route_callback_and_page_is_declared(cockpit_app, live_server, wor
              for e in _server_callbacks(cockpit_app).values()}
     assert {n for n, acc in names.items() if acc is None} == set(), "callbacks without @requires"
     assert set(names) == set(CALLBACK_DESIGN), "callbacks missing from this test's design"
-    paths = {p["path"] if "worker" not in p["path"] else "/worker/x" for p in dash.page_registry.values() if "layout" in p}
+    paths = {p["path"] if "worker" not in p["path"] or p["path"] == "/worker/forms" else "/worker/x"
+             for p in dash.page_registry.values() if "layout" in p}
     assert paths == set(PAGE_DESIGN)
 
 
@@ -223,6 +245,9 @@ def test_callbacks_follow_the_design(role, clients, cockpit_app, world_engine, l
         MATCH_IDS["household"] = conn.execute(text(  # a household of the role's home (people registry, #19)
             "SELECT h.id FROM household h JOIN area a ON h.area_path LIKE a.path || '%' WHERE a.code = :c "
             "ORDER BY h.id LIMIT 1"), {"c": home.get(role, acc["focus"])}).scalar()
+        MATCH_IDS["a"] = conn.execute(text(  # a form assignment of the role's home (统一表单推送, #19)
+            "SELECT f.id FROM form_assignment f JOIN area a ON f.area_path LIKE a.path || '%' WHERE a.code = :c "
+            "ORDER BY f.id LIMIT 1"), {"c": home.get(role, acc["focus"])}).scalar()
     failures = []
     for key, entry in _server_callbacks(cockpit_app).items():
         name = _callback_name(entry)

@@ -22,6 +22,7 @@ from governance.embed_tokens import mint_embed_token
 from governance.models import (AccessLog, ApiClient, Area, Brief, Event, EventPhoto, KioskDevice, Staff, UserAccount,
                                Warning)
 from governance.people_models import Household
+from governance.form_models import FormAssignment, FormPush
 
 from .conftest import TEST_PASSWORD, TEST_SECRET, WORLD_NOW, http_session
 from .photo_helpers import photo_in
@@ -83,6 +84,7 @@ def world(world_engine, live_server, cockpit_app):
         generate(world_engine, code, "weekly", WORLD_NOW, actor="test")
     for code, label in ((a, "重放测试A"), (b, "重放测试B"), (acc["grid"], "重放测试网格")):  # task photos
         photo_in(world_engine, code, label)
+    push_forms_in(world_engine, (a, b))  # 统一表单推送 (#19): a form and its assignments on each side
     clients = {name: http_session(world_engine, live_server, name)
                for name in ("community", "community_b", "viewer_a", "gridworker", "leader", "admin_a")}
     clients["kiosk_a"] = http_session(world_engine, live_server, None, device_id=device)
@@ -133,6 +135,10 @@ def _ids_for(conn, paths: dict, home: str | None) -> dict:
         "brief": (pick(briefs, True) or 10 ** 9, pick(briefs, False) or 10 ** 9),
         "photo": (pick(shots, True), pick(shots, False)),
         "household": (pick(households, True), pick(households, False)),  # people registry (#19)
+        "form": (pick(select(FormPush.id, FormPush.area_path).order_by(FormPush.id), True),
+                 pick(select(FormPush.id, FormPush.area_path).order_by(FormPush.id), False)),
+        "assignment": (pick(select(FormAssignment.id, FormAssignment.area_path).order_by(FormAssignment.id), True),
+                       pick(select(FormAssignment.id, FormAssignment.area_path).order_by(FormAssignment.id), False)),
         **{kind: (pick(anchored(model), True), pick(anchored(model), False))
            for kind, model in (("user", UserAccount), ("device", KioskDevice), ("client", ApiClient))},
     }
@@ -373,3 +379,16 @@ def test_a_task_link_reaches_its_own_task_only(world_engine, cockpit_app, live_s
             assert (resp.status_code == 403 and SCOPE_REFUSED in resp.text) == expect_refused, (event, resp.text[:200])
         checked += 1
     assert checked >= 1
+
+
+def push_forms_in(engine, codes) -> None:
+    """One 统一表单 pushed to the workers of each community (once per world)."""
+    from governance import forms
+
+    with engine.begin() as conn:
+        if conn.execute(select(FormPush.id)).first() is not None:
+            return
+        for code in codes:
+            path = conn.execute(select(Area.path).where(Area.code == code)).scalar()
+            forms.push_form(conn, f"重放表单{code}", forms.validate_questions([{"text": "是否正常", "kind": "yesno"}]),
+                            "workers", path, "test", WORLD_NOW)
