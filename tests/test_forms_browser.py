@@ -1,0 +1,74 @@
+"""统一表单推送 in a real browser: community staff compose a form with a safety question and push it to their
+community's workers; the grid worker answers it on a phone-size page (375×812); the staff's progress view
+shows the answer, and the safety "否" became exactly one event in the pool."""
+import pytest
+from sqlalchemy import select
+
+from data_sources.form_events import KEY_PREFIX
+from governance.form_models import FormAssignment, FormPush
+from governance.models import Event
+
+from .conftest import screenshot
+
+pytestmark = pytest.mark.browser
+TITLE = "燃气安全排查（浏览器）"
+
+
+def test_pushed_form_reaches_worker_and_answer_shows_in_progress(world_engine, live_server, page_factory):
+    leader = page_factory(1366, 900, user="community")
+    leader.goto(live_server + "/forms")
+    leader.wait_for_selector("#form-push")
+    leader.fill("#form-title", TITLE)
+    rows = leader.locator(".fq-row")
+    rows.nth(0).locator("input[id*='fq-text']").fill("燃气软管是否在有效期内")
+    rows.nth(0).locator("[id*='fq-safety'] input").check()
+    rows.nth(0).locator("button.fq-cat").click()
+    leader.get_by_role("option", name="燃气软管老化").click()
+    rows.nth(1).locator("input[id*='fq-text']").fill("灭火器数量")
+    rows.nth(1).locator("button.fq-kind").click()
+    leader.get_by_role("option", name="数字").click()
+    screenshot(leader, "forms-leader-compose")
+    leader.click("#form-push")
+    leader.wait_for_selector("#form-msg:has-text('已推送')", timeout=30_000)
+    with world_engine.connect() as conn:
+        fid = conn.execute(select(FormPush.id).where(FormPush.title == TITLE)).scalar_one()
+        staff_id = conn.execute(select(FormAssignment.staff_id).where(FormAssignment.form_id == fid)).scalars().all()
+    assert len(staff_id) > 1
+    leader.wait_for_selector(".form-progress-table tr[data-area=total]")
+    assert leader.locator(".form-progress-table tr[data-area=total]").inner_text().split("\t")[1:3] == [
+        "0", str(len(staff_id))]
+    leader.locator(".forms-progress").scroll_into_view_if_needed()
+    screenshot(leader, "forms-leader-pushed")
+
+    phone = page_factory(375, 812, user="gridworker")
+    phone.goto(live_server + "/worker/forms")
+    card = phone.locator(".wf-card", has_text=TITLE)
+    card.wait_for(timeout=30_000)
+    assert "安全项" in card.inner_text()
+    card.get_by_label("否").check()
+    card.locator("input[inputmode=decimal]").fill("两个")
+    card.get_by_role("button", name="提交").click()
+    card.locator(".dispatch-msg", has_text="请填写数字").wait_for(timeout=30_000)  # bad input: said in Chinese
+    card.locator("input[inputmode=decimal]").fill("2")
+    card.get_by_role("button", name="提交").click()
+    card.locator(".dispatch-msg", has_text="已上报 1 条").wait_for(timeout=30_000)
+    screenshot(phone, "forms-worker-phone-answered")
+    card.get_by_role("button", name="提交").click()  # a double tap stores nothing more
+    card.locator(".dispatch-msg", has_text="已提交过").wait_for(timeout=30_000)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 375  # no sideways scrolling on the phone
+
+    leader.click("#form-refresh")
+    leader.locator(".form-answer", has_text="灭火器数量：2").wait_for(timeout=30_000)
+    total = leader.locator(".form-progress-table tr[data-area=total]").inner_text().split("\t")
+    assert total[1:3] == ["1", str(len(staff_id))]
+    assert "已上报事件" in leader.locator(".form-answer").first.inner_text()
+    leader.locator(".form-answers").scroll_into_view_if_needed()
+    screenshot(leader, "forms-leader-progress")
+    with world_engine.connect() as conn:
+        mine = conn.execute(select(FormAssignment.id, FormAssignment.event_ids).where(
+            FormAssignment.form_id == fid, FormAssignment.answered_at.isnot(None))).all()
+    assert len(mine) == 1 and mine[0].event_ids
+    with world_engine.connect() as conn:
+        ev = conn.execute(select(Event.category_code, Event.source_key).where(
+            Event.id == int(mine[0].event_ids))).one()
+    assert ev == ("1102", f"{KEY_PREFIX}{mine[0].id}-q1")
