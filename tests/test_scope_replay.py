@@ -386,9 +386,9 @@ def push_forms_in(engine, codes) -> None:
     from governance import forms
 
     with engine.begin() as conn:
-        if conn.execute(select(FormPush.id)).first() is not None:
-            return
         for code in codes:
+            if conn.execute(select(FormPush.id).where(FormPush.title == f"重放表单{code}")).first() is not None:
+                continue
             path = conn.execute(select(Area.path).where(Area.code == code)).scalar()
             forms.push_form(conn, f"重放表单{code}", forms.validate_questions([{"text": "是否正常", "kind": "yesno"}]),
                             "workers", path, "test", WORLD_NOW)
