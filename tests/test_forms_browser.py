@@ -1,6 +1,9 @@
 """统一表单推送 in a real browser: community staff compose a form with a safety question and push it to their
 community's workers; the grid worker answers it on a phone-size page (375×812); the staff's progress view
 shows the answer, and the safety "否" became exactly one event in the pool."""
+import json
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
@@ -9,6 +12,7 @@ from governance.form_models import FormAssignment, FormPush
 from governance.models import Event
 
 from .conftest import screenshot
+from .photo_helpers import make_jpeg
 
 pytestmark = pytest.mark.browser
 TITLE = "燃气安全排查（浏览器）"
@@ -27,6 +31,9 @@ def test_pushed_form_reaches_worker_and_answer_shows_in_progress(world_engine, l
     rows.nth(1).locator("input[id*='fq-text']").fill("灭火器数量")
     rows.nth(1).locator("button.fq-kind").click()
     leader.get_by_role("option", name="数字").click()
+    rows.nth(2).locator("input[id*='fq-text']").fill("现场照片")
+    rows.nth(2).locator("button.fq-kind").click()
+    leader.get_by_role("option", name="照片").click()
     screenshot(leader, "forms-leader-compose")
     leader.click("#form-push")
     leader.wait_for_selector("#form-msg:has-text('已推送')", timeout=30_000)
@@ -50,6 +57,12 @@ def test_pushed_form_reaches_worker_and_answer_shows_in_progress(world_engine, l
     card.get_by_role("button", name="提交").click()
     card.locator(".dispatch-msg", has_text="请填写数字").wait_for(timeout=30_000)  # bad input: said in Chinese
     card.locator("input[inputmode=decimal]").fill("2")
+    card.locator("input[type=file]").set_input_files(files=[{"name": "notes.txt", "mimeType": "text/plain",
+                                                            "buffer": b"not a photo"}])
+    card.get_by_role("button", name="提交").click()
+    card.locator(".dispatch-msg", has_text="照片").wait_for(timeout=30_000)  # checked as the phone page's photos
+    card.locator("input[type=file]").set_input_files(files=[{"name": "gas.jpg", "mimeType": "image/jpeg",
+                                                            "buffer": make_jpeg()}])
     card.get_by_role("button", name="提交").click()
     card.locator(".dispatch-msg", has_text="已上报 1 条").wait_for(timeout=30_000)
     screenshot(phone, "forms-worker-phone-answered")
@@ -58,17 +71,26 @@ def test_pushed_form_reaches_worker_and_answer_shows_in_progress(world_engine, l
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375  # no sideways scrolling on the phone
 
     leader.click("#form-refresh")
-    leader.locator(".form-answer", has_text="灭火器数量：2").wait_for(timeout=30_000)
+    leader.locator(".form-answer", has_text="灭火器数量：2；现场照片：已拍照").wait_for(timeout=30_000)
     total = leader.locator(".form-progress-table tr[data-area=total]").inner_text().split("\t")
     assert total[1:3] == ["1", str(len(staff_id))]
     assert "已上报事件" in leader.locator(".form-answer").first.inner_text()
     leader.locator(".form-answers").scroll_into_view_if_needed()
     screenshot(leader, "forms-leader-progress")
     with world_engine.connect() as conn:
-        mine = conn.execute(select(FormAssignment.id, FormAssignment.event_ids).where(
+        mine = conn.execute(select(FormAssignment.id, FormAssignment.event_ids, FormAssignment.answers).where(
             FormAssignment.form_id == fid, FormAssignment.answered_at.isnot(None))).all()
     assert len(mine) == 1 and mine[0].event_ids
+    stored_photo = json.loads(mine[0].answers)["q3"]
+    assert (Path(cockpit_settings_photo_dir()) / stored_photo).read_bytes()[:2] == b"\xff\xd8"  # a stored JPEG
     with world_engine.connect() as conn:
         ev = conn.execute(select(Event.category_code, Event.source_key).where(
             Event.id == int(mine[0].event_ids))).one()
     assert ev == ("1102", f"{KEY_PREFIX}{mine[0].id}-q1")
+
+
+def cockpit_settings_photo_dir() -> str:
+    """The photo directory of the live test server (the running app's settings)."""
+    from dashboard.runtime import current
+
+    return current().settings.photo_dir

@@ -36,7 +36,7 @@ def _input(aid: int, q: forms.Question):
         return dcc.Textarea(id=ident, maxLength=1000, className="wf-input")
     return html.Div([dcc.Input(id=ident, type="hidden", value=""),
                      dcc.Upload(id={"type": "wf-photo", "a": aid, "q": q.key}, accept="image/*",
-                                children=html.Button("拍照 / 选择照片", type="button", className="link-button"),
+                                children=html.Button("拍照 / 选择照片", type="button", className="action-button"),
                                 className="wf-photo")])
 
 
