@@ -109,3 +109,28 @@ def test_forms_in_scope(engine, world_engine):
         fb, _ = forms.push_form(conn, "乙", forms.validate_questions(ROWS[:1]), "workers", b, "x", WORLD_NOW)
         assert [f["id"] for f in forms.forms_in(conn, (a,))] == [fa]
         assert {f["id"] for f in forms.forms_in(conn, (a, b))} == {fa, fb}
+
+
+def test_export_over_http_is_scoped_and_logged(world_engine, live_server):
+    import csv
+    import io
+
+    from .conftest import http_session
+
+    acc = world_engine.accounts
+    with world_engine.begin() as conn:
+        fid, n = forms.push_form(conn, "导出测试", forms.validate_questions(ROWS[:3]), "workers",
+                                 _community(conn, acc["communities"][0]), "test", WORLD_NOW)
+    url = f"{live_server}/api/v1/forms/{fid}/answers.csv"
+    resp = http_session(world_engine, live_server, "community").get(url, timeout=60)
+    assert resp.status_code == 200
+    rows = list(csv.reader(io.StringIO(resp.content.decode("utf-8-sig"))))
+    assert rows[0][5:8] == ["是否使用燃气", "燃气软管是否在有效期内", "灭火器数量"] and len(rows) == n + 1
+    xlsx = http_session(world_engine, live_server, "leader").get(url.replace(".csv", ".xlsx"), timeout=60)
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    for who in ("community_b", "gridworker", "viewer"):  # another community; roles that do not push forms
+        assert http_session(world_engine, live_server, who).get(url, timeout=60).status_code in (403, 404)
+    with world_engine.connect() as conn:
+        logged = conn.execute(select(AccessLog.actor, AccessLog.detail).where(
+            AccessLog.action == "form_export", AccessLog.target == f"form:{fid}")).all()
+    assert sorted(a for a, _ in logged) == ["测试community", "测试leader"] and f"rows={n}" in logged[0][1]
