@@ -19,6 +19,7 @@ from .auth_pages import auth_routes
 from .export_routes import export
 from .geo_routes import geo
 from .live_routes import live
+from .participation_routes import participation
 from .runtime import Runtime, install
 from .security import install_error_answers, install_security_headers
 
@@ -55,6 +56,7 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
     server.register_blueprint(health)
     server.register_blueprint(auth_routes)
     server.register_blueprint(live)
+    server.register_blueprint(participation)
     Compress(server)
     if settings.proxy_hops:  # behind nginx & co.: the rate limiter and logs need the real client address
         from werkzeug.middleware.proxy_fix import ProxyFix

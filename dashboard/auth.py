@@ -42,6 +42,8 @@ ROUTE_ACCESS: dict[str, str] = {
     "geo.area_geobuf": "view_cockpit", "geo.area_tile": "view_cockpit", "geo.warning_points": "view_cockpit",
     "export.events_csv": "export", "export.events_xlsx": "export",
     "live.changes": "view_cockpit",                          # the data version only, pushed as it moves
+    "participation.rider_points_csv": "export",              # riders' points for the 兑换 desk (#20)
+    "participation.drill_print": "run_drills",               # printable drill report (#20)
 }
 # Routes that serve one cockpit panel's data: an embed token without that panel is refused.
 ROUTE_PANELS: dict[str, tuple[str, ...]] = {

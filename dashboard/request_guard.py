@@ -80,6 +80,8 @@ SLOTS: dict[tuple[str, str], Slot] = {
     ("event-markers", "clickData"): Slot("event", _one("properties", "id"), lambda e: {"properties": {"id": e}}),
     ("drill-pick", "value"): Slot("drill", _one(), lambda d: d),
     ("depts", "value"): Slot("department", _many, lambda d: [d]),
+    ("dept-area", "value"): Slot("area", _one(), lambda c: c),      # 部门响应 (issue #20)
+    ("points-area", "value"): Slot("area", _one(), lambda c: c),    # 骑手积分
 }
 # Properties that carry no id (controls, timers, free text, row indexes into a checked table, credentials).
 ID_FREE: set[tuple[str, str]] = {
@@ -94,16 +96,17 @@ ID_FREE: set[tuple[str, str]] = {
     ("live-version", "data"),  # a data version pushed by /api/v1/changes
     ("w-note", "value"), ("w-photo", "value"), ("step-note", "value"), ("visit-score", "value"),
     ("worker-token", "data"),  # the task page's credential: it decides which events are its (kind "task")
+    ("dept-period", "value"), ("whistle-text", "value"),  # a period choice; a department's reply text
 }
 # Keys of pattern-matching ids: the kind of id each names (a key not listed names nothing: type, to, level).
-PATTERN_KEYS = {"event": "event", "staff": "staff", "warning": "warning"}
+PATTERN_KEYS = {"event": "event", "staff": "staff", "warning": "warning", "whistle": "whistle"}
 PATTERN_TYPE_KEYS = {("open-event", "id"): "event"}
 ID_FREE_KEYS = {"type", "to", "level", "do"}  # actions, steps and levels name no id
 # A worker's task page names events its link (or the signed-in worker) holds, not events of a scope.
 TASK_TYPES = {"w-task", "w-step", "w-note", "w-photo"}
 # Query and path arguments of routes (and of the address bar) that name areas.
 QUERY_IDS = {"area": "area", "community": "area"}
-ROUTE_ARGS = {"code": "area"}
+ROUTE_ARGS = {"code": "area", "drill_id": "drill"}
 
 
 @dataclass(frozen=True)

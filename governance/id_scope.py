@@ -13,11 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from .access import Principal
-from .models import Area, Event, Staff, Warning
+from .models import Area, Event, Staff, Warning, Whistle
 from .taxonomy import load_taxonomy
 
 KINDS = {
     "area": "区域", "event": "事件", "staff": "人员", "warning": "预警", "department": "部门", "drill": "演练",
+    "whistle": "报到请求",
 }
 DRILL_KEY_PREFIX = "DRILL-"
 
@@ -51,6 +52,9 @@ def _paths(conn: Connection, kind: str, values: list) -> dict:
                             .where(Staff.id.in_(ids))).all()
     elif kind == "warning":
         rows = conn.execute(select(Warning.id, Warning.area_path).where(Warning.id.in_(ids))).all()
+    elif kind == "whistle":  # a 报到 request lies at its event and belongs to its department
+        rows = [(i, (p, d)) for i, p, d in conn.execute(select(Whistle.id, Whistle.area_path, Whistle.department_code)
+                                                        .where(Whistle.id.in_(ids)))]
     else:
         raise KeyError(f"unknown id kind {kind!r}")
     return {str(i): p for i, p in rows}
@@ -60,6 +64,8 @@ def visible(principal: Principal, kind: str, path) -> bool:
     """True when an id of `kind` located at `path` (a list of paths for a drill) may be named by `principal`."""
     if kind == "drill":
         return any(principal.covers(p) for p in path)
+    if kind == "whistle":  # a department names only its own department's requests
+        return principal.covers(path[0]) and principal.department in (None, path[1])
     if kind == "staff":  # on the caller's side of the tree: inside the scope, or above it (街道下沉专员)
         return bool(path) and (principal.covers(path) or any(root.startswith(path) for root in principal.scope))
     return principal.covers(path)
