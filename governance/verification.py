@@ -85,7 +85,7 @@ def award(conn: Connection, event_id: int, rider, actor: str, now: datetime) -> 
 
 def verification_of(conn: Connection, event_id: int):
     """The 核实 record of an event (verdict, by whom, when), or None."""
-    return conn.execute(select(Verification).where(Verification.event_id == event_id)).scalar_one_or_none()
+    return conn.execute(select(Verification.__table__).where(Verification.event_id == event_id)).first()
 
 
 def leaderboard(conn: Connection, area_path: str, start: datetime | None = None,

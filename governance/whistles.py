@@ -54,7 +54,7 @@ def open_whistles(conn: Connection, event_id: int, departments: tuple[str, ...],
 
 
 def _row(conn, whistle_id, department: str | None):
-    row = conn.execute(select(Whistle).where(Whistle.id == whistle_id)).scalar_one_or_none()
+    row = conn.execute(select(Whistle.__table__).where(Whistle.id == whistle_id)).first()
     if row is None or (department is not None and row.department_code != department):
         raise WhistleError("该报到请求不存在或不属于本部门")
     return row

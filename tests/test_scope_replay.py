@@ -14,17 +14,19 @@ from datetime import timedelta
 
 import pytest
 import requests
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 
 from dashboard.request_guard import ROUTE_ARGS, QUERY_IDS, key_kind, slot_of
 from governance.accounts import create_device, create_user
 from governance.embed_tokens import mint_embed_token
-from governance.models import AccessLog, Area, Event, KioskDevice, Staff, Warning
+from governance.department_accounts import create_department_user
+from governance.models import AccessLog, Area, Event, KioskDevice, Staff, Warning, Whistle
 
 from .conftest import TEST_PASSWORD, TEST_SECRET, WORLD_NOW, http_session
 
 SCOPE_REFUSED = "不在您的权限范围内"
-PRINCIPALS = ["community", "community_b", "viewer_a", "gridworker", "leader", "kiosk_a", "embed_a", "anonymous"]
+PRINCIPALS = ["community", "community_b", "viewer_a", "gridworker", "leader", "dept_a", "kiosk_a", "embed_a",
+              "anonymous"]
 ROUTE_DEFAULTS = {"level": "general_grid", "z": 16, "x": 0, "y": 0}
 VALUE_DEFAULTS = {("_pages_location", "pathname"): "/"}  # id-free values a request needs to be well formed
 
@@ -63,18 +65,25 @@ def world(world_engine, live_server, cockpit_app):
             create_device(conn, "重放测试大屏", a, WORLD_NOW, "test")
             for seed, code in enumerate((a, b)):
                 start_drill(conn, code, 1, "test", WORLD_NOW, seed=seed)
+            create_department_user(conn, "dept_a", TEST_PASSWORD, "property", a, WORLD_NOW)  # 吹哨报到
+            for code in (a, b):  # a 报到 request of 物业 in each community
+                ev = conn.execute(select(Event.id, Event.area_path).where(
+                    Event.area_path.like(f"%/{code}/%"), Event.status == "closed").order_by(Event.id).limit(1)).one()
+                conn.execute(insert(Whistle), [{"event_id": ev.id, "department_code": "property",
+                                                "area_path": ev.area_path, "status": "pending", "created_by": "test",
+                                                "created_at": WORLD_NOW, "due_at": WORLD_NOW + timedelta(hours=8)}])
         focus_path = conn.execute(select(Area.path).where(Area.code == acc["focus"])).scalar()
         if conn.execute(select(Warning.id).where(Warning.cleared_at.is_(None))).first() is None:
             sync_warnings(conn, focus_path, WORLD_NOW, load_rules(), notify=False)
         device = conn.execute(select(KioskDevice.id).where(KioskDevice.name == "重放测试大屏")).scalar()
     clients = {name: http_session(world_engine, live_server, name)
-               for name in ("community", "community_b", "viewer_a", "gridworker", "leader")}
+               for name in ("community", "community_b", "viewer_a", "gridworker", "leader", "dept_a")}
     clients["kiosk_a"] = http_session(world_engine, live_server, None, device_id=device)
     clients["embed_a"] = requests.Session()
     clients["embed_a"].headers["X-Embed-Token"] = mint_embed_token(TEST_SECRET, a, WORLD_NOW, ttl=timedelta(hours=1))
     clients["anonymous"] = requests.Session()
     homes = {"community": a, "community_b": b, "viewer_a": a, "gridworker": acc["grid"], "leader": acc["focus"],
-             "kiosk_a": a, "embed_a": a, "anonymous": None}
+             "dept_a": a, "kiosk_a": a, "embed_a": a, "anonymous": None}
     with world_engine.connect() as conn:
         paths = dict(conn.execute(select(Area.code, Area.path)).all())
         ids = {name: _ids_for(conn, paths, home) for name, home in homes.items()}
@@ -100,6 +109,7 @@ def _ids_for(conn, paths: dict, home: str | None) -> dict:
     warns = select(Warning.id, Warning.area_path).where(Warning.cleared_at.is_(None)).order_by(Warning.id)
     drills = select(Event.source_key, Event.area_path).where(Event.source == "drill").order_by(Event.id)
     drill_id = lambda key: key and key[len("DRILL-"):].rsplit("-", 1)[0]  # noqa: E731
+    whistles = select(Whistle.id, Whistle.area_path).where(Whistle.department_code == "property").order_by(Whistle.id)
     return {
         "area": (home, pick(areas, False)),
         "event": (pick(events, True), pick(events, False)),
@@ -108,6 +118,7 @@ def _ids_for(conn, paths: dict, home: str | None) -> dict:
         # A sub-district leader's world holds no drill outside its scope: an unknown one stands in.
         "drill": (drill_id(pick(drills, True)), drill_id(pick(drills, False)) or "19700101000000-0000"),
         "department": ("housing", "no-such-department"),
+        "whistle": (pick(whistles, True), pick(whistles, False)),
     }
 
 
@@ -248,7 +259,8 @@ def _route_urls(app, ids: dict, swap: bool) -> list[tuple[str, str]]:
         if rule.endpoint in ("static", "_dash_assets.static", "/", "/<path:path>") or "GET" not in rule.methods:
             continue
         if rule.arguments & set(ROUTE_ARGS):
-            values = {arg: code if arg in ROUTE_ARGS else ROUTE_DEFAULTS.get(arg, "x") for arg in rule.arguments}
+            values = {arg: (ids[ROUTE_ARGS[arg]][1 if swap else 0] or "none") if arg in ROUTE_ARGS
+                      else ROUTE_DEFAULTS.get(arg, "x") for arg in rule.arguments}
             if "z" in rule.arguments:
                 values["level"] = "micro_grid"  # tiles serve the finest level
             urls.append((rule.endpoint, rule.build(values)[1]))
