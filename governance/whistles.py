@@ -124,10 +124,11 @@ def department_requests(conn: Connection, department: str, condition=None, limit
 
 
 def whistle_rows(conn: Connection, condition, start: datetime, end: datetime) -> list[dict]:
-    """Whistles made in [start, end) matching `condition` (e.g. a scope), for `response_figures`."""
+    """Whistles made in [start, end] (up to and including `end`, usually now) matching `condition`, for
+    `response_figures`."""
     rows = conn.execute(select(Whistle.department_code, Whistle.created_at, Whistle.due_at, Whistle.checked_in_at,
                                Whistle.replied_at, Whistle.status)
-                        .where(condition, Whistle.created_at >= start, Whistle.created_at < end)).all()
+                        .where(condition, Whistle.created_at >= start, Whistle.created_at <= end)).all()
     return [dict(r._mapping) for r in rows]
 
 

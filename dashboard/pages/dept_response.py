@@ -21,7 +21,7 @@ HEAD = ["部门", "吹哨（次）", "已报到", "报到率", "按时报到率"
 
 
 def period_bounds(days: str, now):
-    """[start, end) of a period: the last `days` local days up to now."""
+    """[start, end] of a period: the last `days` local days up to now."""
     n = int(days) if days in PERIODS else 30
     return local_day_start(now, n - 1), now
 

@@ -34,12 +34,14 @@ def board_view(area_code: str | None):
         else html.P("该区域没有登记的流动微网格员（骑手）", className="hint")])
 
 
-def layout(**_query):
-    """Community picker and the riders' leaderboard (以积分享兑换)."""
+def layout(area: str | None = None, **_query):
+    """Community picker (`?area=` opens on one) and the riders' leaderboard (以积分享兑换)."""
     with current().engine.connect() as conn:
         focus = area_by_code(conn, home_code())
         comms = areas_in(conn, focus.path, "community")
     first = comms[0].code if comms and focus.level != "community" else focus.code
+    if area in {c.code for c in comms}:
+        first = area
     return html.Div(className="page points-page", children=[
         html.Header(className="page-header", children=[
             html.H1("骑手积分（以积分享兑换）"), dcc.Link("← 返回驾驶舱", href="/", className="back-link")]),
