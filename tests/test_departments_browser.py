@@ -58,7 +58,8 @@ def test_rider_report_verified_whistled_and_answered(world_engine, live_server, 
     screenshot(page, "verify-and-whistle-laptop")
 
     dept = page_factory(390, 844, user="zhujian")  # a department on its phone
-    dept.goto(live_server + "/dept")
+    dept.goto(live_server + "/")  # no cockpit for a department: it lands on its own page
+    dept.wait_for_url("**/dept", timeout=30000)
     card = dept.locator(".whistle-card", has_text="骑手上报：路沿石松动")
     card.wait_for()
     assert "待报到" in card.inner_text() and "报到时限：" in card.inner_text()
@@ -97,3 +98,11 @@ def test_rider_report_verified_whistled_and_answered(world_engine, live_server, 
     screenshot(page, "points-laptop")
     csv = page.request.get(live_server + f"/api/v1/rider-points.csv?area={community}")
     assert csv.status == 200 and rider.name in csv.text()
+
+    wall = page_factory(1920, 1080)
+    wall.goto(live_server + "/")
+    wall.wait_for_selector("[data-kpi=closure_rate]", timeout=30000)
+    links = wall.locator(".page-links a").all_inner_texts()
+    assert "部门响应" in links and "骑手积分" in links
+    assert wall.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(wall, "cockpit-header-links")

@@ -33,7 +33,10 @@ def layout(**_query):
     pending = sum(r["status"] == "pending" for r in rows)
     return html.Div(className="page dept-page", children=[
         html.Header(className="page-header", children=[
-            html.H1(f"本部门报到 · {name or '未绑定部门'}"), dcc.Link("退出登录", href="/logout", className="back-link")]),
+            html.H1(f"本部门报到 · {name or '未绑定部门'}"),
+            html.Form(method="post", action="/logout", className="logout-form", children=[
+                dcc.Input(type="hidden", name="csrf_token", value=principal().csrf or ""),
+                html.Button("退出登录", type="submit", className="link-button")])]),
         html.P(f"待报到 {pending} 件。报到表示本部门已接手；回复写明处置情况；不属于本部门职责的请“退回”并写明原因。"
                if name else "此账号尚未绑定部门，请联系管理员。", className="hint"),
         html.Div(className="whistle-list", children=[

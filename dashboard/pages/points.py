@@ -23,8 +23,8 @@ def board_view(area_code: str | None):
             return html.P("该区域不在您的权限范围内", className="hint")
         board = leaderboard(conn, area.path)
     return html.Div([
-        html.A("导出兑换清单（CSV）", href=f"/api/v1/rider-points.csv?area={area.code}", className="action-button",
-               id="points-export"),
+        html.P(html.A("导出兑换清单（CSV）", href=f"/api/v1/rider-points.csv?area={area.code}",
+                      className="action-button", id="points-export")),
         html.Table(className="data-table points-table", children=[
             html.Thead(html.Tr([html.Th(h) for h in HEAD])),
             html.Tbody([html.Tr([html.Td(r["rank"]), html.Td(r["name"]), html.Td(r["phone"]), html.Td(r["area"]),
@@ -47,9 +47,10 @@ def layout(area: str | None = None, **_query):
             html.H1("骑手积分（以积分享兑换）"), dcc.Link("← 返回驾驶舱", href="/", className="back-link")]),
         html.P("流动微网格员（骑手）上报的问题经社区核实属实后按规则记分，每件只记一次；核实不属实不记分。",
                className="hint"),
-        dcc.Dropdown(id="points-area", value=first, clearable=False,
-                     options=[{"label": focus.name, "value": focus.code}]
-                     + [{"label": c.name, "value": c.code} for c in comms]),
+        html.Div(className="points-controls", children=[
+            dcc.Dropdown(id="points-area", value=first, clearable=False,
+                         options=[{"label": focus.name, "value": focus.code}]
+                         + [{"label": c.name, "value": c.code} for c in comms])]),
         html.Div(id="points-board", children=board_view(first)),
     ])
 
