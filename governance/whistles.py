@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from .models import Department, Event, EventAudit, Whistle
+from .models import Area, Department, Event, EventAudit, Whistle
 from .participation import load_participation
 from .scope import subtree
 from .timeutil import format_local
@@ -115,8 +115,9 @@ def department_requests(conn: Connection, department: str, condition=None, limit
     """A department's 报到 requests (open first, then newest) with their event's title and address."""
     rows = conn.execute(select(Whistle.id, Whistle.event_id, Whistle.status, Whistle.created_at, Whistle.due_at,
                                Whistle.checked_in_at, Whistle.replied_at, Whistle.reply, Whistle.hand_back_reason,
-                               Event.title, Event.address, Event.category_code, Event.description)
-                        .join(Event, Event.id == Whistle.event_id)
+                               Event.title, Event.address, Event.category_code, Event.description,
+                               Area.name.label("grid"))
+                        .join(Event, Event.id == Whistle.event_id).outerjoin(Area, Area.id == Event.area_id)
                         .where(Whistle.department_code == department,
                                *([condition] if condition is not None else []))
                         .order_by(Whistle.status.notin_(OPEN), Whistle.created_at.desc()).limit(limit)).all()

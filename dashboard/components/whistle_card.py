@@ -34,7 +34,8 @@ def whistle_card(row: dict, now: datetime, message: str | None = None, ok: bool 
             html.Span(STATUS.get(row["status"], row["status"]), className=f"whistle-status st-{row['status']}"),
             html.Strong(f"#{row['event_id']} {row['title']}"),
             html.Span(late, className="whistle-late") if late else None]),
-        html.P(f"{cat.name if cat else row['category_code']} · {row['address'] or '—'}", className="hint"),
+        html.P(f"{cat.name if cat else row['category_code']} · {row['address'] or row.get('grid') or '—'}",
+               className="hint"),
         html.P(row.get("description") or "", className="whistle-desc"),
         html.P("；".join(facts), className="hint"),
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dash
 from dash import dcc, html
 
+from governance.participation import load_participation
 from governance.timeutil import format_local, utcnow
 from governance.warnings import LABELS, describe_parent_rules, load_rules
 from governance.workflow import SEVERITIES
@@ -14,6 +15,7 @@ ACCESS = "view_rules"
 # The rules are read and checked once per process (load_rules is cached; a change needs a restart): the
 # pages are registered at start-up, so this is when the rules shown here were loaded.
 load_rules()
+load_participation()  # 吹哨报到 deadlines, 核实, 积分 and drill hours (docs/departments.md)
 LOADED_AT = utcnow()
 
 
@@ -52,7 +54,11 @@ def layout(**_query):
         html.P(f"以下为预警规则配置，于 {format_local(LOADED_AT, '%Y-%m-%d %H:%M')} 服务启动时载入并校验；"
                "修改配置后需重启服务才生效。", className="hint rules-loaded"),
         html.H2("事件"), html.P(f"办理时限取事件类别的时限，按等级缩短：{tiers}。", className="hint"),
-        html.Ul(event_rules, className="rule-list"),
+        html.Ul(event_rules + [html.Li([_swatch(load_participation().overdue_level, r),
+                                        " 吹哨部门超过报到时限未报到（时限："
+                                        + "；".join(f"{SEVERITIES[k]} {v:g} 小时" for k, v in
+                                                   sorted(load_participation().report_hours.items(), reverse=True))
+                                        + "）"])], className="rule-list"),
         html.H2("网格"), html.Ul(grid_rules + [html.Li([
             _swatch("orange", r), f" 今日新增显著高于近 {r.spike_baseline_days} 天日均（泊松检验 p ≤ {r.spike_orange_p:g}，"
             f"且不少于 {r.spike_min_count} 件；p ≤ {r.spike_red_p:g} 为红色）"])], className="rule-list"),
