@@ -18,6 +18,7 @@ from .models import Area, Department, Event, EventAudit, Whistle
 from .participation import load_participation
 from .scope import subtree
 from .timeutil import format_local
+from .workflow import OPEN_STATES
 
 STATUS = {"pending": "待报到", "checked_in": "已报到", "replied": "已回复", "handed_back": "已退回"}
 OPEN = ("pending", "checked_in")
@@ -105,10 +106,10 @@ def hand_back(conn: Connection, whistle_id: int, reason, actor: str, now: dateti
 
 
 def overdue_counts(conn: Connection, scope_path: str, now: datetime) -> dict[int, int]:
-    """Event id → how many of its whistled departments are past their 报到 deadline without 报到."""
-    return dict(conn.execute(select(Whistle.event_id, func.count()).where(
-        Whistle.status == "pending", Whistle.due_at < now, subtree(Whistle.area_path, scope_path))
-        .group_by(Whistle.event_id)).all())
+    """Open event id → how many of its whistled departments are past their 报到 deadline without 报到."""
+    return dict(conn.execute(select(Whistle.event_id, func.count()).join(Event, Event.id == Whistle.event_id).where(
+        Whistle.status == "pending", Whistle.due_at < now, subtree(Whistle.area_path, scope_path),
+        Event.status.in_(OPEN_STATES)).group_by(Whistle.event_id)).all())
 
 
 def department_requests(conn: Connection, department: str, condition=None, limit: int = 200) -> list[dict]:
