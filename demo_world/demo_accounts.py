@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from governance.accounts import create_device, create_user
+from governance.department_accounts import create_department_user
 from governance.config import PROJECT_ROOT
 from governance.models import Area, Staff, UserAccount
 from governance.queries import world_info
@@ -45,6 +46,9 @@ def ensure_demo_accounts(engine, path: Path = ACCOUNTS_FILE) -> str:
                 create_user(conn, username, password, role if grid or role != "grid_worker" else "community_staff",
                             area, now, display_name=name, staff_id=staff_id, actor="demo")
                 lines.append(f"  {username:<11} {password:<14} {role}")
+            password = secrets.token_urlsafe(9)  # a department (吹哨报到) serving the sub-district
+            create_department_user(conn, "wuye", password, "property", focus, now, actor="demo")
+            lines.append(f"  {'wuye':<11} {password:<14} department（物业服务企业）")
             playlist = [{"view": f"#area={focus}&metric=warning", "seconds": 60},
                         {"view": f"#area={community}&metric=open", "seconds": 30}]
             token = create_device(conn, "指挥中心大屏", focus, now, "demo", playlist)

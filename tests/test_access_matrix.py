@@ -80,8 +80,11 @@ def route_design(acc: dict, drill: str = "x") -> dict:
     }
 
 
+STARTED_DRILLS: list[str] = []
+
+
 def drill_in_a(world_engine) -> str:
-    """A drill held in community A (started once per world)."""
+    """A drill held in community A (started once per world; removed again when this module ends)."""
     from governance.drills import start_drill
 
     a = world_engine.accounts["communities"][0]
@@ -89,8 +92,22 @@ def drill_in_a(world_engine) -> str:
         key = conn.execute(text("SELECT e.source_key FROM event e JOIN area a ON e.area_path LIKE a.path || '%' "
                                 "WHERE a.code = :c AND e.source = 'drill' ORDER BY e.id LIMIT 1"), {"c": a}).scalar()
         if key is None:
-            return start_drill(conn, a, 1, "test", WORLD_NOW, seed=42)
+            STARTED_DRILLS.append(start_drill(conn, a, 1, "test", WORLD_NOW, seed=42))
+            return STARTED_DRILLS[-1]
     return key[len("DRILL-"):].rsplit("-", 1)[0]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_started_drills(world_engine):
+    """The shared world keeps no drill of this module (other tests count the drills they start)."""
+    yield
+    with world_engine.begin() as conn:
+        for drill in STARTED_DRILLS:
+            ids = {"k": f"DRILL-{drill}-%"}
+            conn.execute(text("DELETE FROM event_audit WHERE event_id IN (SELECT id FROM event WHERE source = 'drill' "
+                              "AND source_key LIKE :k)"), ids)
+            conn.execute(text("DELETE FROM event WHERE source = 'drill' AND source_key LIKE :k"), ids)
+    STARTED_DRILLS.clear()
 
 
 def whistle_in_a(world_engine) -> int:

@@ -155,3 +155,25 @@ def test_department_account_scope_names_only_its_own_requests(engine):
         assert refused_ids(conn, p, "whistle", [ids["chengguan"]]) == []
         assert refused_ids(conn, p, "whistle", [ids["housing"]]) == [ids["housing"]]
         assert refused_ids(conn, p, "whistle", [999999]) == [999999]
+
+
+def test_the_user_command_creates_a_department_account(engine, monkeypatch, capsys):
+    import io
+
+    from app import build_parser
+    from governance.admin_cli import run_admin_command
+
+    with engine.connect() as conn:
+        focus = conn.execute(text("SELECT value FROM world_info WHERE key='focus_code'")).scalar()
+    args = build_parser().parse_args(["user", "gas-desk", "--role", "department", "--department", "gas",
+                                      "--area", focus, "--password-stdin"])
+    monkeypatch.setattr("sys.stdin", io.StringIO("long-enough-password\n"))
+    assert run_admin_command(args, None, engine) == 0
+    bad = build_parser().parse_args(["user", "nodept", "--role", "department", "--area", focus, "--password-stdin"])
+    monkeypatch.setattr("sys.stdin", io.StringIO("long-enough-password\n"))
+    assert run_admin_command(bad, None, engine) == 2 and "未知部门" in capsys.readouterr().err
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT u.role, d.department_code FROM user_account u JOIN department_account d "
+                                "ON d.user_id = u.id WHERE u.username = 'gas-desk'")).one()
+        assert conn.execute(text("SELECT COUNT(*) FROM user_account WHERE username = 'nodept'")).scalar() == 0
+    assert tuple(row) == ("department", "gas")

@@ -103,7 +103,8 @@ def start(n, area, count):
             drills = list_drills(conn, _scope())
     except ValueError as exc:
         return str(exc), no_update, no_update
-    return (f"已向 {drills[0]['events']} 个微网格派出演练事件", [{"label": f"{d['drill_id']}（{d['events']} 件）",
+    sent = next(d["events"] for d in drills if d["drill_id"] == drill_id)  # others may have started at once
+    return (f"已向 {sent} 个微网格派出演练事件", [{"label": f"{d['drill_id']}（{d['events']} 件）",
                                                        "value": d["drill_id"]} for d in drills], drill_id)
 
 
