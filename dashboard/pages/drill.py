@@ -34,7 +34,8 @@ def _report_table(drill_id: str) -> html.Div:
         rows = drill_report(conn, drill_id, current().now(), _scope())
         workers = worker_results(conn, drill_id, current().now(), _scope())
     head = ["社区", "派出", "已签收", "已完成", "签收中位（分钟）", "最慢（分钟）", "未签收已等（分钟）"]
-    return html.Div([html.A("打印报告", href=f"/drill/{drill_id}/print", target="_blank", className="action-button"),
+    return html.Div([html.P(html.A("打印报告", href=f"/drill/{drill_id}/print", target="_blank",
+                                   className="action-button")),
                      html.Table(className="data-table drill-table", children=[
         html.Thead(html.Tr([html.Th(h) for h in head])),
         html.Tbody([html.Tr([html.Td(r["community"]), html.Td(r["sent"]), html.Td(r["accepted"]),
