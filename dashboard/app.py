@@ -22,6 +22,7 @@ from .export_routes import export
 from .people_routes import people_export
 from .geo_routes import geo
 from .live_routes import live
+from .participation_routes import participation
 from .runtime import Runtime, install
 from .security import install_error_answers, install_security_headers
 from .worker_routes import worker_api
@@ -63,6 +64,7 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
     server.register_blueprint(briefs)
     server.register_blueprint(worker_api)
     server.register_blueprint(admin_routes)
+    server.register_blueprint(participation)
     Compress(server)
     if settings.proxy_hops:  # behind nginx & co.: the rate limiter and logs need the real client address
         from werkzeug.middleware.proxy_fix import ProxyFix

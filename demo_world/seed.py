@@ -19,6 +19,7 @@ from .areas import focus_area, generate_areas, walk
 from .history import GridInfo, generate_events
 from .people_registry import seed_people
 from .people import SHIFTS, department_rows, generate_staff
+from .whistles import whistle_rows as demo_whistles
 from .tessellate import sample_points
 
 CHUNK = 5000
@@ -138,6 +139,8 @@ def seed_world(engine: Engine, scale: str = "street", seed: int = 20231,
         _insert_chunks(conn, m.Staff.__table__, staff_rows, "写入人员")
         _insert_chunks(conn, m.Event.__table__, events, "写入事件")
         _insert_chunks(conn, m.EventAudit.__table__, audits, "写入流转记录")
+        _insert_chunks(conn, m.Whistle.__table__, demo_whistles(events, taxonomy, np.random.default_rng(seed + 2)),
+                       "写入吹哨报到")  # issue #20: the 部门响应 page has history from the start
         info = {"scale": scale, "seed": str(seed), "focus_code": focus.code,
                 "generated_at": now.isoformat(), "history_start": history_start.isoformat()}
         conn.execute(insert(m.WorldInfo.__table__), [{"key": k, "value": v} for k, v in info.items()])

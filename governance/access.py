@@ -21,6 +21,7 @@ PERMISSIONS: dict[str, str] = {
     "view_people": "查看人口底数名单（特殊人群户、经营场所，脱敏）",
     "export_people": "导出人口底数名单（留痕）",
     "unmask_people": "查看人口底数中的完整姓名与电话（填写原因，留痕）",
+    "respond_whistle": "职能部门：对本部门的吹哨请求报到、回复或退回",
 }
 
 # Roles people can hold, each with the area level its scope is anchored at.
@@ -39,6 +40,9 @@ ROLES: dict[str, dict] = {
                     "permissions": {"view_cockpit", "view_ledger", "view_rules"}},
     "viewer": {"label": "只读查看", "levels": None,
                "permissions": {"view_cockpit", "view_ledger", "view_rules"}},
+    # A department (吹哨报到): scope is the area it serves; it sees only its own 报到 requests there.
+    "department": {"label": "职能部门", "levels": ("district", "subdistrict", "community"),
+                   "permissions": {"respond_whistle"}},
 }
 # Principals that are not people: a wall display and a portal iframe.
 MACHINE_PERMISSIONS = {"kiosk": {"view_cockpit"}, "embed": {"view_cockpit"}}
@@ -61,6 +65,7 @@ class Principal:
     session_id: int | None = None
     csrf: str | None = None
     playlist: tuple = ()
+    department: str | None = None      # a department account's department code (吹哨报到)
 
     @property
     def permissions(self) -> set[str]:

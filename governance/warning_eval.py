@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from .kpis import counted_events
 from .models import Event
 from .timeutil import local_day_start
+from .whistles import overdue_counts
 from .warnings import RANK, EventFacts, Rules, event_colour, grid_colour, parent_warning, spike_level
 from .workflow import OPEN_STATES
 
@@ -75,9 +76,11 @@ def evaluate_scope(conn: Connection, scope_path: str, now: datetime, rules: Rule
                         .where(base, Event.status.in_(OPEN_STATES))).all()
     out = ScopeWarnings()
     per_grid: dict[str, Counter] = defaultdict(Counter)
+    late = overdue_counts(conn, scope_path, now)  # 吹哨 without 报到 past its deadline
     for r in rows:
         facts = EventFacts(r.status, r.severity, r.reported_at, r.due_at, r.dispatched_at,
-                           r.accepted_at, repeats.get((r.area_id, r.category_code), 1), r.rework_count or 0)
+                           r.accepted_at, repeats.get((r.area_id, r.category_code), 1), r.rework_count or 0,
+                           late.get(r.id, 0))
         level, reasons = event_colour(facts, now, rules)
         out.events[r.id] = (level, reasons)
         out.event_reported[r.id] = r.reported_at

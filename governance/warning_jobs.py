@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
+from .drills import expire_drills
 from .escalation import escalate_due
 from .notify import deliver_outbox
 from .warning_lifecycle import sync_warnings
@@ -19,6 +20,7 @@ def refresh_warnings(engine: Engine, now: datetime) -> dict:
     """Escalate what is overdue at its level, then bring the warning table up to date."""
     rules = current_rules(engine)  # the file plus changes made in the admin console
     with engine.begin() as conn:
+        expire_drills(conn, now)  # 网格赶考 tasks not 签收 in time close as missed
         escalated = escalate_due(conn, now, rules, WORLD_SCOPE)
         result = sync_warnings(conn, WORLD_SCOPE, now, rules)
     summary = {"escalated": escalated, "raised": result.raised, "changed": result.changed,

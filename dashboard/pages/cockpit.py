@@ -129,6 +129,7 @@ def page_links(p) -> list:
 
     links = [dcc.Link(text, href=href) for perm, text, href in (
         ("view_ledger", "事件台账", "/events"), ("run_drills", "网格赶考", "/drill"),
+        ("view_ledger", "部门响应", "/dept-response"), ("view_ledger", "骑手积分", "/points"),
         ("view_rules", "预警规则", "/rules"), ("view_briefs", "工作简报", "/briefs"),
         ("admin", "管理", "/admin/people")) if p.can(perm)]
     if p.staff_id:

@@ -6,6 +6,7 @@ from dash import dcc, html
 
 from dashboard.runtime import current
 from governance.rule_settings import current_rules, settings_rows
+from governance.participation import load_participation
 from governance.timeutil import format_local, utcnow
 from governance.warnings import LABELS, describe_parent_rules, load_rules
 from governance.workflow import SEVERITIES
@@ -16,6 +17,7 @@ ACCESS = "view_rules"
 # The file is read and checked at start-up (pages are registered then); changes made in the admin console
 # are laid over it on every read (governance.rule_settings) and take effect without a restart.
 load_rules()
+load_participation()  # 吹哨报到 deadlines, 核实, 积分 and drill hours (docs/departments.md)
 LOADED_AT = utcnow()
 
 
@@ -59,7 +61,11 @@ def layout(**_query):
                          f"{format_local(row['at'], '%Y-%m-%d %H:%M')} 修改）") for row in changed],
                 className="hint rules-changed") if changed else None,
         html.H2("事件"), html.P(f"办理时限取事件类别的时限，按等级缩短：{tiers}。", className="hint"),
-        html.Ul(event_rules, className="rule-list"),
+        html.Ul(event_rules + [html.Li([_swatch(load_participation().overdue_level, r),
+                                        " 吹哨部门超过报到时限未报到（时限："
+                                        + "；".join(f"{SEVERITIES[k]} {v:g} 小时" for k, v in
+                                                   sorted(load_participation().report_hours.items(), reverse=True))
+                                        + "）"])], className="rule-list"),
         html.H2("网格"), html.Ul(grid_rules + [html.Li([
             _swatch("orange", r), f" 今日新增显著高于近 {r.spike_baseline_days} 天日均（泊松检验 p ≤ {r.spike_orange_p:g}，"
             f"且不少于 {r.spike_min_count} 件；p ≤ {r.spike_red_p:g} 为红色）"])], className="rule-list"),
