@@ -494,8 +494,6 @@ class WorkerRequest(Base):
     outcome: Mapped[str] = mapped_column(String(200))
 
 
-from . import people_models  # noqa: E402,F401  (people registry tables, #19)
-from . import admin_models  # noqa: E402,F401 - admin console tables (#22) on the same Base
 # --- departments as participants (吹哨报到), 核实 and riders' 积分 (issue #20) -------------------------
 
 
@@ -553,3 +551,8 @@ class RiderPoints(Base):
     area_path: Mapped[str | None] = mapped_column(AreaPath, index=True)  # the rider's own area
     awarded_at: Mapped[datetime] = mapped_column(DateTime)
     awarded_by: Mapped[str] = mapped_column(String(60))
+
+
+# Tables declared in their own modules, on the same Base (imported here so the metadata holds them).
+from . import people_models  # noqa: E402,F401  (people registry tables, #19)
+from . import admin_models  # noqa: E402,F401 - admin console tables (#22) on the same Base
