@@ -94,6 +94,7 @@ ID_FREE: set[tuple[str, str]] = {
     ("live-version", "data"),  # a data version pushed by /api/v1/changes
     ("w-note", "value"), ("w-photo", "value"), ("step-note", "value"), ("visit-score", "value"),
     ("worker-token", "data"),  # the task page's credential: it decides which events are its (kind "task")
+    ("shelve-reason", "value"), ("shelve-hours", "value"),  # alarm management (#18)
 }
 # Keys of pattern-matching ids: the kind of id each names (a key not listed names nothing: type, to, level).
 PATTERN_KEYS = {"event": "event", "staff": "staff", "warning": "warning"}

@@ -18,6 +18,7 @@ PERMISSIONS: dict[str, str] = {
     "view_rules": "查看预警规则",
     "view_quarantine": "查看隔离区（含原始报文）",
     "admin": "管理账号、大屏设备与接入令牌",
+    "view_alarm_quality": "查看预警质量、督办与搁置清单",
 }
 
 # Roles people can hold, each with the area level its scope is anchored at.
@@ -26,10 +27,10 @@ ROLES: dict[str, dict] = {
               "permissions": set(PERMISSIONS)},
     "subdistrict_leader": {"label": "街道领导", "levels": ("subdistrict",),
                            "permissions": {"view_cockpit", "view_ledger", "export", "dispatch", "unmask",
-                                           "run_drills", "view_rules"}},
+                                           "run_drills", "view_rules", "view_alarm_quality"}},
     "community_staff": {"label": "社区工作人员", "levels": ("community",),
                         "permissions": {"view_cockpit", "view_ledger", "export", "dispatch", "unmask",
-                                        "view_rules"}},
+                                        "view_rules", "view_alarm_quality"}},
     "grid_worker": {"label": "网格员", "levels": ("general_grid", "micro_grid", "dedicated_grid"),
                     "permissions": {"view_cockpit", "view_ledger", "view_rules"}},
     "viewer": {"label": "只读查看", "levels": None,

@@ -4,8 +4,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
+from .alarm_mgmt import load_alarm_rules, supervise_due
 from .escalation import escalate_due
 from .notify import deliver_outbox
 from .warning_lifecycle import sync_warnings
@@ -21,10 +22,18 @@ def refresh_warnings(engine: Engine, now: datetime) -> dict:
     with engine.begin() as conn:
         escalated = escalate_due(conn, now, rules, WORLD_SCOPE)
         result = sync_warnings(conn, WORLD_SCOPE, now, rules)
+        supervised = supervise_due(conn, now, load_alarm_rules())
     summary = {"escalated": escalated, "raised": result.raised, "changed": result.changed,
-               "cleared": result.cleared, "notified": result.notified}
+               "cleared": result.cleared, "notified": result.notified, "supervised": supervised}
     log.info("warnings: %s", summary)
     return summary
+
+
+def store_warnings(conn: Connection, now: datetime) -> int:
+    """Evaluate once and record the warning table (a freshly seeded world; nothing is notified)."""
+    result = sync_warnings(conn, WORLD_SCOPE, now, load_rules(), notify=False)
+    supervise_due(conn, now, load_alarm_rules())
+    return result.raised
 
 
 def deliver_notifications(engine: Engine, url: str | None, fmt: str, now: datetime) -> None:
