@@ -34,15 +34,16 @@ def supervision_count(conn: Connection, scope_path: str) -> int:
 
 def supervision_list(conn: Connection, scope_path: str, now: datetime, limit: int = 200) -> list[dict]:
     """Supervised warnings of a scope, review date first (the most overdue review on top)."""
-    rows = conn.execute(select(Warning, Staff.name.label("owner")).outerjoin(Staff, Staff.id == Warning.supervisor_id)
+    rows = conn.execute(select(*Warning.__table__.c, Staff.name.label("owner"))
+                        .outerjoin(Staff, Staff.id == Warning.supervisor_id)
                         .where(Warning.cleared_at.is_(None), Warning.supervised_at.is_not(None),
                                subtree(Warning.area_path, scope_path))
                         .order_by(Warning.review_at, Warning.id).limit(limit)).all()
-    events = _events(conn, [int(r.Warning.subject) for r in rows])
-    names = _names(conn, [community_code(r.Warning.area_path) for r in rows])
+    events = _events(conn, [int(r.subject) for r in rows])
+    names = _names(conn, [community_code(r.area_path) for r in rows])
     out = []
     for r in rows:
-        w, ev = r.Warning, events.get(int(r.Warning.subject), {})
+        w, ev = r, events.get(int(r.subject), {})
         due = ev.get("due_at")
         out.append({"warning": w.id, "event": int(w.subject), "title": ev.get("title") or "",
                     "community": names.get(community_code(w.area_path), ""), "owner": r.owner or "街道督办",

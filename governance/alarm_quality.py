@@ -89,7 +89,9 @@ def alarm_quality(conn: Connection, scope_path: str, now: datetime, rules: Alarm
     q.shelved = sum(1 for r in open_rows if r.shelved_until is not None and r.shelved_until > now)
     q.top = Counter(((r.reasons or ["—"])[0]) for r in new).most_common(10)
     old = now - timedelta(hours=rules.standing_hours)
-    standing = sorted((r for r in listed if r.raised_at < old), key=lambda r: r.raised_at)
+    # standing: on the action list (red/orange, what the warnings panel shows) for longer than a day
+    standing = sorted((r for r in listed if r.raised_at < old and r.level in ("red", "orange")),
+                      key=lambda r: r.raised_at)
     q.standing_total = len(standing)
     q.standing = [{"id": r.id, "kind": r.kind, "subject": r.subject, "level": r.level,
                    "area": names.get(community_code(r.area_path), ""), "reason": (r.reasons or [""])[0],

@@ -34,11 +34,14 @@ CALLBACK_DESIGN = {
     "start": {"admin", "leader"}, "show": {"admin", "leader"},
     # Its task link is the credential: without one, nobody (tests/test_task_links.py walks a real link).
     "worker_step": set(),
+    "shelve_clicked": {"admin", "leader", "community", "community_b"},  # 督办与搁置 (#18)
 }
 # Pages (path → who sees the page's content).
 PAGE_DESIGN = {
     "/": VIEWERS, "/embed": VIEWERS, "/events": LEDGER, "/rules": set(PEOPLE),
     "/drill": {"admin", "leader"}, "/quarantine": {"admin"}, "/worker/x": set(ROLES),
+    "/alarm-quality": {"admin", "leader", "community", "community_b"},
+    "/supervision": {"admin", "leader", "community", "community_b"},
 }
 
 

@@ -40,7 +40,7 @@ def quality_view(q) -> list:
                   q.high_per_community_hour <= TARGETS["new_high_per_community_hour"]),
             _card("泛滥时段占比", f"{100 * q.flood_share:.2f}%", f"10 分钟 > 10 条；{q.flood_windows} 个时段",
                   q.flood_share <= TARGETS["flood_window_share"]),
-            _card("超 24 小时未解除", str(q.standing_total), "应为 0：转督办或修正规则", q.standing_total == 0),
+            _card("红橙预警超 24 小时未解除", str(q.standing_total), "应为 0：转督办或修正规则", q.standing_total == 0),
             _card("平均确认用时", _minutes(q.mean_ack_minutes), "预警产生到有人确认", None),
             _card("平均解除用时", _minutes(q.mean_clear_minutes), "预警产生到条件消失", None),
             _card("督办 / 搁置", f"{q.supervised} / {q.shelved}", "离开预警清单、另行跟踪", None),
@@ -50,7 +50,7 @@ def quality_view(q) -> list:
             dcc.Graph(figure=priority_chart(q), config={"displayModeBar": False}, className="aq-priority")]),
         html.Div(className="aq-lists", children=[
             html.Div([html.H2("最常出现的 10 类预警"), html.Ol([html.Li(f"{what}：{n} 次") for what, n in q.top])]),
-            html.Div([html.H2("超过 24 小时仍未解除"), html.Ol([
+            html.Div([html.H2("超过 24 小时仍未解除的红橙预警"), html.Ol([
                 html.Li(f"{LABELS[s['level']][:2]}｜{'事件 #' if s['kind'] == 'event' else '网格 '}{s['subject']}"
                         f"｜{s['area']}｜{s['reason']}｜{s['hours']:.0f} 小时") for s in q.standing])
                 if q.standing else html.P("无", className="hint")]),
