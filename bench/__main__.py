@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from . import citymap, ingest, kpis, load, render
+from . import alarms, citymap, ingest, kpis, load, render
 from .common import print_table, write_results
 
-ORDER = ("ingest", "kpis", "render", "citymap", "load")
+ORDER = ("ingest", "kpis", "render", "citymap", "load", "alarms")
 
 
 def _args(quick: bool) -> dict[str, list[str]]:
@@ -24,12 +24,14 @@ def _args(quick: bool) -> dict[str, list[str]]:
                          "--reps", "5"],
                 "render": ["--runs", "1"],
                 "citymap": ["--databases", "sqlite", "--runs", "1"],
-                "load": ["--databases", "sqlite,postgresql", "--viewers", "40", "--seconds", "20"]}
+                "load": ["--databases", "sqlite,postgresql", "--viewers", "40", "--seconds", "20"],
+                "alarms": ["--hours", "6"]}
     return {"ingest": ["--databases", "sqlite,postgresql"],
             "kpis": ["--databases", "postgresql,sqlite"],
             "render": [],
             "citymap": ["--databases", "sqlite,postgresql"],
-            "load": ["--databases", "sqlite,postgresql"]}
+            "load": ["--databases", "sqlite,postgresql"],
+            "alarms": []}
 
 
 def _ok(good: bool) -> str:
@@ -86,6 +88,12 @@ def summary_rows(results: dict) -> list[list[str]]:
             if s["n"]:
                 rows.append(["load", f"{what} p95 / errors, {kind}", f"{s['p95_s'] * 1000:.0f} ms / {s['errors']}",
                              "≤ 200 ms / 0", _ok(s["p95_s"] <= load.TARGET_P95_S and not s["errors"])])
+    if results.get("alarms"):  # 分色预警 over a simulated day (#18): the same table as bench.alarms
+        from data_sources.alarm_day import DayFigures, day_table
+
+        known = DayFigures.__dataclass_fields__
+        day = DayFigures(**{k: v for k, v in results["alarms"].items() if k in known})
+        rows += [["alarms", name, value, target, ok] for name, value, target, ok in day_table(day)]
     return rows + database_ratios(results)
 
 
@@ -119,7 +127,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--only", default=",".join(ORDER), help=f"comma-separated subset of {', '.join(ORDER)}")
     parser.add_argument("--quick", action="store_true", help="small sizes: checks the suite runs, not the targets")
     args = parser.parse_args(argv)
-    modules = {"ingest": ingest, "kpis": kpis, "render": render, "citymap": citymap, "load": load}
+    modules = {"ingest": ingest, "kpis": kpis, "render": render, "citymap": citymap, "load": load, "alarms": alarms}
     results, seconds = {}, {}
     for name in [n for n in ORDER if n in args.only.split(",")]:
         started = time.perf_counter()

@@ -56,7 +56,7 @@ def sync_warnings(conn: Connection, scope_path: str, now: datetime, rules: Rules
             conn.execute(update(Warning).where(Warning.id == old.id).values(level=level, reasons=reasons,
                                                                              updated_at=now))
             result.changed += 1
-            if RANK[level] > RANK[old.level] and level in rules.notify_levels:
+            if RANK[level] > RANK[old.level] and level in rules.notify_levels and old.supervised_at is None:
                 to_notify.append((old.id, key[0], key[1], level, reasons))
     if new_rows:
         conn.execute(insert(Warning), new_rows)

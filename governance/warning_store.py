@@ -48,7 +48,7 @@ def scope_from_table(conn: Connection, scope_path: str, now: datetime) -> ScopeW
         select(Warning.area_path, Warning.level, Warning.reasons).where(
             Warning.cleared_at.is_(None), Warning.kind == "flood", subtree(Warning.area_path, scope_path))
         .order_by(Warning.raised_at.desc()))]
-    ids = list(out.events)
+    ids = [eid for eid, (lv, _) in out.events.items() if lv in ("red", "orange")]  # what most_urgent ranks
     for i in range(0, len(ids), 900):
         out.event_reported.update(conn.execute(select(Event.id, Event.reported_at)
                                                .where(Event.id.in_(ids[i:i + 900]))).all())
