@@ -215,3 +215,52 @@ def test_map_colour_and_warning_row_agree_for_every_area_after_random_changes(hy
         assert f.warning == expected, code
     marker = {int(r.subject): r.level for r in rows if r.kind == "event" and r.area_path.startswith(sub)}
     assert {e: lv for e, (lv, _) in table.events.items()} == marker
+
+
+def test_a_gas_case_keeps_hours_whatever_deadline_the_feed_sends_and_the_simulator_sends_hours(engine, tmp_path):
+    from data_sources.base import NormalisedEvent, mappings
+    from data_sources.simulator import FeedSimulator
+    from data_sources.upsert import capped_due
+    from governance.taxonomy import load_taxonomy
+    from governance.timeutil import to_local
+
+    gas = NormalisedEvent("cases", "SQ1", "1101", "燃气", NOW, NOW, due_at=NOW + timedelta(days=3))
+    noise = NormalisedEvent("cases", "SQ2", "2101", "噪音", NOW, NOW, due_at=NOW + timedelta(days=3))
+    assert capped_due(gas) == NOW + timedelta(hours=2)           # 燃气隐患: its 2-hour SLA wins
+    assert capped_due(noise) == NOW + timedelta(days=3)          # a feed's (extended) deadline stands
+    assert capped_due(NormalisedEvent("cases", "SQ3", "2101", "噪音", NOW, NOW)) == NOW + timedelta(hours=72)
+    sim = FeedSimulator(engine, tmp_path, seed=5, clock=lambda: NOW)
+    for _ in range(80):
+        sim._new_case(NOW, to_local(NOW))
+    cats, codes = load_taxonomy().categories, mappings()["cases"]["categories"]
+    fmt = "%Y-%m-%d %H:%M:%S"
+    spans = {r["type_code"]: datetime.strptime(r["deadline"], fmt) - datetime.strptime(r["accept_time"], fmt)
+             for r in sim.cases.values()}
+    assert len(spans) > 5 and all(span == cats[codes[code]].sla for code, span in spans.items())
+    assert len(set(spans.values())) > 2  # hours for hazards, days for disputes — not 3 days for all
+
+
+def test_alarm_rules_are_validated_and_shown_on_the_rules_page():
+    from governance.alarm_mgmt import parse_alarm_rules
+    from governance.warnings import RulesError
+
+    assert parse_alarm_rules({}).flood_count == 10
+    for bad in ({"alarm": {"flood": {"level": "purple"}}}, {"alarm": {"review_days": 0}},
+                {"alarm": {"shelve_max_hours": "soon"}}):
+        with pytest.raises(RulesError):
+            parse_alarm_rules(bad)
+    from dash.development.base_component import Component
+
+    from dashboard.pages import rules as page
+
+    def texts(c):
+        if isinstance(c, str):
+            return [c]
+        if isinstance(c, Component):
+            return texts(getattr(c, "children", None))
+        if isinstance(c, (list, tuple)):
+            return [t for x in c for t in texts(x)]
+        return []
+
+    words = " ".join(texts(page._alarm_rules()))
+    assert f"超期 {ALARM.supervise_overdue_days:g} 天" in words and f"超过 {ALARM.flood_count} 条" in words
