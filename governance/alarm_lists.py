@@ -33,7 +33,7 @@ def supervision_count(conn: Connection, scope_path: str) -> int:
 
 
 def supervision_list(conn: Connection, scope_path: str, now: datetime, limit: int = 200) -> list[dict]:
-    """Supervised warnings of a scope, review date first (the most overdue review on top)."""
+    """Supervised warnings of a scope: the earliest review date first, then the longest overdue."""
     rows = conn.execute(select(*Warning.__table__.c, Staff.name.label("owner"))
                         .outerjoin(Staff, Staff.id == Warning.supervisor_id)
                         .where(Warning.cleared_at.is_(None), Warning.supervised_at.is_not(None),
@@ -50,7 +50,7 @@ def supervision_list(conn: Connection, scope_path: str, now: datetime, limit: in
                     "level": w.level, "since": w.supervised_at, "review_at": w.review_at,
                     "review_due": w.review_at is not None and w.review_at <= now,
                     "overdue_days": (now - due).days if due else None})
-    return out
+    return sorted(out, key=lambda r: (r["review_at"] or now, -(r["overdue_days"] or 0)))  # longest overdue first
 
 
 def shelved_list(conn: Connection, scope_path: str, now: datetime) -> list[dict]:

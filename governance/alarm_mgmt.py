@@ -66,6 +66,18 @@ def load_alarm_rules(path: Path = RULES_FILE) -> AlarmRules:
         return parse_alarm_rules(yaml.safe_load(fh))
 
 
+def describe_alarm_rules(a: AlarmRules) -> list[str]:
+    """The alarm-management rules in words, for the rules page."""
+    return [f"超期 {a.supervise_overdue_days:g} 天以上的事件离开预警清单，转入督办，由社区党风政风廉情监督员全程盯办，"
+            f"每 {a.review_days:g} 天复核",
+            f"搁置须填写原因（至少 {a.reason_min_chars} 个字）并设到期时间（最长 {a.shelve_max_hours:g} 小时），"
+            "到期自动恢复；全程留痕",
+            f"同一社区 {a.flood_minutes} 分钟内新增预警超过 {a.flood_count} 条为泛滥，非红色预警合并为一条"
+            f"{LABELS[a.flood_level]}汇总；红色预警照常逐条显示",
+            f"超过 {a.standing_hours:g} 小时未解除的红橙预警、{a.chatter_hours:g} 小时内反复出现 {a.chatter_raises} 次"
+            "及以上的预警，在“预警质量”页列出"]
+
+
 def community_code(path: str | None) -> str | None:
     """The community code of an area path (None above community level)."""
     parts = (path or "").strip("/").split("/")

@@ -249,18 +249,7 @@ def test_alarm_rules_are_validated_and_shown_on_the_rules_page():
                 {"alarm": {"shelve_max_hours": "soon"}}):
         with pytest.raises(RulesError):
             parse_alarm_rules(bad)
-    from dash.development.base_component import Component
+    from governance.alarm_mgmt import describe_alarm_rules
 
-    from dashboard.pages import rules as page
-
-    def texts(c):
-        if isinstance(c, str):
-            return [c]
-        if isinstance(c, Component):
-            return texts(getattr(c, "children", None))
-        if isinstance(c, (list, tuple)):
-            return [t for x in c for t in texts(x)]
-        return []
-
-    words = " ".join(texts(page._alarm_rules()))
+    words = " ".join(describe_alarm_rules(ALARM))  # what /rules lists (tests/test_cockpit_browser opens it)
     assert f"超期 {ALARM.supervise_overdue_days:g} 天" in words and f"超过 {ALARM.flood_count} 条" in words

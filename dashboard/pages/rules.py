@@ -4,7 +4,7 @@ from __future__ import annotations
 import dash
 from dash import dcc, html
 
-from governance.alarm_mgmt import load_alarm_rules
+from governance.alarm_mgmt import describe_alarm_rules, load_alarm_rules
 from governance.timeutil import format_local, utcnow
 from governance.warnings import LABELS, describe_parent_rules, load_rules
 from governance.workflow import SEVERITIES
@@ -35,15 +35,7 @@ def _parent_rules(r) -> list:
 
 def _alarm_rules() -> list:
     """The alarm-management rules (warning_rules.yaml `alarm:`) in words."""
-    a = load_alarm_rules()
-    return [html.Li(f"超期 {a.supervise_overdue_days:g} 天以上的事件离开预警清单，转入督办，由社区党风政风廉情监督员全程盯办，"
-                    f"每 {a.review_days:g} 天复核"),
-            html.Li(f"搁置须填写原因（至少 {a.reason_min_chars} 个字）并设到期时间（最长 {a.shelve_max_hours:g} 小时），"
-                    "到期自动恢复；全程留痕"),
-            html.Li(f"同一社区 {a.flood_minutes} 分钟内新增预警超过 {a.flood_count} 条为泛滥，非红色预警合并为一条"
-                    f"{LABELS[a.flood_level]}汇总；红色预警照常逐条显示"),
-            html.Li(f"超过 {a.standing_hours:g} 小时未解除的预警、{a.chatter_hours:g} 小时内反复出现 {a.chatter_raises} 次"
-                    "及以上的预警，在“预警质量”页列出")]
+    return [html.Li(sentence) for sentence in describe_alarm_rules(load_alarm_rules())]
 
 
 def layout(**_query):
