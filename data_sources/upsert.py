@@ -179,7 +179,7 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
     return result
 
 
-SEVERE_CAP = 3  # severity from which the category's deadline caps the feed's (a gas leak: hours, not days)
+SEVERE_CAP = 4  # 紧急 categories: their deadline caps the feed's (a gas leak: hours, not days)
 
 
 def capped_due(ev: NormalisedEvent, cat=None):

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from .models import AccessLog, Area, Event, EventAudit, Staff, Warning
 from .scope import subtree
+from .timeutil import format_local
 from .warnings import LABELS, LEVELS, RULES_FILE, RulesError
 
 COMMUNITY_DEPTH = 4  # /city/district/subdistrict/community/...
@@ -118,10 +119,10 @@ def supervise_due(conn: Connection, now: datetime, rules: AlarmRules) -> int:
         sid, name = owners.get(community_code(path), (None, "街道督办"))
         conn.execute(update(Warning).where(Warning.id == wid).values(
             supervised_at=now, supervisor_id=sid, review_at=review, updated_at=now))
-        audits.append({"event_id": eid, "at": now, "actor": "系统", "action": "转入督办", "field": "warning",
+        audits.append({"event_id": eid, "at": now, "actor": "系统", "action": "转入督办", "field": "督办人",
                        "from_value": None, "to_value": name,
                        "note": f"超期 {rules.supervise_overdue_days:g} 天以上，由监督员全程盯办，"
-                               f"{review:%Y-%m-%d} 前复核"})
+                               f"{format_local(review, '%Y-%m-%d')} 前复核"})
     conn.execute(insert(EventAudit), audits)
     return len(due)
 
@@ -162,13 +163,13 @@ def shelve(conn: Connection, warning_id: int, role: str | None, user: str, reaso
     if row.acknowledged_at is None:
         values |= {"acknowledged_at": now, "acknowledged_by": user}
     conn.execute(update(Warning).where(Warning.id == row.id).values(**values))
-    detail = f"{LABELS[row.level]}；原因：{reason[:150]}；至 {until:%Y-%m-%d %H:%M} UTC"
+    detail = f"{LABELS[row.level]}；原因：{reason[:150]}；至 {format_local(until, '%Y-%m-%d %H:%M')}"
     conn.execute(insert(AccessLog), [{"at": now, "actor": user, "action": "shelve_warning",
                                       "target": f"warning:{row.id}", "detail": detail}])
     if row.kind == "event":
         conn.execute(insert(EventAudit), [{"event_id": int(row.subject), "at": now, "actor": user,
-                                           "action": "搁置预警", "field": "warning", "from_value": None,
-                                           "to_value": f"{until:%Y-%m-%d %H:%M}", "note": reason[:500]}])
+                                           "action": "搁置预警", "field": "搁置至", "from_value": None,
+                                           "to_value": format_local(until, "%Y-%m-%d %H:%M"), "note": reason[:500]}])
     return until
 
 
