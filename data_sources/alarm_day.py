@@ -71,6 +71,9 @@ def simulate_day(engine, start: datetime, drop: Path, hours: float = 24, step_mi
     server = make_server("127.0.0.1", 0, sim.wsgi(), threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     sources = build_sources(demo_config(f"http://127.0.0.1:{server.server_port}", drop))
+    for source in sources:  # a source that reads time itself (Open311's date window) reads this clock
+        if hasattr(source, "clock"):
+            source.clock = now
     with engine.connect() as conn:
         first_id = conn.execute(select(func.max(Event.id))).scalar() or 0
         sub_path = conn.execute(select(Area.path).where(Area.level == "subdistrict").order_by(Area.id)).scalars().first()
