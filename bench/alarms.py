@@ -52,17 +52,17 @@ def _screenshots(engine, end: datetime, out: Path) -> list[Path]:
                              {"name": "_csrf_token", "value": csrf, "url": base}])
             page = ctx.new_page()
             for name, url, ready in (
-                    ("alarm-wall-warning-level", f"/?area={focus}&metric=warning",
+                    ("day-wall-warning-level", f"/?area={focus}&metric=warning",
                      "window.gridCockpit && window.gridCockpit.drawn.community"),
-                    ("alarm-wall-warning-level-micro", f"/?area={focus}&metric=warning&micro=1",
+                    ("day-wall-warning-level-micro", f"/?area={focus}&metric=warning&micro=1",
                      "window.gridCockpit && window.gridCockpit.drawn.micro_grid"),
-                    ("alarm-quality", "/alarm-quality", "document.querySelector('.aq-rate .main-svg')"),
-                    ("alarm-supervision", "/supervision", "document.querySelector('.supervision-table')")):
+                    ("day-alarm-quality", "/alarm-quality", "document.querySelector('.aq-rate .main-svg')"),
+                    ("day-supervision", "/supervision", "document.querySelector('.supervision-table')")):
                 page.goto(base + url)
                 page.wait_for_function(ready, timeout=60_000)
                 page.wait_for_timeout(4000)
                 path = out / f"{name}.png"
-                page.screenshot(path=str(path), full_page=name != "alarm-wall-warning-level")
+                page.screenshot(path=str(path), full_page="wall" not in name)
                 shots.append(path)
             browser.close()
     finally:
