@@ -111,6 +111,7 @@ ID_FREE: set[tuple[str, str]] = {
     ("adm-set-path", "value"), ("adm-set-value", "value"), ("audit-kind", "value"), ("audit-person", "value"),
     ("audit-action", "value"), ("audit-dates", "start_date"), ("audit-dates", "end_date"),
     ("dept-period", "value"), ("whistle-text", "value"),  # a period choice; a department's reply text
+    ("shelve-reason", "value"), ("shelve-hours", "value"),  # alarm management (#18)
 }
 ID_FREE.add(("people-reason", "value"))  # the logged reason for unmasking a household (#19)
 # Keys of pattern-matching ids: the kind of id each names (a key not listed names nothing: type, to, level).

@@ -14,8 +14,10 @@ from governance.db import sync_sequences
 from governance.progress import progress
 from governance.taxonomy import load_taxonomy
 from governance.timeutil import utcnow
+from governance.warning_jobs import store_warnings
 
 from .areas import focus_area, generate_areas, walk
+from .escalations import replay_escalations
 from .history import GridInfo, generate_events
 from .people_registry import seed_people
 from .people import SHIFTS, department_rows, generate_staff
@@ -130,6 +132,7 @@ def seed_world(engine: Engine, scale: str = "street", seed: int = 20231,
     if history_start is None:
         history_start = datetime(now.year - 1, 1, 1)
     events, audits = generate_events(grids, taxonomy, history_start, now, rng, volume=volume)
+    audits += replay_escalations(events, taxonomy, now)  # 分级预控 as the clock would have done it (#18)
 
     with engine.begin() as conn:
         conn.execute(insert(m.Shift.__table__), SHIFTS)
@@ -147,6 +150,7 @@ def seed_world(engine: Engine, scale: str = "street", seed: int = 20231,
         seed_people(conn, specs, id_of, seed, now)  # people registry (#19)
         sync_sequences(conn)  # rows were written with explicit ids
         rollups.rebuild(conn)
+        store_warnings(conn, now)  # the wall reads the warning table from its first start (#18)
     if engine.dialect.name == "postgresql":  # planner statistics now, not after autovacuum's next round
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("ANALYZE")

@@ -22,6 +22,7 @@ PERMISSIONS: dict[str, str] = {
     "export_people": "导出人口底数名单（留痕）",
     "unmask_people": "查看人口底数中的完整姓名与电话（填写原因，留痕）",
     "respond_whistle": "职能部门：对本部门的吹哨请求报到、回复或退回",
+    "view_alarm_quality": "查看预警质量、督办与搁置清单",
 }
 
 # Roles people can hold, each with the area level its scope is anchored at.
@@ -31,11 +32,11 @@ ROLES: dict[str, dict] = {
     "subdistrict_leader": {"label": "街道领导", "levels": ("subdistrict",),
                            "permissions": {"view_cockpit", "view_ledger", "export", "dispatch", "unmask",
                                            "run_drills", "view_rules", "view_people", "export_people",
-                                           "unmask_people"}},
+                                           "unmask_people", "view_alarm_quality"}},
     "community_staff": {"label": "社区工作人员", "levels": ("community",),
                         "permissions": {"view_cockpit", "view_ledger", "export", "dispatch", "unmask",
                                         "view_rules", "view_people", "export_people",
-                                        "unmask_people"}},
+                                        "unmask_people", "view_alarm_quality"}},
     "grid_worker": {"label": "网格员", "levels": ("general_grid", "micro_grid", "dedicated_grid"),
                     "permissions": {"view_cockpit", "view_ledger", "view_rules"}},
     "viewer": {"label": "只读查看", "levels": None,

@@ -28,6 +28,7 @@ STAFF_ROLES = {
     "micro_grid_worker": "微网格员",
     "mobile_worker": "流动微网格员",
     "specialist": "下沉专员",
+    "supervisor": "社区党风政风廉情监督员",
 }
 
 
@@ -312,6 +313,15 @@ class Warning(Base):
     cleared_at: Mapped[datetime | None] = mapped_column(DateTime)
     acknowledged_by: Mapped[str | None] = mapped_column(String(60))
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Alarm management (#18, governance/alarm_mgmt.py): shelving (搁置), supervision (督办), floods.
+    shelved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    shelved_by: Mapped[str | None] = mapped_column(String(60))
+    shelved_until: Mapped[datetime | None] = mapped_column(DateTime)
+    shelve_reason: Mapped[str | None] = mapped_column(String(200))
+    supervised_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    supervisor_id: Mapped[int | None] = mapped_column(Integer)
+    review_at: Mapped[datetime | None] = mapped_column(DateTime)
+    flood_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class Outbox(Base):

@@ -30,12 +30,19 @@ class ScopeWarnings:
     grids: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # micro-grid path -> level
     event_grid: dict[int, str] = field(default_factory=dict)
     event_reported: dict[int, datetime] = field(default_factory=dict)  # open event -> reported at
+    # Read from the warning table (governance/warning_store.py): events off the action list (shelved,
+    # supervised 督办, inside a flood summary) and the warning row id of each event.
+    hidden: set = field(default_factory=set)
+    event_warning: dict[int, int] = field(default_factory=dict)
+    off_list: dict[str, int] = field(default_factory=dict)   # "supervised" / "shelved" / "flooded" → count
+    floods: list = field(default_factory=list)                # open flood summaries: (community path, level, reasons)
 
     def most_urgent(self, limit: int = 60, levels=("red", "orange")) -> list[int]:
         """Ids of warned events that need action now: most severe level first, then the most
         recently reported (a 紧急 gas leak reported a minute ago before a backlog of old ones)."""
         reported = getattr(self, "event_reported", None) or {}
-        ids = [eid for eid, (lv, _) in self.events.items() if lv in levels]
+        hidden = getattr(self, "hidden", None) or ()
+        ids = [eid for eid, (lv, _) in self.events.items() if lv in levels and eid not in hidden]
         ids.sort(key=lambda eid: (-RANK[self.events[eid][0]], -_stamp(reported.get(eid)), -eid))
         return ids[:limit]
 

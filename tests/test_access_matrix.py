@@ -42,6 +42,7 @@ CALLBACK_DESIGN = {
                                     "clients_action", "settings_pick", "settings_action", "audit_refresh")},
     "wall_playlist": VIEWERS,
     "whistle_act": {"admin", DEPT}, "dept_figures": LEDGER, "points_board": LEDGER,  # issue #20
+    "shelve_clicked": {"admin", "leader", "community", "community_b"},  # 督办与搁置 (#18)
 }
 # Pages (path → who sees the page's content).
 PAGE_DESIGN = {
@@ -51,6 +52,8 @@ PAGE_DESIGN = {
     "/people": EXPORTERS,  # 人口底数 (#19): masked lists for leaders and community staff, never walls or embeds
     **{path: {"admin"} for path in ("/admin/people", "/admin/devices", "/admin/clients", "/admin/settings", "/audit")},
     "/dept": {"admin", DEPT}, "/dept-response": LEDGER, "/points": LEDGER,
+    "/alarm-quality": {"admin", "leader", "community", "community_b"},
+    "/supervision": {"admin", "leader", "community", "community_b"},
 }
 
 

@@ -14,6 +14,7 @@ from dashboard.auth import covers, home_code, principal, requires
 from dashboard.components.event_detail import event_detail_view
 from dashboard.components.event_list import event_list
 from dashboard.components.feed_strip import feed_strip
+from dashboard.components.alarm_summary import alarm_rows
 from dashboard.components.kpi_strip import kpi_strip
 from dashboard.components.panels import (breadcrumb, level_share, ranking_panel, sort_warned_events,
                                          warned_area_rows, warnings_panel)
@@ -93,7 +94,8 @@ def panels(view: ViewState, area, st) -> dict:
     return {
         "kpis": kpi_strip(data.kpis(st, area.path, view.period)),
         "levels": level_share(by_level),
-        "warnings": warnings_panel(ev_rows, grid_rows),
+        "warnings": alarm_rows(warned, {c: f.name for c, f in figures.items()}, principal().can("view_alarm_quality"))
+        + warnings_panel(ev_rows, grid_rows),
         "ranking": ranking_panel(ranking(figures), view, AREA_LEVELS.get(level, "")),
         "latest": event_list(data.latest(st, area.path)),
         "feeds": feed_strip(source_health(current().engine, current().now()))
@@ -131,6 +133,7 @@ def page_links(p) -> list:
         ("view_ledger", "事件台账", "/events"), ("run_drills", "网格赶考", "/drill"),
         ("view_ledger", "部门响应", "/dept-response"), ("view_ledger", "骑手积分", "/points"),
         ("view_rules", "预警规则", "/rules"), ("view_briefs", "工作简报", "/briefs"),
+        ("view_alarm_quality", "预警质量", "/alarm-quality"), ("view_alarm_quality", "督办与搁置", "/supervision"),
         ("admin", "管理", "/admin/people")) if p.can(perm)]
     if p.staff_id:
         links.append(dcc.Link("我的任务", href=my_tasks_href()))

@@ -7,6 +7,7 @@ from dash import dcc, html
 from dashboard.runtime import current
 from governance.rule_settings import current_rules, settings_rows
 from governance.participation import load_participation
+from governance.alarm_mgmt import describe_alarm_rules, load_alarm_rules
 from governance.timeutil import format_local, utcnow
 from governance.warnings import LABELS, describe_parent_rules, load_rules
 from governance.workflow import SEVERITIES
@@ -34,6 +35,11 @@ def _parent_rules(r) -> list:
                    className="hint"),
             html.Ul([html.Li([_swatch(level, r), " " + sentence]) for level, sentence in describe_parent_rules(r)],
                     className="rule-list parent-rules")]
+
+
+def _alarm_rules() -> list:
+    """The alarm-management rules (warning_rules.yaml `alarm:`) in words."""
+    return [html.Li(sentence) for sentence in describe_alarm_rules(load_alarm_rules())]
 
 
 def layout(**_query):
@@ -74,6 +80,7 @@ def layout(**_query):
         html.Ul([html.Li(f"派单后 {r.escalate_not_accepted_hours:g} 小时未签收，自动升一级"),
                  html.Li("在当前层级超过办理时限仍未办结，自动升一级（网格 → 社区 → 街道），记入流转记录")],
                 className="rule-list"),
+        html.H2("预警管理（督办、搁置、泛滥）"), html.Ul(_alarm_rules(), className="rule-list alarm-rules"),
         html.H2("通知"), html.P(f"新出现的{'、'.join(LABELS[lv] for lv in r.notify_levels)}推送到群机器人；"
                               f"每轮最多 {r.notify_max_per_sync} 条，其余合并为一条汇总。", className="hint"),
     ])
