@@ -15,10 +15,12 @@ from __future__ import annotations
 import threading
 import time
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, g, request
 
+from governance.accounts import resolve_session
 from governance.cache import data_version
 
+from .auth import SESSION_COOKIE
 from .runtime import current
 
 live = Blueprint("live", __name__)
@@ -26,6 +28,7 @@ POLL_SECONDS = 0.5
 FALLBACK_SECONDS = 5.0
 CHANNEL = "cockpit_changes"
 HEARTBEAT_SECONDS = 15
+RECHECK_SECONDS = 5  # a signed-out session, disabled account or revoked wall ends its stream within this
 STREAM_SECONDS = 300
 RETRY_MS = 2000
 
@@ -154,17 +157,31 @@ def changes():
                             headers={"Retry-After": "60", "Cache-Control": "no-store"})
         first = w.listen()
 
+    rt = current()
+    cookie = None if g.get("by_header") else request.cookies.get(SESSION_COOKIE)
+
+    def still_signed_in() -> bool:
+        """The session this stream was opened with is still valid (embed tokens are checked at reconnect)."""
+        if not cookie:
+            return True
+        with rt.engine.begin() as conn:
+            return resolve_session(conn, cookie, rt.now()) is not None
+
     def stream():
         try:
             last = first
             yield f"retry: {RETRY_MS}\n" + sse_lines(last)
             end = time.monotonic() + STREAM_SECONDS
+            beat = time.monotonic() + HEARTBEAT_SECONDS
             while (left := end - time.monotonic()) > 0:
-                version = w.wait(last, min(HEARTBEAT_SECONDS, left))
+                version = w.wait(last, min(RECHECK_SECONDS, left))
                 if version != last:
                     last = version
                     yield sse_lines(version)
-                else:
+                elif not still_signed_in():
+                    return  # the browser reconnects, is refused (401) and reloads into the sign-in answer
+                elif time.monotonic() >= beat:
+                    beat = time.monotonic() + HEARTBEAT_SECONDS
                     yield ": \n\n"
         finally:
             w.leave()
