@@ -12,6 +12,8 @@ browser keeps its refresh interval, retrying later. `?once=1` answers with the c
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import time
 
@@ -160,26 +162,37 @@ def changes():
     rt = current()
     cookie = None if g.get("by_header") else request.cookies.get(SESSION_COOKIE)
 
-    def still_signed_in() -> bool:
-        """The session this stream was opened with is still valid (embed tokens are checked at reconnect)."""
+    def session_mark() -> str | None:
+        """None when the session this stream was opened with has ended; else what of the session the page
+        shows: a wall's playlist (an edit in the admin console reaches the running wall), "" otherwise.
+        (Embed tokens are checked again when the browser reconnects.)"""
         if not cookie:
-            return True
+            return ""
         with rt.engine.begin() as conn:
-            return resolve_session(conn, cookie, rt.now()) is not None
+            p = resolve_session(conn, cookie, rt.now())
+        if p is None:
+            return None
+        return "" if p.kind != "kiosk" else "|p" + hashlib.blake2b(
+            json.dumps(list(p.playlist), sort_keys=True, ensure_ascii=False).encode(), digest_size=4).hexdigest()
 
     def stream():
         try:
-            last = first
-            yield f"retry: {RETRY_MS}\n" + sse_lines(last)
+            last, mark = first, session_mark() or ""
+            yield f"retry: {RETRY_MS}\n" + sse_lines(last + mark)
             end = time.monotonic() + STREAM_SECONDS
             beat = time.monotonic() + HEARTBEAT_SECONDS
             while (left := end - time.monotonic()) > 0:
                 version = w.wait(last, min(RECHECK_SECONDS, left))
                 if version != last:
                     last = version
-                    yield sse_lines(version)
-                elif not still_signed_in():
+                    yield sse_lines(last + mark)
+                    continue
+                now_mark = session_mark()
+                if now_mark is None:
                     return  # the browser reconnects, is refused (401) and reloads into the sign-in answer
+                if now_mark != mark:
+                    mark = now_mark
+                    yield sse_lines(last + mark)
                 elif time.monotonic() >= beat:
                     beat = time.monotonic() + HEARTBEAT_SECONDS
                     yield ": \n\n"
