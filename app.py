@@ -96,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=2, help="import: parallel processes (PostgreSQL; SQLite: 1)")
     parser.add_argument("--role", help="role of a new user: subdistrict_leader, community_staff, grid_worker, viewer, admin")
     parser.add_argument("--area", help="area code: a user's or device's scope, an embed token's area")
+    parser.add_argument("--department", help="user --role department: the department code it speaks for (吹哨报到)")
     parser.add_argument("--scope", default="push", help="token: what the client may do, 'push' and/or 'embed'")
     parser.add_argument("--panels", default="kpis,map,warnings,trends", help="embed-token: panels to show")
     parser.add_argument("--ttl", type=int, default=600, help="embed-token: seconds it stays valid")

@@ -270,6 +270,7 @@ function gridCockpitReadStream(url) {
     };
     window.fetch(url, {signal: controller.signal, cache: "no-store", headers: {"Accept": "text/event-stream"}})
         .then(function (resp) {
+            if (resp.status === 401) { window.location.reload(); return; }  // signed out, disabled or revoked
             if (!resp.ok || !resp.body) { again(resp.status === 503 ? 60000 : live.delay); return; }
             live.delay = 1000;
             let heard = false;  // the timer slows once this stream has delivered (a buffering proxy never does)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from . import briefs, citymap, ingest, kpis, load, render
+from . import alarms, briefs, citymap, ingest, kpis, load, render
 from .common import print_table, write_results
 
-ORDER = ("ingest", "kpis", "render", "citymap", "load", "briefs")
+ORDER = ("ingest", "kpis", "render", "citymap", "load", "briefs", "alarms")
 
 
 def _args(quick: bool) -> dict[str, list[str]]:
@@ -25,13 +25,15 @@ def _args(quick: bool) -> dict[str, list[str]]:
                 "render": ["--runs", "1"],
                 "citymap": ["--databases", "sqlite", "--runs", "1"],
                 "load": ["--databases", "sqlite,postgresql", "--viewers", "40", "--seconds", "20"],
-                "briefs": ["--databases", "sqlite", "--reps", "1"]}
+                "briefs": ["--databases", "sqlite", "--reps", "1"],
+                "alarms": ["--hours", "6"]}
     return {"ingest": ["--databases", "sqlite,postgresql"],
             "kpis": ["--databases", "postgresql,sqlite"],
             "render": [],
             "citymap": ["--databases", "sqlite,postgresql"],
             "load": ["--databases", "sqlite,postgresql"],
-            "briefs": ["--databases", "sqlite,postgresql"]}
+            "briefs": ["--databases", "sqlite,postgresql"],
+            "alarms": []}
 
 
 def _ok(good: bool) -> str:
@@ -92,6 +94,12 @@ def summary_rows(results: dict) -> list[list[str]]:
         rows.append(["briefs", f"sub-district monthly 工作简报 (PDF + Excel), slowest, {kind}",
                      f"{r['monthly_subdistrict_s_max']:.2f} s", f"≤ {briefs.TARGET_S:g} s",
                      _ok(r["monthly_subdistrict_s_max"] <= briefs.TARGET_S)])
+    if results.get("alarms"):  # 分色预警 over a simulated day (#18): the same table as bench.alarms
+        from data_sources.alarm_day import DayFigures, day_table
+
+        known = DayFigures.__dataclass_fields__
+        day = DayFigures(**{k: v for k, v in results["alarms"].items() if k in known})
+        rows += [["alarms", name, value, target, ok] for name, value, target, ok in day_table(day)]
     return rows + database_ratios(results)
 
 
@@ -125,7 +133,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--only", default=",".join(ORDER), help=f"comma-separated subset of {', '.join(ORDER)}")
     parser.add_argument("--quick", action="store_true", help="small sizes: checks the suite runs, not the targets")
     args = parser.parse_args(argv)
-    modules = {"ingest": ingest, "kpis": kpis, "render": render, "citymap": citymap, "load": load, "briefs": briefs}
+    modules = {"ingest": ingest, "kpis": kpis, "render": render, "citymap": citymap, "load": load, "briefs": briefs,
+               "alarms": alarms}
     results, seconds = {}, {}
     for name in [n for n in ORDER if n in args.only.split(",")]:
         started = time.perf_counter()

@@ -23,6 +23,7 @@ from .people_routes import people_export
 from .form_routes import form_export
 from .geo_routes import geo
 from .live_routes import live
+from .participation_routes import participation
 from .runtime import Runtime, install
 from .security import install_error_answers, install_security_headers
 from .worker_routes import worker_api
@@ -65,6 +66,7 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
     server.register_blueprint(briefs)
     server.register_blueprint(worker_api)
     server.register_blueprint(admin_routes)
+    server.register_blueprint(participation)
     Compress(server)
     if settings.proxy_hops:  # behind nginx & co.: the rate limiter and logs need the real client address
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -49,6 +49,8 @@ ROUTE_ACCESS: dict[str, str] = {
     "worker_api.photo_file": "view_ledger",                  # photo_id screened: its event in the scope
     "admin_routes.reset_form": PUBLIC, "admin_routes.reset_submit": PUBLIC,  # the one-time link is the credential
     "admin_routes.audit_csv": "admin", "admin_routes.audit_xlsx": "admin",   # rows of the admin's subtree only
+    "participation.rider_points_csv": "export",              # riders' points for the 兑换 desk (#20)
+    "participation.drill_print": "run_drills",               # printable drill report (#20)
 }
 # Routes that serve one cockpit panel's data: an embed token without that panel is refused.
 ROUTE_PANELS: dict[str, tuple[str, ...]] = {

@@ -48,6 +48,8 @@ def refusal_component(p):
 
     if p.kind == "anonymous":
         return html.Div([dcc.Location(id="to-login", href="/login", refresh=True), html.P("请先登录")])
+    if p.kind == "user" and p.department:  # a department (吹哨报到) lands on its own 报到 page
+        return html.Div([dcc.Location(id="to-dept", href="/dept", refresh=True), html.P("此页面无权访问，正在打开本部门报到页…")])
     return html.Div(className="page refusal", children=[html.H1("无权访问"),
                                                         html.P(f"当前身份（{p.label}）不能查看此页面。"),
                                                         dcc.Link("返回驾驶舱", href="/")])

@@ -13,8 +13,8 @@ from governance.area_stats import child_figures
 from governance.cache import SharedCache, data_version, namespace_of
 from governance.kpis import closed_by_level, compute_kpis
 from governance.models import CHILD_LEVEL
-from governance.warning_eval import evaluate_scope
 from governance.rule_settings import current_rules
+from governance.warning_store import scope_from_table
 
 from .runtime import current
 
@@ -152,10 +152,11 @@ def figures(st: Stamp, path: str, level: str, period: str):
 
 
 def warnings(st: Stamp, path: str):
-    """Warning evaluation of a scope (per open event and micro-grid)."""
+    """Warnings of a scope (per open event and micro-grid) as the scheduler keeps them in the
+    warning table: the one evaluated result map, markers, lists and notifications share (#18)."""
     def compute():
         with current().engine.connect() as conn:
-            return evaluate_scope(conn, path, current().now(), current_rules(conn))
+            return scope_from_table(conn, path, current().now())
     return _cached("warnings", st, (path,), compute)
 
 

@@ -86,3 +86,17 @@ def stamp_changes(old: dict, new: dict) -> dict[tuple, object]:
         elif key not in old or old[key] != value:
             changes[(key,)] = value
     return changes
+
+
+def fingerprints(out: dict, always_sent: set) -> dict:
+    """Content hashes of the outputs that are only sent when they change (all but `always_sent`)."""
+    return {k: fingerprint(v) for k, v in out.items() if k not in always_sent}
+
+
+def fingerprint(value) -> str:
+    """Short hash of an output's content (components and figures serialised to JSON)."""
+    import hashlib
+
+    from plotly.io.json import to_json_plotly
+
+    return hashlib.blake2b(to_json_plotly(value).encode(), digest_size=6).hexdigest()

@@ -12,13 +12,17 @@ browser keeps its refresh interval, retrying later. `?once=1` answers with the c
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import time
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, g, request
 
+from governance.accounts import resolve_session
 from governance.cache import data_version
 
+from .auth import SESSION_COOKIE
 from .runtime import current
 
 live = Blueprint("live", __name__)
@@ -26,6 +30,7 @@ POLL_SECONDS = 0.5
 FALLBACK_SECONDS = 5.0
 CHANNEL = "cockpit_changes"
 HEARTBEAT_SECONDS = 15
+RECHECK_SECONDS = 5  # a signed-out session, disabled account or revoked wall ends its stream within this
 STREAM_SECONDS = 300
 RETRY_MS = 2000
 
@@ -154,17 +159,42 @@ def changes():
                             headers={"Retry-After": "60", "Cache-Control": "no-store"})
         first = w.listen()
 
+    rt = current()
+    cookie = None if g.get("by_header") else request.cookies.get(SESSION_COOKIE)
+
+    def session_mark() -> str | None:
+        """None when the session this stream was opened with has ended; else what of the session the page
+        shows: a wall's playlist (an edit in the admin console reaches the running wall), "" otherwise.
+        (Embed tokens are checked again when the browser reconnects.)"""
+        if not cookie:
+            return ""
+        with rt.engine.begin() as conn:
+            p = resolve_session(conn, cookie, rt.now())
+        if p is None:
+            return None
+        return "" if p.kind != "kiosk" else "|p" + hashlib.blake2b(
+            json.dumps(list(p.playlist), sort_keys=True, ensure_ascii=False).encode(), digest_size=4).hexdigest()
+
     def stream():
         try:
-            last = first
-            yield f"retry: {RETRY_MS}\n" + sse_lines(last)
+            last, mark = first, session_mark() or ""
+            yield f"retry: {RETRY_MS}\n" + sse_lines(last + mark)
             end = time.monotonic() + STREAM_SECONDS
+            beat = time.monotonic() + HEARTBEAT_SECONDS
             while (left := end - time.monotonic()) > 0:
-                version = w.wait(last, min(HEARTBEAT_SECONDS, left))
+                version = w.wait(last, min(RECHECK_SECONDS, left))
                 if version != last:
                     last = version
-                    yield sse_lines(version)
-                else:
+                    yield sse_lines(last + mark)
+                    continue
+                now_mark = session_mark()
+                if now_mark is None:
+                    return  # the browser reconnects, is refused (401) and reloads into the sign-in answer
+                if now_mark != mark:
+                    mark = now_mark
+                    yield sse_lines(last + mark)
+                elif time.monotonic() >= beat:
+                    beat = time.monotonic() + HEARTBEAT_SECONDS
                     yield ": \n\n"
         finally:
             w.leave()

@@ -87,6 +87,8 @@ SLOTS: dict[tuple[str, str], Slot] = {
     ("adm-client-area", "value"): Slot("area", _one(), lambda c: c),
     ("audit-area", "value"): Slot("area", _one(), lambda c: c),
     ("adm-dev-pick", "value"): Slot("device", _one(), lambda d: d),
+    ("dept-area", "value"): Slot("area", _one(), lambda c: c),      # 部门响应 (issue #20)
+    ("points-area", "value"): Slot("area", _one(), lambda c: c),    # 骑手积分
 }
 # Properties that carry no id (controls, timers, free text, row indexes into a checked table, credentials).
 ID_FREE: set[tuple[str, str]] = {
@@ -108,6 +110,8 @@ ID_FREE: set[tuple[str, str]] = {
     ("adm-dev-name", "value"), ("adm-playlist", "value"), ("adm-client-name", "value"), ("adm-client-scopes", "value"),
     ("adm-set-path", "value"), ("adm-set-value", "value"), ("audit-kind", "value"), ("audit-person", "value"),
     ("audit-action", "value"), ("audit-dates", "start_date"), ("audit-dates", "end_date"),
+    ("dept-period", "value"), ("whistle-text", "value"),  # a period choice; a department's reply text
+    ("shelve-reason", "value"), ("shelve-hours", "value"),  # alarm management (#18)
 }
 ID_FREE.add(("people-reason", "value"))  # the logged reason for unmasking a household (#19)
 # 统一表单推送 (#19): the composer's fields and question rows, the progress timer, a worker's answers and photos
@@ -120,6 +124,7 @@ ID_FREE.update({("form-title", "value"), ("form-target", "value"), ("form-tick",
 PATTERN_KEYS = {"event": "event", "staff": "staff", "warning": "warning",
                 "user": "user", "device": "device", "client": "client"}  # admin console rows (#22)
 PATTERN_KEYS["household"] = "household"  # 人口底数 unmask buttons (#19)
+PATTERN_KEYS["whistle"] = "whistle"  # 吹哨报到 requests on a department's page (#20)
 PATTERN_KEYS["a"] = "assignment"  # a worker's form assignment (#19)
 PATTERN_TYPE_KEYS = {("open-event", "id"): "event"}
 ID_FREE_KEYS = {"type", "to", "level", "do"}  # actions, steps and levels name no id
@@ -128,7 +133,7 @@ ID_FREE_KEYS.add("q")  # a form question key (q1, q2 …) or composer row index 
 TASK_TYPES = {"w-task", "w-step", "w-note", "w-photo", "w-sent", "w-msg"}
 # Query and path arguments of routes (and of the address bar) that name areas.
 QUERY_IDS = {"area": "area", "community": "area"}
-ROUTE_ARGS = {"code": "area", "brief_id": "brief", "photo_id": "photo"}
+ROUTE_ARGS = {"code": "area", "brief_id": "brief", "photo_id": "photo", "drill_id": "drill"}
 ROUTE_ARGS["form_id"] = "form"  # 统一表单推送 export (#19)
 
 

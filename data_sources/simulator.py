@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import math
 import threading
 import time
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.serving import make_server
 
 from governance.geo import wgs84_to_gcj02
+from governance.taxonomy import load_taxonomy
 from governance.timeutil import to_local, utcnow
 
 from .base import mappings
@@ -28,6 +30,16 @@ from .locate import locator_for
 log = logging.getLogger(__name__)
 _EPOCH = datetime(1970, 1, 1)  # naive-UTC epoch: 大联动 counts milliseconds from it
 _NAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高")
+# A street's normal day (~110 new records, the seeded history's pace), per source, and its hourly shape.
+DAILY_NEW = {"cases": 45, "grid_events": 38, "open311": 6, "safety": 10, "sheets": 6, "riders": 5}
+HOURS = [1, 1, 0, 0, 0, 1, 2, 5, 9, 11, 11, 9, 7, 8, 9, 9, 8, 7, 7, 8, 8, 6, 4, 2]
+STEP_HOURS = 6.0      # mean time an open record waits for its next status step
+TICK_SECONDS = 4.0
+# What riders (流动微网格员) see on their rounds, not only broken kerbs.
+RIDER_REPORTS = [("0503", "路沿石损坏", "送餐途中发现路沿石松动。"), ("0502", "车辆乱停乱放", "非机动车堵住小区出入口。"),
+                 ("0102", "暴露垃圾", "路边垃圾堆放未清运。"), ("0505", "路灯损坏", "夜间路段路灯不亮。"),
+                 ("0504", "井盖缺失", "人行道井盖缺失，有安全隐患。"), ("1201", "消防通道堵塞", "小区消防通道被占用。"),
+                 ("0501", "占道经营", "流动摊贩占道经营。")]
 
 
 class FeedSimulator:
@@ -49,8 +61,11 @@ class FeedSimulator:
         self.sheet: dict[str, dict] = {}  # a street office's spreadsheet export (街道台账)
         self.seq = 0
         self.ticks = 0
+        self.last: datetime | None = None
         m = mappings()
         self.case_codes = list(m["cases"]["categories"])
+        cats = load_taxonomy().categories  # 12345 deadlines per category: a gas leak is hours, a dog days
+        self.case_sla = {code: cats[cat].sla for code, cat in m["cases"]["categories"].items()}
         self.dld_codes = list(m["grid_events"]["categories"])
         self.o311_codes = list(m["open311"]["categories"])
         self.safety_kinds = list(m["safety"]["categories"])
@@ -68,37 +83,45 @@ class FeedSimulator:
         return f"{prefix}{to_local(self.clock()):%Y%m%d}{self.seq:05d}-{int(self.rng.integers(1e6)):06d}"
 
     def tick(self) -> None:
-        """Produce new records and status changes for the time since the last tick."""
+        """Produce new records and status changes for the time since the last tick, at a street's pace.
+
+        New records follow a street's normal day (DAILY_NEW per source, spread over the hours by
+        HOURS): ~110 a day, few at night — not one every few seconds. Open records move on with a
+        mean of STEP_HOURS per status step. The first tick counts as TICK_SECONDS.
+        """
         now = self.clock()
         local = to_local(now)
+        seconds = TICK_SECONDS if self.last is None else max(0.0, (now - self.last).total_seconds())
+        self.last = now
+        hour_share = HOURS[local.hour] / sum(HOURS)
+        n = {kind: int(self.rng.poisson(daily * hour_share * seconds / 3600)) for kind, daily in DAILY_NEW.items()}
         with self.lock:
             self.ticks += 1
-            r = self.rng.random()
-            if r < 0.55:
+            for _ in range(n["cases"]):
                 self._new_case(now, local)
-            elif r < 0.85:
+            for _ in range(n["grid_events"]):
                 self._new_dld(now)
-            else:
+            for _ in range(n["open311"]):
                 self._new_o311(now, local)
-            self._advance(now, local)
-        if self.ticks % 6 == 0:
-            self._write_safety_file(local)
-        if self.ticks % 5 == 0:
-            with self.lock:
+            self._advance(now, local, 1 - math.exp(-seconds / (STEP_HOURS * 3600)))
+            for _ in range(n["sheets"]):
                 self._sheet_rows(local)
-        if self.ticks % 4 == 0:
+        if n["safety"]:
+            self._write_safety_file(local, n["safety"])
+        for _ in range(n["riders"]):
             self._push_rider_report(now)
 
     def _new_case(self, now, local):
         lon, lat = self._point()
         key = self._next("SQ")
+        channel = "12345" if self.rng.random() < 0.6 else "蓉e报"
+        type_code = self.case_codes[int(self.rng.integers(len(self.case_codes)))]
         self.cases[key] = {
-            "case_no": key, "channel": "12345" if self.rng.random() < 0.6 else "蓉e报",
-            "type_code": self.case_codes[int(self.rng.integers(len(self.case_codes)))],
+            "case_no": key, "channel": channel, "type_code": type_code,
             "title": "群众来电反映", "content": "居民反映有关问题，请属地网格核实处理。",
             "address": "", "lng": round(lon, 6), "lat": round(lat, 6), "status": "受理",
             "accept_time": local.strftime("%Y-%m-%d %H:%M:%S"), "updated_at": local.isoformat(),
-            "deadline": (local + timedelta(days=3)).strftime("%Y-%m-%d %H:%M:%S"),
+            "deadline": (local + self.case_sla[type_code]).strftime("%Y-%m-%d %H:%M:%S"),
             "satisfaction": None, "citizen": {"name": _NAMES[int(self.rng.integers(20))] + "先生",
                                               "phone": "19900" + f"{int(self.rng.integers(1e6)):06d}"}}
 
@@ -125,10 +148,10 @@ class FeedSimulator:
                           "updated_datetime": stamp, "expected_datetime": (local + timedelta(days=2)).isoformat(),
                           "address": "", "lat": round(lat, 6), "long": round(lon, 6)}
 
-    def _advance(self, now, local):
+    def _advance(self, now, local, p: float = 0.08):
         order = ["受理", "转办", "办理中", "办结", "回访"]
         for rec in list(self.cases.values())[-200:]:
-            if rec["status"] != "回访" and self.rng.random() < 0.08:
+            if rec["status"] != "回访" and self.rng.random() < p:
                 rec["status"] = order[order.index(rec["status"]) + 1]
                 rec["updated_at"] = local.isoformat()
                 if rec["status"] == "办结":
@@ -137,17 +160,17 @@ class FeedSimulator:
                     rec["satisfaction"] = ["满意", "满意", "基本满意", "不满意"][int(self.rng.integers(4))]
         ms = int((now - _EPOCH).total_seconds() * 1000)
         for rec in list(self.dld.values())[-200:]:
-            if rec["state"] < 6 and self.rng.random() < 0.08:
+            if rec["state"] < 6 and self.rng.random() < p:
                 rec["state"] += 1
                 rec["updateTime"] = ms
         for rec in list(self.o311.values())[-100:]:
-            if rec["status"] == "open" and self.rng.random() < 0.05:
+            if rec["status"] == "open" and self.rng.random() < p * 0.6:
                 rec["status"], rec["status_notes"] = "closed", "已处理完毕"
                 rec["updated_datetime"] = local.isoformat()
 
-    def _write_safety_file(self, local):
+    def _write_safety_file(self, local, count: int = 1):
         rows = []
-        for _ in range(int(self.rng.integers(1, 4))):
+        for _ in range(count):
             lon, lat = self._point()
             self.seq += 1
             rows.append({"隐患编号": f"AQ{local:%Y%m%d%H%M}{self.seq:04d}",
@@ -188,8 +211,9 @@ class FeedSimulator:
             return
         lon, lat = self._point()
         self.seq += 1
-        body = {"source_key": f"RIDER-{self.seq:06d}-{int(self.rng.integers(1e6))}", "category": "0503",
-                "title": "骑手上报：路沿石损坏", "description": "送餐途中发现路沿石松动。",
+        code, what, desc = RIDER_REPORTS[int(self.rng.integers(len(RIDER_REPORTS)))]
+        body = {"source_key": f"RIDER-{self.seq:06d}-{int(self.rng.integers(1e6))}", "category": code,
+                "title": f"骑手上报：{what}", "description": desc,
                 "lon": lon, "lat": lat, "datum": "wgs84", "channel": "流动微网格员"}
         try:
             requests.post(f"{self.cockpit_url}/api/v1/events", json=body, timeout=5,

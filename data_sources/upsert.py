@@ -140,7 +140,7 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
             continue
         values = {}
         for f in TRACKED:
-            new_value = getattr(ev, f)
+            new_value = getattr(ev, f) if f != "due_at" else capped_due(ev)
             if f in ("closed_at", "satisfaction", "due_at") and new_value is None:
                 continue  # a source that stops sending a field does not erase it
             if new_value != old[f]:
@@ -179,6 +179,21 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
     return result
 
 
+SEVERE_CAP = 4  # 紧急 categories: their deadline caps the feed's (a gas leak: hours, not days)
+
+
+def capped_due(ev: NormalisedEvent, cat=None):
+    """The deadline stored for an event: the feed's, else the category's SLA; for severe categories
+    (severity >= SEVERE_CAP, e.g. 燃气隐患 2 h) never later than the category's SLA allows."""
+    if ev.reported_at is None:
+        return ev.due_at
+    cat = cat or load_taxonomy().categories[ev.category_code]
+    own = ev.reported_at + cat.sla
+    if ev.due_at is None:
+        return own
+    return min(ev.due_at, own) if max(ev.severity or 0, cat.severity or 0) >= SEVERE_CAP else ev.due_at
+
+
 def new_event_row(ev: NormalisedEvent, place: tuple[int, str] | None, taxonomy=None) -> dict:
     """The `event` row a new event is inserted as (every column the insert sets; id comes later)."""
     cat = (taxonomy or load_taxonomy()).categories[ev.category_code]
@@ -190,7 +205,7 @@ def new_event_row(ev: NormalisedEvent, place: tuple[int, str] | None, taxonomy=N
         "outside_grid": place is None, "severity": ev.severity or cat.severity,
         "status": ev.status, "source_status": ev.source_status, "handling_level": cat.level,
         "reported_at": ev.reported_at, "updated_at": ev.updated_at,
-        "due_at": ev.due_at or ev.reported_at + cat.sla,
+        "due_at": capped_due(ev, cat),
         "closed_at": ev.closed_at if ev.status == "closed" else None,
         "satisfaction": ev.satisfaction, "reporter_name": ev.reporter_name,
         "reporter_phone": ev.reporter_phone, "raw_payload": ev.raw_text,

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from governance.accounts import create_device, create_user
+from governance.department_accounts import create_department_user
 from governance.config import PROJECT_ROOT
 from governance.models import Area, Staff, UserAccount
 from governance.queries import world_info
@@ -47,6 +48,9 @@ def ensure_demo_accounts(engine, path: Path = ACCOUNTS_FILE) -> str:
                 lines.append(f"  {username:<11} {password:<14} {role}")
             if staff is not None and grid is not None:
                 give_open_tasks(conn, staff.id, now)  # the demo worker's phone opens to real tasks
+            password = secrets.token_urlsafe(9)  # a department (吹哨报到) serving the sub-district
+            create_department_user(conn, "wuye", password, "property", focus, now, actor="demo")
+            lines.append(f"  {'wuye':<11} {password:<14} department（物业服务企业）")
             playlist = [{"view": f"#area={focus}&metric=warning", "seconds": 60},
                         {"view": f"#area={community}&metric=open", "seconds": 30}]
             token = create_device(conn, "指挥中心大屏", focus, now, "demo", playlist)

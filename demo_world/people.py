@@ -51,6 +51,14 @@ def generate_staff(areas: list[dict], rng: np.random.Generator) -> list[dict]:
         elif level in ("micro_grid", "dedicated_grid"):
             add("micro_grid_worker", area["id"], "volunteer", volunteer=True, party=0.6,
                 specialty=_VOLUNTEER_KINDS[int(rng.integers(len(_VOLUNTEER_KINDS)))])
+    # 社区党风政风廉情监督员: one per community, who follows supervised items (督办) to the end. A separate
+    # generator, appended last, so adding them changes nobody else in the world.
+    sup_rng = np.random.default_rng(len(staff))
+    for area in areas:
+        if area["level"] == "community":
+            staff.append({"name": names.person_name(sup_rng), "role": "supervisor", "area_id": area["id"],
+                          "phone": names.phone_number(sup_rng), "is_volunteer": False, "is_party_member": True,
+                          "specialty": "社区党风政风廉情监督员", "shift_code": "regular"})
     return staff
 
 

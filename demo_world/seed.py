@@ -14,11 +14,14 @@ from governance.db import sync_sequences
 from governance.progress import progress
 from governance.taxonomy import load_taxonomy
 from governance.timeutil import utcnow
+from governance.warning_jobs import store_warnings
 
 from .areas import focus_area, generate_areas, walk
+from .escalations import replay_escalations
 from .history import GridInfo, generate_events
 from .people_registry import seed_people
 from .people import SHIFTS, department_rows, generate_staff
+from .whistles import whistle_rows as demo_whistles
 from .tessellate import sample_points
 
 CHUNK = 5000
@@ -129,6 +132,7 @@ def seed_world(engine: Engine, scale: str = "street", seed: int = 20231,
     if history_start is None:
         history_start = datetime(now.year - 1, 1, 1)
     events, audits = generate_events(grids, taxonomy, history_start, now, rng, volume=volume)
+    audits += replay_escalations(events, taxonomy, now)  # 分级预控 as the clock would have done it (#18)
 
     with engine.begin() as conn:
         conn.execute(insert(m.Shift.__table__), SHIFTS)
@@ -138,12 +142,15 @@ def seed_world(engine: Engine, scale: str = "street", seed: int = 20231,
         _insert_chunks(conn, m.Staff.__table__, staff_rows, "写入人员")
         _insert_chunks(conn, m.Event.__table__, events, "写入事件")
         _insert_chunks(conn, m.EventAudit.__table__, audits, "写入流转记录")
+        _insert_chunks(conn, m.Whistle.__table__, demo_whistles(events, taxonomy, np.random.default_rng(seed + 2)),
+                       "写入吹哨报到")  # issue #20: the 部门响应 page has history from the start
         info = {"scale": scale, "seed": str(seed), "focus_code": focus.code,
                 "generated_at": now.isoformat(), "history_start": history_start.isoformat()}
         conn.execute(insert(m.WorldInfo.__table__), [{"key": k, "value": v} for k, v in info.items()])
         seed_people(conn, specs, id_of, seed, now)  # people registry (#19)
         sync_sequences(conn)  # rows were written with explicit ids
         rollups.rebuild(conn)
+        store_warnings(conn, now)  # the wall reads the warning table from its first start (#18)
     if engine.dialect.name == "postgresql":  # planner statistics now, not after autovacuum's next round
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("ANALYZE")

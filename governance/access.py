@@ -21,6 +21,8 @@ PERMISSIONS: dict[str, str] = {
     "view_people": "查看人口底数名单（特殊人群户、经营场所，脱敏）",
     "export_people": "导出人口底数名单（留痕）",
     "unmask_people": "查看人口底数中的完整姓名与电话（填写原因，留痕）",
+    "respond_whistle": "职能部门：对本部门的吹哨请求报到、回复或退回",
+    "view_alarm_quality": "查看预警质量、督办与搁置清单",
 }
 
 # Roles people can hold, each with the area level its scope is anchored at.
@@ -30,15 +32,18 @@ ROLES: dict[str, dict] = {
     "subdistrict_leader": {"label": "街道领导", "levels": ("subdistrict",),
                            "permissions": {"view_cockpit", "view_ledger", "export", "dispatch", "unmask",
                                            "run_drills", "view_rules", "view_people", "export_people",
-                                           "unmask_people"}},
+                                           "unmask_people", "view_alarm_quality"}},
     "community_staff": {"label": "社区工作人员", "levels": ("community",),
                         "permissions": {"view_cockpit", "view_ledger", "export", "dispatch", "unmask",
                                         "view_rules", "view_people", "export_people",
-                                        "unmask_people"}},
+                                        "unmask_people", "view_alarm_quality"}},
     "grid_worker": {"label": "网格员", "levels": ("general_grid", "micro_grid", "dedicated_grid"),
                     "permissions": {"view_cockpit", "view_ledger", "view_rules"}},
     "viewer": {"label": "只读查看", "levels": None,
                "permissions": {"view_cockpit", "view_ledger", "view_rules"}},
+    # A department (吹哨报到): scope is the area it serves; it sees only its own 报到 requests there.
+    "department": {"label": "职能部门", "levels": ("district", "subdistrict", "community"),
+                   "permissions": {"respond_whistle"}},
 }
 # Principals that are not people: a wall display and a portal iframe.
 MACHINE_PERMISSIONS = {"kiosk": {"view_cockpit"}, "embed": {"view_cockpit"}}
@@ -61,6 +66,7 @@ class Principal:
     session_id: int | None = None
     csrf: str | None = None
     playlist: tuple = ()
+    department: str | None = None      # a department account's department code (吹哨报到)
 
     @property
     def permissions(self) -> set[str]:

@@ -10,6 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, insert, select, update
 
 from .access import Principal, validate_role
+from .department_accounts import department_of
 from .models import AccessLog, Area, AuthSession, KioskDevice, LoginAttempt, UserAccount
 
 HASHER = PasswordHasher()  # Argon2id with the library's recommended parameters
@@ -176,7 +177,8 @@ def resolve_session(conn, token: str | None, now: datetime) -> Principal | None:
             return None
         scope, home = _scope_of(conn, u.area_code)
         principal = Principal(kind="user", name=u.display_name, role=u.role, scope=scope, home=home,
-                              user_id=u.id, staff_id=u.staff_id, session_id=s.id, csrf=s.csrf_token)
+                              user_id=u.id, staff_id=u.staff_id, session_id=s.id, csrf=s.csrf_token,
+                              department=department_of(conn, u.id) if u.role == "department" else None)
     else:
         d = conn.execute(select(KioskDevice.__table__).where(KioskDevice.id == s.device_id)).first()
         if d is None or d.revoked_at is not None:

@@ -10,6 +10,7 @@ from .accounts import create_device, create_user, revoke_device, rotate_device, 
 from .admin_ops import cli_state, record_cli
 from .api_clients import create_client
 from .config import secret_key
+from .department_accounts import create_department_user
 from .embed_tokens import EmbedTokenError, mint_embed_token
 from .timeutil import utcnow
 
@@ -55,7 +56,11 @@ def run_admin_command(args, settings, engine) -> int:
             role = "admin" if args.command == "create-admin" else args.role
             _need(role, "--role is required")
             with engine.begin() as conn:
-                create_user(conn, args.name, _password(args), role, args.area, utcnow(), actor=ACTOR)
+                if role == "department":  # 吹哨报到: the account speaks for one department
+                    create_department_user(conn, args.name, _password(args), getattr(args, "department", None),
+                                           args.area, utcnow(), actor=ACTOR)
+                else:
+                    create_user(conn, args.name, _password(args), role, args.area, utcnow(), actor=ACTOR)
                 record_cli(conn, ACTOR, "user_create", "user", args.name, None, utcnow())
             print(f"已创建用户 {args.name}（{role}）")
         elif args.command == "device":

@@ -14,6 +14,8 @@ from .models import ApiClient
 from .timeutil import utcnow
 
 SCOPES = ("push", "embed")
+# What each scope lets a client do, in the words the admin console shows.
+SCOPE_LABELS = {"push": "推送事件（POST /api/v1/events）", "embed": "门户嵌入（签发 /embed 令牌）"}
 
 
 def create_client(engine, name: str, scopes: str = "push", area_code: str | None = None) -> str:

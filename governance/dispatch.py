@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from . import rollups, task_links
+from . import rollups, task_links, verification, whistles
 from .models import Area, Department, Event, EventAudit, Shift, Staff
 from .taxonomy import load_taxonomy
 from .timeutil import to_local
@@ -161,6 +161,9 @@ def dispatch(conn: Connection, event_id: int, staff_id: int, actor: str, now: da
                       .where(Event.id == event_id)).one_or_none()
     if ev is None:
         raise DispatchError(f"事件 {event_id} 不存在")
+    unverified = verification.dispatch_problem(conn, event_id)
+    if unverified:
+        raise DispatchError(unverified)
     staff = check_assignee(conn, ev.area_path, staff_id)
     departments = check_departments(ev.category_code, departments)
     dept = departments[0] if departments else None
@@ -174,7 +177,7 @@ def dispatch(conn: Connection, event_id: int, staff_id: int, actor: str, now: da
     _audit(conn, event_id, now, actor, "派单", "status", ev.status, "assign", f"承办人：{staff}")
     rollups.mark_events(conn, [event_id])
     if departments:
-        _audit(conn, event_id, now, actor, "吹哨报到", "departments", None, ",".join(departments))
+        whistles.open_whistles(conn, event_id, departments, actor, now)
     token = task_links.mint(conn, event_id, staff_id, now, actor)
     task_links.notify(conn, event_id, staff_id, token, now, "新任务")
     return token
@@ -263,6 +266,8 @@ def _step(conn: Connection, event_id: int, to_state: str, actor: str, now: datet
     if done.rowcount != 1:
         raise DispatchError("事件状态已被他人更新，请刷新后重试")
     _audit(conn, event_id, now, actor, action, "status", ev.status, to_state, note)
+    if ev.status == "collect" and to_state in ("discover", "returned"):  # 核实: 属实 or 不属实
+        verification.record(conn, event_id, to_state == "discover", actor, now, note)
     rollups.mark_events(conn, [event_id])
     step = Step(action)
     if to_state == "assign":

@@ -10,10 +10,12 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from . import task_links
 from .models import Area, Event, EventAudit, Staff
+from .participation import load_participation
 from .scope import subtree
 from .timeutil import to_local
 
@@ -28,6 +30,10 @@ def start_drill(conn: Connection, area_code: str, count: int, actor: str, now: d
 
     if not 1 <= count <= 200:
         raise ValueError("一次赶考的事件数应在 1–200 之间")
+    rules = load_participation()
+    if not rules.drill_allowed(now):
+        raise ValueError(f"网格赶考只能在 {rules.drill_start}–{rules.drill_end} 之间发起"
+                         f"（现在是 {to_local(now):%H:%M}），以免深夜打扰网格员")
     area = conn.execute(select(Area.path, Area.name).where(Area.code == area_code)).one_or_none()
     if area is None:
         raise ValueError(f"未知区域 {area_code}")
@@ -92,3 +98,54 @@ def drill_report(conn: Connection, drill_id: str, now: datetime, condition=None)
                        "waiting_minutes": round(max(((now - r.dispatched_at).total_seconds() / 60
                                                      for r in items if not r.accepted_at), default=0), 1)})
     return sorted(report, key=lambda r: (r["accepted"] / r["sent"], -(r["median_minutes"] or 1e9)))
+
+
+MISSED = "演练超时未签收"
+
+
+def expire_drills(conn: Connection, now: datetime) -> int:
+    """Close drill tasks not 签收 within the expiry (participation.yaml) as missed; return how many."""
+    cutoff = now - timedelta(hours=load_participation().drill_expiry_hours)
+    ids = list(conn.execute(select(Event.id).where(Event.source == DRILL_SOURCE, Event.status == "assign",
+                                                   Event.dispatched_at <= cutoff)).scalars())
+    missed = []
+    for eid in ids:  # conditional per event: a 签收 arriving at the same moment wins
+        done = conn.execute(update(Event).where(Event.id == eid, Event.status == "assign",
+                                                Event.accepted_at.is_(None))
+                            .values(status="returned", updated_at=now)).rowcount
+        if done:
+            missed.append(eid)
+            task_links.revoke_for_event(conn, eid, now, "系统", reason=MISSED)
+    if missed:
+        conn.execute(insert(EventAudit), [{"event_id": eid, "at": now, "actor": "系统", "action": MISSED,
+                                           "field": "status", "from_value": "assign", "to_value": "returned",
+                                           "note": f"派出后 {load_participation().drill_expiry_hours:g} 小时未签收，"
+                                                   "按未响应计"} for eid in missed])
+    return len(missed)
+
+
+def worker_results(conn: Connection, drill_id: str, now: datetime, condition=None) -> list[dict]:
+    """Per worker of a drill: community, grid, responded, minutes to 签收 and to 提交结果, missed."""
+    rows = conn.execute(select(Event.id, Event.area_path, Event.dispatched_at, Event.accepted_at, Event.status,
+                               Staff.name.label("worker"), Area.name.label("grid"))
+                        .join(Staff, Staff.id == Event.assignee_staff_id, isouter=True)
+                        .join(Area, Area.id == Event.area_id, isouter=True)
+                        .where(Event.source == DRILL_SOURCE, Event.source_key.startswith(f"DRILL-{drill_id}-"),
+                               *([condition] if condition is not None else []))).all()
+    ids = [r.id for r in rows]
+    submitted = dict(conn.execute(select(EventAudit.event_id, func.min(EventAudit.at)).where(
+        EventAudit.event_id.in_(ids), EventAudit.action == "提交结果").group_by(EventAudit.event_id)).all()) if ids else {}
+    names = dict(conn.execute(select(Area.code, Area.name).where(Area.level == "community")).all())
+
+    def minutes(later):
+        return round((later - r.dispatched_at).total_seconds() / 60, 1) if later else None
+
+    out = []
+    for r in rows:
+        out.append({"event_id": r.id, "community": names.get(r.area_path.strip("/").split("/")[3], ""),
+                    "grid": r.grid or "", "worker": r.worker or "", "responded": r.accepted_at is not None,
+                    "accept_minutes": minutes(r.accepted_at), "submit_minutes": minutes(submitted.get(r.id)),
+                    "missed": r.status == "returned" and r.accepted_at is None,
+                    "waiting_minutes": minutes(now) if r.status == "assign" else None})
+    return sorted(out, key=lambda x: (x["community"], x["accept_minutes"] is None, x["accept_minutes"] or 0,
+                                      x["worker"]))

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from .access import Principal
-from .models import Area, Brief, Event, EventPhoto, Staff, Warning
+from .models import Area, Brief, Event, EventPhoto, Staff, Warning, Whistle
 from .people_models import Household
 from .taxonomy import load_taxonomy
 
@@ -22,6 +22,7 @@ KINDS = {
     "brief": "简报",
     "photo": "照片",  # a task photo lies where its event lies
     "user": "账号", "device": "大屏设备", "client": "接入方",  # admin console (#22): where they are anchored
+    "whistle": "报到请求",
 }
 KINDS["household"] = "户"  # people registry (#19): a household lies where its micro-grid lies
 KINDS["form"] = "表单"  # 统一表单推送 (#19): a form lies where it was pushed
@@ -74,6 +75,9 @@ def _paths(conn: Connection, kind: str, values: list) -> dict:
         from .admin_scope import anchored_paths
 
         rows = anchored_paths(conn, kind, ids)
+    elif kind == "whistle":  # a 报到 request lies at its event and belongs to its department
+        rows = [(i, (p, d)) for i, p, d in conn.execute(select(Whistle.id, Whistle.area_path, Whistle.department_code)
+                                                        .where(Whistle.id.in_(ids)))]
     else:
         raise KeyError(f"unknown id kind {kind!r}")
     return {str(i): p for i, p in rows}
@@ -83,6 +87,8 @@ def visible(principal: Principal, kind: str, path) -> bool:
     """True when an id of `kind` located at `path` (a list of paths for a drill) may be named by `principal`."""
     if kind == "drill":
         return any(principal.covers(p) for p in path)
+    if kind == "whistle":  # a department names only its own department's requests
+        return principal.covers(path[0]) and principal.department in (None, path[1])
     if kind == "staff":  # on the caller's side of the tree: inside the scope, or above it (街道下沉专员)
         return bool(path) and (principal.covers(path) or any(root.startswith(path) for root in principal.scope))
     return principal.covers(path)

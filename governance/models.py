@@ -1,10 +1,9 @@
 """SQLAlchemy 2 typed models: area hierarchy, staff, departments, categories, events, audit log."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy import text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -28,6 +27,7 @@ STAFF_ROLES = {
     "micro_grid_worker": "微网格员",
     "mobile_worker": "流动微网格员",
     "specialist": "下沉专员",
+    "supervisor": "社区党风政风廉情监督员",
 }
 
 
@@ -312,6 +312,15 @@ class Warning(Base):
     cleared_at: Mapped[datetime | None] = mapped_column(DateTime)
     acknowledged_by: Mapped[str | None] = mapped_column(String(60))
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Alarm management (#18, governance/alarm_mgmt.py): shelving (搁置), supervision (督办), floods.
+    shelved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    shelved_by: Mapped[str | None] = mapped_column(String(60))
+    shelved_until: Mapped[datetime | None] = mapped_column(DateTime)
+    shelve_reason: Mapped[str | None] = mapped_column(String(200))
+    supervised_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    supervisor_id: Mapped[int | None] = mapped_column(Integer)
+    review_at: Mapped[datetime | None] = mapped_column(DateTime)
+    flood_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class Outbox(Base):
@@ -402,98 +411,12 @@ class AccessLog(Base):
     ip: Mapped[str | None] = mapped_column(String(64))
 
 
-class EventRollup(Base):
-    """Counted events (no duplicates, no drills) per micro-grid path × local report day × source ×
-    category × status: the pre-aggregate the map's figures read (kept current by governance.rollups)."""
-
-    __tablename__ = "event_rollup"
-    area_path: Mapped[str] = mapped_column(AreaPath, primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
-    source: Mapped[str] = mapped_column(String(20), primary_key=True)
-    category_code: Mapped[str] = mapped_column(String(20), primary_key=True)
-    status: Mapped[str] = mapped_column(String(12), primary_key=True)
-    n: Mapped[int] = mapped_column(Integer)
-
-
-class ScopeRollup(Base):
-    """Daily facets (status, category, hour, closed, open) of a community or an ancestor area: what KPIs,
-    trends and the upper map levels read (kept current by governance.scope_rollups)."""
-
-    __tablename__ = "scope_rollup"
-    __table_args__ = (Index("ix_scope_rollup_level_day", "level", "day"),)
-    area_path: Mapped[str] = mapped_column(AreaPath, primary_key=True)
-    facet: Mapped[str] = mapped_column(String(10), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    key: Mapped[str] = mapped_column(String(60), primary_key=True)
-    level: Mapped[str] = mapped_column(String(20))
-    n: Mapped[int] = mapped_column(Integer)
-    on_time: Mapped[int] = mapped_column(Integer, default=0)
-    rated: Mapped[int] = mapped_column(Integer, default=0)
-    satisfied: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class RollupDirty(Base):
-    """A (micro-grid path, day) group whose rollup rows must be recomputed (written with each change)."""
-
-    __tablename__ = "rollup_dirty"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    area_path: Mapped[str] = mapped_column(AreaPath)
-    day: Mapped[date] = mapped_column(Date)
-
-
-class Brief(Base):
-    """A generated 工作简报 (weekly or monthly report of an area): its content and both files."""
-
-    __tablename__ = "brief"
-    __table_args__ = (Index("ix_brief_area_kind_period", "area_code", "kind", "period_start"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    area_code: Mapped[str] = mapped_column(String(40))
-    area_path: Mapped[str] = mapped_column(AreaPath, index=True)
-    kind: Mapped[str] = mapped_column(String(10))              # "weekly" or "monthly"
-    period_start: Mapped[datetime] = mapped_column(DateTime)
-    period_end: Mapped[datetime] = mapped_column(DateTime)
-    period_label: Mapped[str] = mapped_column(String(80))
-    generated_at: Mapped[datetime] = mapped_column(DateTime)
-    generated_by: Mapped[str] = mapped_column(String(80))
-    content: Mapped[dict] = mapped_column(JSON)               # KPIs and tables, as rendered
-    pdf: Mapped[bytes] = mapped_column(LargeBinary)
-    xlsx: Mapped[bytes] = mapped_column(LargeBinary)
-
-
-class EventPhoto(Base):
-    """A photo a worker took for an event: the checked image and its thumbnail under COCKPIT_PHOTO_DIR
-    (governance.photos); served only to principals whose scope holds the event."""
-
-    __tablename__ = "event_photo"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int] = mapped_column(Integer, index=True)  # no foreign key to event, as task_link
-    staff_id: Mapped[int | None] = mapped_column(Integer)
-    request_id: Mapped[str | None] = mapped_column(String(64))
-    file_name: Mapped[str] = mapped_column(String(200))   # relative to the photo directory
-    thumb_name: Mapped[str] = mapped_column(String(200))
-    content_type: Mapped[str] = mapped_column(String(40))
-    size_bytes: Mapped[int] = mapped_column(Integer)
-    width: Mapped[int] = mapped_column(Integer)
-    height: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    kept_location: Mapped[bool] = mapped_column(Boolean, default=False)
-    uploaded_at: Mapped[datetime] = mapped_column(DateTime)
-    uploaded_by: Mapped[str] = mapped_column(String(60))
-
-
-class WorkerRequest(Base):
-    """One action sent from a worker's phone (note, photo, step), by the id the phone gave it: a retry
-    of the same request id is answered from here and never applied twice (governance.worker_actions)."""
-
-    __tablename__ = "worker_request"
-    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    event_id: Mapped[int] = mapped_column(Integer, index=True)
-    staff_id: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(12))
-    received_at: Mapped[datetime] = mapped_column(DateTime)
-    outcome: Mapped[str] = mapped_column(String(200))
-
-
+# Tables declared in their own modules, on the same Base (imported here so the metadata holds them, and
+# re-exported so `from governance.models import …` finds every table).
 from . import people_models  # noqa: E402,F401  (people registry tables, #19)
 from . import admin_models  # noqa: E402,F401 - admin console tables (#22) on the same Base
+from .report_models import Brief  # noqa: E402,F401
+from .phone_models import EventPhoto, WorkerRequest  # noqa: E402,F401
+from .participation_models import DepartmentAccount, RiderPoints, Verification, Whistle  # noqa: E402,F401
+from .rollup_models import EventRollup, RollupDirty, ScopeRollup  # noqa: E402,F401
 from . import form_models  # noqa: E402,F401 - 统一表单推送 tables (#19)

@@ -219,6 +219,11 @@ def apply(conn: Connection, path: str, text: str | None, actor: str, now: dateti
         conn.execute(insert(RuleOverride), [{"path": path, **values}])
     record_change(conn, actor, "rule_change" if text is not None else "rule_reset", path, "/",
                   {"value": change["before"]}, {"value": change["after"]}, now)
+    # The warning table is the one evaluated result every screen reads (#18): bring it in line now, not at
+    # the scheduler's next run, so the wall and /rules change together.
+    from .warning_lifecycle import sync_warnings
+
+    sync_warnings(conn, "/", now, current_rules(conn))
     return change
 
 

@@ -29,6 +29,7 @@ class Category:
     severity: int
     level: str
     departments: tuple[str, ...] = field(default_factory=tuple)
+    verify: bool = False  # a citizen's or rider's report must be 核实 before dispatch
 
     @cached_property
     def sla(self) -> timedelta:
@@ -78,6 +79,7 @@ def parse_taxonomy(doc: dict) -> Taxonomy:
                 major_name=major["name"], family=major["family"],
                 sla_hours=float(minor["sla_hours"]), severity=int(minor["severity"]),
                 level=minor["level"], departments=tuple(minor.get("departments", [])),
+                verify=bool(minor.get("verify", False)),
             )
     if not categories:
         raise TaxonomyError("taxonomy defines no categories")

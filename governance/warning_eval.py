@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from .kpis import counted_events
 from .models import Event
 from .timeutil import local_day_start
+from .whistles import overdue_counts
 from .warnings import RANK, EventFacts, Rules, event_colour, grid_colour, parent_warning, spike_level
 from .workflow import OPEN_STATES
 
@@ -29,12 +30,19 @@ class ScopeWarnings:
     grids: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # micro-grid path -> level
     event_grid: dict[int, str] = field(default_factory=dict)
     event_reported: dict[int, datetime] = field(default_factory=dict)  # open event -> reported at
+    # Read from the warning table (governance/warning_store.py): events off the action list (shelved,
+    # supervised 督办, inside a flood summary) and the warning row id of each event.
+    hidden: set = field(default_factory=set)
+    event_warning: dict[int, int] = field(default_factory=dict)
+    off_list: dict[str, int] = field(default_factory=dict)   # "supervised" / "shelved" / "flooded" → count
+    floods: list = field(default_factory=list)                # open flood summaries: (community path, level, reasons)
 
     def most_urgent(self, limit: int = 60, levels=("red", "orange")) -> list[int]:
         """Ids of warned events that need action now: most severe level first, then the most
         recently reported (a 紧急 gas leak reported a minute ago before a backlog of old ones)."""
         reported = getattr(self, "event_reported", None) or {}
-        ids = [eid for eid, (lv, _) in self.events.items() if lv in levels]
+        hidden = getattr(self, "hidden", None) or ()
+        ids = [eid for eid, (lv, _) in self.events.items() if lv in levels and eid not in hidden]
         ids.sort(key=lambda eid: (-RANK[self.events[eid][0]], -_stamp(reported.get(eid)), -eid))
         return ids[:limit]
 
@@ -75,9 +83,11 @@ def evaluate_scope(conn: Connection, scope_path: str, now: datetime, rules: Rule
                         .where(base, Event.status.in_(OPEN_STATES))).all()
     out = ScopeWarnings()
     per_grid: dict[str, Counter] = defaultdict(Counter)
+    late = overdue_counts(conn, scope_path, now)  # 吹哨 without 报到 past its deadline
     for r in rows:
         facts = EventFacts(r.status, r.severity, r.reported_at, r.due_at, r.dispatched_at,
-                           r.accepted_at, repeats.get((r.area_id, r.category_code), 1), r.rework_count or 0)
+                           r.accepted_at, repeats.get((r.area_id, r.category_code), 1), r.rework_count or 0,
+                           late.get(r.id, 0))
         level, reasons = event_colour(facts, now, rules)
         out.events[r.id] = (level, reasons)
         out.event_reported[r.id] = r.reported_at

@@ -4,9 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from .alarm_mgmt import collapse_floods, load_alarm_rules
 from .models import Area, Outbox, Warning
 from .scope import subtree
 from .warning_eval import evaluate_scope
@@ -41,7 +42,8 @@ def sync_warnings(conn: Connection, scope_path: str, now: datetime, rules: Rules
         if level != "none":
             wanted[("grid", path.strip("/").split("/")[-1])] = (level, reasons, path)
     open_rows = {(w.kind, w.subject): w for w in conn.execute(
-        select(Warning).where(Warning.cleared_at.is_(None), subtree(Warning.area_path, scope_path)))}
+        select(Warning).where(Warning.cleared_at.is_(None), Warning.kind.in_(("event", "grid")),
+                              subtree(Warning.area_path, scope_path)))}
     first_sync = conn.execute(select(Warning.id).limit(1)).first() is None
     to_notify: list[tuple[int, str, str, list[str]]] = []
     new_rows = []
@@ -54,7 +56,7 @@ def sync_warnings(conn: Connection, scope_path: str, now: datetime, rules: Rules
             conn.execute(update(Warning).where(Warning.id == old.id).values(level=level, reasons=reasons,
                                                                              updated_at=now))
             result.changed += 1
-            if RANK[level] > RANK[old.level] and level in rules.notify_levels:
+            if RANK[level] > RANK[old.level] and level in rules.notify_levels and old.supervised_at is None:
                 to_notify.append((old.id, key[0], key[1], level, reasons))
     if new_rows:
         conn.execute(insert(Warning), new_rows)
@@ -68,6 +70,9 @@ def sync_warnings(conn: Connection, scope_path: str, now: datetime, rules: Rules
     if ended:
         conn.execute(update(Warning).where(Warning.id.in_(ended)).values(cleared_at=now, updated_at=now))
         result.cleared = len(ended)
+    if not first_sync:  # a flood of new warnings in a community becomes one summary (alarm_mgmt)
+        collapsed, floods = collapse_floods(conn, now, load_alarm_rules())
+        to_notify = [i for i in to_notify if i[0] not in collapsed] + floods
     if notify and not first_sync and to_notify:
         result.notified = _enqueue(conn, to_notify, now, rules)
     return result
@@ -75,11 +80,12 @@ def sync_warnings(conn: Connection, scope_path: str, now: datetime, rules: Rules
 
 def _enqueue(conn: Connection, items, now: datetime, rules: Rules) -> int:
     names = dict(conn.execute(select(Area.code, Area.name).where(
-        Area.code.in_([s for _, k, s, _, _ in items if k == "grid"]))).all()) if items else {}
+        Area.code.in_([s for _, k, s, _, _ in items if k != "event"]))).all()) if items else {}
     items = sorted(items, key=lambda i: -RANK[i[3]])
     rows = []
     for wid, kind, subject, level, reasons in items[:rules.notify_max_per_sync]:
-        what = f"事件 #{subject}" if kind == "event" else f"网格 {names.get(subject, subject)}"
+        what = {"event": f"事件 #{subject}", "flood": f"社区 {names.get(subject, subject)} 预警泛滥"}.get(
+            kind, f"网格 {names.get(subject, subject)}")
         rows.append({"channel": "webhook", "dedupe_key": f"warning:{wid}:{level}", "created_at": now,
                      "attempts": 0, "next_attempt_at": now,
                      "payload": {"title": f"{LABELS[level]}：{what}", "level": level, "warning_id": wid,
@@ -98,18 +104,19 @@ def _enqueue(conn: Connection, items, now: datetime, rules: Rules) -> int:
     return len(rows)
 
 
-def acknowledge(conn: Connection, warning_id: int, user: str, now: datetime, event_id: int | None = None) -> bool:
-    """Mark an open warning as seen by `user`; False if it is already cleared or unknown.
+def acknowledge(conn: Connection, warning_id: int, user: str, now: datetime, *, event_id: int) -> bool:
+    """Mark an open warning of one event as seen by `user`; False if cleared, unknown or not that event's.
 
-    With `event_id` (what every caller acting on one event — the dispatch panel — must pass, since
-    its permission was checked against that event's area) only that event's own open warning is
-    acknowledged: a warning id of another event, or of a grid, gives False and changes nothing.
+    `event_id` is required: every caller acts on one event whose permission was checked against that
+    event's area, so only that event's own open warning is acknowledged; a warning id of another
+    event, or of a grid, gives False and changes nothing. The time of acknowledgement is kept
+    (acknowledged_at − raised_at is the time to acknowledge on the 预警质量 page).
     """
-    where = [Warning.id == warning_id, Warning.cleared_at.is_(None)]
-    if event_id is not None:
-        where += [Warning.kind == "event", Warning.subject == str(int(event_id))]
-    done = conn.execute(update(Warning).where(*where).values(acknowledged_by=user, acknowledged_at=now,
-                                                             updated_at=now))
+    where = [Warning.id == warning_id, Warning.cleared_at.is_(None),
+             Warning.kind == "event", Warning.subject == str(int(event_id))]
+    done = conn.execute(update(Warning).where(*where).values(
+        acknowledged_by=func.coalesce(Warning.acknowledged_by, user),
+        acknowledged_at=func.coalesce(Warning.acknowledged_at, now), updated_at=now))
     return done.rowcount == 1
 
 

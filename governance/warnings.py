@@ -60,6 +60,7 @@ class EventFacts:
     accepted_at: datetime | None = None
     repeat_count: int = 1
     rework_count: int = 0
+    whistles_overdue: int = 0  # whistled departments past their 报到 deadline (governance.whistles)
 
 
 def worst(*levels: str) -> str:
@@ -196,6 +197,10 @@ def event_colour(facts: EventFacts, now: datetime, rules: Rules) -> tuple[str, l
         bump(rules.repeat_level, f"同一网格 {rules.repeat_days} 天内同类事件 {facts.repeat_count} 次")
     if facts.rework_count > 0:
         bump(rules.rework_level, "曾被退回返工或重新打开")
+    if facts.whistles_overdue > 0:
+        from .participation import load_participation
+
+        bump(load_participation().overdue_level, f"{facts.whistles_overdue} 个吹哨部门超时未报到")
     return level, reasons
 
 

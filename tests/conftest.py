@@ -82,6 +82,10 @@ def create_test_accounts(engine) -> dict:
         for name, (role, area) in accounts.items():
             create_user(conn, name, TEST_PASSWORD, role, area, WORLD_NOW, display_name=f"测试{name}",
                         staff_id=staff if role == "grid_worker" else None)
+        from governance.department_accounts import create_department_user
+
+        create_department_user(conn, "dept", TEST_PASSWORD, "property", focus, WORLD_NOW, display_name="测试物业")
+        accounts["dept"] = ("department", focus)  # 吹哨报到: a department serving the sub-district
     return {"focus": focus, "communities": comms, "grid": grid.code,
             **{name: area for name, (_role, area) in accounts.items()}}
 

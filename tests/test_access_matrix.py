@@ -18,9 +18,10 @@ from governance.models import Event
 from .conftest import TEST_SECRET, WORLD_NOW, http_session
 
 PEOPLE = ["admin", "leader", "community", "community_b", "gridworker", "viewer"]
-ROLES = ["anonymous", *PEOPLE, "kiosk", "embed"]
+DEPT = "dept"  # a department account (吹哨报到): its own 报到 requests only, no cockpit
+ROLES = ["anonymous", *PEOPLE, DEPT, "kiosk", "embed"]
 EVERYONE_SIGNED_IN = set(ROLES) - {"anonymous"}
-VIEWERS = EVERYONE_SIGNED_IN  # every principal sees the cockpit (scope decides what)
+VIEWERS = EVERYONE_SIGNED_IN - {DEPT}  # every other principal sees the cockpit (scope decides what)
 LEDGER = set(PEOPLE)
 EXPORTERS = {"admin", "leader", "community", "community_b"}
 DISPATCHERS = EXPORTERS
@@ -40,6 +41,8 @@ CALLBACK_DESIGN = {
     **{name: {"admin"} for name in ("people_action", "devices_action", "playlist_load", "playlist_preview",
                                     "clients_action", "settings_pick", "settings_action", "audit_refresh")},
     "wall_playlist": VIEWERS,
+    "whistle_act": {"admin", DEPT}, "dept_figures": LEDGER, "points_board": LEDGER,  # issue #20
+    "shelve_clicked": {"admin", "leader", "community", "community_b"},  # 督办与搁置 (#18)
     # 统一表单推送 (#19): leaders and community staff compose, push and watch; a grid worker answers their own
     "push": EXPORTERS, "show_progress": EXPORTERS, "submit_form": {"admin", "gridworker"},
 }
@@ -51,11 +54,14 @@ PAGE_DESIGN = {
     "/people": EXPORTERS,  # 人口底数 (#19): masked lists for leaders and community staff, never walls or embeds
     "/forms": EXPORTERS, "/worker/forms": {"admin", "gridworker"},  # 统一表单推送 (#19)
     **{path: {"admin"} for path in ("/admin/people", "/admin/devices", "/admin/clients", "/admin/settings", "/audit")},
+    "/dept": {"admin", DEPT}, "/dept-response": LEDGER, "/points": LEDGER,
+    "/alarm-quality": {"admin", "leader", "community", "community_b"},
+    "/supervision": {"admin", "leader", "community", "community_b"},
 }
 
 
-def route_design(acc: dict) -> dict:
-    """Sample request per Flask endpoint → roles that get a 2xx/3xx (the area is community A)."""
+def route_design(acc: dict, drill: str = "x") -> dict:
+    """Sample request per Flask endpoint → roles that get a 2xx/3xx (the area is community A, `drill` a drill in it)."""
     a = acc["communities"][0]
     in_a = {"admin", "leader", "community", "viewer", "kiosk", "embed"}  # whose scope holds community A
     return {
@@ -73,7 +79,7 @@ def route_design(acc: dict) -> dict:
         "/<path:path>": ("GET", "/events", set(ROLES)),
         "auth_routes.login_form": ("GET", "/login", set(ROLES)),
         "auth_routes.login_submit": ("POST", "/login", set()),  # no form token: 400 for everyone
-        "auth_routes.logout": ("POST", "/logout", set(PEOPLE) | {"kiosk"}),
+        "auth_routes.logout": ("POST", "/logout", set(PEOPLE) | {"kiosk", DEPT}),
         "auth_routes.kiosk_open": ("GET", "/kiosk/not-a-device", set()),
         "auth_routes.mint_embed": ("POST", "/api/v1/embed-tokens", set()),  # needs an embed client's bearer
         "health.health_json": ("GET", "/api/v1/health", set(ROLES)),
@@ -100,7 +106,59 @@ def route_design(acc: dict) -> dict:
         "admin_routes.reset_submit": ("POST", "/reset/not-a-link", set()),
         "admin_routes.audit_csv": ("GET", f"/api/v1/audit.csv?area={a}", {"admin"}),
         "admin_routes.audit_xlsx": ("GET", f"/api/v1/audit.xlsx?area={a}", {"admin"}),
+        "participation.rider_points_csv": ("GET", f"/api/v1/rider-points.csv?area={a}", EXPORTERS - {"community_b"}),
+        "participation.drill_print": ("GET", f"/drill/{drill}/print", {"admin", "leader"}),
     }
+
+
+STARTED_DRILLS: list[str] = []
+
+
+def drill_in_a(world_engine) -> str:
+    """A drill held in community A (started once per world; removed again when this module ends)."""
+    from governance.drills import start_drill
+
+    a = world_engine.accounts["communities"][0]
+    with world_engine.begin() as conn:
+        key = conn.execute(text("SELECT e.source_key FROM event e JOIN area a ON e.area_path LIKE a.path || '%' "
+                                "WHERE a.code = :c AND e.source = 'drill' ORDER BY e.id LIMIT 1"), {"c": a}).scalar()
+        if key is None:
+            STARTED_DRILLS.append(start_drill(conn, a, 1, "test", WORLD_NOW, seed=42))
+            return STARTED_DRILLS[-1]
+    return key[len("DRILL-"):].rsplit("-", 1)[0]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_started_drills(world_engine):
+    """The shared world keeps no drill of this module (other tests count the drills they start)."""
+    yield
+    with world_engine.begin() as conn:
+        for drill in STARTED_DRILLS:
+            ids = {"k": f"DRILL-{drill}-%"}
+            conn.execute(text("DELETE FROM event_audit WHERE event_id IN (SELECT id FROM event WHERE source = 'drill' "
+                              "AND source_key LIKE :k)"), ids)
+            conn.execute(text("DELETE FROM event WHERE source = 'drill' AND source_key LIKE :k"), ids)
+    STARTED_DRILLS.clear()
+
+
+def whistle_in_a(world_engine) -> int:
+    """A 报到 request of the test department (物业) on an event of community A (made once per world)."""
+    from governance.models import Whistle
+
+    a = world_engine.accounts["communities"][0]
+    with world_engine.begin() as conn:
+        wid = conn.execute(text("SELECT w.id FROM whistle w JOIN area a ON w.area_path LIKE a.path || '%' "
+                                "WHERE a.code = :c AND w.department_code = 'property' ORDER BY w.id LIMIT 1"),
+                           {"c": a}).scalar()
+        if wid is None:
+            ev = conn.execute(text("SELECT e.id, e.area_path FROM event e JOIN area a ON e.area_path LIKE a.path || '%' "
+                                   "WHERE a.code = :c AND e.status = 'closed' ORDER BY e.id LIMIT 1"), {"c": a}).one()
+            wid = conn.execute(Whistle.__table__.insert().returning(Whistle.id), [{
+                "event_id": ev.id, "department_code": "property", "area_path": ev.area_path, "status": "replied",
+                "created_at": WORLD_NOW - timedelta(days=3), "created_by": "test",
+                "due_at": WORLD_NOW - timedelta(days=2), "checked_in_at": WORLD_NOW - timedelta(days=3),
+                "replied_at": WORLD_NOW - timedelta(days=3), "reply": "已处理"}]).scalar_one()
+    return wid
 
 
 def make_client(role: str, world_engine, live_server) -> requests.Session:
@@ -109,7 +167,7 @@ def make_client(role: str, world_engine, live_server) -> requests.Session:
     from governance.models import KioskDevice
 
     acc = world_engine.accounts
-    if role in PEOPLE:
+    if role in PEOPLE or role == DEPT:
         return http_session(world_engine, live_server, role)
     if role == "kiosk":
         with world_engine.begin() as conn:
@@ -190,7 +248,7 @@ def test_every_route_callback_and_page_is_declared(cockpit_app, live_server, wor
 @pytest.mark.parametrize("role", ROLES)
 def test_routes_follow_the_design(role, clients, world_engine, live_server):
     failures = []
-    for endpoint, (method, url, allowed) in route_design(world_engine.accounts).items():
+    for endpoint, (method, url, allowed) in route_design(world_engine.accounts, drill_in_a(world_engine)).items():
         if url is None:
             continue
         client = make_client(role, world_engine, live_server) if endpoint == "auth_routes.logout" else clients[role]
@@ -248,11 +306,16 @@ def test_callbacks_follow_the_design(role, clients, cockpit_app, world_engine, l
         MATCH_IDS["a"] = conn.execute(text(  # a form assignment of the role's home (统一表单推送, #19)
             "SELECT f.id FROM form_assignment f JOIN area a ON f.area_path LIKE a.path || '%' WHERE a.code = :c "
             "ORDER BY f.id LIMIT 1"), {"c": home.get(role, acc["focus"])}).scalar()
+    whistle = whistle_in_a(world_engine)
     failures = []
     for key, entry in _server_callbacks(cockpit_app).items():
         name = _callback_name(entry)
-        resp = clients[role].post(live_server + "/_dash-update-component", json=callback_payload(key, entry, event_id),
-                                  timeout=60)
+        payload = callback_payload(key, entry, event_id)
+        for dep in [*payload["inputs"], *payload["state"], payload["outputs"]]:  # a 报到 request names a whistle
+            for item in dep if isinstance(dep, list) else [dep]:
+                if isinstance(item["id"], dict) and "whistle" in item["id"]:
+                    item["id"]["whistle"] = whistle
+        resp = clients[role].post(live_server + "/_dash-update-component", json=payload, timeout=60)
         refused = resp.status_code in (401, 403)
         assert resp.status_code in (200, 204, 401, 403), (name, role, resp.status_code, resp.text[:300])
         if refused == (role in CALLBACK_DESIGN[name]):

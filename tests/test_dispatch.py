@@ -179,7 +179,8 @@ def test_drills_measure_response_and_never_count_in_kpis(engine):
         before = compute_kpis(conn, path, "today", NOW + timedelta(hours=1))
     with engine.begin() as conn:
         drill_id = start_drill(conn, focus, 12, "街道指挥中心", NOW, seed=3)
-        ids = [r[0] for r in conn.execute(text("SELECT id FROM event WHERE source='drill' ORDER BY id"))]
+        ids = [r[0] for r in conn.execute(text("SELECT id FROM event WHERE source='drill' AND source_key LIKE :k "
+                                               "ORDER BY id"), {"k": f"DRILL-{drill_id}-%"})]
         for i, eid in enumerate(ids[:5]):
             advance(conn, eid, "handle", "网格员", NOW + timedelta(minutes=10 * (i + 1)))
     with engine.connect() as conn:

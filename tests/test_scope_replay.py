@@ -19,8 +19,9 @@ from sqlalchemy import insert, select, text
 from dashboard.request_guard import ROUTE_ARGS, QUERY_IDS, key_kind, slot_of
 from governance.accounts import create_device, create_user
 from governance.embed_tokens import mint_embed_token
+from governance.department_accounts import create_department_user
 from governance.models import (AccessLog, ApiClient, Area, Brief, Event, EventPhoto, KioskDevice, Staff, UserAccount,
-                               Warning)
+                               Warning, Whistle)
 from governance.people_models import Household
 from governance.form_models import FormAssignment, FormPush
 
@@ -28,7 +29,7 @@ from .conftest import TEST_PASSWORD, TEST_SECRET, WORLD_NOW, http_session
 from .photo_helpers import photo_in
 
 SCOPE_REFUSED = "不在您的权限范围内"
-PRINCIPALS = ["community", "community_b", "viewer_a", "gridworker", "leader", "kiosk_a", "embed_a", "admin_a",
+PRINCIPALS = ["community", "community_b", "viewer_a", "gridworker", "leader", "dept_a", "kiosk_a", "embed_a", "admin_a",
               "anonymous"]
 ROUTE_DEFAULTS = {"level": "general_grid", "z": 16, "x": 0, "y": 0}
 VALUE_DEFAULTS = {("_pages_location", "pathname"): "/"}  # id-free values a request needs to be well formed
@@ -74,6 +75,13 @@ def world(world_engine, live_server, cockpit_app):
                                                   "created_at": WORLD_NOW, "scopes": "embed", "area_code": code}])
             for seed, code in enumerate((a, b)):
                 start_drill(conn, code, 1, "test", WORLD_NOW, seed=seed)
+            create_department_user(conn, "dept_a", TEST_PASSWORD, "property", a, WORLD_NOW)  # 吹哨报到
+            for code in (a, b):  # a 报到 request of 物业 in each community
+                ev = conn.execute(select(Event.id, Event.area_path).where(
+                    Event.area_path.like(f"%/{code}/%"), Event.status == "closed").order_by(Event.id).limit(1)).one()
+                conn.execute(insert(Whistle), [{"event_id": ev.id, "department_code": "property",
+                                                "area_path": ev.area_path, "status": "pending", "created_by": "test",
+                                                "created_at": WORLD_NOW, "due_at": WORLD_NOW + timedelta(hours=8)}])
         focus_path = conn.execute(select(Area.path).where(Area.code == acc["focus"])).scalar()
         if conn.execute(select(Warning.id).where(Warning.cleared_at.is_(None))).first() is None:
             sync_warnings(conn, focus_path, WORLD_NOW, load_rules(), notify=False)
@@ -86,13 +94,13 @@ def world(world_engine, live_server, cockpit_app):
         photo_in(world_engine, code, label)
     push_forms_in(world_engine, (a, b))  # 统一表单推送 (#19): a form and its assignments on each side
     clients = {name: http_session(world_engine, live_server, name)
-               for name in ("community", "community_b", "viewer_a", "gridworker", "leader", "admin_a")}
+               for name in ("community", "community_b", "viewer_a", "gridworker", "leader", "admin_a", "dept_a")}
     clients["kiosk_a"] = http_session(world_engine, live_server, None, device_id=device)
     clients["embed_a"] = requests.Session()
     clients["embed_a"].headers["X-Embed-Token"] = mint_embed_token(TEST_SECRET, a, WORLD_NOW, ttl=timedelta(hours=1))
     clients["anonymous"] = requests.Session()
     homes = {"community": a, "community_b": b, "viewer_a": a, "gridworker": acc["grid"], "leader": acc["focus"],
-             "kiosk_a": a, "embed_a": a, "admin_a": a, "anonymous": None}
+             "dept_a": a, "kiosk_a": a, "embed_a": a, "admin_a": a, "anonymous": None}
     with world_engine.connect() as conn:
         paths = dict(conn.execute(select(Area.code, Area.path)).all())
         ids = {name: _ids_for(conn, paths, home) for name, home in homes.items()}
@@ -123,6 +131,7 @@ def _ids_for(conn, paths: dict, home: str | None) -> dict:
         .order_by(Household.area_path, Household.id)
     anchored = lambda model: select(model.id, Area.path).join(Area, Area.code == model.area_code).order_by(model.id)  # noqa: E731
     drill_id = lambda key: key and key[len("DRILL-"):].rsplit("-", 1)[0]  # noqa: E731
+    whistles = select(Whistle.id, Whistle.area_path).where(Whistle.department_code == "property").order_by(Whistle.id)
     return {
         "area": (home, pick(areas, False)),
         "event": (pick(events, True), pick(events, False)),
@@ -141,6 +150,7 @@ def _ids_for(conn, paths: dict, home: str | None) -> dict:
                        pick(select(FormAssignment.id, FormAssignment.area_path).order_by(FormAssignment.id), False)),
         **{kind: (pick(anchored(model), True), pick(anchored(model), False))
            for kind, model in (("user", UserAccount), ("device", KioskDevice), ("client", ApiClient))},
+        "whistle": (pick(whistles, True), pick(whistles, False)),
     }
 
 

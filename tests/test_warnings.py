@@ -173,7 +173,7 @@ def test_lifecycle_raise_once_ack_clear_and_webhook_exactly_once(engine):
     assert sum(o.attempts for o in outbox) == len(outbox) + 2
 
     with engine.begin() as conn:
-        assert acknowledge(conn, gas_warning.id, "值班员张三", now)
+        assert acknowledge(conn, gas_warning.id, "值班员张三", now, event_id=gas_id)
     with engine.begin() as conn:
         conn.execute(text("UPDATE event SET status='closed', closed_at=:n WHERE source_key LIKE 'GAS-%'"),
                      {"n": now})

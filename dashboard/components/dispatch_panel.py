@@ -50,7 +50,9 @@ def dispatch_panel(detail: dict, message: str | None = None, ok: bool = True, ne
         parts.append(html.Button(id={"type": "dispatch-to", "event": eid, "staff": 0}, n_clicks=0,
                                  style={"display": "none"}))
     steps = {"assign": [("discover", "召回")], "feedback": [("closed", "核查办结"), ("handle", "退回返工")],
-             "returned": [("discover", "重新受理")]}.get(status, [])
+             "returned": [("discover", "重新受理")],
+             "collect": [("discover", "核实属实（立案）"), ("returned", "核实不属实（退回）")]}.get(status, [])
+    parts.extend(verification_note(eid))
     if detail.get("assignee_staff_id") and status in ("assign", "handle", "feedback"):
         parts.append(task_link_section(eid, status, new_link))
     parts.append(html.Div(className="step-buttons", children=[
@@ -113,6 +115,20 @@ def task_link_section(eid: int, status: str, new_link: str | None) -> html.Div:
         buttons.append(html.Button("重新生成任务链接", id={"type": "task-link", "event": eid, "do": "issue"},
                                    n_clicks=0, className="action-button"))
     return html.Div(className="step-buttons task-link", children=[html.Span(text, className="hint"), *buttons])
+
+
+def verification_note(event_id: int) -> list:
+    """核实: why dispatch waits for it, or who verified the report and when (issue #20)."""
+    from governance.verification import VERDICT, dispatch_problem, verification_of
+
+    with current().engine.connect() as conn:
+        problem, done = dispatch_problem(conn, event_id), verification_of(conn, event_id)
+    if problem:
+        return [html.P(problem, className="hint verify-needed")]
+    if done is not None:
+        return [html.P(f"核实：{VERDICT[done.verdict]}（{done.verified_by}，"
+                       f"{format_when(done.verified_at, current().now())}）", className="hint verify-done")]
+    return []
 
 
 def open_warning(event_id: int):

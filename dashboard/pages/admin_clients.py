@@ -8,10 +8,10 @@ from dashboard.auth import principal, requires
 from dashboard.components.admin_ui import area_options, button, clicked, frame, secret_note, table, when
 from dashboard.runtime import current
 from governance.admin_ops import AdminError, create_api_client, list_clients, revoke_api_client, rotate_api_client
+from governance.api_clients import SCOPE_LABELS
 
 dash.register_page(__name__, path="/admin/clients", title="接入方 · 网格驾驶舱", name="接入方")
 ACCESS = "admin"
-SCOPE_LABELS = {"push": "推送事件（POST /api/v1/events）", "embed": "门户嵌入（签发 /embed 令牌）"}
 
 
 def clients_table() -> html.Table:

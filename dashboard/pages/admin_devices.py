@@ -123,10 +123,12 @@ def playlist_preview(text):
 
 
 @callback(Output("kiosk-playlist", "data"), Output("kiosk-tick", "disabled"),
-          Input("cockpit-refresh", "n_intervals"), State("kiosk-playlist", "data"), prevent_initial_call=True)
+          Input("cockpit-refresh", "n_intervals"), Input("live-version", "data"), State("kiosk-playlist", "data"),
+          prevent_initial_call=True)
 @requires("view_cockpit")
-def wall_playlist(_n, shown):
-    """The wall's side of the editor: a running wall takes its saved playlist at the next refresh."""
+def wall_playlist(_n, _live, shown):
+    """The wall's side of the editor: a running wall takes its saved playlist when its change stream says
+    its session changed (within RECHECK_SECONDS), else at the next refresh."""
     p = principal()
     playlist = list(p.playlist)
     if p.kind != "kiosk" or playlist == (shown or []):

@@ -14,7 +14,9 @@ from dashboard.auth import covers, home_code, principal, requires
 from dashboard.components.event_detail import event_detail_view
 from dashboard.components.event_list import event_list
 from dashboard.components.feed_strip import feed_strip
+from dashboard.components.alarm_summary import alarm_rows
 from dashboard.components.kpi_strip import kpi_strip
+from dashboard.components.nav import page_links
 from dashboard.components.panels import (breadcrumb, level_share, ranking_panel, sort_warned_events,
                                          warned_area_rows, warnings_panel)
 from dashboard.components.trend_charts import category_chart, daily_chart, hourly_chart
@@ -93,7 +95,8 @@ def panels(view: ViewState, area, st) -> dict:
     return {
         "kpis": kpi_strip(data.kpis(st, area.path, view.period)),
         "levels": level_share(by_level),
-        "warnings": warnings_panel(ev_rows, grid_rows),
+        "warnings": alarm_rows(warned, {c: f.name for c, f in figures.items()}, principal().can("view_alarm_quality"))
+        + warnings_panel(ev_rows, grid_rows),
         "ranking": ranking_panel(ranking(figures), view, AREA_LEVELS.get(level, "")),
         "latest": event_list(data.latest(st, area.path)),
         "feeds": feed_strip(source_health(current().engine, current().now()))
@@ -123,24 +126,6 @@ def in_scope(area_ref) -> bool:
     return covers(area_ref.path)
 
 
-def page_links(p) -> list:
-    """Links to the other pages this principal may open, and who is signed in (with 退出)."""
-    from dashboard.links import my_tasks_href
-
-    links = [dcc.Link(text, href=href) for perm, text, href in (
-        ("view_ledger", "事件台账", "/events"), ("run_drills", "网格赶考", "/drill"),
-        ("view_rules", "预警规则", "/rules"), ("view_briefs", "工作简报", "/briefs"),
-        ("admin", "管理", "/admin/people")) if p.can(perm)]
-    if p.staff_id:
-        links.append(dcc.Link("我的任务", href=my_tasks_href()))
-    if p.kind == "user":
-        links.append(html.Form(method="post", action="/logout", className="logout-form", children=[
-            html.Span(p.name, className="who", title=p.label),
-            dcc.Input(type="hidden", name="csrf_token", value=p.csrf or ""),
-            html.Button("退出", type="submit", className="link-button")]))
-    return links
-
-
 def layout(**query):
     """The cockpit for the view in the URL (area, metric, period), as the principal may see it."""
     query.pop("token", None)  # the embed token is a credential, not part of the view
@@ -163,7 +148,7 @@ def layout(**query):
         dcc.Location(id="url"),
         dcc.Store(id="view-stamp", data={"search": view.to_search(), "area": area.code,
                                          "stamp": [st.version, st.minute], "stale": stale,
-                                         "hashes": fingerprints(out)}),
+                                         "hashes": flow.fingerprints(out, ALWAYS_SENT)}),
         # Pushed changes: assets/gridcockpit.js (liveChanges) reads /api/v1/changes and writes the data
         # version here; while the stream is open the refresh interval below slows to a minute (the clock-bound
         # figures), and it is back at COCKPIT_REFRESH_SECONDS when the stream is down.
@@ -270,20 +255,6 @@ def view_outputs(view: ViewState, area, st) -> dict:
     return out
 
 
-def fingerprints(out: dict) -> dict:
-    """Content hashes of the outputs that are only sent when they change."""
-    return {k: _fingerprint(v) for k, v in out.items() if k not in ALWAYS_SENT}
-
-
-def _fingerprint(value) -> str:
-    """Short hash of an output's content (components and figures serialised to JSON)."""
-    import hashlib
-
-    from plotly.io.json import to_json_plotly
-
-    return hashlib.blake2b(to_json_plotly(value).encode(), digest_size=6).hexdigest()
-
-
 def _restyle(key: str, value):
     """A Patch that restyles the choropleth in place (geometry and map state stay), else None.
 
@@ -339,7 +310,7 @@ def _render_view(view, area, trigger, fragment, last, clicks, metric, period, ov
             min_lon, min_lat, max_lon, max_lat = display_bounds(area)
             out["cockpit-map.viewport"] = {"bounds": [[min_lat, min_lon], [max_lat, max_lon]],
                                            "transition": "flyToBounds", "options": {"duration": 0.3}}
-    hashes = fingerprints(out)
+    hashes = flow.fingerprints(out, ALWAYS_SENT)
     old = last.get("hashes", {})
     result = flow.changed_outputs(OUTPUTS, out, hashes, old, same_view, _restyle, no_update)
     if last.get("restyle") and same_view:  # colours sent while the geometry loaded: send them once more
@@ -396,7 +367,7 @@ def render_tiles(bounds, zoom, view_stamp, last):
     scale = fine_scale(st, view, area.path, level)
     hideouts = tile_hideouts(scale, fine_values(st, view, area.path, level), codes)
     state = {"keys": sorted(f"{x}/{y}" for x, y in codes), "area": area.code, "level": level,
-             "colours": _fingerprint(sorted((f"{x}/{y}", h) for (x, y), h in hideouts.items())),
+             "colours": flow.fingerprint(sorted((f"{x}/{y}", h) for (x, y), h in hideouts.items())),
              # render() may have put the choropleth's legend back: then this one goes out again
              "legend": (view_stamp.get("hashes") or {}).get("map-legend.children")}
     if state == last:

@@ -6,6 +6,8 @@ from dash import dcc, html
 
 from dashboard.runtime import current
 from governance.rule_settings import current_rules, settings_rows
+from governance.participation import load_participation
+from governance.alarm_mgmt import describe_alarm_rules, load_alarm_rules
 from governance.timeutil import format_local, utcnow
 from governance.warnings import LABELS, describe_parent_rules, load_rules
 from governance.workflow import SEVERITIES
@@ -16,6 +18,7 @@ ACCESS = "view_rules"
 # The file is read and checked at start-up (pages are registered then); changes made in the admin console
 # are laid over it on every read (governance.rule_settings) and take effect without a restart.
 load_rules()
+load_participation()  # 吹哨报到 deadlines, 核实, 积分 and drill hours (docs/departments.md)
 LOADED_AT = utcnow()
 
 
@@ -32,6 +35,11 @@ def _parent_rules(r) -> list:
                    className="hint"),
             html.Ul([html.Li([_swatch(level, r), " " + sentence]) for level, sentence in describe_parent_rules(r)],
                     className="rule-list parent-rules")]
+
+
+def _alarm_rules() -> list:
+    """The alarm-management rules (warning_rules.yaml `alarm:`) in words."""
+    return [html.Li(sentence) for sentence in describe_alarm_rules(load_alarm_rules())]
 
 
 def layout(**_query):
@@ -59,7 +67,11 @@ def layout(**_query):
                          f"{format_local(row['at'], '%Y-%m-%d %H:%M')} 修改）") for row in changed],
                 className="hint rules-changed") if changed else None,
         html.H2("事件"), html.P(f"办理时限取事件类别的时限，按等级缩短：{tiers}。", className="hint"),
-        html.Ul(event_rules, className="rule-list"),
+        html.Ul(event_rules + [html.Li([_swatch(load_participation().overdue_level, r),
+                                        " 吹哨部门超过报到时限未报到（时限："
+                                        + "；".join(f"{SEVERITIES[k]} {v:g} 小时" for k, v in
+                                                   sorted(load_participation().report_hours.items(), reverse=True))
+                                        + "）"])], className="rule-list"),
         html.H2("网格"), html.Ul(grid_rules + [html.Li([
             _swatch("orange", r), f" 今日新增显著高于近 {r.spike_baseline_days} 天日均（泊松检验 p ≤ {r.spike_orange_p:g}，"
             f"且不少于 {r.spike_min_count} 件；p ≤ {r.spike_red_p:g} 为红色）"])], className="rule-list"),
@@ -68,6 +80,7 @@ def layout(**_query):
         html.Ul([html.Li(f"派单后 {r.escalate_not_accepted_hours:g} 小时未签收，自动升一级"),
                  html.Li("在当前层级超过办理时限仍未办结，自动升一级（网格 → 社区 → 街道），记入流转记录")],
                 className="rule-list"),
+        html.H2("预警管理（督办、搁置、泛滥）"), html.Ul(_alarm_rules(), className="rule-list alarm-rules"),
         html.H2("通知"), html.P(f"新出现的{'、'.join(LABELS[lv] for lv in r.notify_levels)}推送到群机器人；"
                               f"每轮最多 {r.notify_max_per_sync} 条，其余合并为一条汇总。", className="hint"),
     ])

@@ -1,14 +1,14 @@
 """worker phone: event photos (checked uploads with thumbnails) and idempotent phone requests
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-03 11:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0016'
-down_revision = '0014'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """admin console: one-time password links, warning-rule overrides, admin changes, API client last use
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-03 11:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0018'
-down_revision = '0016'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
