@@ -25,6 +25,7 @@ from .live_routes import live
 from .runtime import Runtime, install
 from .security import install_error_answers, install_security_headers
 from .worker_routes import worker_api
+from .visit_routes import visit_api
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,6 +63,7 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
     server.register_blueprint(live)
     server.register_blueprint(briefs)
     server.register_blueprint(worker_api)
+    server.register_blueprint(visit_api)
     server.register_blueprint(admin_routes)
     Compress(server)
     if settings.proxy_hops:  # behind nginx & co.: the rate limiter and logs need the real client address
