@@ -185,6 +185,8 @@ def test_a_visit_plan_walks_from_the_scheduler_to_the_phone_the_wall_and_the_war
                 assert f"关爱走访逾期未访 {missed} 户" in rows[0].reasons and rows[0].level != "none"
             finally:
                 trans.rollback()  # the shared world keeps its warnings as they were
+        wall.goto(live_server + "/rules")  # the rule in words, from warning_rules.yaml
+        wall.wait_for_selector("text=微网格内逾期未访的走访任务 ≥ 1 户")
         assert phone.console_errors == [] and wall.console_errors == []
     finally:
         for c in contexts:

@@ -37,3 +37,15 @@ def with_visit_pill(parts: list, conn, path: str, now: datetime) -> list:
     if parts and isinstance(parts[-1], dcc.Link):
         return [*parts[:-1], pill, parts[-1]]
     return [*parts, pill]
+
+
+def visit_rule_section(swatch) -> list:
+    """The missed-visit rule in words for /rules (nothing when warning_rules.yaml has no `visits` entry)."""
+    from governance.visit_warnings import load_rule
+
+    rule = load_rule()
+    if rule is None:
+        return []
+    return [html.H2("关爱走访"), html.Ul([html.Li([
+        swatch(rule.level), f" 微网格内逾期未访的走访任务 ≥ {rule.count} 户（原因写作“{rule.reason} N 户”）"])],
+        className="rule-list")]
