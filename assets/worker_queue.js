@@ -209,7 +209,7 @@
             return;
         }
         button.disabled = true;
-        add({type: "visit", requestId: requestId(), visit: Number(id), visitedAt: field("input.v-when"), note: note,
+        add({type: "visit", requestId: requestId(), visit: Number(id), visitedAt: field(".v-when input, input.v-when"), note: note,
              needs: field("textarea.v-needs"), report: report, reportText: field("textarea.v-report-text"),
              category: field("select.v-category"), at: new Date().toISOString()}).then(function () {
             setProps({type: "v-msg", visit: Number(id)}, {className: "dispatch-msg ok",

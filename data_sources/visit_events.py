@@ -46,7 +46,7 @@ def raise_from_visit(engine: Engine, task_id: int, staff_id: int, text: str, cat
     if category not in CATEGORIES:
         raise ValueError("请选择问题类别")
     with engine.connect() as conn:
-        row = conn.execute(select(VisitTask.plan, VisitTask.staff_id, Household.address, Area.centroid_lon,
+        row = conn.execute(select(VisitTask.plan, VisitTask.staff_id, VisitTask.done_at, Household.address, Area.centroid_lon,
                                   Area.centroid_lat, Staff.name)
                            .join(Household, Household.id == VisitTask.household_id)
                            .join(Area, Area.path == VisitTask.area_path)
@@ -56,7 +56,8 @@ def raise_from_visit(engine: Engine, task_id: int, staff_id: int, text: str, cat
         raise ValueError("该走访任务不属于你，或已改派")
     payload = {"source_key": source_key(task_id), "category": category, "lon": row.centroid_lon,
                "lat": row.centroid_lat, "title": f"走访发现：{text[:40]}", "description": text,
-               "address": row.address, "channel": CHANNEL, "reported_at": now.isoformat() + "Z",
+               "address": row.address, "channel": CHANNEL,
+               "reported_at": min(row.done_at or now, now).isoformat() + "Z",  # found during the visit
                "reporter": {"name": row.name or "网格员"}}
     stats = ingest_records(engine, PushSource(), [RawRecord(payload, raw_text_of(payload), payload["source_key"])],
                            now=now, actor=f"走访:{row.name or staff_id}")

@@ -116,6 +116,8 @@ def test_a_visit_plan_walks_from_the_scheduler_to_the_phone_the_wall_and_the_war
         assert wall.inner_text("#visit-rate") == before == "走访完成率 0.0%"
 
         # --- the visit, recorded on the phone with a problem reported from it -------------------------------------
+        visited = WORLD_NOW - timedelta(minutes=30)  # entered on the phone: half an hour ago
+        card_l.locator(".v-when input, input.v-when").first.fill((visited + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M"))
         card_l.locator("textarea.v-note").fill("老人身体尚可，独自在家，燃气灶使用正常")
         card_l.locator("textarea.v-needs").fill("希望每月上门量一次血压")
         card_l.locator("details.v-report summary").click()
@@ -130,10 +132,10 @@ def test_a_visit_plan_walks_from_the_scheduler_to_the_phone_the_wall_and_the_war
         with world_engine.connect() as conn:
             done = conn.execute(select(VisitTask).where(VisitTask.id == longer.id)).one()
             assert (done.done_at, done.done_by is not None, done.note, done.needs, done.event_id) == (
-                WORLD_NOW, True, "老人身体尚可，独自在家，燃气灶使用正常", "希望每月上门量一次血压", event_id)
+                visited, True, "老人身体尚可，独自在家，燃气灶使用正常", "希望每月上门量一次血压", event_id)
             ev = conn.execute(select(Event).where(Event.id == event_id)).one()
-            assert (ev.source, ev.source_key, ev.area_path, ev.category_code, ev.channel) == (
-                "push", f"visit-{longer.id}", grid_path, "2201", "关爱走访")
+            assert (ev.source, ev.source_key, ev.area_path, ev.category_code, ev.channel, ev.reported_at) == (
+                "push", f"visit-{longer.id}", grid_path, "2201", "关爱走访", visited)
             assert conn.execute(select(Intake.actor).where(Intake.id == ev.intake_id)).scalar() == "走访:" + conn.execute(
                 text("SELECT name FROM staff WHERE id = :s"), {"s": staff}).scalar()  # its 接入 in the history
             assert conn.execute(text("SELECT COUNT(*) FROM access_log WHERE action = 'visit_record' "
