@@ -89,6 +89,7 @@
     }
 
     function send(item) {
+        if (item.type === "visit") { return sendVisit(item); }
         var body = new FormData();
         body.append("request_id", item.requestId);
         body.append("event_id", String(item.event));
@@ -107,6 +108,7 @@
     }
 
     function delivered(item, answer) {
+        if (item.type === "visit") { return visitDelivered(item, answer); }
         var ok = answer.status === 200;
         say(item.event, ok ? answer.data.message : (answer.data.error || "操作未完成"), ok);
         if (!ok && item.note) {  // refused: the typed note comes back to its field, nothing is lost
@@ -161,6 +163,61 @@
         });
     }
 
+    /* 关爱走访 (dashboard/components/visit_card.py): a visit is queued like a task action and sent once to
+     * /api/v1/worker/visits (a resend of a recorded visit is answered "走访已记录" and changes nothing). */
+    function sendVisit(item) {
+        var body = new FormData();
+        body.append("request_id", item.requestId);
+        body.append("visit_id", String(item.visit));
+        body.append("visited_at", item.visitedAt || "");
+        body.append("note", item.note || "");
+        body.append("needs", item.needs || "");
+        if (item.report) {
+            body.append("report", "1");
+            body.append("report_text", item.reportText || "");
+            body.append("category", item.category || "");
+        }
+        var headers = {"X-Request-Id": item.requestId};
+        if (cookie("_csrf_token")) { headers["X-CSRFToken"] = cookie("_csrf_token"); }
+        return fetch("/api/v1/worker/visits", {method: "POST", body: body, headers: headers, credentials: "same-origin"})
+            .then(function (resp) {
+                return resp.json().catch(function () { return {}; }).then(function (data) {
+                    return {status: resp.status, data: data};
+                });
+            });
+    }
+
+    function visitDelivered(item, answer) {
+        var ok = answer.status === 200, id = Number(item.visit);
+        setProps({type: "v-msg", visit: id}, {children: ok ? answer.data.message : (answer.data.error || "走访未记录"),
+                                             className: "dispatch-msg " + (ok ? "ok" : "error")});
+        if (ok) {
+            setProps({type: "v-task", visit: id}, {children: "走访已记录，感谢你的关爱走访"});
+        } else if (!answer.data.recorded) {  // refused: what was typed comes back, nothing is lost
+            setProps({type: "v-note", visit: id}, {value: item.note});
+            setProps({type: "v-needs", visit: id}, {value: item.needs});
+        }
+    }
+
+    function enqueueVisit(button) {
+        var card = button.closest("section.task"), id = button.dataset.visit;
+        function field(cls) { var el = card.querySelector(cls); return el ? el.value : ""; }
+        var note = field("textarea.v-note"), details = card.querySelector("details.v-report");
+        var report = !!(details && details.open && field("textarea.v-report-text").trim());
+        if (!note.trim()) {
+            setProps({type: "v-msg", visit: Number(id)}, {children: "请填写走访情况", className: "dispatch-msg error"});
+            return;
+        }
+        button.disabled = true;
+        add({type: "visit", requestId: requestId(), visit: Number(id), visitedAt: field(".v-when input, input.v-when"), note: note,
+             needs: field("textarea.v-needs"), report: report, reportText: field("textarea.v-report-text"),
+             category: field("select.v-category"), at: new Date().toISOString()}).then(function () {
+            setProps({type: "v-msg", visit: Number(id)}, {className: "dispatch-msg ok",
+                children: navigator.onLine ? "发送中…" : "已保存在手机上，待发送：有信号后自动发送"});
+            return flush();
+        });
+    }
+
     function preview(input) {
         var slot = input.closest(".w-photo-slot"), img = slot.querySelector("img.w-preview");
         var file = input.files && input.files[0];
@@ -198,6 +255,8 @@
     document.addEventListener("click", function (e) {
         var button = e.target.closest && e.target.closest(".queue-page button.w-act");
         if (button && !button.disabled) { e.preventDefault(); enqueue(button); }
+        var visit = e.target.closest && e.target.closest(".queue-page button.w-visit");
+        if (visit && !visit.disabled) { e.preventDefault(); enqueueVisit(visit); }
     });
     document.addEventListener("change", function (e) {
         if (e.target.classList && e.target.classList.contains("w-photo-input")) { preview(e.target); }

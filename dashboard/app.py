@@ -27,6 +27,7 @@ from .participation_routes import participation
 from .runtime import Runtime, install
 from .security import install_error_answers, install_security_headers
 from .worker_routes import worker_api
+from .visit_routes import visit_api
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,6 +66,7 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
     server.register_blueprint(live)
     server.register_blueprint(briefs)
     server.register_blueprint(worker_api)
+    server.register_blueprint(visit_api)
     server.register_blueprint(admin_routes)
     server.register_blueprint(participation)
     Compress(server)

@@ -47,6 +47,7 @@ ROUTE_ACCESS: dict[str, str] = {
     "briefs.brief_pdf": "view_briefs", "briefs.brief_xlsx": "view_briefs",  # a stored 工作简报 (brief_id screened)
     "worker_api.worker_action": PUBLIC,                      # X-Task-Credential checked by task_links.grant
     "worker_api.photo_file": "view_ledger",                  # photo_id screened: its event in the scope
+    "visit_api.visit_action": SESSION,                       # 关爱走访: the worker's own visit tasks only (#19)
     "admin_routes.reset_form": PUBLIC, "admin_routes.reset_submit": PUBLIC,  # the one-time link is the credential
     "admin_routes.audit_csv": "admin", "admin_routes.audit_xlsx": "admin",   # rows of the admin's subtree only
     "participation.rider_points_csv": "export",              # riders' points for the 兑换 desk (#20)

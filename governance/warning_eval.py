@@ -12,6 +12,7 @@ from .kpis import counted_events
 from .models import Event
 from .timeutil import local_day_start
 from .whistles import overdue_counts
+from .visit_warnings import apply as missed_visit_warnings
 from .warnings import RANK, EventFacts, Rules, event_colour, grid_colour, parent_warning, spike_level
 from .workflow import OPEN_STATES
 
@@ -98,6 +99,7 @@ def evaluate_scope(conn: Connection, scope_path: str, now: datetime, rules: Rule
     for path in set(per_grid) | set(spikes):
         level, reasons = grid_colour(dict(per_grid.get(path, {})), rules, spikes.get(path, "none"))
         out.grids[path] = (level, reasons)
+    missed_visit_warnings(conn, scope_path, now, out.grids)  # 关爱走访 逾期未访 (#19, warning_rules.yaml: visits)
     return out
 
 

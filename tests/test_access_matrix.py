@@ -95,6 +95,8 @@ def route_design(acc: dict, drill: str = "x") -> dict:
         "briefs.brief_xlsx": ("GET", f"/api/v1/briefs/{acc.get('brief_a', 0)}.xlsx", EXPORTERS - {"community_b"}),
         # The phone's queue: its X-Task-Credential is the credential (none here: refused for everyone).
         "worker_api.worker_action": ("POST", "/api/v1/worker/actions", set()),
+        # 关爱走访 from the phone: a signed-in worker's own visit task only (no request id here: refused for all)
+        "visit_api.visit_action": ("POST", "/api/v1/worker/visits", set()),
         # A photo of an event in community A, outside the test grid worker's grid (tests/photo_helpers.py).
         "worker_api.photo_file": ("GET", f"/api/v1/photos/{acc.get('photo_a', 0)}", LEDGER & in_a),
         "people_export.people_csv": ("GET", f"/api/v1/people.csv?area={a}", EXPORTERS - {"community_b"}),

@@ -17,6 +17,7 @@ from dashboard.components.feed_strip import feed_strip
 from dashboard.components.alarm_summary import alarm_rows
 from dashboard.components.kpi_strip import kpi_strip
 from dashboard.components.nav import page_links
+from dashboard.components.visit_kpi import with_visit_pill
 from dashboard.components.panels import (breadcrumb, level_share, ranking_panel, sort_warned_events,
                                          warned_area_rows, warnings_panel)
 from dashboard.components.trend_charts import category_chart, daily_chart, hourly_chart
@@ -92,9 +93,11 @@ def panels(view: ViewState, area, st) -> dict:
         ev_rows = sort_warned_events(warned.events, events_by_ids(conn, warned.most_urgent(60)))
     grid_rows = warned_area_rows(figures, view)
     by_level = data.closed_levels(st, area.path, view.period)
+    with current().engine.connect() as conn:  # 走访完成率 (#19): visits move no data version, so read on each render
+        levels = with_visit_pill(level_share(by_level), conn, area.path, current().now())
     return {
         "kpis": kpi_strip(data.kpis(st, area.path, view.period)),
-        "levels": level_share(by_level),
+        "levels": levels,
         "warnings": alarm_rows(warned, {c: f.name for c, f in figures.items()}, principal().can("view_alarm_quality"))
         + warnings_panel(ev_rows, grid_rows),
         "ranking": ranking_panel(ranking(figures), view, AREA_LEVELS.get(level, "")),

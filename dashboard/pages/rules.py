@@ -4,6 +4,7 @@ from __future__ import annotations
 import dash
 from dash import dcc, html
 
+from dashboard.components.visit_kpi import visit_rule_section
 from dashboard.runtime import current
 from governance.rule_settings import current_rules, settings_rows
 from governance.participation import load_participation
@@ -75,6 +76,7 @@ def layout(**_query):
         html.H2("网格"), html.Ul(grid_rules + [html.Li([
             _swatch("orange", r), f" 今日新增显著高于近 {r.spike_baseline_days} 天日均（泊松检验 p ≤ {r.spike_orange_p:g}，"
             f"且不少于 {r.spike_min_count} 件；p ≤ {r.spike_red_p:g} 为红色）"])], className="rule-list"),
+        *visit_rule_section(lambda level: _swatch(level, r)),  # 关爱走访 逾期未访 (#19)
         html.H2("上级区域（一般网格、社区、街道）"), *_parent_rules(r),
         html.H2("分级预控（微事不出网格、小事不出社区、大事不出街道）"),
         html.Ul([html.Li(f"派单后 {r.escalate_not_accepted_hours:g} 小时未签收，自动升一级"),

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from dashboard.auth import principal, requires
 from dashboard.components.task_card import task_card
+from dashboard.components.visit_card import visit_section
 from dashboard.runtime import current
 from dashboard.worker_routes import max_photo_bytes
 from governance.dispatch import tasks_of
@@ -49,6 +50,7 @@ def layout(token: str = "", **_query):
             name = conn.execute(select(Staff.name).where(Staff.id == allowed.staff_id)).scalar()
             tasks = [event_detail(conn, t["id"]) for t in tasks_of(conn, allowed.staff_id)
                      if t["id"] in allowed.event_ids]
+            visits = visit_section(conn, allowed.staff_id, rt.now()) if token == MINE else []  # 关爱走访 (#19)
     if allowed is None:
         page.children = [html.H1(NO_GRANT)]
         return page
@@ -62,6 +64,7 @@ def layout(token: str = "", **_query):
             html.Section(id={"type": "w-task", "event": t["id"]}, className="task", children=task_card(t, now)),
         ]) for t in tasks],
         html.P("暂无待办任务", className="hint") if not tasks else None,
+        *visits,
     ], **{"data-credential": token, "data-photo-max": str(max_photo_bytes())})
 
 
