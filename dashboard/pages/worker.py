@@ -58,6 +58,7 @@ def layout(token: str = "", **_query):
     return html.Div(className="page worker-page queue-page", children=[
         dcc.Store(id="worker-token", data=token),
         html.H1(f"{name} 的任务（{len(tasks)}）"),
+        dcc.Link("统一表单 →", href="/worker/forms", className="back-link") if token == MINE else None,  # (#19)
         *[html.Div(className="task-wrap", children=[
             dcc.Store(id={"type": "w-sent", "event": t["id"]}, data=0),
             html.P(id={"type": "w-msg", "event": t["id"]}, className="dispatch-msg"),
