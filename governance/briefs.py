@@ -17,8 +17,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from .area_stats import child_figures
 from .drills import drill_report, list_drills
-from .kpis import DEFINITIONS, KPI_MIN_SAMPLE, compute_kpis, counted_events, kpis_in_window, period_bounds, \
-    same_time_last_year
+from .kpis import (DEFINITIONS, KPI_MIN_SAMPLE, TOO_FEW, compute_kpis, counted_events, kpi_text, kpis_in_window,
+                   period_bounds, same_time_last_year)
 from .models import CHILD_LEVEL, AREA_LEVELS, Area, Brief, Category, Event, EventAudit, Outbox, Warning
 from .queries import area_by_code, area_features
 from .scope import subtree
@@ -34,7 +34,6 @@ PERIOD_OF = {"weekly": "week", "monthly": "month"}
 WHICH = {"previous": "上一完整周期", "current": "本期至今"}
 SCHEDULED_LEVELS = ("subdistrict",)   # the scheduler writes these areas' reports; any area on demand
 CHRONIC_DAYS = 7                      # open and overdue this many days: listed for 督办
-TOO_FEW = "样本不足"                   # as on the cockpit's cards (dashboard.components.kpi_strip)
 COUNT_DEFINITIONS = {
     "total": "受理件数 = 期内受理的事件数（不含已退回、重复件、演练件）",
     "cases": "群众诉求 = 期内受理的 12345/蓉e报 诉求件数（不含重复件）",
@@ -78,21 +77,6 @@ def period_of(kind: str, now: datetime, which: str = "previous") -> Period:
     return Period(kind, start, end, label)
 
 
-def format_value(value, kind: str) -> str:
-    """A KPI value as the cockpit's cards show it: rates 0.0%, changes +0.0%, counts with separators."""
-    if value is None:
-        return "—"
-    if kind == "rate":
-        return f"{value:.1f}%"
-    if kind == "change":
-        return f"{value:+.1f}%"
-    return f"{int(value):,}"
-
-
-def _kpi_text(snapshot, key: str, kind: str) -> str:
-    return TOO_FEW if snapshot.too_few(key) else format_value(getattr(snapshot, key), kind)
-
-
 def kpi_rows(snapshot, last_year) -> list[dict]:
     """The report's KPI table: label, definition, this period's and the same period last year's value."""
     rows = []
@@ -103,8 +87,8 @@ def kpi_rows(snapshot, last_year) -> list[dict]:
         if key == "overdue":
             definition = "超期 = 生成简报时在办事件中已超过办理时限的件数"
         rows.append({"key": key, "label": label, "definition": definition,
-                     "value": _kpi_text(snapshot, key, kind),
-                     "last_year": _kpi_text(last_year, key, kind) if key in LAST_YEAR_KEYS else "—"})
+                     "value": kpi_text(snapshot, key, kind),
+                     "last_year": kpi_text(last_year, key, kind) if key in LAST_YEAR_KEYS else "—"})
     return rows
 
 

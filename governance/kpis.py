@@ -227,3 +227,22 @@ def closed_by_level(conn: Connection, scope_path: str, period: str, now: datetim
         .group_by(Event.handling_level)
         .with_hint(Event, "INDEXED BY ix_event_area_path", dialect_name="sqlite")).all()
     return {level: int(n) for level, n in rows}
+
+
+TOO_FEW = "样本不足"  # a rate on fewer events than KPI_MIN_SAMPLE: no percentage is shown
+
+
+def format_kpi(value: float | int | None, kind: str) -> str:
+    """A KPI value as the cockpit's cards and the 工作简报 show it: rates 0.0%, changes +0.0%, counts 1,234."""
+    if value is None:
+        return "—"
+    if kind == "rate":
+        return f"{value:.1f}%"
+    if kind == "change":
+        return f"{value:+.1f}%"
+    return f"{int(value):,}"
+
+
+def kpi_text(snapshot: KpiSnapshot, key: str, kind: str) -> str:
+    """One KPI of a snapshot as shown: 样本不足 for a rate on too few events, else format_kpi."""
+    return TOO_FEW if snapshot.too_few(key) else format_kpi(getattr(snapshot, key), kind)

@@ -1,26 +1,21 @@
 """Event detail: what, where, deadline, warning reasons and the full history — as text."""
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
-import dash_leaflet as dl
-import shapely.geometry
 from dash import html
 
 from data_sources.registry import actor_label, source_label, source_short
-from governance.geo import geometry_wgs84_to_gcj02
 from governance.privacy import mask_name, mask_phone
 from governance.taxonomy import load_taxonomy
 from governance.timeutil import format_deadline, format_local, format_overdue, format_when
 from governance.warnings import LABELS
 from governance.workflow import LEVELS, SEVERITIES, STATES, TERMINAL_STATES
-from layers import MAP_JS
 
-from ..geo_routes import display_datum, to_display
 from .dispatch_panel import dispatch_panel
 from .event_list import now_utc
 from .photo_strip import photo_strip
+from .point_map import point_map
 
 # event_audit.field → what a leader reads (fields written in Chinese, e.g. 任务链接, show as they are).
 FIELD_LABELS = {"status": "状态", "source_status": "源系统状态", "duplicate_of_id": "关联重复",
@@ -113,19 +108,7 @@ def event_card(detail: dict, warning: tuple[str, list[str]] | None, principal, n
     """The card's children: facts, minimap, description, dispatch panel (with an action's outcome), history."""
     now = now or now_utc()
     level, reasons = warning or ("none", [])
-    geometry = json.loads(detail["area_geometry"]) if detail.get("area_geometry") else None
-    minimap = None
-    if detail.get("lat") is not None:
-        lon, lat = to_display(detail["lon"], detail["lat"])
-        if geometry and display_datum() == "gcj02":
-            geometry = shapely.geometry.mapping(geometry_wgs84_to_gcj02(shapely.geometry.shape(geometry)))
-        children = [dl.CircleMarker(center=[lat, lon], radius=8,
-                                    pathOptions={"color": "#fff", "fillColor": "#e63946", "fillOpacity": 1})]
-        if geometry:
-            children.insert(0, dl.GeoJSON(data={"type": "Feature", "geometry": geometry, "properties": {}},
-                                          style=MAP_JS("outlineStyle")))
-        minimap = dl.MapContainer(children=children, center=[lat, lon], zoom=16,
-                                  className="detail-map", attributionControl=False, preferCanvas=True)
+    minimap = point_map(detail, "detail-map", zoom_control=True)
     departments = detail.get("department_names") or {}
     history = []
     for h in detail["history"]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dash import html
 
-from governance.kpis import DEFINITIONS, KPI_MIN_SAMPLE, KpiSnapshot
+from governance.kpis import DEFINITIONS, KPI_MIN_SAMPLE, KpiSnapshot, kpi_text
 
 # (key, label, kind) in display order; kind decides formatting and colour rules.
 KPI_CARDS = [
@@ -18,25 +18,10 @@ KPI_CARDS = [
 ]
 
 
-def format_kpi(value: float | int | None, kind: str) -> str:
-    """Format a KPI value for display: rates with one decimal and %, counts with separators."""
-    if value is None:
-        return "—"
-    if kind == "rate":
-        return f"{value:.1f}%"
-    if kind == "change":
-        return f"{value:+.1f}%"
-    return f"{int(value):,}"
-
-
-TOO_FEW = "样本不足"
-
-
 def kpi_values(snapshot: KpiSnapshot) -> dict[str, str]:
     """Return the formatted value of every KPI card, keyed like KPI_CARDS (样本不足 for a rate on
     fewer events than its minimum, governance.kpis.KPI_MIN_SAMPLE)."""
-    return {key: TOO_FEW if snapshot.too_few(key) else format_kpi(getattr(snapshot, key), kind)
-            for key, _, kind in KPI_CARDS}
+    return {key: kpi_text(snapshot, key, kind) for key, _, kind in KPI_CARDS}
 
 
 def kpi_title(snapshot: KpiSnapshot, key: str) -> str:

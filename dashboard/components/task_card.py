@@ -6,22 +6,17 @@ kept on the phone first (待发送) and sent to /api/v1/worker/actions when ther
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
-import dash_leaflet as dl
-import shapely.geometry
 from dash import dcc, html
 
 from data_sources.registry import actor_label
-from governance.geo import geometry_wgs84_to_gcj02
 from governance.task_links import FIELD as LINK_FIELD
 from governance.timeutil import format_local, format_overdue, format_when
 from governance.workflow import STATES
-from layers import MAP_JS
 
-from ..geo_routes import display_datum, to_display
 from .event_detail import history_change
+from .point_map import point_map
 
 # Buttons per status: (kind sent to the server, label, primary?).
 ACTIONS = {"assign": [("handle", "签收", True)],
@@ -45,23 +40,7 @@ def where_text(detail: dict) -> str:
 
 def task_map(detail: dict):
     """A small map without tiles: the micro-grid's outline and the event's point (None without a point)."""
-    if detail.get("lat") is None or detail.get("lon") is None:
-        return None
-    lon, lat = to_display(detail["lon"], detail["lat"])
-    geometry = json.loads(detail["area_geometry"]) if detail.get("area_geometry") else None
-    if geometry and display_datum() == "gcj02":
-        geometry = shapely.geometry.mapping(geometry_wgs84_to_gcj02(shapely.geometry.shape(geometry)))
-    children = [dl.CircleMarker(center=[lat, lon], radius=8,
-                                pathOptions={"color": "#fff", "fillColor": "#e63946", "fillOpacity": 1})]
-    if geometry:
-        children.insert(0, dl.GeoJSON(data={"type": "Feature", "geometry": geometry, "properties": {}},
-                                      style=MAP_JS("outlineStyle")))
-    view = {"center": [lat, lon], "zoom": 17}
-    if geometry:  # the whole micro-grid in view, the point inside it
-        x0, y0, x1, y1 = shapely.geometry.shape(geometry).union(shapely.geometry.Point(lon, lat)).bounds
-        view = {"bounds": [[y0, x0], [y1, x1]], "boundsOptions": {"padding": [12, 12]}}
-    return dl.MapContainer(children=children, className="task-map", attributionControl=False, zoomControl=False,
-                           preferCanvas=True, **view)
+    return point_map(detail, "task-map")
 
 
 def earlier_notes(detail: dict, now: datetime) -> list:
