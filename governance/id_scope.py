@@ -85,8 +85,8 @@ def _paths(conn: Connection, kind: str, values: list) -> dict:
 
 def visible(principal: Principal, kind: str, path) -> bool:
     """True when an id of `kind` located at `path` (a list of paths for a drill) may be named by `principal`."""
-    if kind == "drill":
-        return any(principal.covers(p) for p in path)
+    if kind == "drill":  # all of it: a drill's report shows every community the drill reached
+        return bool(path) and all(principal.covers(p) for p in path)
     if kind == "whistle":  # a department names only its own department's requests
         return principal.covers(path[0]) and principal.department in (None, path[1])
     if kind == "staff":  # on the caller's side of the tree: inside the scope, or above it (街道下沉专员)

@@ -107,8 +107,9 @@ def test_forms_in_scope(engine, world_engine):
         a, b = _community(conn, acc["community"]), _community(conn, acc["community_b"])
         fa, _ = forms.push_form(conn, "甲", forms.validate_questions(ROWS[:1]), "workers", a, "x", WORLD_NOW)
         fb, _ = forms.push_form(conn, "乙", forms.validate_questions(ROWS[:1]), "workers", b, "x", WORLD_NOW)
-        assert [f["id"] for f in forms.forms_in(conn, (a,))] == [fa]
-        assert {f["id"] for f in forms.forms_in(conn, (a, b))} == {fa, fb}
+        mine = {fa, fb}  # the shared world may hold forms other tests pushed
+        assert [f["id"] for f in forms.forms_in(conn, (a,)) if f["id"] in mine] == [fa]
+        assert {f["id"] for f in forms.forms_in(conn, (a, b))} >= mine
 
 
 def test_export_over_http_is_scoped_and_logged(world_engine, live_server):

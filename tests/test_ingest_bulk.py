@@ -208,11 +208,12 @@ def test_copy_path_stores_what_the_generic_path_stores(world_engine, tmp_path, m
 def test_a_fed_event_shows_its_intake_first_in_the_detail_panel(engine, monkeypatch):
     """The panel's history starts with 接入: the feed by its Chinese label, the state it arrived in."""
     from dashboard.components import event_detail as panel
+    from dashboard.components import point_map
     from data_sources.pipeline import ingest_records
     from governance.access import Principal
 
-    monkeypatch.setattr(panel, "display_datum", lambda: "wgs84")
-    monkeypatch.setattr(panel, "to_display", lambda lon, lat: (lon, lat))
+    monkeypatch.setattr(point_map, "display_datum", lambda: "wgs84")
+    monkeypatch.setattr(point_map, "to_display", lambda lon, lat: (lon, lat))
     (_, lon, lat), = grid_points(engine, 1)
     rec = _case("UI-1", lon, lat, WORLD_NOW - timedelta(hours=2))
     ingest_records(engine, CasesSource("http://unused"), [RawRecord(rec, "", "UI-1")], now=WORLD_NOW)

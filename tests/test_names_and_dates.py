@@ -111,7 +111,7 @@ def _history(detail) -> list[list[str]]:
 
 @pytest.fixture()
 def no_minimap(monkeypatch):
-    from dashboard.components import event_detail as panel
+    from dashboard.components import point_map as panel  # the detail's small map (no server app here)
 
     monkeypatch.setattr(panel, "display_datum", lambda: "wgs84")
     monkeypatch.setattr(panel, "to_display", lambda lon, lat: (lon, lat))

@@ -131,14 +131,21 @@ def _ids_for(conn, paths: dict, home: str | None) -> dict:
         .order_by(Household.area_path, Household.id)
     anchored = lambda model: select(model.id, Area.path).join(Area, Area.code == model.area_code).order_by(model.id)  # noqa: E731
     drill_id = lambda key: key and key[len("DRILL-"):].rsplit("-", 1)[0]  # noqa: E731
+    drill_paths: dict = {}
+    for key, path in conn.execute(drills):
+        if path is not None:
+            drill_paths.setdefault(drill_id(key), []).append(path)
     whistles = select(Whistle.id, Whistle.area_path).where(Whistle.department_code == "property").order_by(Whistle.id)
     return {
         "area": (home, pick(areas, False)),
         "event": (pick(events, True), pick(events, False)),
         "staff": (pick(staff, True), pick(staff, False)),
         "warning": (pick(warns, True), pick(warns, False)),
-        # A sub-district leader's world holds no drill outside its scope: an unknown one stands in.
-        "drill": (drill_id(pick(drills, True)), drill_id(pick(drills, False)) or "19700101000000-0000"),
+        # A drill is named only by a scope holding all of it (its report shows every community in it): own =
+        # a drill wholly inside, foreign = one with no event inside (an unknown one stands in where none is).
+        "drill": (next((d for d, ps in drill_paths.items() if all(inside(p) for p in ps)), None),
+                  next((d for d, ps in drill_paths.items() if not any(inside(p) for p in ps)), None)
+                  or "19700101000000-0000"),
         "department": ("housing", "no-such-department"),
         # 工作简报 of communities A and B (an unknown id stands in where the world has none)
         "brief": (pick(briefs, True) or 10 ** 9, pick(briefs, False) or 10 ** 9),

@@ -65,7 +65,7 @@ def layout(**_query):
                                options=[{"label": v, "value": k} for k, v in forms.TARGETS.items()]),
             ]),
             html.Div([_question_row(i) for i in range(ROWS)], className="fq-list"),
-            html.Button("推送", id="form-push", n_clicks=0, className="action-button primary"),
+            html.Button("推送表单", id="form-push", n_clicks=0, className="action-button primary"),
             html.Span(id="form-msg", className="hint"),
         ]),
         html.Section(className="forms-progress", children=[
@@ -97,7 +97,7 @@ def push(n, title, area, target, texts, kinds, opts, safety, cats):
         target_area = area_by_code(conn, area or "")
         if target_area is None or not covers(target_area.path):
             return "该区域不在您的权限范围内", no_update, no_update
-        rows = [{"text": t, "kind": k, "options": o, "safety": bool(s), "category": c}
+        rows = [dict(text=t, kind=k, options=o, safety=bool(s), category=c)
                 for t, k, o, s, c in zip(texts, kinds, opts, safety, cats)]
         try:
             fid, count = forms.push_form(conn, title or "", forms.validate_questions(rows), target or "",
