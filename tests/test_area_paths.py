@@ -20,8 +20,9 @@ PATHS = ["/1/", "/1/2/", "/1/2/5/", "/1/2/5/9/", "/1/20/", "/1/20/4/", "/1/23/",
 
 
 def _path_columns() -> list[str]:
+    """Every column holding an area path (rule_override.path is a settings path such as "grid.spike.red_p")."""
     return sorted(f"{t.name}.{c.name}" for t in Base.metadata.sorted_tables for c in t.columns
-                  if c.name == "path" or c.name.endswith("_path"))
+                  if c.name.endswith("_path") or (c.name == "path" and t.name != "rule_override"))
 
 
 def _subtrees_are_whole(engine) -> None:
