@@ -30,14 +30,20 @@ class Stamp:
 _VERSION = {"read_at": float("-inf"), "value": ""}
 
 
-def stamp(fresh: bool = False) -> Stamp:
+def stamp(fresh: bool = False, pushed: str | None = None) -> Stamp:
     """The current data stamp: the data version (read at most every COCKPIT_CACHE_SECONDS) and the minute.
 
     Under a stream of changes (dispatchers at work, feeds landing) every new version would make each
     view recompute from scratch; reading the version at most every few seconds bounds that work while
-    the wall stays as fresh as its refresh interval. `fresh` reads it now (a pushed change, an action).
+    the wall stays as fresh as its refresh interval. `fresh` reads it now (a pushed change, an action);
+    `pushed` is a version the change stream just published (dashboard.live_routes.pushed_version): it
+    is used as it is, without a read, and without moving this process's shared view of the version — so
+    views opened meanwhile keep sharing the figures of the last periodic read instead of each pushed
+    version making every new view recompute.
     """
     rt = current()
+    if pushed:
+        return Stamp(pushed, rt.now().strftime("%Y%m%d%H%M"))
     clock = time.monotonic()
     if fresh or clock - _VERSION["read_at"] >= rt.settings.cache_seconds:
         with rt.engine.connect() as conn:

@@ -33,6 +33,10 @@ HEARTBEAT_SECONDS = 15
 RECHECK_SECONDS = 5  # a signed-out session, disabled account or revoked wall ends its stream within this
 STREAM_SECONDS = 300
 RETRY_MS = 2000
+# Bursts of changes (dispatchers at work, a feed batch landing) reach the browsers as at most one new
+# version per PUSH_GAP_SECONDS: each pushed version makes every open view recompute, so this bounds the
+# work while a change still reaches the wall within about a second.
+PUSH_GAP_SECONDS = 1.0
 
 
 class ChangeListener:
@@ -85,14 +89,18 @@ class VersionWatcher:
 
     def _run(self) -> None:
         listener, retry_at = self._listener(), time.monotonic() + 30
+        published = float("-inf")
         try:
             while True:
                 with self._changed:
                     if self.listeners == 0:
                         self._thread = None
                         return
+                time.sleep(max(0.0, published + PUSH_GAP_SECONDS - time.monotonic()))  # coalesce a burst
                 try:
-                    self.read()
+                    before = self.version
+                    if self.read() != before:
+                        published = time.monotonic()
                 except Exception:  # noqa: BLE001 - a database hiccup must not end the watcher; streams keep beating
                     pass
                 if listener is None:
@@ -132,6 +140,22 @@ class VersionWatcher:
 
 _WATCHERS: dict[int, VersionWatcher] = {}
 _LOCK = threading.Lock()
+
+
+def pushed_version(value) -> str | None:
+    """The data version a browser was pushed (its live-version store, the stream's session mark cut off),
+    if this process's watcher published that very version — else None: a forged or outdated value never
+    chooses what is computed."""
+    w = _WATCHERS.get(id(current().engine))
+    return accepted_version(value, w.version if w is not None else None)
+
+
+def accepted_version(value, published: str | None) -> str | None:
+    """`value` without its session mark when that is the version `published`, else None."""
+    if not isinstance(value, str) or not published:
+        return None
+    version = value.split("|p", 1)[0]
+    return version if version == published else None
 
 
 def watcher() -> VersionWatcher:

@@ -54,3 +54,55 @@ def test_a_dropped_listen_connection_falls_back_to_polling(engine, monkeypatch):
         assert watcher.wait(seen, timeout=3) != seen
     finally:
         watcher.leave()
+
+
+def test_a_burst_of_changes_is_published_as_at_most_one_version_a_second(engine, test_db, monkeypatch):
+    """Five dispatchers at work change the data several times a second; each published version makes every
+    open view recompute, so the watcher publishes at most one per PUSH_GAP_SECONDS — and the last change
+    is never lost."""
+    import threading
+
+    from governance.cache import data_version
+
+    monkeypatch.setattr(live_routes, "FALLBACK_SECONDS", 60.0)
+    watcher = live_routes.VersionWatcher(engine, poll=0.05)
+    published, done = [], threading.Event()
+
+    def follow(seen):
+        while not done.is_set():
+            version = watcher.wait(seen, timeout=0.2)
+            if version != seen:
+                published.append((time.perf_counter(), version))
+                seen = version
+
+    seen = watcher.listen()
+    follower = threading.Thread(target=follow, args=(seen,), daemon=True)
+    try:
+        follower.start()
+        time.sleep(0.3)
+        start = time.perf_counter()
+        for _ in range(12):  # a change every 0.1 s for 1.2 s
+            _touch_an_event(engine)
+            time.sleep(0.1)
+        time.sleep(live_routes.PUSH_GAP_SECONDS + 0.8)
+    finally:
+        done.set()
+        follower.join(timeout=2)
+        watcher.leave()
+    with engine.connect() as conn:
+        final = data_version(conn)
+    assert published and published[-1][1] == final, "the last change of the burst was not published"
+    times = [t for t, _ in published if t >= start]
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert len(times) <= 3 and all(g >= live_routes.PUSH_GAP_SECONDS * 0.9 for g in gaps), (len(times), gaps)
+
+
+def test_only_a_version_the_watcher_published_chooses_what_a_render_computes():
+    """A pushed render uses the version from the browser's live-version store only when it is the one this
+    process published (a forged or old value would make the server compute figures for any string)."""
+    published = "76547|2026-12-03 14:19:38|2499|2026-12-03 14:07:40|r0"
+    assert live_routes.accepted_version(published, published) == published
+    assert live_routes.accepted_version(published + "|p1a2b3c4d", published) == published  # a wall's mark
+    assert live_routes.accepted_version("forged|version", published) is None
+    assert live_routes.accepted_version(published, None) is None  # no watcher here: read the database
+    assert live_routes.accepted_version({"x": 1}, published) is None

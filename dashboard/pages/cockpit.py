@@ -23,6 +23,7 @@ from dashboard.components.panels import (breadcrumb, level_share, ranking_panel,
 from dashboard.components.trend_charts import category_chart, daily_chart, hourly_chart
 from dashboard.fine_grids import fine_scale, fine_tiles, fine_values, warm_fine_levels
 from dashboard.geo_routes import geometry_url, level_index, to_display
+from dashboard.live_routes import pushed_version
 from dashboard.runtime import current
 from dashboard.view_state import ViewState, parse_search
 from data_sources.health import source_health
@@ -277,7 +278,7 @@ def _restyle(key: str, value):
     Input("cockpit-period", "value"), Input("map-overlays", "value"), Input("cockpit-refresh", "n_intervals"),
     Input("live-version", "data"), State("grid-layer", "clickData"), State("view-stamp", "data"))
 @requires("view_cockpit")
-def render(fragment, clicks, metric, period, overlays, _n, _live, feature, last):
+def render(fragment, clicks, metric, period, overlays, _n, live, feature, last):
     """One callback for every change: drill, controls, back/forward, the refresh timer and pushed changes.
 
     The view follows dashboard.cockpit_flow; only outputs whose content changed since the last render
@@ -293,12 +294,13 @@ def render(fragment, clicks, metric, period, overlays, _n, _live, feature, last)
         view, area = resolve_view(view.with_(area=None).to_search())
     same_view = last.get("search") == view.to_search()
     with data.answering_stale(flow.may_answer_stale(trigger, same_view)):
-        return _render_view(view, area, trigger, fragment, last, clicks, metric, period, overlays, same_view)
+        pushed = pushed_version(live) if trigger == "live-version" else None
+        st = data.stamp(fresh=trigger == "live-version", pushed=pushed)
+        return _render_view(view, area, st, fragment, last, clicks, metric, period, overlays, same_view)
 
 
-def _render_view(view, area, trigger, fragment, last, clicks, metric, period, overlays, same_view) -> tuple:
-    """render()'s outputs for the view it chose (see render)."""
-    st = data.stamp(fresh=trigger == "live-version")
+def _render_view(view, area, st, fragment, last, clicks, metric, period, overlays, same_view) -> tuple:
+    """render()'s outputs for the view it chose at data stamp `st` (see render)."""
     data.served_stale()  # start this call with a clean flag
     clock = f"数据更新于 {format_local(current().now(), '%H:%M:%S')}"
     controls = tuple(no_update if v is None else v for v in flow.control_outputs(view, metric, period, overlays))
