@@ -148,9 +148,11 @@ def _overdue_since(conn: Connection, scope_path: str, since: datetime, now: date
 
 
 def _cases_between(conn: Connection, scope_path: str, start: datetime, end: datetime) -> int:
-    return conn.execute(select(func.count()).select_from(Event).where(
-        counted_events(scope_path), Event.source == "cases", Event.reported_at >= start,
-        Event.reported_at <= end)).scalar_one()
+    """Cases reported in a window of at most a day: read through the time index (SQLite, which keeps no
+    statistics, would otherwise read a whole sub-district's events by area: ~25 ms instead of ~0.1)."""
+    query = select(func.count()).select_from(Event).where(
+        counted_events(scope_path), Event.source == "cases", Event.reported_at >= start, Event.reported_at <= end)
+    return conn.execute(query.with_hint(Event, "INDEXED BY ix_event_reported_at", "sqlite")).scalar_one()
 
 
 def kpis_from_rollups(conn: Connection, scope_path: str, period: str, now: datetime) -> KpiSnapshot:

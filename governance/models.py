@@ -308,7 +308,7 @@ class Warning(Base):
     level: Mapped[str] = mapped_column(String(10))
     reasons: Mapped[list | None] = mapped_column(JSON)
     raised_at: Mapped[datetime] = mapped_column(DateTime)
-    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # the data version's max (cache.py)
     cleared_at: Mapped[datetime | None] = mapped_column(DateTime)
     acknowledged_by: Mapped[str | None] = mapped_column(String(60))
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)

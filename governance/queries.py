@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from .kpis import counted_events
@@ -93,13 +93,26 @@ def features_by_codes(conn: Connection, codes: list[str]) -> dict:
 
 def latest_events(conn: Connection, scope_path: str, limit: int = 15) -> list[dict]:
     """Return the newest events of a scope, newest first, for the event list."""
-    rows = conn.execute(
-        select(Event.id, Event.source, Event.channel, Event.title, Event.address, Event.status,
-               Event.severity, Event.reported_at, Event.due_at, Category.name.label("category"))
-        .join(Category, Category.code == Event.category_code)
-        .where(counted_events(scope_path))
-        .order_by(Event.reported_at.desc(), Event.id.desc()).limit(limit)).all()
-    return [dict(r._mapping) for r in rows]
+    query = (select(Event.id, Event.source, Event.channel, Event.title, Event.address, Event.status,
+                    Event.severity, Event.reported_at, Event.due_at, Category.name.label("category"))
+             .join(Category, Category.code == Event.category_code)
+             .where(counted_events(scope_path))
+             .order_by(Event.reported_at.desc(), Event.id.desc()).limit(limit))
+    if conn.dialect.name == "sqlite" and _many_events(conn, scope_path):
+        # A scope with many events: walking the time index from the newest finds the first `limit` at
+        # once, where SQLite (no statistics) would read the whole subtree by area_path and sort it
+        # (~200 ms for a sub-district of 76,000 events; under 1 ms this way).
+        query = query.with_hint(Event, "INDEXED BY ix_event_reported_at", "sqlite")
+    return [dict(r._mapping) for r in conn.execute(query).all()]
+
+
+MANY_EVENTS = 2000  # below this a scope's events are read by area and sorted (a few ms)
+
+
+def _many_events(conn: Connection, scope_path: str) -> bool:
+    """True when a scope holds at least MANY_EVENTS events (counted up to there, by the area index)."""
+    inner = select(Event.id).where(subtree(Event.area_path, scope_path)).limit(MANY_EVENTS).subquery()
+    return conn.execute(select(func.count()).select_from(inner)).scalar() >= MANY_EVENTS
 
 
 def area_chain(conn: Connection, path: str) -> list[AreaRef]:
