@@ -160,6 +160,23 @@ def _dispatch_once(http: requests.Session, base: str, engine, rng: random.Random
     return time.perf_counter() - start, resp.status_code
 
 
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its children (Linux /proc): the server's
+    work, which unlike latencies does not depend on what else the machine is doing."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
 def run_scenario(engine, viewers: int, dispatchers: int, seconds: float, period: float = 15.0) -> dict:
     """Serve the database with gunicorn and drive it; return latency percentiles and error counts."""
     from governance.queries import world_info
@@ -253,6 +270,7 @@ def run_scenario(engine, viewers: int, dispatchers: int, seconds: float, period:
         def open_stream(i: int, stop_at: float, pool):
             threading.Thread(target=listener, args=(i, stop_at, pool), daemon=True).start()
 
+        cpu_before = _tree_cpu_seconds(proc.pid)
         with ThreadPoolExecutor(max_workers=48) as pool:
             start = time.perf_counter()
             stop_at = start + seconds
@@ -278,7 +296,8 @@ def run_scenario(engine, viewers: int, dispatchers: int, seconds: float, period:
                 due.append((at + period, i))
                 due.sort()
         result = {"viewers": viewers, "dispatchers": dispatchers, "seconds": seconds,
-                  "dialect": engine.dialect.name, "streams_held": opened[0]}
+                  "dialect": engine.dialect.name, "streams_held": opened[0],
+                  "server_cpu_s": _tree_cpu_seconds(proc.pid) - cpu_before}
         for kind, values in samples.items():
             values.sort()
             result[kind] = {"n": len(values), "errors": errors[kind],
@@ -320,10 +339,13 @@ def main(argv=None) -> dict:
                          f"{s['max_s'] * 1000:.0f}", s["errors"],
                          "✓" if s["p95_s"] <= TARGET_P95_S and not s["errors"] else "✗"])
     held = ", ".join(f"{kind} {r['streams_held']}" for kind, r in results.items())
+    cpu = ", ".join(f"{kind} {r['server_cpu_s']:.0f} s ({r['server_cpu_s'] / (2 * r['seconds']):.0%} of 2 cores)"
+                    for kind, r in results.items())
     print_table(f"{args.viewers} viewers (change streams the server held: {held}; the others refresh every 15 s) + "
                 f"{args.dispatchers} dispatchers, {args.seconds:.0f} s, gunicorn 2 workers × 8 threads "
                 f"(target p95 ≤ 200 ms, no errors)",
                 ["database", "request", "n", "p50 ms", "p95 ms", "max ms", "errors", ""], rows)
+    print(f"server CPU over the run: {cpu}")
     print(f"results: {write_results('load', results)}")
     return results
 

@@ -5,6 +5,7 @@ import contextlib
 import contextvars
 import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -80,7 +81,9 @@ def prefetch(st: Stamp, path: str, period: str) -> None:
 
 
 _MISSING = object()
-_LATEST: dict[tuple, object] = {}   # (name, args) → the newest value this process computed, whatever its stamp
+LATEST_SIZE = 512  # views whose newest figures a process keeps for answering stale (about 100 views' panels)
+_LATEST: OrderedDict[tuple, object] = OrderedDict()  # (name, args) → the newest value computed, whatever its stamp
+_LATEST_LOCK = threading.Lock()
 _SERVED = threading.local()
 _SHARED: dict[tuple, SharedCache] = {}
 
@@ -113,7 +116,11 @@ def _cached(name: str, st: Stamp, args: tuple, compute):
 
     def compute_and_keep():
         result = compute()
-        _LATEST[(name, args)] = result
+        with _LATEST_LOCK:
+            _LATEST[(name, args)] = result
+            _LATEST.move_to_end((name, args))
+            while len(_LATEST) > LATEST_SIZE:
+                _LATEST.popitem(last=False)
         cache.remember(("latest", name, *args), result)
         return result
 
@@ -152,7 +159,7 @@ def figures(st: Stamp, path: str, level: str, period: str):
     def compute():
         scope_warnings = warnings(st, path)
         with current().engine.begin() as conn:
-            rollups.flush(conn)  # queued changes first: the figures read the rollups
+            rollups.flush_if_queued(conn)  # queued changes first: the figures read the rollups
             return child_figures(conn, path, level, period, current().now(), current_rules(conn), scope_warnings)
     return _cached("figures", st, (path, level, period), compute)
 
