@@ -146,6 +146,11 @@ def test_campaign_reaches_every_household_once_and_its_progress_moves(engine, wo
     assert listed and (listed[0]["total"], listed[0]["done"], listed[0]["on_time"], listed[0]["group"]) == (
         len(expected) + 1, 3, 2, "独居老人")
     assert campaigns.rate(2, 3) == "66.7%" and campaigns.rate(0, 0) == "—"
+    with engine.connect() as conn:  # another community's staff do not see it; the sub-district's leader does
+        other = _path(conn, world_engine.accounts["community_b"])
+        assert done.campaign_id not in {c["id"] for c in campaigns.campaigns_in(conn, (other,))}
+        subdistrict = _path(conn, world_engine.accounts["focus"])
+        assert done.campaign_id in {c["id"] for c in campaigns.campaigns_in(conn, (subdistrict,))}
 
 
 def test_bad_starts_are_refused_in_chinese_and_leave_nothing(engine, world_engine):

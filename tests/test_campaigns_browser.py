@@ -106,7 +106,7 @@ def test_leader_starts_a_knock_campaign_worker_visits_progress_moves(world_engin
         leader.locator(".forms-progress").scroll_into_view_if_needed()
         screenshot(leader, "campaign-leader-progress")
 
-        # --- a week on: two more visits (one at 23:59 of the due date, one after it) and the wall's pills ----------------
+        # --- a week on: two more visits (one at 23:59 of the due date, one after it) and the wall's pills -------
         later = WORLD_NOW + timedelta(days=8)  # well past the due date
         with world_engine.begin() as conn:
             others = [t for t in tasks if t.id != task.id][:2]
