@@ -120,6 +120,10 @@ SLOTS[("form-pick", "value")] = Slot("form", _one(), lambda f: f)
 ID_FREE.update({("form-title", "value"), ("form-target", "value"), ("form-tick", "n_intervals"),
                 ("fq-text", "value"), ("fq-kind", "value"), ("fq-options", "value"), ("fq-safety", "value"),
                 ("fq-cat", "value"), ("wf-ans", "value"), ("wf-photo", "contents")})
+# 敲门行动 (#19): the area it is started in, the campaign whose progress is shown; name, group, due date, timer
+SLOTS[("camp-area", "value")] = Slot("area", _one(), lambda c: c)
+SLOTS[("camp-pick", "value")] = Slot("campaign", _one(), lambda c: c)
+ID_FREE.update({("camp-name", "value"), ("camp-group", "value"), ("camp-due", "value"), ("camp-tick", "n_intervals")})
 # Keys of pattern-matching ids: the kind of id each names (a key not listed names nothing: type, to, level).
 PATTERN_KEYS = {"event": "event", "staff": "staff", "warning": "warning",
                 "user": "user", "device": "device", "client": "client"}  # admin console rows (#22)

@@ -131,3 +131,9 @@ for _role in ("admin", "subdistrict_leader", "community_staff"):
     ROLES[_role]["permissions"].add("push_forms")
 for _role in ("admin", "grid_worker"):
     ROLES[_role]["permissions"].add("answer_forms")
+
+
+# 敲门行动 (docs/people.md): leaders and community staff start a one-off visit campaign in their area and watch it.
+PERMISSIONS["run_campaigns"] = "发起敲门行动（向辖区某类特殊人群每户派一次走访）并查看进度"
+for _role in ("admin", "subdistrict_leader", "community_staff"):
+    ROLES[_role]["permissions"].add("run_campaigns")

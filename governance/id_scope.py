@@ -27,6 +27,7 @@ KINDS = {
 KINDS["household"] = "户"  # people registry (#19): a household lies where its micro-grid lies
 KINDS["form"] = "表单"  # 统一表单推送 (#19): a form lies where it was pushed
 KINDS["assignment"] = "表单任务"  # … and one assignment where its worker or premises lies
+KINDS["campaign"] = "敲门行动"  # a 敲门行动 lies where it was started (#19)
 DRILL_KEY_PREFIX = "DRILL-"
 
 
@@ -71,6 +72,10 @@ def _paths(conn: Connection, kind: str, values: list) -> dict:
 
         table = FormPush if kind == "form" else FormAssignment
         rows = conn.execute(select(table.id, table.area_path).where(table.id.in_(ids))).all()
+    elif kind == "campaign":
+        from .campaign_models import VisitCampaign
+
+        rows = conn.execute(select(VisitCampaign.id, VisitCampaign.area_path).where(VisitCampaign.id.in_(ids))).all()
     elif kind in ("user", "device", "client"):
         from .admin_scope import anchored_paths
 

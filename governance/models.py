@@ -420,3 +420,4 @@ from .phone_models import EventPhoto, WorkerRequest  # noqa: E402,F401
 from .participation_models import DepartmentAccount, RiderPoints, Verification, Whistle  # noqa: E402,F401
 from .rollup_models import EventRollup, RollupDirty, ScopeRollup  # noqa: E402,F401
 from . import form_models  # noqa: E402,F401 - 统一表单推送 tables (#19)
+from . import campaign_models  # noqa: E402,F401 - 敲门行动 campaigns (#19)

@@ -100,7 +100,9 @@ class VisitTask(Base):
 
     __tablename__ = "visit_task"
     __table_args__ = (Index("ix_visit_task_household_plan", "household_id", "plan"),
-                      Index("ix_visit_task_staff_open", "staff_id", "done_at"))
+                      Index("ix_visit_task_staff_open", "staff_id", "done_at"),
+                      # 敲门行动: one task per campaign and household, however often it is started (#19)
+                      Index("ux_visit_task_campaign_household", "campaign_id", "household_id", unique=True))
     id: Mapped[int] = mapped_column(primary_key=True)
     household_id: Mapped[int] = mapped_column(Integer)
     plan: Mapped[str] = mapped_column(String(40))  # the group code of the plan, or "campaign"
@@ -114,3 +116,4 @@ class VisitTask(Base):
     note: Mapped[str | None] = mapped_column(Text)
     needs: Mapped[str | None] = mapped_column(Text)
     event_id: Mapped[int | None] = mapped_column(Integer)  # an event raised from the visit
+    campaign_id: Mapped[int | None] = mapped_column(Integer)  # the 敲门行动 (visit_campaign) it belongs to

@@ -89,18 +89,22 @@ def generate_tasks(conn: Connection, now: datetime) -> int:
     return len(created)
 
 
-def start_campaign(conn: Connection, name: str, group: str, area_path: str, days: int, now: datetime,
-                   actor: str) -> int:
-    """敲门行动: one visit to every household of `group` in an area, due in `days`; return the tasks made."""
+def campaign_tasks(conn: Connection, campaign_id: int, name: str, group: str, area_path: str, due_at: datetime,
+                   now: datetime) -> int:
+    """敲门行动: a visit task for every household of `group` in an area that has none of this campaign yet.
+
+    Assigned like a plan round's (`_worker_for`), marked with the campaign's name; return the tasks made
+    (0 when the campaign is started again and no household is new: one task per campaign and household).
+    """
     if group not in groups():
         raise ValueError(f"未知特殊人群：{group}")
+    have = set(conn.execute(select(VisitTask.household_id).where(VisitTask.campaign_id == campaign_id)).scalars())
     workers = _workers(conn)
-    rows = [{"household_id": hid, "plan": "campaign", "campaign": name[:60], "area_path": path,
-             "staff_id": _worker_for(workers, path), "created_at": now, "due_at": now + timedelta(days=days),
+    rows = [{"household_id": hid, "plan": "campaign", "campaign": name[:60], "campaign_id": campaign_id,
+             "area_path": path, "staff_id": _worker_for(workers, path), "created_at": now, "due_at": due_at,
              "done_at": None, "done_by": None, "note": None, "needs": None, "event_id": None}
-            for hid, path in _households_of(conn, group, area_path)]
+            for hid, path in _households_of(conn, group, area_path) if hid not in have]
     insert_rows(conn, VisitTask.__table__, rows)
-    log_access(conn, actor, "visit_campaign", now, target=name[:120], detail=f"{group} @ {area_path} × {len(rows)}")
     return len(rows)
 
 
@@ -111,7 +115,7 @@ def open_tasks_for_staff(conn: Connection, staff_id: int, now: datetime) -> list
                         .where(VisitTask.staff_id == staff_id, VisitTask.done_at.is_(None))
                         .order_by(VisitTask.due_at, VisitTask.id)).all()
     names = groups()
-    return [{"id": r.id, "what": r.campaign or names.get(r.plan, r.plan), "due_at": r.due_at,
+    return [{"id": r.id, "what": r.campaign or names.get(r.plan, r.plan), "campaign": r.campaign, "due_at": r.due_at,
              "overdue": r.due_at < now, "address": r.address} for r in rows]
 
 
@@ -135,7 +139,7 @@ def link_event(conn: Connection, task_id: int, event_id: int) -> None:
 
 @dataclass
 class VisitFigures:
-    """走访 figures of an area: tasks due so far, done, done on time."""
+    """走访 figures of an area: tasks counted (due by now, or already done), done, done on time."""
 
     due: int = 0
     done: int = 0
@@ -143,12 +147,16 @@ class VisitFigures:
 
     @property
     def completion(self) -> float | None:
-        """走访完成率: visits done of those due by now (and done early), in percent."""
+        """走访完成率 = done ÷ counted tasks (those due by now, plus those done before their due time), in percent."""
         return 100.0 * self.done / self.due if self.due else None
 
     @property
     def on_time_rate(self) -> float | None:
-        """按期走访率: visits done by their due time, of those done, in percent."""
+        """按期走访率 = tasks done at or before their due time (done_at ≤ due_at) ÷ tasks done, in percent.
+
+        A task's due time is its plan round's deadline, or for a 敲门行动 24:00 (Asia/Shanghai) of its due date,
+        so "on time" means done by its due date. None while nothing is done (the same rule as 按期办结率).
+        """
         return 100.0 * self.on_time / self.done if self.done else None
 
 
@@ -172,10 +180,3 @@ def missed_visits(conn: Connection, path: str, now: datetime) -> dict[str, int]:
             .group_by(VisitTask.area_path)):
         out[p] += n
     return dict(out)
-
-
-def campaign_progress(conn: Connection, name: str) -> tuple[int, int]:
-    """(done, total) of a 敲门行动 campaign."""
-    total, done = conn.execute(select(func.count(), func.count(VisitTask.done_at))
-                               .where(VisitTask.campaign == name)).one()
-    return int(done or 0), int(total or 0)

@@ -45,6 +45,7 @@ CALLBACK_DESIGN = {
     "shelve_clicked": {"admin", "leader", "community", "community_b"},  # 督办与搁置 (#18)
     # 统一表单推送 (#19): leaders and community staff compose, push and watch; a grid worker answers their own
     "push": EXPORTERS, "show_progress": EXPORTERS, "submit_form": {"admin", "gridworker"},
+    "start_campaign": EXPORTERS, "show_campaigns": EXPORTERS,  # 敲门行动 (#19): leaders and community staff
 }
 # Pages (path → who sees the page's content).
 PAGE_DESIGN = {
@@ -53,6 +54,7 @@ PAGE_DESIGN = {
     "/briefs": EXPORTERS,
     "/people": EXPORTERS,  # 人口底数 (#19): masked lists for leaders and community staff, never walls or embeds
     "/forms": EXPORTERS, "/worker/forms": {"admin", "gridworker"},  # 统一表单推送 (#19)
+    "/campaigns": EXPORTERS,  # 敲门行动 (#19): aggregates for leaders and community staff, never walls or embeds
     **{path: {"admin"} for path in ("/admin/people", "/admin/devices", "/admin/clients", "/admin/settings", "/audit")},
     "/dept": {"admin", DEPT}, "/dept-response": LEDGER, "/points": LEDGER,
     "/alarm-quality": {"admin", "leader", "community", "community_b"},

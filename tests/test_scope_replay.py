@@ -24,6 +24,7 @@ from governance.models import (AccessLog, ApiClient, Area, Brief, Event, EventPh
                                Warning, Whistle)
 from governance.people_models import Household
 from governance.form_models import FormAssignment, FormPush
+from governance.campaign_models import VisitCampaign
 
 from .conftest import TEST_PASSWORD, TEST_SECRET, WORLD_NOW, http_session
 from .photo_helpers import photo_in
@@ -93,6 +94,7 @@ def world(world_engine, live_server, cockpit_app):
     for code, label in ((a, "重放测试A"), (b, "重放测试B"), (acc["grid"], "重放测试网格")):  # task photos
         photo_in(world_engine, code, label)
     push_forms_in(world_engine, (a, b))  # 统一表单推送 (#19): a form and its assignments on each side
+    start_campaigns_in(world_engine, (a, b))  # 敲门行动 (#19): a campaign on each side
     clients = {name: http_session(world_engine, live_server, name)
                for name in ("community", "community_b", "viewer_a", "gridworker", "leader", "admin_a", "dept_a")}
     clients["kiosk_a"] = http_session(world_engine, live_server, None, device_id=device)
@@ -158,6 +160,8 @@ def _ids_for(conn, paths: dict, home: str | None) -> dict:
         **{kind: (pick(anchored(model), True), pick(anchored(model), False))
            for kind, model in (("user", UserAccount), ("device", KioskDevice), ("client", ApiClient))},
         "whistle": (pick(whistles, True), pick(whistles, False)),
+        "campaign": (pick(select(VisitCampaign.id, VisitCampaign.area_path).order_by(VisitCampaign.id), True),
+                     pick(select(VisitCampaign.id, VisitCampaign.area_path).order_by(VisitCampaign.id), False)),
     }
 
 
@@ -409,3 +413,13 @@ def push_forms_in(engine, codes) -> None:
             path = conn.execute(select(Area.path).where(Area.code == code)).scalar()
             forms.push_form(conn, f"重放表单{code}", forms.validate_questions([{"text": "是否正常", "kind": "yesno"}]),
                             "workers", path, "test", WORLD_NOW)
+
+
+def start_campaigns_in(engine, codes) -> None:
+    """One 敲门行动 (残疾人) in each community (starting it again adds nothing)."""
+    from governance import campaigns
+
+    with engine.begin() as conn:
+        for code in codes:
+            path = conn.execute(select(Area.path).where(Area.code == code)).scalar()
+            campaigns.start(conn, f"重放行动{code}", "disabled", path, "test", WORLD_NOW)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, text
 
 from data_sources.people_jobs import run_visit_round
-from governance import visits
+from governance import campaigns, visits
 from governance.models import AccessLog, Area, Staff
 from governance.people_models import VisitTask
 
@@ -52,10 +52,12 @@ def test_visit_rounds_kpis_missed_and_campaign(engine):
     # the next round comes once the weekly task is due
     assert run_visit_round(engine, later) == expected["elderly_alone"]
     with engine.begin() as conn:
-        n = visits.start_campaign(conn, "敲门行动·燃气安全", "disabled", comm, 3, now, "leader")
+        started = campaigns.start(conn, "敲门行动·燃气安全", "disabled", comm, "leader", now)
+        n = started.made
         in_comm = conn.execute(text(
             "SELECT COUNT(DISTINCT h.id) FROM household h JOIN resident r ON r.household_id = h.id "
             "WHERE h.closed_at IS NULL AND r.closed_at IS NULL AND r.groups LIKE '%,disabled,%' "
             "AND h.area_path LIKE :p"), {"p": comm + "%"}).scalar()
         assert n == in_comm > 0
-        assert visits.campaign_progress(conn, "敲门行动·燃气安全") == (0, n)
+        assert campaigns.progress(conn, started.campaign_id)[-1] == {"code": "", "name": "合计", "total": n, "done": 0,
+                                                                      "on_time": 0}

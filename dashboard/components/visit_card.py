@@ -5,12 +5,12 @@ kept on the phone first (待发送) and sent once to /api/v1/worker/visits.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from dash import dcc, html
 
 from data_sources.visit_events import category_choices
-from governance.timeutil import format_local, format_overdue, to_local
+from governance.timeutil import format_overdue, to_local
 from governance.visit_phone import phone_visits
 
 
@@ -20,17 +20,28 @@ def _choices(groups: list[str]) -> list[tuple[str, str]]:
     return sorted(category_choices(), key=lambda c: c[0] != first)
 
 
+def due_text(due: datetime) -> str:
+    """A visit's deadline as the phone shows it; midnight is written as 24:00 of the day before (a 敲门行动's
+    due date '2026-11-27' is due at 2026-11-27 24:00, not '11-28 00:00')."""
+    local = to_local(due)
+    if (local.hour, local.minute, local.second) == (0, 0, 0):
+        return (local - timedelta(days=1)).strftime("%Y-%m-%d") + " 24:00"
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
 def visit_card(task: dict, now: datetime) -> list:
     """The card's children for one open visit task (every text as plain text)."""
     vid, late = task["id"], format_overdue(task["due_at"], now)
     members = "、".join(task.get("members") or []) or "—"
     local_now = to_local(now).strftime("%Y-%m-%dT%H:%M")
     return [
-        html.H3(f"关爱走访 · {task['what']}", className="task-title"),
+        html.H3([f"关爱走访 · {task['what']}",  # a 敲门行动's task is marked with the campaign's name
+                 html.Span("敲门行动", className="campaign-badge") if task.get("campaign") else None],
+                className="task-title"),
         html.P(["地址：", task.get("address") or "地址未登记"], className="task-where"),
         html.P([f"在册成员：{members}", html.Br(), "特殊人群：" + ("、".join(task.get("groups") or []) or "—")],
                className="task-desc visit-household"),
-        html.P([f"走访时限 {format_local(task['due_at'], '%Y-%m-%d %H:%M')}",
+        html.P([f"走访时限 {due_text(task['due_at'])}",
                 html.Span(late, className="overdue-badge") if late else None], className="task-state"),
         html.Label(["走访时间", dcc.Input(type="datetime-local", value=local_now, className="v-when",
                                        id={"type": "v-when", "visit": vid})], className="v-field"),

@@ -1,7 +1,8 @@
-"""走访完成率 on the wall: one pill in the cockpit's 办结层级 line, from governance.visits.visit_figures.
+"""走访完成率 and 按期走访率 on the wall: two pills in the cockpit's 办结层级 line, from governance.visits.visit_figures.
 
-An aggregate of the area (visits done of those due by now), never a household; fewer than three visits
-due are written "<3" like the registry's small counts, so a micro-grid's figure points at nobody.
+Aggregates of the area (visits done of those due by now; of those done, the ones done by their due time),
+never a household; fewer than three visits counted are written "<3" like the registry's small counts, so a
+micro-grid's figure points at nobody.
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from governance.visits import VisitFigures, visit_figures
 SMALL = 3
 DEFINITION = ("走访完成率：本区域关爱走访任务中，已走访的占截至目前到期（及已提前走访）任务的比例；"
               "按期走访率为按时限完成的占已走访的比例。")
+ON_TIME_DEFINITION = ("按期走访率：本区域已走访的关爱走访任务（含敲门行动）中，在走访时限之前（含当时）完成的比例；"
+                      "敲门行动的时限为截止日期当天 24:00。")
 
 
 def visit_text(fig: VisitFigures) -> str:
@@ -31,12 +34,28 @@ def visit_pill(fig: VisitFigures) -> html.Span:
     return html.Span(visit_text(fig), id="visit-rate", className="level-pill visit-pill", title=title)
 
 
+def on_time_text(fig: VisitFigures) -> str:
+    """'按期走访率 92.0%' (or '—' with nothing done, '<3 户' for fewer than three done)."""
+    if not fig.done:
+        return "按期走访率 —"
+    if fig.done < SMALL:
+        return "按期走访率 <3 户"
+    return f"按期走访率 {fig.on_time_rate:.1f}%"
+
+
+def on_time_pill(fig: VisitFigures) -> html.Span:
+    """The 按期走访率 pill, with its definition and the counts on hover."""
+    title = ON_TIME_DEFINITION if fig.done < SMALL else f"{ON_TIME_DEFINITION}\n按期 {fig.on_time} / 已走访 {fig.done}"
+    return html.Span(on_time_text(fig), id="visit-on-time", className="level-pill visit-pill", title=title)
+
+
 def with_visit_pill(parts: list, conn, path: str, now: datetime) -> list:
-    """The 办结层级 line with the area's 走访完成率 added before its 规则 link."""
-    pill = visit_pill(visit_figures(conn, path, now))
+    """The 办结层级 line with the area's 走访完成率 and 按期走访率 added before its 规则 link."""
+    fig = visit_figures(conn, path, now)
+    pills = [visit_pill(fig), on_time_pill(fig)]
     if parts and isinstance(parts[-1], dcc.Link):
-        return [*parts[:-1], pill, parts[-1]]
-    return [*parts, pill]
+        return [*parts[:-1], *pills, parts[-1]]
+    return [*parts, *pills]
 
 
 def visit_rule_section(swatch) -> list:
