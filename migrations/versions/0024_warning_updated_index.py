@@ -4,13 +4,13 @@ The warning table keeps every cleared warning, so without the index the version 
 second per web process on SQLite, at each notification on PostgreSQL) scans a growing table.
 
 Revision ID: 0024
-Revises: 0021
+Revises: 0023
 Create Date: 2026-12-03 15:00:00
 """
 from alembic import op
 
 revision = '0024'
-down_revision = '0021'
+down_revision = '0023'
 branch_labels = None
 depends_on = None
 
