@@ -200,3 +200,31 @@ def test_visit_plans_checked_applied_by_the_scheduler_process_and_audited(engine
     with engine.begin() as conn:
         back = save_plan(conn, CITY, "elderly_alone.every_days", None, now)
         assert back["after"] == 7 and effective_plans(conn)[0].every_days == 7
+
+
+def test_a_community_admin_reads_but_cannot_change_over_http(world_engine, live_server, cockpit_app):
+    from governance.accounts import create_user
+    from governance.models import UserAccount
+
+    from .admin_helpers import dash_call, flat, page_content
+    from .conftest import TEST_PASSWORD, http_session
+
+    comm = world_engine.accounts["communities"][0]
+    with world_engine.begin() as conn:
+        if conn.execute(select(UserAccount.id).where(UserAccount.username == "adm_c22")).first() is None:
+            create_user(conn, "adm_c22", TEST_PASSWORD, "admin", comm, WORLD_NOW, display_name="社区管理员22")
+    s = http_session(world_engine, live_server, "adm_c22")
+    for path, table in (("/admin/departments", "departments-table"), ("/admin/visits", "plans-table")):
+        page = page_content(s, live_server, path)
+        assert table in page and "此处只读" in page and "adm-dept-save" not in page and "adm-plan-save" not in page
+    resp = dash_call(s, live_server, cockpit_app, "plan_action", trigger="adm-plan-save",
+                     values={"adm-plan-path.value": "elderly_alone.every_days", "adm-plan-value.value": "3"})
+    assert "只有全市或街道管理员" in flat(resp)
+    toggle = {"department": "gas", "do": "off", "type": "adm-dept-toggle"}
+    resp = dash_call(s, live_server, cockpit_app, "dept_action", trigger=toggle, pattern=[toggle])
+    assert "只有全市或街道管理员" in flat(resp)
+    forged = {"department": "no-such-department", "do": "off", "type": "adm-dept-toggle"}
+    admin = http_session(world_engine, live_server, "admin")
+    assert dash_call(admin, live_server, cockpit_app, "dept_action", trigger=forged, pattern=[forged]).status_code == 403
+    with world_engine.connect() as conn:
+        assert effective_plans(conn)[0].every_days == 7 and disabled_departments(conn) == set()
