@@ -130,6 +130,10 @@ PATTERN_KEYS = {"event": "event", "staff": "staff", "warning": "warning",
 PATTERN_KEYS["household"] = "household"  # 人口底数 unmask buttons (#19)
 PATTERN_KEYS["whistle"] = "whistle"  # 吹哨报到 requests on a department's page (#20)
 PATTERN_KEYS["a"] = "assignment"  # a worker's form assignment (#19)
+PATTERN_KEYS["department"] = "department"  # 停用/启用 a department in the admin console (#22)
+# admin console (#22): a department or visit-plan setting path and its new value (checked against the editable paths)
+ID_FREE.update({("adm-dept-path", "value"), ("adm-dept-value", "value"), ("adm-plan-path", "value"),
+                ("adm-plan-value", "value")})
 PATTERN_TYPE_KEYS = {("open-event", "id"): "event"}
 ID_FREE_KEYS = {"type", "to", "level", "do"}  # actions, steps and levels name no id
 ID_FREE_KEYS.add("q")  # a form question key (q1, q2 …) or composer row index names no id

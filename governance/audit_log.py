@@ -31,6 +31,8 @@ ACTIONS = {
     "embed_mint": "签发嵌入令牌", "scope_refused": "越权请求被拒", "scope_fallback": "越权地址回落",
     "rule_change": "修改预警设置", "rule_reset": "恢复预警设置", "audit_export": "导出审计",
 }
+ACTIONS.update({"dept_change": "修改职能部门", "dept_reset": "恢复职能部门", "report_limit_change": "修改报到时限",
+                "report_limit_reset": "恢复报到时限", "plan_change": "修改走访计划", "plan_reset": "恢复走访计划"})  # #22
 COLUMNS = {
     "access": [("at", "时间"), ("actor", "操作人"), ("action", "动作"), ("target", "对象"), ("detail", "详情"),
                ("ip", "地址")],

@@ -136,9 +136,13 @@ def suggest_assignees(conn: Connection, event_id: int, now: datetime,
     out.sort(key=lambda s: -s.score)
     depts = []
     if cat.departments:
+        from .department_settings import disabled_departments  # departments an admin disabled (#22)
+
+        off = disabled_departments(conn)
         names = dict(conn.execute(select(Department.code, Department.name)
                                   .where(Department.code.in_(cat.departments))).all())
-        depts = [{"code": c, "name": names.get(c, c), "reason": f"“{cat.name}”需吹哨报到"} for c in cat.departments]
+        depts = [{"code": c, "name": names.get(c, c), "reason": f"“{cat.name}”需吹哨报到"} for c in cat.departments
+                 if c not in off]
     return out[:limit], depts
 
 
@@ -166,6 +170,10 @@ def dispatch(conn: Connection, event_id: int, staff_id: int, actor: str, now: da
         raise DispatchError(unverified)
     staff = check_assignee(conn, ev.area_path, staff_id)
     departments = check_departments(ev.category_code, departments)
+    from .department_settings import disabled_departments
+
+    if set(departments) & disabled_departments(conn):
+        raise DispatchError(f"部门已停用，不能吹哨：{'、'.join(sorted(set(departments) & disabled_departments(conn)))}")
     dept = departments[0] if departments else None
     if due_at is not None and due_at != ev.due_at:
         rollups.mark_events(conn, [event_id])  # the deadline moves: the day it leaves is recomputed too

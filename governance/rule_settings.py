@@ -134,7 +134,7 @@ def label(path: str, doc: dict | None = None) -> str:
 def overrides(conn: Connection) -> dict:
     """{path: value} of every setting changed in the console (and still changed)."""
     return {r.path: r.value for r in conn.execute(select(RuleOverride.path, RuleOverride.value))
-            if r.value is not None}
+            if r.value is not None and ":" not in r.path}  # "doc:path" rows: governance/console_settings.py
 
 
 def revision(conn: Connection) -> int:

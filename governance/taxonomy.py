@@ -53,6 +53,12 @@ class Taxonomy:
 def parse_taxonomy(doc: dict) -> Taxonomy:
     """Validate a parsed taxonomy document and build a Taxonomy, raising TaxonomyError on faults."""
     departments = {d["code"]: d for d in doc.get("departments", [])}
+    for code, dept in departments.items():  # also the admin console's check of an edited department (#22)
+        name = dept.get("name")
+        if not isinstance(name, str) or not 1 <= len(name.strip()) <= 60:
+            raise TaxonomyError(f"部门 {code}：名称须为 1–60 个字符")
+        if not isinstance(dept.get("enabled", True), bool):
+            raise TaxonomyError(f"部门 {code}：启用状态须为 true 或 false")
     families = dict(doc.get("families", {}))
     categories: dict[str, Category] = {}
     for major in doc.get("majors", []):

@@ -32,14 +32,26 @@ class Plan:
     label: str
 
 
-def plans() -> list[Plan]:
-    """The visit plans in force (validated: known groups, positive intervals)."""
-    out = []
-    for p in config().get("visit_plans", []):
-        if p["group"] not in groups() or int(p["every_days"]) < 1:
+def parse_plans(entries: list) -> list[Plan]:
+    """Validate visit-plan entries (known group once, whole days 1–365, a short label); ValueError in Chinese."""
+    out: list[Plan] = []
+    for p in entries:
+        days = p.get("every_days") if isinstance(p, dict) else None
+        if (not isinstance(p, dict) or p.get("group") not in groups() or isinstance(days, bool)
+                or not isinstance(days, int) or not 1 <= days <= 365 or len(str(p.get("label", ""))) > 30
+                or p["group"] in {x.group for x in out}):
             raise ValueError(f"走访计划无效：{p}")
-        out.append(Plan(p["group"], int(p["every_days"]), p.get("label", "")))
+        out.append(Plan(p["group"], days, str(p.get("label", ""))))
     return out
+
+
+def plans(conn: Connection | None = None) -> list[Plan]:
+    """The visit plans in force: people.yaml's, or with a connection the admin console's changes laid over it."""
+    if conn is not None:
+        from .plan_settings import effective_plans  # the console's changes (#22), stored in the database
+
+        return effective_plans(conn)
+    return parse_plans(config().get("visit_plans", []))
 
 
 def _workers(conn: Connection) -> dict[str, int]:
@@ -72,7 +84,7 @@ def generate_tasks(conn: Connection, now: datetime) -> int:
     """Create the next round's task for every household whose last plan task is due (or that has none)."""
     workers = _workers(conn)
     created = []
-    for plan in plans():
+    for plan in plans(conn):
         latest = dict(conn.execute(select(VisitTask.household_id, func.max(VisitTask.due_at))
                                    .where(VisitTask.plan == plan.group).group_by(VisitTask.household_id)).all())
         for hid, path in _households_of(conn, plan.group):

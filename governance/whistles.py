@@ -15,7 +15,6 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from .models import Area, Department, Event, EventAudit, Whistle
-from .participation import load_participation
 from .scope import subtree
 from .timeutil import format_local
 from .workflow import OPEN_STATES
@@ -45,7 +44,9 @@ def open_whistles(conn: Connection, event_id: int, departments: tuple[str, ...],
     new = [d for d in dict.fromkeys(departments) if d not in busy]
     if not new:
         return []
-    due = load_participation().report_deadline(ev.severity, now)
+    from .department_settings import effective_participation  # 报到 limits as changed in the console (#22)
+
+    due = effective_participation(conn).report_deadline(ev.severity, now)
     conn.execute(insert(Whistle), [{"event_id": event_id, "department_code": d, "area_path": ev.area_path,
                                     "status": "pending", "created_at": now, "created_by": actor[:60], "due_at": due}
                                    for d in new])

@@ -60,6 +60,9 @@ PAGE_DESIGN = {
     "/alarm-quality": {"admin", "leader", "community", "community_b"},
     "/supervision": {"admin", "leader", "community", "community_b"},
 }
+# 管理 · 职能部门 and 走访计划 (#22): admins only (only those whose subtree holds the deployment may save)
+CALLBACK_DESIGN.update({name: {"admin"} for name in ("dept_pick", "dept_action", "plan_pick", "plan_action")})
+PAGE_DESIGN.update({"/admin/departments": {"admin"}, "/admin/visits": {"admin"}})
 
 
 def route_design(acc: dict, drill: str = "x") -> dict:

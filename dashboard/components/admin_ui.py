@@ -11,7 +11,8 @@ from ..auth import home_code, principal
 from ..runtime import current
 
 ADMIN_PAGES = (("/admin/people", "人员"), ("/admin/devices", "大屏设备"), ("/admin/clients", "接入方"),
-               ("/admin/settings", "预警设置"), ("/audit", "审计"))
+               ("/admin/settings", "预警设置"), ("/admin/departments", "职能部门"), ("/admin/visits", "走访计划"),
+               ("/audit", "审计"))
 AREA_LEVELS = ("subdistrict", "community", "general_grid")
 
 

@@ -7,6 +7,7 @@ from dash import dcc, html
 from dashboard.components.visit_kpi import visit_rule_section
 from dashboard.runtime import current
 from governance.rule_settings import current_rules, settings_rows
+from governance.department_settings import effective_participation  # 报到 limits in force (#22)
 from governance.participation import load_participation
 from governance.alarm_mgmt import describe_alarm_rules, load_alarm_rules
 from governance.timeutil import format_local, utcnow
@@ -48,6 +49,7 @@ def layout(**_query):
     with current().engine.connect() as conn:
         r = current_rules(conn)
         changed = [row for row in settings_rows(conn) if row["changed"]]
+        report_hours = effective_participation(conn).report_hours
     event_rules = [html.Li([_swatch(lv, r), f" 已用去办理时限的 {t:.0%} 及以上：{why}"]) for t, lv, why in r.elapsed]
     event_rules += [
         html.Li([_swatch("red", r), f" 等级“{SEVERITIES[r.red_at_severity]}”的事件在办期间一律红色"]),
@@ -71,7 +73,7 @@ def layout(**_query):
         html.Ul(event_rules + [html.Li([_swatch(load_participation().overdue_level, r),
                                         " 吹哨部门超过报到时限未报到（时限："
                                         + "；".join(f"{SEVERITIES[k]} {v:g} 小时" for k, v in
-                                                   sorted(load_participation().report_hours.items(), reverse=True))
+                                                   sorted(report_hours.items(), reverse=True))
                                         + "）"])], className="rule-list"),
         html.H2("网格"), html.Ul(grid_rules + [html.Li([
             _swatch("orange", r), f" 今日新增显著高于近 {r.spike_baseline_days} 天日均（泊松检验 p ≤ {r.spike_orange_p:g}，"
