@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from dash._utils import inputs_to_dict  # the very keys Dash matches changedPropIds against
+
 from governance.access import Principal
 from governance.id_scope import KINDS, refused_ids
 
@@ -220,12 +222,31 @@ def callback_ids(body: dict) -> tuple[list[tuple[str, Any, str]], list[dict], An
     return found, url_entries, credential
 
 
+def stray_trigger(body: dict) -> str | None:
+    """A changedPropIds entry that names no input of the request (None when all do).
+
+    Dash builds `ctx.triggered_id` from changedPropIds without comparing it with the inputs, so a
+    forged body could name a checked id in its inputs and another one as "the button clicked"; a
+    browser only ever names inputs it sends, so such a request is refused before any callback runs."""
+    changed = body.get("changedPropIds") or []
+    if not isinstance(changed, list):
+        return str(changed)[:80]
+    try:
+        sent = set(inputs_to_dict(body.get("inputs") or []))
+    except (AttributeError, KeyError, TypeError):
+        return "inputs"
+    return next((str(x)[:80] for x in changed if not isinstance(x, str) or x not in sent), None)
+
+
 def screen_callback(conn, body: dict, principal: Principal, now, task_grant: Callable | None = None) -> Refusal | None:
     """Check a callback request's ids: the first refused one; else a fallback note when a foreign
     address-bar area became home (the body is rewritten in place), else None.
 
     `task_grant(credential)` returns the event ids a worker credential holds (task page callbacks).
     """
+    stray = stray_trigger(body)
+    if stray is not None:
+        return Refusal("unknown", stray, "changedPropIds")
     found, url_entries, credential = callback_ids(body)
     by_kind: dict[str, list] = {}
     for kind, value, where in found:

@@ -133,11 +133,12 @@ class ShelveError(ValueError):
 
 
 def shelve(conn: Connection, warning_id: int, role: str | None, user: str, reason: str, hours: float,
-           now: datetime, rules: AlarmRules, event_id: int | None = None) -> datetime:
+           now: datetime, rules: AlarmRules, event_id: int | None = None, within=None) -> datetime:
     """Shelve an open warning until now + hours, with a reason; audited; returns the expiry.
 
     Only roles listed in the rules may; the reason must be real and the expiry within the maximum.
-    With `event_id` only that event's own warning is shelved. Shelving also acknowledges.
+    With `event_id` only that event's own warning is shelved; `within` (a condition on
+    Warning.area_path, access.scope_condition) keeps it to the caller's scope. Shelving also acknowledges.
     """
     if role not in rules.shelve_roles:
         raise ShelveError("您的角色不能搁置预警")
@@ -153,6 +154,8 @@ def shelve(conn: Connection, warning_id: int, role: str | None, user: str, reaso
     where = [Warning.id == int(warning_id), Warning.cleared_at.is_(None)]
     if event_id is not None:
         where += [Warning.kind == "event", Warning.subject == str(int(event_id))]
+    if within is not None:
+        where.append(within)
     row = conn.execute(select(Warning.id, Warning.kind, Warning.subject, Warning.level,
                               Warning.acknowledged_at).where(*where)).first()
     if row is None:

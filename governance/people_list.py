@@ -66,13 +66,19 @@ def premises_kinds(conn: Connection, path: str) -> list[str]:
 MIN_REASON = 4
 
 
-def unmask_household(conn: Connection, household_id: int, actor: str, reason: str | None, now, ip: str | None = None) -> str:
-    """Full names and phones of a household's active members, logged with the reason; or why not (Chinese)."""
+def unmask_household(conn: Connection, household_id: int, actor: str, reason: str | None, now, ip: str | None = None,
+                     within=None) -> str:
+    """Full names and phones of a household's active members, logged with the reason; or why not (Chinese).
+
+    `within` is the SQL condition on Household.area_path of the caller's scope (access.scope_condition)."""
     from .accounts import log_access
 
     reason = (reason or "").strip()
     if len(reason) < MIN_REASON:
         return f"请先在上方填写查看原因（至少{MIN_REASON}个字）"
+    if within is not None and conn.execute(select(Household.id).where(
+            Household.id == household_id, within)).first() is None:
+        return f"户 {household_id} 不存在或不在您的权限范围内"
     rows = conn.execute(select(Resident.name, Resident.phone).where(
         Resident.household_id == household_id, Resident.closed_at.is_(None)).order_by(Resident.id)).all()
     log_access(conn, actor, "people_unmask", now, target=f"household:{household_id}", detail=reason[:500], ip=ip)

@@ -9,6 +9,7 @@ from sqlalchemy import insert, select, text
 from governance.alarm_mgmt import ShelveError, load_alarm_rules, shelve
 from governance.area_stats import child_figures
 from governance.models import AccessLog, Event, EventAudit, Outbox, Staff, Warning
+from governance.scope import subtree
 from governance.warning_eval import evaluate_scope
 from governance.warning_jobs import refresh_warnings
 from governance.warning_lifecycle import acknowledge
@@ -80,6 +81,10 @@ def test_shelving_needs_a_role_a_reason_and_an_expiry_and_ends_by_itself(engine)
             shelve(conn, wid, role, "王五", reason, hours, NOW, ALARM)
     with engine.begin() as conn, pytest.raises(ShelveError, match="不属于"):
         shelve(conn, wid, "community_staff", "王五", "已电话联系燃气公司", 8, NOW, ALARM, event_id=eid + 1)
+    other = "/".join(path.rstrip("/").split("/")[:-2]) + "/elsewhere/"  # a scope beside this warning's grid
+    with engine.begin() as conn, pytest.raises(ShelveError, match="不属于"):
+        shelve(conn, wid, "community_staff", "王五", "已电话联系燃气公司", 8, NOW, ALARM,
+               within=subtree(Warning.area_path, other))
     at = NOW + timedelta(minutes=3)
     with engine.begin() as conn:
         until = shelve(conn, wid, "community_staff", "王五", "已电话联系燃气公司上门处理", 8, at, ALARM, event_id=eid)

@@ -158,3 +158,25 @@ def test_unmask_needs_a_reason_and_is_logged(world_engine, live_server, page_fac
     assert len(before) == 0 or log.id > before[-1].id
     assert log.detail == "入户走访前核对联系人" and all(n in shown for n in names)
     screenshot(page, "people-unmask")
+
+
+def test_unmask_outside_the_callers_scope_is_refused_and_not_logged(world_engine):
+    """Defence behind the request guard: the unmask itself keeps to the caller's scope."""
+    from governance import people_list
+    from governance.people_models import Household
+    from governance.scope import subtree
+
+    acc = world_engine.accounts
+    with world_engine.begin() as conn:
+        path_a, path_b = (conn.execute(select(Area.path).where(Area.code == c)).scalar()
+                          for c in (acc["communities"][0], acc["communities"][1]))
+        hid = conn.execute(select(Household.id).where(subtree(Household.area_path, path_b))
+                           .order_by(Household.id).limit(1)).scalar()
+        logged = conn.execute(select(AccessLog.id).where(AccessLog.action == "people_unmask")).all()
+        refused = people_list.unmask_household(conn, hid, "测试", "核实身份信息", WORLD_NOW,
+                                               within=subtree(Household.area_path, path_a))
+        allowed = people_list.unmask_household(conn, hid, "测试", "核实身份信息", WORLD_NOW,
+                                               within=subtree(Household.area_path, path_b))
+        after = conn.execute(select(AccessLog.id).where(AccessLog.action == "people_unmask")).all()
+    assert "不在您的权限范围内" in refused and "*" not in allowed and allowed != refused
+    assert len(after) == len(logged) + 1  # only the allowed one

@@ -423,3 +423,47 @@ def start_campaigns_in(engine, codes) -> None:
         for code in codes:
             path = conn.execute(select(Area.path).where(Area.code == code)).scalar()
             campaigns.start(conn, f"重放行动{code}", "disabled", path, "test", WORLD_NOW)
+
+
+def _triggers(body: dict) -> list[str]:
+    """The changedPropIds a browser could send for this body: one per input it carries."""
+    from dash._utils import inputs_to_dict
+
+    return list(inputs_to_dict(body["inputs"]))
+
+
+@pytest.mark.parametrize("who", ["community", "community_b", "admin_a"])
+def test_the_clicked_input_must_be_one_the_request_sends(who, world, cockpit_app, live_server):
+    """Dash takes ctx.triggered_id from changedPropIds as sent: a body naming its own ids in the inputs and
+    a foreign one as "the button clicked" must be refused before any callback runs — for every callback
+    with an id in a pattern input (generated from the callback map), while naming a sent input passes."""
+    from dash._utils import stringify_id
+
+    client, ids = world["clients"][who], world["ids"][who]
+    forged, genuine, failures = 0, 0, []
+    for key, entry in _callbacks(cockpit_app).items():
+        for kind, where, _url in id_places(entry):
+            component, _, id_key = where.partition(".")
+            own, foreign = ids.get(kind, (None, None))
+            if foreign is None or own is None or not any(
+                    (_dep_key(d)[2] or {}).get(id_key) in (["MATCH"], ["ALL"]) and _dep_key(d)[0] == component
+                    for d in entry["inputs"]):
+                continue
+            body = build_request(key, entry, ids, None)
+            sent = [t for t in _triggers(body) if t.startswith("{") and f'"{id_key}":' in t]
+            if not sent:
+                continue
+            body["changedPropIds"] = [sent[0]]
+            resp = client.post(live_server + "/_dash-update-component", json=body, timeout=60)
+            if resp.status_code in (401, 403):
+                continue  # this principal may not call it at all, or its own ids are not enough here
+            genuine += 1
+            ident, prop = sent[0].rsplit(".", 1)
+            swapped = {**json.loads(ident), id_key: foreign}
+            body["changedPropIds"] = [f"{stringify_id(swapped)}.{prop}"]
+            resp = client.post(live_server + "/_dash-update-component", json=body, timeout=60)
+            if resp.status_code != 403 or SCOPE_REFUSED not in resp.text:
+                failures.append((_name(entry), where, resp.status_code, resp.text[:100]))
+            forged += 1
+    assert failures == []
+    assert forged > 0 and genuine == forged

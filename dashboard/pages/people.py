@@ -9,7 +9,9 @@ from dash import MATCH, Input, Output, State, callback, ctx, dcc, html, no_updat
 from dashboard.auth import client_ip, covers, home_code, principal, requires
 from dashboard.runtime import current
 from governance import people_list, people_stats, visits
+from governance.access import scope_condition
 from governance.people import groups, small
+from governance.people_models import Household
 from governance.queries import area_by_code
 
 dash.register_page(__name__, path="/people", title="人口底数 · 网格驾驶舱", name="人口底数")
@@ -112,4 +114,5 @@ def unmask_household(n, reason):
     rt = current()
     with rt.engine.begin() as conn:
         return people_list.unmask_household(conn, int(ctx.triggered_id["household"]), principal().name, reason,
-                                            rt.now(), ip=client_ip())
+                                            rt.now(), ip=client_ip(),
+                                            within=scope_condition(principal(), Household.area_path))
