@@ -39,7 +39,7 @@ def visit_action():
     try:
         with rt.engine.begin() as conn:
             outcome = record_from_phone(conn, task_id, p.staff_id, rt.now(), form.get("visited_at"),
-                                        form.get("note", ""), form.get("needs", ""), p.label or p.name)
+                                        form.get("note", ""), form.get("needs", ""), p.name)
     except VisitError as exc:
         return flask.jsonify(ok=False, error=str(exc)), 422
     message, event_id = outcome.message, outcome.event_id

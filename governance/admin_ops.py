@@ -223,7 +223,10 @@ def save_playlist(conn, p: Principal, device_id, playlist_text, now: datetime) -
 def rotate_wall(conn, p: Principal, device_id, now: datetime) -> str:
     """A new link for a wall: the old link is refused from now on; walls already signed in keep running."""
     row = _device(conn, p, device_id)
-    token = rotate_device(conn, row.name, now, p.name)
+    try:
+        token = rotate_device(conn, row.name, now, p.name)
+    except ValueError as exc:  # revoked meanwhile (another admin, a stale table): say so, do not fail
+        raise AdminError(f"大屏 {row.name} 已停用，不能换发链接") from exc
     record_change(conn, p.name, "device_rotate", row.name, row.path, {"link": "旧链接"}, {"link": "新链接"}, now)
     return f"/kiosk/{token}"
 

@@ -96,7 +96,7 @@ def prepare(data: bytes, content_type: str | None, max_bytes: int, keep_location
     declared = (content_type or "").split(";")[0].strip().lower()
     fmt, ext = ALLOWED[declared]
     stored = data
-    if not keep_location and has_location(image):
+    if not keep_location and (has_location(image) or image.info.get("xmp")):  # XMP alone can hold GPS too
         exif = image.getexif()
         exif.pop(GPS_IFD, None)
         out = io.BytesIO()

@@ -156,6 +156,9 @@ def test_rotating_a_wall_keeps_the_running_wall_and_refuses_the_old_link(setup, 
     assert dash_call(admin, live_server, cockpit_app, "devices_action", trigger=row[0], pattern=row).status_code == 200
     assert wall.get(live_server + "/api/v1/changes?once=1").status_code == 401
     assert requests.get(live_server + second, allow_redirects=False).status_code == 403
+    row = [{"type": "adm-dev", "device": device, "do": "rotate"}]  # a stale table: 换发链接 on the revoked wall
+    resp = dash_call(admin, live_server, cockpit_app, "devices_action", trigger=row[0], pattern=row)
+    assert resp.status_code == 200 and "已停用，不能换发链接" in flat(resp)
 
 
 def test_playlists_are_validated_and_audited(setup, world_engine):

@@ -131,8 +131,8 @@ def test_a_visit_plan_walks_from_the_scheduler_to_the_phone_the_wall_and_the_war
         screenshot(phone, "visit-phone-recorded")
         with world_engine.connect() as conn:
             done = conn.execute(select(VisitTask).where(VisitTask.id == longer.id)).one()
-            assert (done.done_at, done.done_by is not None, done.note, done.needs, done.event_id) == (
-                visited, True, "老人身体尚可，独自在家，燃气灶使用正常", "希望每月上门量一次血压", event_id)
+            assert (done.done_at, done.done_by, done.note, done.needs, done.event_id) == (  # the worker, not a role
+                visited, "测试走访网格员", "老人身体尚可，独自在家，燃气灶使用正常", "希望每月上门量一次血压", event_id)
             ev = conn.execute(select(Event).where(Event.id == event_id)).one()
             assert (ev.source, ev.source_key, ev.area_path, ev.category_code, ev.channel, ev.reported_at) == (
                 "push", f"visit-{longer.id}", grid_path, "2201", "关爱走访", visited)

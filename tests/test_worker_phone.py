@@ -84,6 +84,14 @@ def test_photos_are_checked_by_type_content_and_size():
     png = io.BytesIO()
     Image.new("RGB", (50, 40), "red").save(png, "PNG")
     assert photos.prepare(png.getvalue(), "image/png", MAX, False).ext == "png"
+    # a location held in XMP alone (no EXIF GPS) goes too
+    xmp = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+           b'<rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="30,39.025N" '
+           b'exif:GPSLongitude="104,3.033E"/></rdf:RDF></x:xmpmeta>')
+    with_xmp = io.BytesIO()
+    Image.open(io.BytesIO(make_jpeg())).save(with_xmp, "JPEG", xmp=xmp)
+    assert b"GPSLatitude" in with_xmp.getvalue()
+    assert b"GPSLatitude" not in photos.prepare(with_xmp.getvalue(), "image/jpeg", MAX, keep_location=False).data
 
 
 def test_a_phone_request_applies_once_and_a_refused_one_stores_nothing(engine, tmp_path):
