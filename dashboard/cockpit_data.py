@@ -88,9 +88,31 @@ _SERVED = threading.local()
 _SHARED: dict[tuple, SharedCache] = {}
 
 
-def served_stale() -> bool:
-    """True when this thread was given a stale value since the last call (and resets the flag)."""
-    stale, _SERVED.stale = getattr(_SERVED, "stale", False), False
+_OUTPUTS: OrderedDict[tuple, object] = OrderedDict()
+OUTPUTS_SIZE = 64
+
+
+def outputs_once(key: tuple, build):
+    """A view's built outputs, kept for the next render of the same view, stamp and audience (bounded);
+    one answered partly from older figures (stale-while-revalidate) is not kept."""
+    with _LATEST_LOCK:
+        if key in _OUTPUTS:
+            _OUTPUTS.move_to_end(key)
+            return _OUTPUTS[key]
+    result = build()
+    if not served_stale(peek=True):
+        with _LATEST_LOCK:
+            _OUTPUTS[key] = result
+            while len(_OUTPUTS) > OUTPUTS_SIZE:
+                _OUTPUTS.popitem(last=False)
+    return result
+
+
+def served_stale(peek: bool = False) -> bool:
+    """True when this thread was given a stale value since the last call (and resets the flag unless `peek`)."""
+    stale = getattr(_SERVED, "stale", False)
+    if not peek:
+        _SERVED.stale = False
     return stale
 
 

@@ -11,6 +11,7 @@ re-derives everything. Readers flush first, so what they read is exact.
 """
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
@@ -139,10 +140,31 @@ def flush(conn: Connection) -> int:
 
 
 def flush_if_queued(conn: Connection) -> int:
-    """Flush when anything is queued (a reader's first step: what it then reads is exact)."""
-    if conn.execute(select(RollupDirty.id).limit(1)).first() is None:
+    """Flush when anything is queued (a reader's first step: what it then reads is exact).
+
+    Readers of one process flush one at a time: the panels of a new data version all want the same
+    flush at once, and each would otherwise recompute the same groups and queue for the database's
+    write lock behind the others. A reader that waited finds the queue emptied and reads at once. (The
+    wait is bounded: a reader that already holds the write lock in its own transaction must not be
+    blocked for long by one waiting for it.)"""
+    if _queue_empty(conn):
         return 0
-    return flush(conn)
+    got = _READER_FLUSH.acquire(timeout=READER_FLUSH_WAIT_SECONDS)
+    try:
+        if got and _queue_empty(conn):
+            return 0
+        return flush(conn)
+    finally:
+        if got:
+            _READER_FLUSH.release()
+
+
+_READER_FLUSH = threading.Lock()
+READER_FLUSH_WAIT_SECONDS = 3.0
+
+
+def _queue_empty(conn: Connection) -> bool:
+    return conn.execute(select(RollupDirty.id).limit(1)).first() is None
 
 
 def rebuild_micro_grids(conn: Connection) -> int:

@@ -259,6 +259,19 @@ def view_outputs(view: ViewState, area, st) -> dict:
     return out
 
 
+def memo_outputs(view: ViewState, area, st) -> tuple[dict, dict]:
+    """view_outputs and their fingerprints, built once per view, data stamp and audience in this process:
+    every wall on a view asks for the same outputs when a change is pushed, and building and hashing
+    them costs more than the figures themselves once those are cached."""
+    who = principal()
+    key = (view.to_search(), area.code, st.version, st.minute, who.kind, who.panels, who.can("view_alarm_quality"))
+
+    def build():
+        out = view_outputs(view, area, st)
+        return out, flow.fingerprints(out, ALWAYS_SENT)
+    return data.outputs_once(key, build)
+
+
 def _restyle(key: str, value):
     """A Patch that restyles the choropleth in place (geometry and map state stay), else None.
 
@@ -307,7 +320,8 @@ def _render_view(view, area, st, fragment, last, clicks, metric, period, overlay
     if flow.is_current(last, view.to_search(), [st.version, st.minute]):
         stamp_data = no_update if clicks == last.get("clicks") else {**last, "clicks": clicks}
         return (*[no_update] * (len(OUTPUTS) - 1), clock, stamp_data, no_update, *controls)
-    out = view_outputs(view, area, st)
+    out, hashes = memo_outputs(view, area, st)
+    out = {**out, "cockpit-clock.children": clock}
     if not same_view:
         with current().engine.connect() as conn:
             out["breadcrumb.children"] = breadcrumb(area_chain(conn, area.path), view, in_scope)
@@ -315,7 +329,8 @@ def _render_view(view, area, st, fragment, last, clicks, metric, period, overlay
             min_lon, min_lat, max_lon, max_lat = display_bounds(area)
             out["cockpit-map.viewport"] = {"bounds": [[min_lat, min_lon], [max_lat, max_lon]],
                                            "transition": "flyToBounds", "options": {"duration": 0.3}}
-    hashes = flow.fingerprints(out, ALWAYS_SENT)
+    if not same_view:
+        hashes = {**hashes, "breadcrumb.children": flow.fingerprint(out["breadcrumb.children"])}
     old = last.get("hashes", {})
     result = flow.changed_outputs(OUTPUTS, out, hashes, old, same_view, _restyle, no_update)
     if last.get("restyle") and same_view:  # colours sent while the geometry loaded: send them once more
