@@ -13,7 +13,7 @@ from flask import g, request
 from sqlalchemy import select
 
 from governance.access import ANONYMOUS, Principal
-from governance.accounts import resolve_session
+from governance.accounts import ACTOR_AREA, resolve_session
 from governance.embed_tokens import EmbedTokenError, read_embed_token, renewed
 from governance.models import Area
 
@@ -244,6 +244,7 @@ def install_auth(app) -> None:
             return None
         _resolve()
         p = principal()
+        ACTOR_AREA.set(p.scope[0] if p.kind != "anonymous" and p.scope else None)  # access-log rows: where p sits
         if request.method not in ("GET", "HEAD", "OPTIONS") and p.kind in ("user", "kiosk") and not g.by_header \
                 and endpoint != "auth_routes.login_submit":  # sign-in has its own form nonce and Origin check
             sent = request.headers.get(CSRF_HEADER) or request.form.get("csrf_token")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -38,11 +39,17 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+# The area of the principal acting in this request (its scope root), set by the web layer's gate for
+# every request: each access-log row records where its actor sits, so a scoped admin's audit reads by
+# place rather than by display names, which are not unique. None outside a request (CLI, scheduler).
+ACTOR_AREA: ContextVar[str | None] = ContextVar("actor_area", default=None)
+
+
 def log_access(conn, actor: str, action: str, now: datetime, target: str | None = None,
-               detail: str | None = None, ip: str | None = None) -> None:
-    """Append one entry to the access log."""
+               detail: str | None = None, ip: str | None = None, area_path: str | None = None) -> None:
+    """Append one entry to the access log (with the acting principal's area unless `area_path` is given)."""
     conn.execute(insert(AccessLog), [{"at": now, "actor": actor[:80], "action": action, "target": target,
-                                      "detail": detail, "ip": ip}])
+                                      "detail": detail, "ip": ip, "area_path": area_path or ACTOR_AREA.get()}])
 
 
 def _area(conn, code: str | None):

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
 from .access import Principal, scope_condition
 from .admin_models import AdminChange
@@ -80,9 +80,10 @@ def _time(column, f: AuditFilter) -> list:
 
 
 def _names_in(conn, p: Principal, path: str | None):
-    """Names (usernames, display names, wall and client names) anchored in the scope and under `path`."""
+    """Unique names (usernames, wall and client names) anchored in the scope and under `path` — not display
+    names, which two people (or an admin choosing a name) can share."""
     names: set[str] = set()
-    for model, cols in ((UserAccount, (UserAccount.username, UserAccount.display_name)),
+    for model, cols in ((UserAccount, (UserAccount.username,)),
                         (KioskDevice, (KioskDevice.name,)), (ApiClient, (ApiClient.name,))):
         q = select(*cols).join(Area, Area.code == model.area_code).where(scope_condition(p, Area.path))
         if path:
@@ -120,11 +121,15 @@ def rows(conn, p: Principal, f: AuditFilter, limit: int = LIMIT) -> list[dict]:
         q = select(AccessLog.at, AccessLog.actor, AccessLog.action, AccessLog.target, AccessLog.detail,
                    AccessLog.ip).where(*_time(AccessLog.at, f))
         if "/" not in p.scope or f.area_path:
+            # rows say where their actor sat (0025); older rows are matched by unique names only
             names = sorted(_names_in(conn, p, f.area_path))
             codes = select(Area.code).where(scope_condition(p, Area.path))
+            placed = scope_condition(p, AccessLog.area_path)
             if f.area_path:
                 codes = codes.where(subtree(Area.path, f.area_path))
-            q = q.where(or_(AccessLog.actor.in_(names), AccessLog.target.in_(names), AccessLog.target.in_(codes)))
+                placed = and_(placed, subtree(AccessLog.area_path, f.area_path))
+            q = q.where(or_(placed, AccessLog.target.in_(names), AccessLog.target.in_(codes),
+                            and_(AccessLog.area_path.is_(None), AccessLog.actor.in_(names))))
         if f.person:
             q = q.where(or_(AccessLog.actor.contains(f.person), AccessLog.target.contains(f.person)))
         if f.action:

@@ -409,6 +409,7 @@ class AccessLog(Base):
     target: Mapped[str | None] = mapped_column(String(120))
     detail: Mapped[str | None] = mapped_column(Text)
     ip: Mapped[str | None] = mapped_column(String(64))
+    area_path: Mapped[str | None] = mapped_column(AreaPath, index=True)  # the acting principal's area (0025)
 
 
 # Tables declared in their own modules, on the same Base (imported here so the metadata holds them, and

@@ -325,3 +325,26 @@ def test_a_community_admin_reads_only_its_subtrees_audit_and_clients(setup, worl
     resp = dash_call(setup["admin"], live_server, cockpit_app, "audit_refresh",
                      values={"audit-kind.value": "access", "audit-action.value": "login_failed"})
     assert "staff_a" in flat(resp) and "staff_b" in flat(resp)
+
+
+def test_a_shared_display_name_does_not_open_another_communitys_access_log(setup, world_engine, live_server,
+                                                                         cockpit_app):
+    """Display names are not unique: an account in A named like a person of B must not show A's admin what B's
+    person did (rows carry the area their actor acted from)."""
+    a, b = setup["a"], setup["b"]
+    with world_engine.begin() as conn:
+        if conn.execute(select(UserAccount.id).where(UserAccount.username == "wangfang_b")).first() is None:
+            create_user(conn, "wangfang_b", TEST_PASSWORD, "community_staff", b, WORLD_NOW, display_name="同名王芳")
+            create_user(conn, "wangfang_a", TEST_PASSWORD, "community_staff", a, WORLD_NOW, display_name="同名王芳")
+    b_staff = http_session(world_engine, live_server, "wangfang_b")
+    assert b_staff.get(live_server + f"/api/v1/events.csv?area={b}", timeout=60).status_code == 200  # logged as 同名王芳
+    with world_engine.connect() as conn:
+        row = conn.execute(select(AccessLog.actor, AccessLog.area_path).where(AccessLog.actor == "同名王芳")
+                           .order_by(AccessLog.id.desc())).first()
+        b_path = conn.execute(select(Area.path).where(Area.code == b)).scalar()
+    assert row is not None and row.area_path == b_path
+    seen_by_a = flat(dash_call(setup["adm_a"], live_server, cockpit_app, "audit_refresh",
+                               values={"audit-kind.value": "access", "audit-person.value": "同名王芳"}))
+    seen_by_root = flat(dash_call(setup["admin"], live_server, cockpit_app, "audit_refresh",
+                                  values={"audit-kind.value": "access", "audit-person.value": "同名王芳"}))
+    assert "同名王芳" in seen_by_root and "同名王芳" not in seen_by_a
