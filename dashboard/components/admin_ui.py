@@ -84,3 +84,16 @@ def clicked(ctx) -> tuple[object, bool]:
     """(the id that triggered a callback, whether it was a real click rather than a redraw)."""
     trig = ctx.triggered[0] if ctx.triggered else {}
     return ctx.triggered_id, bool(trig.get("value"))
+
+
+def settings_editor(prefix: str, placeholder: str, options: list[dict], min_width: str = "24em") -> html.Div:
+    """The edit line of a settings page (warning settings, departments, visit plans): pick a setting, type
+    its new value, then 预览差异 / 保存并生效 / 恢复配置文件值 (ids `<prefix>-path`, `-value`, `-check`, `-save`,
+    `-reset`)."""
+    return html.Div(className="filters admin-form", children=[
+        dcc.Dropdown(id=f"{prefix}-path", placeholder=placeholder, options=options, style={"minWidth": min_width}),
+        dcc.Input(id=f"{prefix}-value", placeholder="新值", className="search-box"),
+        html.Button("预览差异", id=f"{prefix}-check", n_clicks=0, className="action-button"),
+        html.Button("保存并生效", id=f"{prefix}-save", n_clicks=0, className="action-button primary"),
+        html.Button("恢复配置文件值", id=f"{prefix}-reset", n_clicks=0, className="action-button")])
+

@@ -19,34 +19,39 @@ ON_TIME_DEFINITION = ("按期走访率：本区域已走访的关爱走访任务
                       "敲门行动的时限为截止日期当天 24:00。")
 
 
+def _rate_text(label: str, base: int, rate: float) -> str:
+    """'<label> 87.5%', '<label> —' when nothing counts, '<label> <3 户' when fewer than three do."""
+    if not base:
+        return f"{label} —"
+    if base < SMALL:
+        return f"{label} <3 户"
+    return f"{label} {rate:.1f}%"
+
+
+def _pill(text: str, ident: str, definition: str, base: int, counts: str) -> html.Span:
+    return html.Span(text, id=ident, className="level-pill visit-pill",
+                     title=definition if base < SMALL else f"{definition}\n{counts}")
+
+
 def visit_text(fig: VisitFigures) -> str:
     """'走访完成率 87.5%' (or '—' with nothing due, '<3' for fewer than three due)."""
-    if not fig.due:
-        return "走访完成率 —"
-    if fig.due < SMALL:
-        return "走访完成率 <3 户"
-    return f"走访完成率 {fig.completion:.1f}%"
+    return _rate_text("走访完成率", fig.due, fig.completion)
 
 
 def visit_pill(fig: VisitFigures) -> html.Span:
     """The pill itself, with the definition and the counts on hover."""
-    title = DEFINITION if fig.due < SMALL else f"{DEFINITION}\n已走访 {fig.done} / 应走访 {fig.due}"
-    return html.Span(visit_text(fig), id="visit-rate", className="level-pill visit-pill", title=title)
+    return _pill(visit_text(fig), "visit-rate", DEFINITION, fig.due, f"已走访 {fig.done} / 应走访 {fig.due}")
 
 
 def on_time_text(fig: VisitFigures) -> str:
     """'按期走访率 92.0%' (or '—' with nothing done, '<3 户' for fewer than three done)."""
-    if not fig.done:
-        return "按期走访率 —"
-    if fig.done < SMALL:
-        return "按期走访率 <3 户"
-    return f"按期走访率 {fig.on_time_rate:.1f}%"
+    return _rate_text("按期走访率", fig.done, fig.on_time_rate)
 
 
 def on_time_pill(fig: VisitFigures) -> html.Span:
     """The 按期走访率 pill, with its definition and the counts on hover."""
-    title = ON_TIME_DEFINITION if fig.done < SMALL else f"{ON_TIME_DEFINITION}\n按期 {fig.on_time} / 已走访 {fig.done}"
-    return html.Span(on_time_text(fig), id="visit-on-time", className="level-pill visit-pill", title=title)
+    return _pill(on_time_text(fig), "visit-on-time", ON_TIME_DEFINITION, fig.done,
+                 f"按期 {fig.on_time} / 已走访 {fig.done}")
 
 
 def with_visit_pill(parts: list, conn, path: str, now: datetime) -> list:

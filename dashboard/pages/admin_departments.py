@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import dash
-from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, State, callback, ctx, html, no_update
 
 from dashboard.auth import principal, requires
-from dashboard.components.admin_ui import button, clicked, frame, table, when
+from dashboard.components.admin_ui import button, clicked, frame, settings_editor, table, when
 from dashboard.runtime import current
 from governance.admin_ops import AdminError
 from governance.console_settings import SettingError, effective, manages_shared, overrides, propose
@@ -51,12 +51,7 @@ def layout(**_query):
     with current().engine.connect() as conn:
         editable = manages_shared(conn, principal())
     editor = [
-        html.Div(className="filters admin-form", children=[
-            dcc.Dropdown(id="adm-dept-path", placeholder="选择部门设置", options=choices(), style={"minWidth": "26em"}),
-            dcc.Input(id="adm-dept-value", placeholder="新值", className="search-box"),
-            html.Button("预览差异", id="adm-dept-check", n_clicks=0, className="action-button"),
-            html.Button("保存并生效", id="adm-dept-save", n_clicks=0, className="action-button primary"),
-            html.Button("恢复配置文件值", id="adm-dept-reset", n_clicks=0, className="action-button")]),
+        settings_editor("adm-dept", "选择部门设置", choices(), "26em"),
     ] if editable else [html.P("职能部门对整个辖区生效，只有全市或街道管理员可以修改；此处只读。", className="hint")]
     return frame("职能部门", "/admin/departments",
                  html.P("部门来自 taxonomy.yaml，报到时限来自 participation.yaml。新值按配置文件的写法读取，并与服务启动时"

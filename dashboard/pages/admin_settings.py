@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import Input, Output, State, callback, ctx, html, no_update
 
 from dashboard.auth import principal, requires
-from dashboard.components.admin_ui import clicked, frame, table, when
+from dashboard.components.admin_ui import clicked, frame, settings_editor, table, when
 from dashboard.runtime import current
 from governance.admin_ops import is_root
 from governance.rule_settings import RulesError, SettingError, apply, propose, settings_rows
@@ -32,13 +32,7 @@ def layout(**_query):
     """The editor (city-wide admins only: the rules hold for the whole city) and the settings table."""
     rows = _rows()
     editor = [
-        html.Div(className="filters admin-form", children=[
-            dcc.Dropdown(id="adm-set-path", placeholder="选择设置", style={"minWidth": "24em"},
-                         options=[{"label": f"{r['label']}（{r['path']}）", "value": r["path"]} for r in rows]),
-            dcc.Input(id="adm-set-value", placeholder="新值", className="search-box"),
-            html.Button("预览差异", id="adm-set-check", n_clicks=0, className="action-button"),
-            html.Button("保存并生效", id="adm-set-save", n_clicks=0, className="action-button primary"),
-            html.Button("恢复配置文件值", id="adm-set-reset", n_clicks=0, className="action-button")]),
+        settings_editor("adm-set", "选择设置", [{"label": f"{r['label']}（{r['path']}）", "value": r["path"]} for r in rows]),
         html.Div(id="adm-set-msg", className="admin-msg", role="status"),
         html.Pre(id="adm-set-diff", className="rules-diff")] if is_root(principal()) else [
         html.P("预警规则对全市生效，只有全市管理员可以修改；此处只读。", className="hint")]

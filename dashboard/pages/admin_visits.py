@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import Input, Output, State, callback, ctx, html, no_update
 
 from dashboard.auth import principal, requires
-from dashboard.components.admin_ui import clicked, frame, table, when
+from dashboard.components.admin_ui import clicked, frame, settings_editor, table, when
 from dashboard.runtime import current
 from governance.admin_ops import AdminError
 from governance.console_settings import SettingError, effective, manages_shared, overrides, propose
@@ -39,12 +39,7 @@ def layout(**_query):
     with current().engine.connect() as conn:
         editable = manages_shared(conn, principal())
     editor = [
-        html.Div(className="filters admin-form", children=[
-            dcc.Dropdown(id="adm-plan-path", placeholder="选择走访计划设置", options=choices(), style={"minWidth": "24em"}),
-            dcc.Input(id="adm-plan-value", placeholder="新值", className="search-box"),
-            html.Button("预览差异", id="adm-plan-check", n_clicks=0, className="action-button"),
-            html.Button("保存并生效", id="adm-plan-save", n_clicks=0, className="action-button primary"),
-            html.Button("恢复配置文件值", id="adm-plan-reset", n_clicks=0, className="action-button")]),
+        settings_editor("adm-plan", "选择走访计划设置", choices()),
     ] if editable else [html.P("走访计划对整个辖区生效，只有全市或街道管理员可以修改；此处只读。", className="hint")]
     return frame("走访计划", "/admin/visits",
                  html.P("走访计划来自 people.yaml 的 visit_plans。新值按配置文件的写法读取，并与服务启动时一样校验；不通过时"
