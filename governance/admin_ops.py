@@ -90,9 +90,20 @@ def _person(conn, p: Principal, user_id) -> tuple:
     return row, path
 
 
+# Roles whose account must be bound to a record the console cannot pick yet: without it the account can do
+# nothing (a department account answers for one department; a grid worker's tasks come from its staff row).
+BOUND_ROLES = {
+    "department": "部门账号须绑定职能部门，请用命令行创建：python app.py user 用户名 --role department "
+                  "--department 部门代码 --area 区域代码",
+    "grid_worker": "网格员账号须绑定网格员档案（任务、走访、表单都按档案派发），此处暂不能创建",
+}
+
+
 def create_person(conn, p: Principal, username: str, display_name: str, role: str, area_code: str | None,
                   now: datetime) -> str:
     """Create an account inside the admin's subtree; return a one-time link where the person sets a password."""
+    if role in BOUND_ROLES:
+        raise AdminError(BOUND_ROLES[role])
     path = _need_area(conn, p, area_code or None)
     try:
         uid = create_user(conn, username or "", secrets.token_urlsafe(24), role or "", area_code or None, now,

@@ -75,6 +75,9 @@ def test_a_community_admin_sees_and_changes_only_its_subtree(setup, world_engine
     p = Principal(kind="user", name="x", role="admin", scope=(setup["paths"][setup["a"]],), home=setup["a"])
     with world_engine.begin() as conn, pytest.raises(AdminError, match="不在您的管理范围内"):
         create_person(conn, p, "new_b2", "", "viewer", None, WORLD_NOW)
+    for role, word in (("department", "绑定职能部门"), ("grid_worker", "绑定网格员档案")):  # would be unusable
+        with world_engine.begin() as conn, pytest.raises(AdminError, match=word):
+            create_person(conn, p, f"new_{role}", "", role, setup["a"], WORLD_NOW)
     with world_engine.begin() as conn, pytest.raises(AdminError, match="只有全市管理员"):
         create_api_client(conn, p, "推送X", ["push"], setup["a"], WORLD_NOW)
     # exports of another subtree's audit look like an unknown resource

@@ -8,7 +8,7 @@ from dashboard.auth import principal, requires
 from dashboard.components.admin_ui import area_options, button, clicked, frame, secret_note, table, when
 from dashboard.runtime import current
 from governance.access import ROLES
-from governance.admin_ops import AdminError, create_person, issue_reset_link, list_people, set_person_active
+from governance.admin_ops import BOUND_ROLES, AdminError, create_person, issue_reset_link, list_people, set_person_active
 
 dash.register_page(__name__, path="/admin/people", title="人员管理 · 网格驾驶舱", name="人员管理")
 ACCESS = "admin"
@@ -36,7 +36,8 @@ def layout(**_query):
                      dcc.Input(id="adm-new-username", placeholder="用户名", className="search-box"),
                      dcc.Input(id="adm-new-name", placeholder="姓名", className="search-box"),
                      dcc.Dropdown(id="adm-new-role", placeholder="角色", clearable=False,
-                                  options=[{"label": v["label"], "value": k} for k, v in ROLES.items()]),
+                                  options=[{"label": v["label"], "value": k} for k, v in ROLES.items()
+                                           if k not in BOUND_ROLES]),
                      dcc.Dropdown(id="adm-new-area", placeholder="区域", options=area_options(with_city=True)),
                      html.Button("新建账号", id="adm-create", n_clicks=0, className="action-button primary")]),
                  html.P("新账号不设初始密码：创建后显示一次性链接，由本人打开后设置密码（24 小时内有效）。", className="hint"),
