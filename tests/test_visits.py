@@ -25,7 +25,8 @@ def test_visit_rounds_kpis_missed_and_campaign(engine):
     assert made == sum(expected.values()) > 1000
     assert run_visit_round(engine, now + timedelta(days=1)) == 0  # the round exists: nothing twice
     with engine.connect() as conn:
-        by_plan = dict(conn.execute(select(VisitTask.plan, func.count()).group_by(VisitTask.plan)).all())
+        by_plan = dict(conn.execute(select(VisitTask.plan, func.count())  # campaigns other tests started aside
+                                    .where(VisitTask.campaign_id.is_(None)).group_by(VisitTask.plan)).all())
         assert by_plan == expected
         task = conn.execute(select(VisitTask).where(VisitTask.plan == "elderly_alone").order_by(VisitTask.id)).first()
         worker = conn.execute(select(Staff.id).join(Area, Area.id == Staff.area_id).where(
