@@ -49,7 +49,8 @@ def test_visit_rounds_kpis_missed_and_campaign(engine):
         assert fig.completion == 100.0 / due and fig.on_time_rate == 100.0
         missed = visits.missed_visits(conn, comm, later)
         assert sum(missed.values()) == due - 1  # every other visit due by then was missed
-        assert conn.execute(select(AccessLog.target).where(AccessLog.action == "visit_record")).scalar() == f"visit:{task.id}"
+        assert f"visit:{task.id}" in conn.execute(select(AccessLog.target).where(  # other tests' visits beside it
+            AccessLog.action == "visit_record")).scalars().all()
     # the next round comes once the weekly task is due
     assert run_visit_round(engine, later) == expected["elderly_alone"]
     with engine.begin() as conn:
