@@ -16,7 +16,8 @@ from governance.queries import area_by_code
 from governance.timeutil import format_local
 
 from .auth import client_ip, principal
-from .auth_pages import _cross_site, _page
+from .auth_pages import _cross_site
+from .refusals import page as _page
 from .runtime import current
 
 admin_routes = Blueprint("admin_routes", __name__)

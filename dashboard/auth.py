@@ -17,6 +17,7 @@ from governance.accounts import ACTOR_AREA, resolve_session
 from governance.embed_tokens import EmbedTokenError, read_embed_token, renewed
 from governance.models import Area
 
+from .refusals import refusal_component, refusal_page
 from .runtime import current
 
 SESSION_COOKIE = "gc_session"
@@ -223,8 +224,6 @@ def _screen_ids(endpoint: str):
 
 def _refuse(status: int, message: str):
     if request.accept_mimetypes.accept_html and request.method == "GET" and not request.path.startswith("/api/"):
-        from .auth_pages import refusal_page
-
         return refusal_page(message, status)
     return flask.jsonify(error=message), status
 
@@ -331,8 +330,6 @@ def guard_pages() -> None:
         def guarded(*args, _layout=layout, _access=access, **kwargs):
             p = principal()
             if not allowed(p, _access):
-                from .auth_pages import refusal_component
-
                 return refusal_component(p)
             return _layout(*args, **kwargs)
         guarded.__access__ = access

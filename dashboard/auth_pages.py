@@ -20,40 +20,14 @@ from governance.embed_tokens import EmbedTokenError, mint_embed_token
 from governance.models import Area, KioskDevice
 
 from .auth import (CSRF_COOKIE, SESSION_COOKIE, client_ip, principal, set_csrf_cookie, set_session_cookie)
+from .refusals import page as _page
+from .refusals import refusal_page
 from .runtime import current
 
 auth_routes = Blueprint("auth_routes", __name__)
 FORM_SALT = "login-form"       # the sign-in form's token is signed over the browser's nonce …
 NONCE_COOKIE = "gc_login_nonce"  # … which only this site can read (HttpOnly) or send (SameSite=Strict)
 FORM_MAX_AGE = 3600
-
-PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · 网格驾驶舱</title>
-<link rel="stylesheet" href="/assets/cockpit.css"></head>
-<body class="auth-body"><main class="auth-card"><h1>网格驾驶舱</h1>{body}</main></body></html>"""
-
-
-def _page(title: str, body: str, status: int = 200) -> flask.Response:
-    return flask.Response(PAGE.format(title=escape(title), body=body), status=status, mimetype="text/html")
-
-
-def refusal_page(message: str, status: int) -> flask.Response:
-    """A full HTML page explaining a refusal (expired link, revoked device, no permission)."""
-    return _page("无法访问", f'<p class="auth-error">{escape(message)}</p><p><a href="/login">登录</a></p>', status)
-
-
-def refusal_component(p):
-    """What a page shows in place of its content when the principal may not see it."""
-    from dash import dcc, html
-
-    if p.kind == "anonymous":
-        return html.Div([dcc.Location(id="to-login", href="/login", refresh=True), html.P("请先登录")])
-    if p.kind == "user" and p.department:  # a department (吹哨报到) lands on its own 报到 page
-        return html.Div([dcc.Location(id="to-dept", href="/dept", refresh=True), html.P("此页面无权访问，正在打开本部门报到页…")])
-    return html.Div(className="page refusal", children=[html.H1("无权访问"),
-                                                        html.P(f"当前身份（{p.label}）不能查看此页面。"),
-                                                        dcc.Link("返回驾驶舱", href="/")])
-
 
 def _form_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current().secret(), salt=FORM_SALT)

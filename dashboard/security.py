@@ -67,7 +67,7 @@ def install_error_answers(app: dash.Dash) -> None:
 
     def answer(status: int, message: str):
         if request.accept_mimetypes.accept_html and request.method == "GET" and not request.path.startswith("/api/"):
-            from .auth_pages import refusal_page
+            from .refusals import refusal_page
 
             return refusal_page(message, status)
         return flask.jsonify(error=message), status

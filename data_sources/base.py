@@ -11,15 +11,10 @@ from typing import Any, Iterator
 import orjson
 import yaml
 
+from .errors import FeedError, RecordError  # noqa: F401 - named here too, as every connector imports them
+from .fields import parse_time
+
 MAPPINGS_FILE = Path(__file__).with_name("mappings.yaml")
-
-
-class RecordError(ValueError):
-    """A single record is malformed: it goes to quarantine with this message as its reason."""
-
-
-class FeedError(RuntimeError):
-    """The feed itself failed (HTTP error, timeout, unreadable page): the run is retried later."""
 
 
 @dataclass
@@ -115,8 +110,6 @@ class Source:
         """The newest `cursor_field` value among `records` and `cursor` (unparseable values are skipped)."""
         if not self.cursor_field:
             return cursor
-        from .fields import parse_time
-
         newest, newest_at = cursor, None
         if cursor:
             try:

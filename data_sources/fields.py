@@ -9,7 +9,7 @@ from governance.geo import to_wgs84
 from governance.taxonomy import load_taxonomy
 from governance.timeutil import SHANGHAI, to_utc_naive
 
-from .base import RecordError
+from .errors import RecordError
 
 MAX_DESCRIPTION = 10_000
 TRUNCATION_NOTE = "…（内容过长已截断，全文见原始记录）"

@@ -21,7 +21,7 @@ from governance.accounts import log_access
 from governance.bulk_rows import insert_rows
 from governance.models import Quarantine
 from governance.people_address import AddressResolver
-from governance.people_models import Household, PeopleImport, Place, Resident
+from governance.models import Household, PeopleImport, Place, Resident
 from governance.privacy import mask_name
 from governance.progress import progress
 from governance.timeutil import to_local, utcnow

@@ -9,6 +9,8 @@ from sqlalchemy.engine import Engine
 from governance.timeutil import utcnow
 from governance.visits import generate_tasks
 
+from .leases import leased_job
+
 log = logging.getLogger(__name__)
 VISIT_JOB_SECONDS = 3600
 
@@ -24,7 +26,5 @@ def run_visit_round(engine: Engine, now=None) -> int:
 
 def visit_jobs(engine: Engine) -> list[tuple[Callable, int, str]]:
     """(func, seconds, id) of the visit job, for data_sources.scheduler (leased: one process runs it)."""
-    from .scheduler import leased_job
-
     return [(lambda: leased_job(engine, "visits", VISIT_JOB_SECONDS, lambda: run_visit_round(engine)),
              VISIT_JOB_SECONDS, "visits")]

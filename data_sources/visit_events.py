@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from governance.models import Area, Event, Staff
-from governance.people_models import Household, VisitTask
+from governance.models import Household, VisitTask
 from governance.taxonomy import load_taxonomy
 from governance.visits import link_event
 

@@ -14,7 +14,7 @@ from datetime import date, datetime
 import numpy as np
 
 from governance.bulk_rows import insert_rows
-from governance.people_models import Household, Place, Resident
+from governance.models import Household, Place, Resident
 from governance.progress import progress
 
 from .names import _GIVEN, _SURNAMES

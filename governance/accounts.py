@@ -11,8 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, insert, select, update
 
 from .access import Principal, validate_role
-from .department_accounts import department_of
-from .models import AccessLog, Area, AuthSession, KioskDevice, LoginAttempt, UserAccount
+from .models import AccessLog, Area, AuthSession, DepartmentAccount, KioskDevice, LoginAttempt, UserAccount
 
 HASHER = PasswordHasher()  # Argon2id with the library's recommended parameters
 _DUMMY_HASH = HASHER.hash("not-a-real-password")  # equal work for unknown accounts
@@ -251,3 +250,9 @@ def device_by_token(conn, token: str) -> int | None:
     """Id of the live device a kiosk link's token belongs to, or None."""
     return conn.execute(select(KioskDevice.id).where(KioskDevice.token_sha256 == digest(token or ""),
                                                      KioskDevice.revoked_at.is_(None))).scalar()
+
+
+def department_of(conn, user_id: int) -> str | None:
+    """The department code a `department` account speaks for (None when it has none)."""
+    return conn.execute(select(DepartmentAccount.department_code)
+                        .where(DepartmentAccount.user_id == user_id)).scalar()

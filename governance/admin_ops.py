@@ -16,7 +16,7 @@ from sqlalchemy import func, insert, select, update
 from .access import ROLES, Principal, scope_condition
 from .accounts import (create_device, create_user, digest, log_access, revoke_device, rotate_device, set_active,
                        set_password, validate_playlist)
-from .admin_models import AdminChange, ApiClientUse, PasswordReset
+from .models import AdminChange, ApiClientUse, PasswordReset
 from .api_clients import SCOPES
 from .models import ApiClient, Area, AuthSession, KioskDevice, UserAccount
 

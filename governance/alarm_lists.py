@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from .alarm_mgmt import community_code
-from .models import Area, Event, Staff, Warning
+from .models import Area, Event, Staff, RaisedWarning
 from .scope import subtree
 from .warnings import RANK
 
@@ -27,18 +27,18 @@ def _names(conn: Connection, codes) -> dict[str, str]:
 
 def supervision_count(conn: Connection, scope_path: str) -> int:
     """How many open warnings of a scope are under supervision (督办)."""
-    return conn.execute(select(func.count()).select_from(Warning).where(
-        Warning.cleared_at.is_(None), Warning.supervised_at.is_not(None),
-        subtree(Warning.area_path, scope_path))).scalar() or 0
+    return conn.execute(select(func.count()).select_from(RaisedWarning).where(
+        RaisedWarning.cleared_at.is_(None), RaisedWarning.supervised_at.is_not(None),
+        subtree(RaisedWarning.area_path, scope_path))).scalar() or 0
 
 
 def supervision_list(conn: Connection, scope_path: str, now: datetime, limit: int = 200) -> list[dict]:
     """Supervised warnings of a scope: the earliest review date first, then the longest overdue."""
-    rows = conn.execute(select(*Warning.__table__.c, Staff.name.label("owner"))
-                        .outerjoin(Staff, Staff.id == Warning.supervisor_id)
-                        .where(Warning.cleared_at.is_(None), Warning.supervised_at.is_not(None),
-                               subtree(Warning.area_path, scope_path))
-                        .order_by(Warning.review_at, Warning.id).limit(limit)).all()
+    rows = conn.execute(select(*RaisedWarning.__table__.c, Staff.name.label("owner"))
+                        .outerjoin(Staff, Staff.id == RaisedWarning.supervisor_id)
+                        .where(RaisedWarning.cleared_at.is_(None), RaisedWarning.supervised_at.is_not(None),
+                               subtree(RaisedWarning.area_path, scope_path))
+                        .order_by(RaisedWarning.review_at, RaisedWarning.id).limit(limit)).all()
     events = _events(conn, [int(r.subject) for r in rows])
     names = _names(conn, [community_code(r.area_path) for r in rows])
     out = []
@@ -55,19 +55,19 @@ def supervision_list(conn: Connection, scope_path: str, now: datetime, limit: in
 
 def shelved_list(conn: Connection, scope_path: str, now: datetime) -> list[dict]:
     """Warnings shelved now in a scope: who, why, until when."""
-    rows = conn.execute(select(Warning).where(Warning.cleared_at.is_(None), Warning.shelved_until > now,
-                                              subtree(Warning.area_path, scope_path))
-                        .order_by(Warning.shelved_until)).all()
+    rows = conn.execute(select(RaisedWarning).where(RaisedWarning.cleared_at.is_(None), RaisedWarning.shelved_until > now,
+                                              subtree(RaisedWarning.area_path, scope_path))
+                        .order_by(RaisedWarning.shelved_until)).all()
     return [{"warning": w.id, "kind": w.kind, "subject": w.subject, "level": w.level, "by": w.shelved_by,
              "reason": w.shelve_reason, "at": w.shelved_at, "until": w.shelved_until} for w in rows]
 
 
 def shelvable(conn: Connection, scope_path: str, now: datetime, limit: int = 20) -> list[dict]:
     """The open event warnings on the action list of a scope a person may shelve, most urgent first."""
-    rows = conn.execute(select(Warning).where(
-        Warning.cleared_at.is_(None), Warning.kind == "event", Warning.supervised_at.is_(None),
-        Warning.flood_id.is_(None), (Warning.shelved_until.is_(None)) | (Warning.shelved_until <= now),
-        Warning.level.in_(("red", "orange")), subtree(Warning.area_path, scope_path))).all()
+    rows = conn.execute(select(RaisedWarning).where(
+        RaisedWarning.cleared_at.is_(None), RaisedWarning.kind == "event", RaisedWarning.supervised_at.is_(None),
+        RaisedWarning.flood_id.is_(None), (RaisedWarning.shelved_until.is_(None)) | (RaisedWarning.shelved_until <= now),
+        RaisedWarning.level.in_(("red", "orange")), subtree(RaisedWarning.area_path, scope_path))).all()
     rows = sorted(rows, key=lambda w: (-RANK[w.level], -w.raised_at.timestamp(), -w.id))[:limit]
     events = _events(conn, [int(w.subject) for w in rows])
     return [{"warning": w.id, "event": int(w.subject), "level": w.level, "raised_at": w.raised_at,

@@ -11,7 +11,7 @@ import yaml
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from .models import AccessLog, Area, Event, EventAudit, Staff, Warning
+from .models import AccessLog, Area, Event, EventAudit, Staff, RaisedWarning
 from .scope import subtree
 from .timeutil import format_local
 from .warnings import LABELS, LEVELS, RULES_FILE, RulesError
@@ -100,8 +100,8 @@ def supervise_due(conn: Connection, now: datetime, rules: AlarmRules) -> int:
     """Move open event warnings whose event is overdue past the set age to 督办 (owner, review date)."""
     cutoff = now - timedelta(days=rules.supervise_overdue_days)
     candidates = {int(s): (wid, path) for wid, s, path in conn.execute(
-        select(Warning.id, Warning.subject, Warning.area_path).where(
-            Warning.kind == "event", Warning.cleared_at.is_(None), Warning.supervised_at.is_(None)))}
+        select(RaisedWarning.id, RaisedWarning.subject, RaisedWarning.area_path).where(
+            RaisedWarning.kind == "event", RaisedWarning.cleared_at.is_(None), RaisedWarning.supervised_at.is_(None)))}
     if not candidates:
         return 0
     due: list[int] = []
@@ -117,7 +117,7 @@ def supervise_due(conn: Connection, now: datetime, rules: AlarmRules) -> int:
     for eid in due:
         wid, path = candidates[eid]
         sid, name = owners.get(community_code(path), (None, "街道督办"))
-        conn.execute(update(Warning).where(Warning.id == wid).values(
+        conn.execute(update(RaisedWarning).where(RaisedWarning.id == wid).values(
             supervised_at=now, supervisor_id=sid, review_at=review, updated_at=now))
         audits.append({"event_id": eid, "at": now, "actor": "系统", "action": "转入督办", "field": "督办人",
                        "from_value": None, "to_value": name,
@@ -138,7 +138,7 @@ def shelve(conn: Connection, warning_id: int, role: str | None, user: str, reaso
 
     Only roles listed in the rules may; the reason must be real and the expiry within the maximum.
     With `event_id` only that event's own warning is shelved; `within` (a condition on
-    Warning.area_path, access.scope_condition) keeps it to the caller's scope. Shelving also acknowledges.
+    RaisedWarning.area_path, access.scope_condition) keeps it to the caller's scope. Shelving also acknowledges.
     """
     if role not in rules.shelve_roles:
         raise ShelveError("您的角色不能搁置预警")
@@ -151,13 +151,13 @@ def shelve(conn: Connection, warning_id: int, role: str | None, user: str, reaso
         raise ShelveError("搁置时长须为小时数") from None
     if not 0 < hours <= rules.shelve_max_hours:
         raise ShelveError(f"搁置时长须在 0–{rules.shelve_max_hours:g} 小时之间")
-    where = [Warning.id == int(warning_id), Warning.cleared_at.is_(None)]
+    where = [RaisedWarning.id == int(warning_id), RaisedWarning.cleared_at.is_(None)]
     if event_id is not None:
-        where += [Warning.kind == "event", Warning.subject == str(int(event_id))]
+        where += [RaisedWarning.kind == "event", RaisedWarning.subject == str(int(event_id))]
     if within is not None:
         where.append(within)
-    row = conn.execute(select(Warning.id, Warning.kind, Warning.subject, Warning.level,
-                              Warning.acknowledged_at).where(*where)).first()
+    row = conn.execute(select(RaisedWarning.id, RaisedWarning.kind, RaisedWarning.subject, RaisedWarning.level,
+                              RaisedWarning.acknowledged_at).where(*where)).first()
     if row is None:
         raise ShelveError("该预警已解除或不属于此事件")
     until = now + timedelta(hours=hours)
@@ -165,7 +165,7 @@ def shelve(conn: Connection, warning_id: int, role: str | None, user: str, reaso
               "updated_at": now}
     if row.acknowledged_at is None:
         values |= {"acknowledged_at": now, "acknowledged_by": user}
-    conn.execute(update(Warning).where(Warning.id == row.id).values(**values))
+    conn.execute(update(RaisedWarning).where(RaisedWarning.id == row.id).values(**values))
     detail = f"{LABELS[row.level]}；原因：{reason[:150]}；至 {format_local(until, '%Y-%m-%d %H:%M')}"
     conn.execute(insert(AccessLog), [{"at": now, "actor": user, "action": "shelve_warning",
                                       "target": f"warning:{row.id}", "detail": detail}])
@@ -178,7 +178,7 @@ def shelve(conn: Connection, warning_id: int, role: str | None, user: str, reaso
 
 def unshelve(conn: Connection, warning_id: int, user: str, now: datetime) -> bool:
     """End a shelving early (audited); False when the warning is not shelved now."""
-    done = conn.execute(update(Warning).where(Warning.id == int(warning_id), Warning.shelved_until > now)
+    done = conn.execute(update(RaisedWarning).where(RaisedWarning.id == int(warning_id), RaisedWarning.shelved_until > now)
                         .values(shelved_until=now, updated_at=now))
     if done.rowcount:
         conn.execute(insert(AccessLog), [{"at": now, "actor": user, "action": "unshelve_warning",
@@ -193,7 +193,7 @@ def is_shelved(row, now: datetime) -> bool:
 
 def out_of_list(now: datetime):
     """SQL condition: open warnings that are NOT on the action list (shelved, supervised, or in a flood)."""
-    return or_(Warning.shelved_until > now, Warning.supervised_at.is_not(None), Warning.flood_id.is_not(None))
+    return or_(RaisedWarning.shelved_until > now, RaisedWarning.supervised_at.is_not(None), RaisedWarning.flood_id.is_not(None))
 
 
 # ---- 泛滥 ------------------------------------------------------------------------------------------
@@ -205,13 +205,13 @@ def collapse_floods(conn: Connection, now: datetime, rules: AlarmRules) -> tuple
     collapsed (red means act now) but count toward the rate.
     """
     window = now - timedelta(minutes=rules.flood_minutes)
-    first = conn.execute(select(func.min(Warning.raised_at))).scalar()
+    first = conn.execute(select(func.min(RaisedWarning.raised_at))).scalar()
     if first is not None:  # the backlog recorded by the very first evaluation is no flood
         window = max(window, first)
-    floods = {w.subject: w for w in conn.execute(select(Warning).where(Warning.kind == "flood",
-                                                                       Warning.cleared_at.is_(None)))}
-    recent = conn.execute(select(Warning.id, Warning.area_path, Warning.level, Warning.flood_id).where(
-        Warning.kind.in_(("event", "grid")), Warning.raised_at > window, Warning.cleared_at.is_(None))).all()
+    floods = {w.subject: w for w in conn.execute(select(RaisedWarning).where(RaisedWarning.kind == "flood",
+                                                                       RaisedWarning.cleared_at.is_(None)))}
+    recent = conn.execute(select(RaisedWarning.id, RaisedWarning.area_path, RaisedWarning.level, RaisedWarning.flood_id).where(
+        RaisedWarning.kind.in_(("event", "grid")), RaisedWarning.raised_at > window, RaisedWarning.cleared_at.is_(None))).all()
     per: dict[str, list] = defaultdict(list)
     for r in recent:
         code = community_code(r.area_path)
@@ -226,32 +226,32 @@ def collapse_floods(conn: Connection, now: datetime, rules: AlarmRules) -> tuple
         members = [r.id for r in rows if r.flood_id is None and r.level != "red"]
         if flood is None:
             path = rows[0].area_path.split(code)[0] + code + "/"
-            conn.execute(insert(Warning), [{"kind": "flood", "subject": code, "area_path": path,
+            conn.execute(insert(RaisedWarning), [{"kind": "flood", "subject": code, "area_path": path,
                                             "level": rules.flood_level, "reasons": [], "raised_at": now,
                                             "updated_at": now}])
-            flood = conn.execute(select(Warning).where(Warning.kind == "flood", Warning.subject == code,
-                                                       Warning.cleared_at.is_(None))).first()
+            flood = conn.execute(select(RaisedWarning).where(RaisedWarning.kind == "flood", RaisedWarning.subject == code,
+                                                       RaisedWarning.cleared_at.is_(None))).first()
             notify.append((flood.id, "flood", code, rules.flood_level, None))
         if members:
-            conn.execute(update(Warning).where(Warning.id.in_(members)).values(flood_id=flood.id))
+            conn.execute(update(RaisedWarning).where(RaisedWarning.id.in_(members)).values(flood_id=flood.id))
             collapsed.update(members)
-        total = conn.execute(select(Warning.id).where(Warning.flood_id == flood.id)).all()
+        total = conn.execute(select(RaisedWarning.id).where(RaisedWarning.flood_id == flood.id)).all()
         reasons = [f"{rules.flood_minutes} 分钟内新增预警 {len(rows)} 条（超过 {rules.flood_count} 条即为泛滥），"
                    f"已合并 {len(total)} 条非红色预警为本条"]
-        conn.execute(update(Warning).where(Warning.id == flood.id).values(reasons=reasons, updated_at=now))
+        conn.execute(update(RaisedWarning).where(RaisedWarning.id == flood.id).values(reasons=reasons, updated_at=now))
         if notify and notify[-1][0] == flood.id:
             notify[-1] = (flood.id, "flood", code, rules.flood_level, reasons)
     for code, flood in floods.items():
         if code not in per:
-            conn.execute(update(Warning).where(Warning.id == flood.id).values(cleared_at=now, updated_at=now))
-            conn.execute(update(Warning).where(Warning.flood_id == flood.id, Warning.cleared_at.is_(None))
+            conn.execute(update(RaisedWarning).where(RaisedWarning.id == flood.id).values(cleared_at=now, updated_at=now))
+            conn.execute(update(RaisedWarning).where(RaisedWarning.flood_id == flood.id, RaisedWarning.cleared_at.is_(None))
                          .values(flood_id=None, updated_at=now))
     return collapsed, notify
 
 
 def open_floods(conn: Connection, scope_path: str) -> list:
     """Open flood summaries in a scope (newest first)."""
-    return conn.execute(select(Warning).where(Warning.kind == "flood", Warning.cleared_at.is_(None),
-                                              subtree(Warning.area_path, scope_path))
-                        .order_by(Warning.raised_at.desc())).all()
+    return conn.execute(select(RaisedWarning).where(RaisedWarning.kind == "flood", RaisedWarning.cleared_at.is_(None),
+                                              subtree(RaisedWarning.area_path, scope_path))
+                        .order_by(RaisedWarning.raised_at.desc())).all()
 

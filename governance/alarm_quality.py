@@ -9,7 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.engine import Connection
 
 from .alarm_mgmt import AlarmRules, community_code
-from .models import Area, Warning
+from .models import Area, RaisedWarning
 from .scope import subtree
 from .warnings import LEVELS
 
@@ -64,10 +64,10 @@ def alarm_quality(conn: Connection, scope_path: str, now: datetime, rules: Alarm
                                                                  Area.level.in_(("community", "micro_grid")))).all())
     communities = [c for (c,) in conn.execute(select(Area.code).where(subtree(Area.path, scope_path),
                                                                       Area.level == "community"))]
-    rows = conn.execute(select(Warning).where(
-        subtree(Warning.area_path, scope_path), Warning.kind.in_(("event", "grid")),
-        or_(Warning.raised_at >= since, Warning.cleared_at.is_(None), Warning.cleared_at >= since))).all()
-    first = conn.execute(select(Warning.raised_at).order_by(Warning.raised_at).limit(1)).scalar()
+    rows = conn.execute(select(RaisedWarning).where(
+        subtree(RaisedWarning.area_path, scope_path), RaisedWarning.kind.in_(("event", "grid")),
+        or_(RaisedWarning.raised_at >= since, RaisedWarning.cleared_at.is_(None), RaisedWarning.cleared_at >= since))).all()
+    first = conn.execute(select(RaisedWarning.raised_at).order_by(RaisedWarning.raised_at).limit(1)).scalar()
     new = [r for r in rows if r.raised_at >= since and (first is None or r.raised_at > first)]
     q.raised = len(new)
     per_comm = Counter(community_code(r.area_path) for r in new)

@@ -62,7 +62,7 @@ def _touch(conn, client_id: int, now) -> None:
 
     from sqlalchemy import update
 
-    from .admin_models import ApiClientUse
+    from .models import ApiClientUse
 
     last = conn.execute(select(ApiClientUse.last_used_at).where(ApiClientUse.client_id == client_id)).scalar()
     if last is None:

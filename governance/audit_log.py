@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, or_, select
 
 from .access import Principal, scope_condition
-from .admin_models import AdminChange
+from .models import AdminChange
 from .models import AccessLog, ApiClient, Area, Event, EventAudit, KioskDevice, UserAccount
 from .scope import subtree
 from .timeutil import format_local, to_utc_naive

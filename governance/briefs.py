@@ -19,7 +19,7 @@ from .area_stats import child_figures
 from .drills import drill_report, list_drills
 from .kpis import (DEFINITIONS, KPI_MIN_SAMPLE, TOO_FEW, compute_kpis, counted_events, kpi_text, kpis_in_window,
                    period_bounds, same_time_last_year)
-from .models import CHILD_LEVEL, AREA_LEVELS, Area, Brief, Category, Event, EventAudit, Outbox, Warning
+from .models import CHILD_LEVEL, AREA_LEVELS, Area, Brief, Category, Event, EventAudit, Outbox, RaisedWarning
 from .queries import area_by_code, area_features
 from .scope import subtree
 from .timeutil import format_local, to_local
@@ -119,10 +119,10 @@ def _community_of(path: str | None, names: dict[str, str]) -> str:
 
 
 def _warnings_table(conn: Connection, path: str, period: Period) -> dict:
-    rows = conn.execute(select(Warning.kind, Warning.subject, Warning.level, Warning.reasons, Warning.raised_at,
-                               Warning.cleared_at)
-                        .where(subtree(Warning.area_path, path), Warning.raised_at.between(period.start, period.end))
-                        .order_by(Warning.raised_at)).all()
+    rows = conn.execute(select(RaisedWarning.kind, RaisedWarning.subject, RaisedWarning.level, RaisedWarning.reasons, RaisedWarning.raised_at,
+                               RaisedWarning.cleared_at)
+                        .where(subtree(RaisedWarning.area_path, path), RaisedWarning.raised_at.between(period.start, period.end))
+                        .order_by(RaisedWarning.raised_at)).all()
     rank = {"red": 0, "orange": 1, "yellow": 2, "blue": 3}
     grids = [r.subject for r in rows if r.kind == "grid"]
     names = dict(conn.execute(select(Area.code, Area.name).where(Area.code.in_(grids))).all()) if grids else {}

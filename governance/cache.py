@@ -18,8 +18,8 @@ from typing import Callable
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from .admin_models import RuleOverride
-from .models import Event, Warning
+from .models import RuleOverride
+from .models import Event, RaisedWarning
 
 
 def data_version(conn: Connection) -> str:
@@ -27,7 +27,7 @@ def data_version(conn: Connection) -> str:
     # Warning settings changed in the admin console (RuleOverride) recolour everything. One scalar subquery per max: SQLite answers a lone max() from its index, but two aggregates in one
     # SELECT make it scan the whole table (17 ms on 76,000 events, where this takes 0.1 ms).
     row = conn.execute(select(*(select(func.max(col)).scalar_subquery() for col in (
-        Event.id, Event.updated_at, Warning.id, Warning.updated_at, RuleOverride.revision)))).one()
+        Event.id, Event.updated_at, RaisedWarning.id, RaisedWarning.updated_at, RuleOverride.revision)))).one()
     return f"{row[0]}|{row[1]}|{row[2]}|{row[3]}|r{row[4] or 0}"
 
 

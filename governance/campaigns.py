@@ -14,10 +14,10 @@ from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection
 
 from .accounts import log_access
-from .campaign_models import VisitCampaign
+from .models import VisitCampaign
 from .models import Area
 from .people import config, groups
-from .people_models import VisitTask
+from .models import VisitTask
 from .scope import subtree
 from .timeutil import SHANGHAI, to_local, to_utc_naive
 from .visits import campaign_tasks

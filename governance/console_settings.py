@@ -22,10 +22,11 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from .access import Principal
-from .admin_models import RuleOverride
+from .models import RuleOverride
 from .admin_ops import AdminError, is_root, record_change
 from .models import Area
-from .rule_settings import SettingError, _dump, get_path, parse_value, revision, set_path
+from .setting_paths import SettingError, get_path, parse_value, revision, set_path
+from .setting_paths import dump_lines as _dump
 
 
 @dataclass(frozen=True)

@@ -5,20 +5,13 @@ from datetime import datetime
 
 from sqlalchemy import insert, select
 
+from .accounts import create_user, log_access
 from .models import Department, DepartmentAccount
-
-
-def department_of(conn, user_id: int) -> str | None:
-    """The department code a `department` account speaks for (None when it has none)."""
-    return conn.execute(select(DepartmentAccount.department_code)
-                        .where(DepartmentAccount.user_id == user_id)).scalar()
 
 
 def create_department_user(conn, username: str, password: str, department_code: str, area_code: str,
                            now: datetime, display_name: str | None = None, actor: str = "system") -> int:
     """Create a department account for `department_code` serving `area_code`; ValueError on bad input."""
-    from .accounts import create_user, log_access
-
     name = conn.execute(select(Department.name).where(Department.code == (department_code or ""))).scalar()
     if name is None:
         raise ValueError(f"未知部门 {department_code}")

@@ -15,9 +15,9 @@ from sqlalchemy.engine import Connection
 
 from .accounts import log_access
 from .bulk_rows import insert_rows
-from .form_models import FormAssignment, FormPush
+from .models import FormAssignment, FormPush
 from .models import Area, Staff
-from .people_models import Place
+from .models import Place
 from .scope import subtree
 from .taxonomy import load_taxonomy
 from .visits import WORKER_ROLES, _worker_for, _workers

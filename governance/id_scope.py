@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from .access import Principal
-from .models import Area, Brief, Event, EventPhoto, Staff, Warning, Whistle
-from .people_models import Household
+from .models import Area, Brief, Event, EventPhoto, Staff, RaisedWarning, Whistle
+from .models import Household
 from .taxonomy import load_taxonomy
 
 KINDS = {
@@ -59,7 +59,7 @@ def _paths(conn: Connection, kind: str, values: list) -> dict:
         rows = conn.execute(select(Staff.id, Area.path).join(Area, Area.id == Staff.area_id)
                             .where(Staff.id.in_(ids))).all()
     elif kind == "warning":
-        rows = conn.execute(select(Warning.id, Warning.area_path).where(Warning.id.in_(ids))).all()
+        rows = conn.execute(select(RaisedWarning.id, RaisedWarning.area_path).where(RaisedWarning.id.in_(ids))).all()
     elif kind == "brief":
         rows = conn.execute(select(Brief.id, Brief.area_path).where(Brief.id.in_(ids))).all()
     elif kind == "photo":
@@ -68,12 +68,12 @@ def _paths(conn: Connection, kind: str, values: list) -> dict:
     elif kind == "household":
         rows = conn.execute(select(Household.id, Household.area_path).where(Household.id.in_(ids))).all()
     elif kind in ("form", "assignment"):
-        from .form_models import FormAssignment, FormPush
+        from .models import FormAssignment, FormPush
 
         table = FormPush if kind == "form" else FormAssignment
         rows = conn.execute(select(table.id, table.area_path).where(table.id.in_(ids))).all()
     elif kind == "campaign":
-        from .campaign_models import VisitCampaign
+        from .models import VisitCampaign
 
         rows = conn.execute(select(VisitCampaign.id, VisitCampaign.area_path).where(VisitCampaign.id.in_(ids))).all()
     elif kind in ("user", "device", "client"):

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from .timeutil import to_local
-from .warnings import LEVELS
+from .levels import LEVELS
 
 RULES_FILE = Path(__file__).with_name("participation.yaml")
 

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from .people import groups
-from .people_models import Household, Place, Resident
+from .models import Household, Place, Resident
 from .privacy import mask_name, mask_phone
 from .scope import subtree
 

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from .models import Area
 from .people import groups
-from .people_models import Household, PeopleRollup, Place, Resident
+from .models import Household, PeopleRollup, Place, Resident
 from .scope import subtree
 
 METRICS = {

@@ -8,45 +8,18 @@ open round (created + new interval), so the 逾期未访 warnings and the worker
 """
 from __future__ import annotations
 
-import copy
-import json
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
 from .access import Principal
-from .console_settings import SettingsDoc, apply, changed_rows, effective, overrides
-from .people import config, groups
-from .people_models import VisitTask
-from .visits import Plan, parse_plans
+from .console_settings import apply, changed_rows
+from .people import groups
+from .models import VisitTask
+from .visits import PLANS, effective_plans, plan_doc  # noqa: F401 - named here too
 
 FIELDS = {"every_days": "走访间隔（天）", "label": "说明"}
-
-
-def _plans_doc() -> dict:
-    return {p["group"]: {"every_days": p["every_days"], "label": p.get("label", "")}
-            for p in copy.deepcopy(config().get("visit_plans", []))}
-
-
-def _as_entries(doc: dict) -> list[dict]:
-    return [{"group": group, **entry} for group, entry in doc.items()]
-
-
-PLANS = SettingsDoc(key="people", base=_plans_doc, check=lambda doc: parse_plans(_as_entries(doc)),
-                    error=ValueError, action="plan_change",
-                    editable=lambda: [f"{g}.{f}" for g in _plans_doc() for f in FIELDS])
-
-
-@lru_cache(maxsize=16)
-def _plans_for(key: str) -> tuple[Plan, ...]:
-    return tuple(parse_plans(_as_entries(effective(PLANS, json.loads(key)))))
-
-
-def effective_plans(conn: Connection) -> list[Plan]:
-    """The visit plans in force: people.yaml plus the console's changes, validated (cached per set of changes)."""
-    return list(_plans_for(json.dumps(overrides(conn, PLANS), sort_keys=True, ensure_ascii=False)))
 
 
 def label(path: str) -> str:
@@ -62,7 +35,7 @@ def choices() -> list[dict]:
 
 def plan_rows(conn: Connection) -> list[dict]:
     """Every special group: its plan in force (or none), the file's interval, open visits, who changed it."""
-    base, changed = _plans_doc(), changed_rows(conn, PLANS)
+    base, changed = plan_doc(), changed_rows(conn, PLANS)
     plans = {p.group: p for p in effective_plans(conn)}
     open_n = dict(conn.execute(select(VisitTask.plan, func.count()).where(VisitTask.done_at.is_(None))
                                .group_by(VisitTask.plan)).all())

@@ -15,10 +15,12 @@ from datetime import datetime
 from functools import lru_cache
 
 import yaml
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from .admin_models import RuleOverride
+from .models import RuleOverride
+from .setting_paths import SettingError, get_path, parse_value, revision, set_path  # noqa: F401 - named here too
+from .setting_paths import dump_lines as _dump
 from .warnings import RULES_FILE, Rules, RulesError, parse_rules
 
 # Labels of the settings a leader recognises; other editable leaves show their path.
@@ -43,10 +45,6 @@ SKIP_KEYS = {"colors", "reason", "level", "children", "levels"}  # colours and r
 KEEP_LEVEL = {"event.accept_level", "event.repeat.level", "event.rework_level"}
 
 
-class SettingError(ValueError):
-    """A setting that cannot be changed (unknown path), with a Chinese message."""
-
-
 @lru_cache(maxsize=1)
 def _file_text() -> str:
     return RULES_FILE.read_text(encoding="utf-8")
@@ -55,34 +53,6 @@ def _file_text() -> str:
 def file_doc() -> dict:
     """The rules document as the file holds it (a fresh copy)."""
     return yaml.safe_load(_file_text())
-
-
-def _key(container, part: str):
-    if isinstance(container, list):
-        return int(part)
-    if part in container:
-        return part
-    try:
-        return int(part) if int(part) in container else part
-    except ValueError:
-        return part
-
-
-def get_path(doc, path: str):
-    """The value at a dotted path ("event.repeat.count", "event.elapsed.1.at_least")."""
-    node = doc
-    for part in path.split("."):
-        node = node[_key(node, part)]
-    return node
-
-
-def set_path(doc, path: str, value) -> None:
-    """Set the value at a dotted path (which must exist)."""
-    *head, last = path.split(".")
-    node = doc
-    for part in head:
-        node = node[_key(node, part)]
-    node[_key(node, last)] = value
 
 
 def editable_paths(doc: dict | None = None) -> list[str]:
@@ -137,11 +107,6 @@ def overrides(conn: Connection) -> dict:
             if r.value is not None and ":" not in r.path}  # "doc:path" rows: governance/console_settings.py
 
 
-def revision(conn: Connection) -> int:
-    """The newest change's revision (0 when nothing was ever changed): part of the data version."""
-    return conn.execute(select(func.max(RuleOverride.revision))).scalar() or 0
-
-
 def effective_doc(overrides_: dict) -> dict:
     """The file's document with the console's changes laid over it."""
     doc = file_doc()
@@ -164,19 +129,6 @@ def current_rules(bind: Connection | Engine) -> Rules:
         with bind.connect() as conn:
             return current_rules(conn)
     return _rules_for(json.dumps(overrides(bind), sort_keys=True, ensure_ascii=False))
-
-
-def parse_value(text: str):
-    """A typed value as the YAML file would read it ("3" → 3, "0.5" → 0.5, "false" → False)."""
-    try:
-        value = yaml.safe_load(str(text))
-    except yaml.YAMLError:
-        return str(text)
-    return value if isinstance(value, (int, float, str, bool)) or value is None else str(text)
-
-
-def _dump(doc: dict) -> list[str]:
-    return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, default_flow_style=None).splitlines()
 
 
 def propose(conn: Connection, path: str, text: str) -> dict:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from .people import groups
-from .people_models import Resident, VisitTask
+from .models import Resident, VisitTask
 from .privacy import mask_name
 from .timeutil import to_utc_naive
 from .visits import open_tasks_for_staff, record_visit

@@ -6,18 +6,22 @@ The scheduler calls `generate_tasks` (data_sources/people_jobs.py); the worker's
 """
 from __future__ import annotations
 
+import copy
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.engine import Connection
 
 from .accounts import log_access
 from .bulk_rows import insert_rows
+from .console_settings import SettingsDoc, effective, overrides
 from .models import Area, Staff
 from .people import config, groups
-from .people_models import Household, Resident, VisitTask
+from .models import Household, Resident, VisitTask
 from .scope import subtree
 
 WORKER_ROLES = ("micro_grid_worker", "grid_worker")  # the micro-grid's own, else its general grid's
@@ -45,11 +49,35 @@ def parse_plans(entries: list) -> list[Plan]:
     return out
 
 
+# The plans as the admin console may change them (governance/plan_settings.py edits them, #22).
+def plan_doc() -> dict:
+    """people.yaml's visit plans keyed by group (a fresh copy)."""
+    return {p["group"]: {"every_days": p["every_days"], "label": p.get("label", "")}
+            for p in copy.deepcopy(config().get("visit_plans", []))}
+
+
+def _as_entries(doc: dict) -> list[dict]:
+    return [{"group": group, **entry} for group, entry in doc.items()]
+
+
+PLANS = SettingsDoc(key="people", base=plan_doc, check=lambda doc: parse_plans(_as_entries(doc)),
+                    error=ValueError, action="plan_change",
+                    editable=lambda: [f"{g}.{f}" for g in plan_doc() for f in ("every_days", "label")])
+
+
+@lru_cache(maxsize=16)
+def _plans_for(key: str) -> tuple[Plan, ...]:
+    return tuple(parse_plans(_as_entries(effective(PLANS, json.loads(key)))))
+
+
+def effective_plans(conn: Connection) -> list[Plan]:
+    """The visit plans in force: people.yaml plus the console's changes, validated (cached per set of changes)."""
+    return list(_plans_for(json.dumps(overrides(conn, PLANS), sort_keys=True, ensure_ascii=False)))
+
+
 def plans(conn: Connection | None = None) -> list[Plan]:
     """The visit plans in force: people.yaml's, or with a connection the admin console's changes laid over it."""
     if conn is not None:
-        from .plan_settings import effective_plans  # the console's changes (#22), stored in the database
-
         return effective_plans(conn)
     return parse_plans(config().get("visit_plans", []))
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from .alarm_mgmt import collapse_floods, load_alarm_rules
-from .models import Area, Outbox, Warning
+from .models import Area, Outbox, RaisedWarning
 from .scope import subtree
 from .warning_eval import evaluate_scope
 from .warnings import LABELS, RANK, Rules
@@ -42,9 +42,9 @@ def sync_warnings(conn: Connection, scope_path: str, now: datetime, rules: Rules
         if level != "none":
             wanted[("grid", path.strip("/").split("/")[-1])] = (level, reasons, path)
     open_rows = {(w.kind, w.subject): w for w in conn.execute(
-        select(Warning).where(Warning.cleared_at.is_(None), Warning.kind.in_(("event", "grid")),
-                              subtree(Warning.area_path, scope_path)))}
-    first_sync = conn.execute(select(Warning.id).limit(1)).first() is None
+        select(RaisedWarning).where(RaisedWarning.cleared_at.is_(None), RaisedWarning.kind.in_(("event", "grid")),
+                              subtree(RaisedWarning.area_path, scope_path)))}
+    first_sync = conn.execute(select(RaisedWarning.id).limit(1)).first() is None
     to_notify: list[tuple[int, str, str, list[str]]] = []
     new_rows = []
     for key, (level, reasons, path) in wanted.items():
@@ -53,22 +53,22 @@ def sync_warnings(conn: Connection, scope_path: str, now: datetime, rules: Rules
             new_rows.append({"kind": key[0], "subject": key[1], "area_path": path, "level": level,
                              "reasons": reasons, "raised_at": now, "updated_at": now})
         elif old.level != level or list(old.reasons or []) != reasons:
-            conn.execute(update(Warning).where(Warning.id == old.id).values(level=level, reasons=reasons,
+            conn.execute(update(RaisedWarning).where(RaisedWarning.id == old.id).values(level=level, reasons=reasons,
                                                                              updated_at=now))
             result.changed += 1
             if RANK[level] > RANK[old.level] and level in rules.notify_levels and old.supervised_at is None:
                 to_notify.append((old.id, key[0], key[1], level, reasons))
     if new_rows:
-        conn.execute(insert(Warning), new_rows)
+        conn.execute(insert(RaisedWarning), new_rows)
         ids = {(w.kind, w.subject): w.id for w in conn.execute(
-            select(Warning.id, Warning.kind, Warning.subject).where(Warning.cleared_at.is_(None),
-                                                                    Warning.raised_at == now))}
+            select(RaisedWarning.id, RaisedWarning.kind, RaisedWarning.subject).where(RaisedWarning.cleared_at.is_(None),
+                                                                    RaisedWarning.raised_at == now))}
         result.raised = len(new_rows)
         to_notify += [(ids[(r["kind"], r["subject"])], r["kind"], r["subject"], r["level"], r["reasons"])
                       for r in new_rows if r["level"] in rules.notify_levels]
     ended = [w.id for key, w in open_rows.items() if key not in wanted]
     if ended:
-        conn.execute(update(Warning).where(Warning.id.in_(ended)).values(cleared_at=now, updated_at=now))
+        conn.execute(update(RaisedWarning).where(RaisedWarning.id.in_(ended)).values(cleared_at=now, updated_at=now))
         result.cleared = len(ended)
     if not first_sync:  # a flood of new warnings in a community becomes one summary (alarm_mgmt)
         collapsed, floods = collapse_floods(conn, now, load_alarm_rules())
@@ -112,15 +112,15 @@ def acknowledge(conn: Connection, warning_id: int, user: str, now: datetime, *, 
     event, or of a grid, gives False and changes nothing. The time of acknowledgement is kept
     (acknowledged_at − raised_at is the time to acknowledge on the 预警质量 page).
     """
-    where = [Warning.id == warning_id, Warning.cleared_at.is_(None),
-             Warning.kind == "event", Warning.subject == str(int(event_id))]
-    done = conn.execute(update(Warning).where(*where).values(
-        acknowledged_by=func.coalesce(Warning.acknowledged_by, user),
-        acknowledged_at=func.coalesce(Warning.acknowledged_at, now), updated_at=now))
+    where = [RaisedWarning.id == warning_id, RaisedWarning.cleared_at.is_(None),
+             RaisedWarning.kind == "event", RaisedWarning.subject == str(int(event_id))]
+    done = conn.execute(update(RaisedWarning).where(*where).values(
+        acknowledged_by=func.coalesce(RaisedWarning.acknowledged_by, user),
+        acknowledged_at=func.coalesce(RaisedWarning.acknowledged_at, now), updated_at=now))
     return done.rowcount == 1
 
 
 def open_warning_for_event(conn: Connection, event_id: int):
     """The open warning of an event, if any."""
-    return conn.execute(select(Warning).where(Warning.kind == "event", Warning.subject == str(event_id),
-                                              Warning.cleared_at.is_(None))).first()
+    return conn.execute(select(RaisedWarning).where(RaisedWarning.kind == "event", RaisedWarning.subject == str(event_id),
+                                              RaisedWarning.cleared_at.is_(None))).first()

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from .models import Event, Warning
+from .models import Event, RaisedWarning
 from .scope import subtree
 from .warning_eval import ScopeWarnings
 
@@ -19,10 +19,10 @@ from .warning_eval import ScopeWarnings
 def scope_from_table(conn: Connection, scope_path: str, now: datetime) -> ScopeWarnings:
     """ScopeWarnings of a scope read from the open warning rows (what the scheduler last evaluated)."""
     out = ScopeWarnings()
-    rows = conn.execute(select(Warning.id, Warning.kind, Warning.subject, Warning.area_path, Warning.level,
-                               Warning.reasons, Warning.shelved_until, Warning.supervised_at, Warning.flood_id)
-                        .where(Warning.cleared_at.is_(None), Warning.kind.in_(("event", "grid")),
-                               subtree(Warning.area_path, scope_path))).all()
+    rows = conn.execute(select(RaisedWarning.id, RaisedWarning.kind, RaisedWarning.subject, RaisedWarning.area_path, RaisedWarning.level,
+                               RaisedWarning.reasons, RaisedWarning.shelved_until, RaisedWarning.supervised_at, RaisedWarning.flood_id)
+                        .where(RaisedWarning.cleared_at.is_(None), RaisedWarning.kind.in_(("event", "grid")),
+                               subtree(RaisedWarning.area_path, scope_path))).all()
     off = {"supervised": 0, "shelved": 0, "flooded": 0}
     for r in rows:
         reasons = list(r.reasons or [])
@@ -45,9 +45,9 @@ def scope_from_table(conn: Connection, scope_path: str, now: datetime) -> ScopeW
             out.hidden.add(eid)
     out.off_list = off
     out.floods = [(p, lv, list(reasons or [])) for p, lv, reasons in conn.execute(
-        select(Warning.area_path, Warning.level, Warning.reasons).where(
-            Warning.cleared_at.is_(None), Warning.kind == "flood", subtree(Warning.area_path, scope_path))
-        .order_by(Warning.raised_at.desc()))]
+        select(RaisedWarning.area_path, RaisedWarning.level, RaisedWarning.reasons).where(
+            RaisedWarning.cleared_at.is_(None), RaisedWarning.kind == "flood", subtree(RaisedWarning.area_path, scope_path))
+        .order_by(RaisedWarning.raised_at.desc()))]
     ids = [eid for eid, (lv, _) in out.events.items() if lv in ("red", "orange")]  # what most_urgent ranks
     for i in range(0, len(ids), 900):
         out.event_reported.update(conn.execute(select(Event.id, Event.reported_at)

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import yaml
 
+from .levels import LABELS, LEVELS, RANK  # noqa: F401 - the colours, named here too
+
 RULES_FILE = Path(__file__).with_name("warning_rules.yaml")
-LEVELS = ("none", "blue", "yellow", "orange", "red")  # ascending severity
-LABELS = {"red": "红色预警", "orange": "橙色预警", "yellow": "黄色预警", "blue": "蓝色预警", "none": "正常"}
-RANK = {level: i for i, level in enumerate(LEVELS)}
 
 
 class RulesError(ValueError):

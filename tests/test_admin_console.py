@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from governance.access import Principal
 from governance.accounts import AuthError, authenticate, create_device, create_user
-from governance.admin_models import AdminChange
+from governance.models import AdminChange
 from governance.admin_ops import AdminError, create_api_client, create_person, list_clients, save_playlist
 from governance.cache import data_version
 from governance.models import AccessLog, Area, AuthSession, KioskDevice, UserAccount
@@ -119,7 +119,7 @@ def test_a_one_time_link_sets_a_password_once(setup, world_engine, live_server, 
     resp = dash_call(setup["adm_a"], live_server, cockpit_app, "people_action", trigger=row[0], pattern=row)
     link = re.search(r"/reset/[A-Za-z0-9_-]{40,}", flat(resp)).group(0)
     with world_engine.connect() as conn:  # only the hash is stored
-        from governance.admin_models import PasswordReset
+        from governance.models import PasswordReset
         stored = conn.execute(select(PasswordReset.token_sha256)).scalars().all()
     assert link.rsplit("/", 1)[1] not in stored
     anon = requests.Session()

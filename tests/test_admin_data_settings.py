@@ -14,7 +14,7 @@ import yaml
 from sqlalchemy import func, select, text
 
 from governance.access import Principal
-from governance.admin_models import AdminChange
+from governance.models import AdminChange
 from governance.admin_ops import AdminError
 from governance.cache import data_version
 from governance.console_settings import manages_shared, overrides
@@ -23,7 +23,7 @@ from governance.department_settings import (DEPARTMENTS, department_rows, disabl
 from governance.dispatch import DispatchError, dispatch, suggest_assignees
 from governance.models import Area, Department, Whistle
 from governance.participation import ParticipationError, load_participation
-from governance.people_models import VisitTask
+from governance.models import VisitTask
 from governance.plan_settings import effective_plans, plan_rows
 from governance.plan_settings import save as save_plan
 from governance.queries import world_info

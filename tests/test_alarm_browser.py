@@ -5,7 +5,7 @@ from sqlalchemy import select, text
 from governance.alarm_mgmt import load_alarm_rules, unshelve
 from governance.alarm_quality import alarm_quality
 from governance.area_stats import child_figures
-from governance.models import AccessLog, Warning
+from governance.models import AccessLog, RaisedWarning
 from governance.warning_store import scope_from_table
 from governance.warnings import load_rules
 
@@ -72,7 +72,7 @@ def test_community_staff_shelve_a_warning_with_a_reason_in_the_browser(world_eng
     screenshot(page, "alarm-supervision-shelved")
     try:
         with world_engine.connect() as conn:
-            w = conn.execute(select(Warning).where(Warning.id == wid)).one()
+            w = conn.execute(select(RaisedWarning).where(RaisedWarning.id == wid)).one()
             log = conn.execute(select(AccessLog).where(AccessLog.target == f"warning:{wid}",
                                                        AccessLog.action == "shelve_warning")).all()
         assert w.shelve_reason == "已电话联系物业，明早上门处理" and w.shelved_until > WORLD_NOW and len(log) == 1

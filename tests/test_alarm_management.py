@@ -8,7 +8,7 @@ from sqlalchemy import insert, select, text
 
 from governance.alarm_mgmt import ShelveError, load_alarm_rules, shelve
 from governance.area_stats import child_figures
-from governance.models import AccessLog, Event, EventAudit, Outbox, Staff, Warning
+from governance.models import AccessLog, Event, EventAudit, Outbox, Staff, RaisedWarning
 from governance.scope import subtree
 from governance.warning_eval import evaluate_scope
 from governance.warning_jobs import refresh_warnings
@@ -35,8 +35,8 @@ def _event(conn, area_id, path, key, reported, due, severity=1, code="0102", sta
 
 
 def _warning(conn, eid):
-    return conn.execute(select(Warning).where(Warning.kind == "event", Warning.subject == str(eid),
-                                              Warning.cleared_at.is_(None))).first()
+    return conn.execute(select(RaisedWarning).where(RaisedWarning.kind == "event", RaisedWarning.subject == str(eid),
+                                              RaisedWarning.cleared_at.is_(None))).first()
 
 
 def test_an_event_overdue_past_the_set_age_moves_to_supervision_with_owner_and_review_date(engine):
@@ -84,13 +84,13 @@ def test_shelving_needs_a_role_a_reason_and_an_expiry_and_ends_by_itself(engine)
     other = "/".join(path.rstrip("/").split("/")[:-2]) + "/elsewhere/"  # a scope beside this warning's grid
     with engine.begin() as conn, pytest.raises(ShelveError, match="不属于"):
         shelve(conn, wid, "community_staff", "王五", "已电话联系燃气公司", 8, NOW, ALARM,
-               within=subtree(Warning.area_path, other))
+               within=subtree(RaisedWarning.area_path, other))
     at = NOW + timedelta(minutes=3)
     with engine.begin() as conn:
         until = shelve(conn, wid, "community_staff", "王五", "已电话联系燃气公司上门处理", 8, at, ALARM, event_id=eid)
     assert until == at + timedelta(hours=8)
     with engine.connect() as conn:
-        w = conn.execute(select(Warning).where(Warning.id == wid)).one()
+        w = conn.execute(select(RaisedWarning).where(RaisedWarning.id == wid)).one()
         log = conn.execute(select(AccessLog).where(AccessLog.target == f"warning:{wid}")).one()
         hist = conn.execute(select(EventAudit).where(EventAudit.event_id == eid, EventAudit.action == "搁置预警")).one()
         during = scope_from_table(conn, "/", at + timedelta(hours=7, minutes=59))
@@ -113,7 +113,7 @@ def test_acknowledge_needs_the_event_and_keeps_the_first_time(engine):
             acknowledge(conn, wid, "张三", NOW)  # noqa - event_id is required
         assert acknowledge(conn, wid, "张三", NOW + timedelta(minutes=4), event_id=eid)
         assert acknowledge(conn, wid, "李四", NOW + timedelta(minutes=9), event_id=eid)
-        w = conn.execute(select(Warning).where(Warning.id == wid)).one()
+        w = conn.execute(select(RaisedWarning).where(RaisedWarning.id == wid)).one()
     assert (w.acknowledged_by, w.acknowledged_at - w.raised_at) == ("张三", timedelta(minutes=4))
 
 
@@ -145,9 +145,9 @@ def test_a_flood_in_one_community_becomes_one_summary_warning_and_ends(engine):
     at = NOW + timedelta(minutes=2)
     refresh_warnings(engine, at)
     with engine.connect() as conn:
-        flood = conn.execute(select(Warning).where(Warning.kind == "flood", Warning.cleared_at.is_(None))).one()
-        members = conn.execute(select(Warning).where(Warning.flood_id == flood.id)).all()
-        new = conn.execute(select(Warning).where(Warning.raised_at == at, Warning.kind != "flood")).all()
+        flood = conn.execute(select(RaisedWarning).where(RaisedWarning.kind == "flood", RaisedWarning.cleared_at.is_(None))).one()
+        members = conn.execute(select(RaisedWarning).where(RaisedWarning.flood_id == flood.id)).all()
+        new = conn.execute(select(RaisedWarning).where(RaisedWarning.raised_at == at, RaisedWarning.kind != "flood")).all()
         outbox = conn.execute(select(Outbox)).all()
         listed = scope_from_table(conn, community, at)
     assert flood.area_path == community and len(new) > ALARM.flood_count
@@ -161,8 +161,8 @@ def test_a_flood_in_one_community_becomes_one_summary_warning_and_ends(engine):
     quiet = at + timedelta(minutes=ALARM.flood_minutes + 1)
     refresh_warnings(engine, quiet)
     with engine.connect() as conn:
-        assert conn.execute(select(Warning.cleared_at).where(Warning.id == flood.id)).scalar() == quiet
-        assert not conn.execute(select(Warning).where(Warning.flood_id == flood.id, Warning.cleared_at.is_(None))).all()
+        assert conn.execute(select(RaisedWarning.cleared_at).where(RaisedWarning.id == flood.id)).scalar() == quiet
+        assert not conn.execute(select(RaisedWarning).where(RaisedWarning.flood_id == flood.id, RaisedWarning.cleared_at.is_(None))).all()
 
 
 CHANGES = st.lists(st.tuples(st.sampled_from(["add", "close", "age"]), st.integers(0, 11), st.integers(0, 4),
@@ -201,8 +201,8 @@ def test_map_colour_and_warning_row_agree_for_every_area_after_random_changes(hy
         fresh = evaluate_scope(conn, sub, now, RULES)
         micro = child_figures(conn, "/".join(grids[0][1].split("/")[:6]) + "/", "micro_grid", "today", now, RULES, table)
         communities = child_figures(conn, sub, "community", "today", now, RULES, table)
-        rows = conn.execute(select(Warning.kind, Warning.subject, Warning.area_path, Warning.level).where(
-            Warning.cleared_at.is_(None), Warning.kind.in_(("event", "grid")))).all()
+        rows = conn.execute(select(RaisedWarning.kind, RaisedWarning.subject, RaisedWarning.area_path, RaisedWarning.level).where(
+            RaisedWarning.cleared_at.is_(None), RaisedWarning.kind.in_(("event", "grid")))).all()
         totals = dict(conn.execute(text("SELECT c.code, COUNT(*) FROM area c JOIN area g ON g.path LIKE c.path || '%' "
                                         "AND g.level IN ('micro_grid','dedicated_grid') WHERE c.level='community' "
                                         "GROUP BY c.code")).all())

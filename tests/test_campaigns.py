@@ -14,9 +14,9 @@ from sqlalchemy.exc import IntegrityError
 
 from dashboard.components.visit_kpi import on_time_text, visit_text
 from governance import campaigns, visits
-from governance.campaign_models import VisitCampaign
+from governance.models import VisitCampaign
 from governance.models import AccessLog, Area
-from governance.people_models import Household, Resident, VisitTask
+from governance.models import Household, Resident, VisitTask
 
 from .conftest import WORLD_NOW
 

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import delete, select, text
 
 from governance.accounts import create_user
-from governance.campaign_models import VisitCampaign
+from governance.models import VisitCampaign
 from governance.models import Area, Staff, UserAccount
-from governance.people_models import VisitTask
+from governance.models import VisitTask
 from governance import visits
 
 from .conftest import TEST_PASSWORD, WORLD_NOW, screenshot, session_cookies

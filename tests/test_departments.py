@@ -11,7 +11,7 @@ from governance.accounts import open_session, resolve_session
 from governance.department_accounts import create_department_user
 from governance.dispatch import dispatch, suggest_assignees
 from governance.id_scope import refused_ids
-from governance.models import Area, Event, EventAudit, Warning, Whistle
+from governance.models import Area, Event, EventAudit, RaisedWarning, Whistle
 from governance.participation import load_participation
 from governance.warning_eval import evaluate_scope
 from governance.warning_lifecycle import sync_warnings
@@ -70,8 +70,8 @@ def test_a_whistle_is_walked_report_reply_and_overdue_warning(engine):
     assert level == "orange"  # 2 h not accepted would only be yellow: the overdue 报到 makes it orange
     with engine.begin() as conn:
         sync_warnings(conn, "/", late, load_rules(), notify=False)
-        w = conn.execute(select(Warning.level, Warning.reasons).where(
-            Warning.kind == "event", Warning.subject == str(eid), Warning.cleared_at.is_(None))).one()
+        w = conn.execute(select(RaisedWarning.level, RaisedWarning.reasons).where(
+            RaisedWarning.kind == "event", RaisedWarning.subject == str(eid), RaisedWarning.cleared_at.is_(None))).one()
     assert w.level == "orange" and "1 个吹哨部门超时未报到" in w.reasons
     with engine.begin() as conn:  # housing hands it back: no longer overdue
         with pytest.raises(WhistleError, match="请填写退回原因"):

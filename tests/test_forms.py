@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 
 from data_sources.form_events import source_key, submit_answers
 from governance import forms
-from governance.form_models import FormAssignment
+from governance.models import FormAssignment
 from governance.models import AccessLog, Area, Event, Intake
 
 from .conftest import WORLD_NOW

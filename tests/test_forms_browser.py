@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from data_sources.form_events import KEY_PREFIX
-from governance.form_models import FormAssignment, FormPush
+from governance.models import FormAssignment, FormPush
 from governance.models import Event
 
 from .conftest import screenshot

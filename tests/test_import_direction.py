@@ -1,8 +1,10 @@
-"""Imports point down the house: governance ← data_sources ← layers, dashboard ← app.py / CLI.
+"""Imports point down the house: governance ← data_sources ← layers, dashboard ← app.py / CLI; no circles.
 
 Every module's imports are read with `ast` — at the top and inside functions alike, plus
 `importlib.import_module("…")` / `__import__("…")` with a literal name — and an import of a higher
-layer fails the test. A new top-level package or script must be given a layer here.
+layer fails the test. A new top-level package or script must be given a layer here. Within and across
+layers, no module may reach itself again through its imports (an import inside a function counts:
+it hides a circle, it does not remove it).
 """
 import ast
 from pathlib import Path
@@ -21,6 +23,7 @@ LAYERS = {
     "app": 3,            # the command line and process entry points
     "wsgi": 3,
     "bench": 3,
+    "devservers": 3,     # throwaway PostgreSQL and HTTP helpers for the tests and the benchmarks
     "migrations": 3,
 }
 # Not part of the application: the test suite itself, environments, generated files.
@@ -108,3 +111,96 @@ def test_a_planted_upward_import_is_caught(rel, source):
 def test_downward_and_sideways_imports_pass():
     assert upward_imports(Path("dashboard/planted.py"), "from layers import grid_tiles\nimport governance.db\n") == []
     assert upward_imports(Path("data_sources/planted.py"), "from .base import Source\nimport governance\n") == []
+
+
+def module_name(rel: Path) -> str:
+    """Dotted module name of a path relative to the root ("governance/models/__init__.py" → "governance.models")."""
+    parts = rel.with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph(sources: dict[str, tuple[str, bool]]) -> dict[str, set[str]]:
+    """Module → the modules of `sources` it imports (relative imports resolved; `from pkg import mod` is mod).
+
+    `sources` maps a module name to (its source, whether it is a package's __init__).
+    """
+    graph: dict[str, set[str]] = {}
+    for name, (source, is_package) in sources.items():
+        here = name.split(".") if is_package else name.split(".")[:-1]
+        edges = set()
+        for node in ast.walk(ast.parse(source)):
+            targets = []
+            if isinstance(node, ast.ImportFrom):
+                base = ".".join(here[:len(here) - node.level + 1] + ([node.module] if node.module else [])) \
+                    if node.level else node.module
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in sources else base for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+                targets = [name_ for _, name_ in imported_names(ast.unparse(node))]
+            edges |= {t for t in targets if t in sources and t != name}
+        graph[name] = edges
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The import circles of `graph`: its strongly connected parts of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                part = []
+                while True:
+                    member = stack.pop()
+                    part.append(member)
+                    if member == node:
+                        break
+                if len(part) > 1:
+                    found.append(sorted(part))
+    return found
+
+
+def application_graph() -> dict[str, set[str]]:
+    """The import graph of the application's own modules."""
+    return import_graph({module_name(rel): ((ROOT / rel).read_text(encoding="utf-8"), rel.name == "__init__.py")
+                         for rel in application_modules()})
+
+
+def test_no_import_circles():
+    graph = application_graph()
+    assert "governance.models.base" in graph["governance.models"]  # relative imports are resolved
+    assert "data_sources.leases" in graph["data_sources.people_jobs"]
+    assert circles(graph) == []
+
+
+@pytest.mark.parametrize("sources, expected", [
+    ({"pkg.a": ("from .b import x\n", False), "pkg.b": ("def f():\n    from pkg.a import y\n", False)},
+     [["pkg.a", "pkg.b"]]),
+    ({"pkg": ("from . import a\n", True), "pkg.a": ("from pkg import b\n", False),
+      "pkg.b": ("import pkg.c\n", False), "pkg.c": ("from .a import z\n", False)},
+     [["pkg.a", "pkg.b", "pkg.c"]]),
+    ({"pkg.a": ("from .b import x\n", False), "pkg.b": ("import os\n", False)}, []),
+])
+def test_a_planted_circle_is_caught(sources, expected):
+    assert circles(import_graph(sources)) == expected

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 from data_sources.people_import import import_people
 from governance import people
 from governance.models import Area, Quarantine
-from governance.people_models import Household, PeopleImport, Place, Resident
+from governance.models import Household, PeopleImport, Place, Resident
 
 from .conftest import TEST_SECRET, WORLD_NOW
 

@@ -163,7 +163,7 @@ def test_unmask_needs_a_reason_and_is_logged(world_engine, live_server, page_fac
 def test_unmask_outside_the_callers_scope_is_refused_and_not_logged(world_engine):
     """Defence behind the request guard: the unmask itself keeps to the caller's scope."""
     from governance import people_list
-    from governance.people_models import Household
+    from governance.models import Household
     from governance.scope import subtree
 
     acc = world_engine.accounts

@@ -21,10 +21,10 @@ from governance.accounts import create_device, create_user
 from governance.embed_tokens import mint_embed_token
 from governance.department_accounts import create_department_user
 from governance.models import (AccessLog, ApiClient, Area, Brief, Event, EventPhoto, KioskDevice, Staff, UserAccount,
-                               Warning, Whistle)
-from governance.people_models import Household
-from governance.form_models import FormAssignment, FormPush
-from governance.campaign_models import VisitCampaign
+                               RaisedWarning, Whistle)
+from governance.models import Household
+from governance.models import FormAssignment, FormPush
+from governance.models import VisitCampaign
 
 from .conftest import TEST_PASSWORD, TEST_SECRET, WORLD_NOW, http_session
 from .photo_helpers import photo_in
@@ -84,7 +84,7 @@ def world(world_engine, live_server, cockpit_app):
                                                 "area_path": ev.area_path, "status": "pending", "created_by": "test",
                                                 "created_at": WORLD_NOW, "due_at": WORLD_NOW + timedelta(hours=8)}])
         focus_path = conn.execute(select(Area.path).where(Area.code == acc["focus"])).scalar()
-        if conn.execute(select(Warning.id).where(Warning.cleared_at.is_(None))).first() is None:
+        if conn.execute(select(RaisedWarning.id).where(RaisedWarning.cleared_at.is_(None))).first() is None:
             sync_warnings(conn, focus_path, WORLD_NOW, load_rules(), notify=False)
         device = conn.execute(select(KioskDevice.id).where(KioskDevice.name == "重放测试大屏")).scalar()
     from governance.briefs import generate
@@ -125,7 +125,7 @@ def _ids_for(conn, paths: dict, home: str | None) -> dict:
         .order_by(Area.level, Area.code)
     events = select(Event.id, Event.area_path).where(Event.area_path.isnot(None)).order_by(Event.id.desc()).limit(20000)
     staff = select(Staff.id, Area.path).join(Area, Area.id == Staff.area_id).order_by(Staff.id)
-    warns = select(Warning.id, Warning.area_path).where(Warning.cleared_at.is_(None)).order_by(Warning.id)
+    warns = select(RaisedWarning.id, RaisedWarning.area_path).where(RaisedWarning.cleared_at.is_(None)).order_by(RaisedWarning.id)
     drills = select(Event.source_key, Event.area_path).where(Event.source == "drill").order_by(Event.id)
     briefs = select(Brief.id, Brief.area_path).order_by(Brief.id)
     shots = select(EventPhoto.id, Event.area_path).join(Event, Event.id == EventPhoto.event_id).order_by(EventPhoto.id)

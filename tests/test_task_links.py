@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 from governance import task_links
 from governance.dispatch import (DispatchError, add_progress, advance, dispatch, reissue_link, revoke_link,
                                  suggest_assignees, worker_advance)
-from governance.models import Event, EventAudit, Outbox, Staff, TaskLink, Warning
+from governance.models import Event, EventAudit, Outbox, Staff, TaskLink, RaisedWarning
 from governance.task_links import MINE, grant
 from governance.warning_lifecycle import acknowledge
 
@@ -94,18 +94,18 @@ def test_departments_must_be_the_categorys(engine):
 def test_acknowledge_only_the_events_own_warning(engine):
     a, b = new_event(engine, key="ACK-A"), new_event(engine, key="ACK-B")
     with engine.begin() as conn:
-        conn.execute(Warning.__table__.insert(), [
+        conn.execute(RaisedWarning.__table__.insert(), [
             {"kind": "event", "subject": str(e), "level": "red", "reasons": [], "raised_at": NOW, "updated_at": NOW}
             for e in (a, b)] + [{"kind": "grid", "subject": str(a), "level": "red", "reasons": [], "raised_at": NOW,
                                  "updated_at": NOW}])
-        ids = dict(conn.execute(select(Warning.subject, Warning.id).where(Warning.kind == "event",
-                                                                          Warning.subject.in_([str(a), str(b)]))).all())
-        grid_warning = conn.execute(select(Warning.id).where(Warning.kind == "grid", Warning.subject == str(a))).scalar()
+        ids = dict(conn.execute(select(RaisedWarning.subject, RaisedWarning.id).where(RaisedWarning.kind == "event",
+                                                                          RaisedWarning.subject.in_([str(a), str(b)]))).all())
+        grid_warning = conn.execute(select(RaisedWarning.id).where(RaisedWarning.kind == "grid", RaisedWarning.subject == str(a))).scalar()
     with engine.begin() as conn:
         assert not acknowledge(conn, ids[str(b)], "领导", NOW, event_id=a)
         assert not acknowledge(conn, grid_warning, "领导", NOW, event_id=a)
         assert acknowledge(conn, ids[str(a)], "领导", NOW, event_id=a)
-        acked = dict(conn.execute(select(Warning.id, Warning.acknowledged_by)).all())
+        acked = dict(conn.execute(select(RaisedWarning.id, RaisedWarning.acknowledged_by)).all())
     assert acked[ids[str(b)]] is None and acked[grid_warning] is None and acked[ids[str(a)]] == "领导"
 
 
@@ -279,14 +279,14 @@ def test_dispatch_panel_refuses_foreign_workers_warnings_and_bad_scores(world_en
         b_worker = conn.execute(text("SELECT s.id FROM staff s JOIN area a ON a.id = s.area_id "
                                      "WHERE a.path LIKE :p ORDER BY s.id LIMIT 1"), {"p": f"%/{b}/%"}).scalar()
         b_name = conn.execute(select(Staff.name).where(Staff.id == b_worker)).scalar()
-        conn.execute(Warning.__table__.insert(), [{"kind": "event", "subject": str(other), "level": "red",
+        conn.execute(RaisedWarning.__table__.insert(), [{"kind": "event", "subject": str(other), "level": "red",
                                                    "reasons": [], "raised_at": WORLD_NOW, "updated_at": WORLD_NOW}])
-        foreign_warning = conn.execute(select(Warning.id).where(Warning.subject == str(other))).scalar()
+        foreign_warning = conn.execute(select(RaisedWarning.id).where(RaisedWarning.subject == str(other))).scalar()
     try:
         _panel_and_worker_page(world_engine, live_server, cockpit_app, eid, other, b_worker, b_name, foreign_warning)
     finally:  # the shared world keeps no stray warning
         with world_engine.begin() as conn:
-            conn.execute(Warning.__table__.delete().where(Warning.__table__.c.id == foreign_warning))
+            conn.execute(RaisedWarning.__table__.delete().where(RaisedWarning.__table__.c.id == foreign_warning))
 
 
 def _panel_and_worker_page(world_engine, live_server, cockpit_app, eid, other, b_worker, b_name, foreign_warning):
@@ -306,7 +306,7 @@ def _panel_and_worker_page(world_engine, live_server, cockpit_app, eid, other, b
     assert status == 200 and "满意度应为 1–5 分的整数" in body
     assert _writes(world_engine, eid)[:3] == before
     with world_engine.connect() as conn:
-        assert conn.execute(select(Warning.acknowledged_by).where(Warning.id == foreign_warning)).scalar() is None
+        assert conn.execute(select(RaisedWarning.acknowledged_by).where(RaisedWarning.id == foreign_warning)).scalar() is None
 
     with world_engine.connect() as conn:
         own = suggest_assignees(conn, eid, WORLD_NOW)[0][0].staff_id

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, text
 from data_sources.people_jobs import run_visit_round
 from governance import campaigns, visits
 from governance.models import AccessLog, Area, Staff
-from governance.people_models import VisitTask
+from governance.models import VisitTask
 
 from .conftest import WORLD_NOW
 

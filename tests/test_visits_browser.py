@@ -12,8 +12,8 @@ from sqlalchemy import delete, select, text
 
 from data_sources.people_jobs import run_visit_round
 from governance.accounts import create_user
-from governance.models import Area, Event, Intake, UserAccount, Warning
-from governance.people_models import Resident, VisitTask
+from governance.models import Area, Event, Intake, UserAccount, RaisedWarning
+from governance.models import Resident, VisitTask
 from governance.privacy import mask_name
 from governance.warning_eval import evaluate_scope
 from governance.warning_lifecycle import sync_warnings
@@ -181,8 +181,8 @@ def test_a_visit_plan_walks_from_the_scheduler_to_the_phone_the_wall_and_the_war
             try:
                 sync_warnings(conn, grid_path, WORLD_NOW, rules, notify=False)
                 second = sync_warnings(conn, grid_path, WORLD_NOW, rules, notify=False)
-                rows = conn.execute(select(Warning.level, Warning.reasons).where(
-                    Warning.kind == "grid", Warning.subject == grid_code, Warning.cleared_at.is_(None))).all()
+                rows = conn.execute(select(RaisedWarning.level, RaisedWarning.reasons).where(
+                    RaisedWarning.kind == "grid", RaisedWarning.subject == grid_code, RaisedWarning.cleared_at.is_(None))).all()
                 assert len(rows) == 1 and second.raised == 0
                 assert f"关爱走访逾期未访 {missed} 户" in rows[0].reasons and rows[0].level != "none"
             finally:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import insert, select, text
 
 from governance.escalation import LevelError, escalate_due, set_level
-from governance.models import Event, EventAudit, Outbox, Warning
+from governance.models import Event, EventAudit, Outbox, RaisedWarning
 from governance.notify import deliver_outbox, robot_message
 from governance.warning_eval import evaluate_scope, grid_spikes
 from governance.warning_lifecycle import acknowledge, sync_warnings
@@ -148,8 +148,8 @@ def test_lifecycle_raise_once_ack_clear_and_webhook_exactly_once(engine):
     with engine.begin() as conn:
         third = sync_warnings(conn, scope, now, RULES)
         gas_id = conn.execute(text("SELECT id FROM event WHERE source_key='GAS-0'")).scalar()
-        gas_warning = conn.execute(select(Warning).where(Warning.kind == "event",
-                                                         Warning.subject == str(gas_id))).one()
+        gas_warning = conn.execute(select(RaisedWarning).where(RaisedWarning.kind == "event",
+                                                         RaisedWarning.subject == str(gas_id))).one()
     assert third.raised >= 2 and third.notified >= 2 and gas_warning.level == "red"
 
     server = ScriptedServer()
@@ -178,7 +178,7 @@ def test_lifecycle_raise_once_ack_clear_and_webhook_exactly_once(engine):
         conn.execute(text("UPDATE event SET status='closed', closed_at=:n WHERE source_key LIKE 'GAS-%'"),
                      {"n": now})
         later = sync_warnings(conn, scope, now + timedelta(minutes=1), RULES)
-        cleared = conn.execute(select(Warning).where(Warning.id == gas_warning.id)).one()
+        cleared = conn.execute(select(RaisedWarning).where(RaisedWarning.id == gas_warning.id)).one()
     assert later.cleared >= 2 and cleared.cleared_at is not None and cleared.acknowledged_by == "值班员张三"
 
 

@@ -11,7 +11,7 @@ from dashboard.runtime import current
 from governance import people_list, people_stats, visits
 from governance.access import scope_condition
 from governance.people import groups, small
-from governance.people_models import Household
+from governance.models import Household
 from governance.queries import area_by_code
 
 dash.register_page(__name__, path="/people", title="人口底数 · 网格驾驶舱", name="人口底数")

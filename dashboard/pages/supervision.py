@@ -9,7 +9,7 @@ from dashboard.runtime import current
 from governance.access import scope_condition
 from governance.alarm_lists import shelvable, shelved_list, supervision_list
 from governance.alarm_mgmt import ShelveError, load_alarm_rules, shelve
-from governance.models import Warning
+from governance.models import RaisedWarning
 from governance.queries import area_by_code
 from governance.timeutil import format_local
 from governance.warnings import LABELS
@@ -101,7 +101,7 @@ def shelve_clicked(clicks, reason, hours):
     try:
         with current().engine.begin() as conn:
             until = shelve(conn, trig["warning"], p.role, p.name, reason or "", hours or 0, current().now(),
-                           load_alarm_rules(), within=scope_condition(p, Warning.area_path))
+                           load_alarm_rules(), within=scope_condition(p, RaisedWarning.area_path))
     except ShelveError as exc:
         return str(exc), no_update
     return f"已搁置，{_when(until)} 到期后自动回到预警清单", _tables(_scope_path())

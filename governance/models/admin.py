@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .models import AreaPath, Base
+from .base import AreaPath, Base
 
 
 class PasswordReset(Base):

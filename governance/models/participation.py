@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .models import AreaPath, Base
+from .base import AreaPath, Base
 
 
 class DepartmentAccount(Base):

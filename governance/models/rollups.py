@@ -6,7 +6,7 @@ from datetime import date
 from sqlalchemy import Date, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .models import AreaPath, Base
+from .base import AreaPath, Base
 
 
 class EventRollup(Base):

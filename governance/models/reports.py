@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .models import AreaPath, Base
+from .base import AreaPath, Base
 
 
 class Brief(Base):
