@@ -6,6 +6,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from devservers.net import free_port, wait_http  # noqa: F401 - the benchmarks use them too
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -48,31 +50,6 @@ def write_results(name: str, data: dict) -> Path:
     out = RESULTS / f"{name}.json"
     out.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     return out
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, proc=None, timeout: float = 60) -> None:
-    """Wait until `url` answers over HTTP (fail early if `proc` exits)."""
-    import requests
-
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode}")
-        try:
-            requests.get(url, timeout=2)
-            return
-        except requests.RequestException:
-            time.sleep(0.3)
-    raise TimeoutError(url)
 
 
 def device_sessions(engine, name: str, n: int = 1) -> list[dict]:

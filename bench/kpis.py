@@ -234,7 +234,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     from governance.db import make_engine
 
-    from .pg import PgServer
+    from devservers.postgres import PgServer
 
     results = {}
     for kind in ([] if args.url else args.databases.split(",")):

@@ -17,12 +17,3 @@ def mask_name(name: str | None) -> str:
     if not name:
         return ""
     return name[0] + "*" * (len(name) - 1)
-
-
-def mask_id_number(value: str | None) -> str:
-    """Mask a resident ID number keeping the first 6 and last 4 characters."""
-    if not value:
-        return ""
-    if len(value) <= 10:
-        return "*" * len(value)
-    return value[:6] + "*" * (len(value) - 10) + value[-4:]

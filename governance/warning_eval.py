@@ -124,9 +124,3 @@ def grid_spikes(conn: Connection, scope_path: str, now: datetime, rules: Rules) 
         if level != "none":
             out[path] = level
     return out
-
-
-def level_counts(levels) -> dict[str, int]:
-    """How many of each level (for legends and summaries)."""
-    return dict(Counter(levels))
-

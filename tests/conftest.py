@@ -236,7 +236,7 @@ def screenshot(page, name: str) -> Path:
 @pytest.fixture(scope="session")
 def pg_server():
     """The run's throwaway PostgreSQL server."""
-    from bench.pg import PgServer, PostgresMissing
+    from devservers.postgres import PgServer, PostgresMissing
 
     try:
         server = PgServer()

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.common import free_port, wait_http  # noqa: F401 - shared with the benchmarks
+from devservers.net import free_port, wait_http  # noqa: F401 - shared with the benchmarks
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,0 +1,1 @@
+"""Throwaway local servers for the tests and the benchmarks (PostgreSQL, HTTP); never used by the product."""
