@@ -204,3 +204,11 @@ def test_no_import_circles():
 ])
 def test_a_planted_circle_is_caught(sources, expected):
     assert circles(import_graph(sources)) == expected
+
+
+def test_the_tables_sit_at_the_bottom_of_the_domain():
+    graph = application_graph()
+    tables = {m for m in graph if m == "governance.models" or m.startswith("governance.models.")}
+    assert len(tables) > 10
+    reach_up = {m: sorted(t for t in graph[m] if t.startswith("governance.") and t not in tables) for m in tables}
+    assert {m: up for m, up in reach_up.items() if up} == {}, "a table module imports domain logic"
