@@ -68,7 +68,7 @@ def save(conn: Connection, p: Principal, path: str, text, now: datetime) -> dict
     if path.endswith(".every_days") and change["before"] != change["after"]:
         change["moved"] = _reschedule(conn, path.split(".")[0], int(change["after"]))
         if change["moved"]:  # the 逾期未访 warnings follow now, not at the scheduler's next run (as rule_settings)
-            from .rule_settings import current_rules
+            from .rules_in_force import current_rules
             from .warning_lifecycle import sync_warnings
 
             sync_warnings(conn, "/", now, current_rules(conn))

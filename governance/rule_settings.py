@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import copy
 import difflib
-import json
 from datetime import datetime
-from functools import lru_cache
 
-import yaml
 from sqlalchemy import insert, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from .models import RuleOverride
-from .setting_paths import SettingError, get_path, parse_value, revision, set_path  # noqa: F401 - named here too
+from .setting_paths import SettingError, get_path, parse_value, revision  # noqa: F401 - named here too
 from .setting_paths import dump_lines as _dump
-from .warnings import RULES_FILE, Rules, RulesError, parse_rules
+from .rules_in_force import current_rules, effective_doc, file_doc, overrides  # noqa: F401 - named here too
+from .warnings import RulesError, parse_rules  # noqa: F401 - RulesError: the refusal callers catch
 
 # Labels of the settings a leader recognises; other editable leaves show their path.
 LABELS = {
@@ -43,16 +41,6 @@ LABELS = {
 }
 SKIP_KEYS = {"colors", "reason", "level", "children", "levels"}  # colours and reason texts are not thresholds
 KEEP_LEVEL = {"event.accept_level", "event.repeat.level", "event.rework_level"}
-
-
-@lru_cache(maxsize=1)
-def _file_text() -> str:
-    return RULES_FILE.read_text(encoding="utf-8")
-
-
-def file_doc() -> dict:
-    """The rules document as the file holds it (a fresh copy)."""
-    return yaml.safe_load(_file_text())
 
 
 def editable_paths(doc: dict | None = None) -> list[str]:
@@ -99,36 +87,6 @@ def label(path: str, doc: dict | None = None) -> str:
     except (KeyError, IndexError, TypeError, ValueError):
         pass
     return path
-
-
-def overrides(conn: Connection) -> dict:
-    """{path: value} of every setting changed in the console (and still changed)."""
-    return {r.path: r.value for r in conn.execute(select(RuleOverride.path, RuleOverride.value))
-            if r.value is not None and ":" not in r.path}  # "doc:path" rows: governance/console_settings.py
-
-
-def effective_doc(overrides_: dict) -> dict:
-    """The file's document with the console's changes laid over it."""
-    doc = file_doc()
-    for path, value in sorted(overrides_.items()):
-        try:
-            set_path(doc, path, value)
-        except (KeyError, IndexError, TypeError, ValueError):
-            continue  # a path the file no longer has: the file wins
-    return doc
-
-
-@lru_cache(maxsize=16)
-def _rules_for(key: str) -> Rules:
-    return parse_rules(effective_doc(json.loads(key)))
-
-
-def current_rules(bind: Connection | Engine) -> Rules:
-    """The rules in force now: the file plus the console's changes, validated (cached per set of changes)."""
-    if isinstance(bind, Engine):
-        with bind.connect() as conn:
-            return current_rules(conn)
-    return _rules_for(json.dumps(overrides(bind), sort_keys=True, ensure_ascii=False))
 
 
 def propose(conn: Connection, path: str, text: str) -> dict:

@@ -11,7 +11,7 @@ from .alarm_mgmt import load_alarm_rules, supervise_due
 from .escalation import escalate_due
 from .notify import deliver_outbox
 from .warning_lifecycle import sync_warnings
-from .rule_settings import current_rules
+from .rules_in_force import current_rules
 
 log = logging.getLogger(__name__)
 WORLD_SCOPE = "/"
