@@ -6,8 +6,8 @@ import logging
 import sys
 from pathlib import Path
 
-from governance.config import load_settings
-from governance.db import is_seeded, make_engine, migrate
+from governance.core.config import load_settings
+from governance.core.db import is_seeded, make_engine, migrate
 
 log = logging.getLogger("gridcockpit")
 
@@ -31,7 +31,7 @@ def feed_sources(settings, engine, cockpit_url: str | None):
     if config is None and settings.demo_feeds:
         from data_sources.registry import DEFAULT_DROP_FOLDER
         from data_sources.simulator import FeedSimulator
-        from governance.api_clients import rotate_client
+        from governance.accounts.api_clients import rotate_client
 
         token = rotate_client(engine, "demo-simulator")
         sim = FeedSimulator(engine, DEFAULT_DROP_FOLDER, seed=settings.seed, cockpit_url=cockpit_url,
@@ -69,7 +69,7 @@ def run_import_people(args, settings, engine) -> int:
     """`python app.py import-people FILE`: import residents, rentals, premises; print what changed."""
     from data_sources.people_files import PeopleFileError
     from data_sources.people_import import import_people
-    from governance.config import secret_key
+    from governance.core.config import secret_key
 
     if not args.name:
         print("usage: python app.py import-people FILE（.csv UTF-8/GBK 或 .xlsx）", file=sys.stderr)
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         migrate(engine)
         return 0
     if args.command == "rollups":  # re-derive every pre-aggregate from the events
-        from governance.rollups import rebuild
+        from governance.figures.rollups import rebuild
 
         migrate(engine)
         with engine.begin() as conn:
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "import-people":  # the population platform's export into the people registry
         return run_import_people(args, settings, engine)
     if args.command in ("token", "create-admin", "user", "device", "embed-token"):
-        from governance.admin_cli import run_admin_command
+        from governance.console.admin_cli import run_admin_command
 
         migrate(engine)
         return run_admin_command(args, settings, engine)

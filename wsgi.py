@@ -1,5 +1,5 @@
 """WSGI entry for production web workers (no scheduler here): `gunicorn wsgi:application`."""
 from dashboard.app import create_app
-from governance.config import load_settings
+from governance.core.config import load_settings
 
 application = create_app(load_settings()).server

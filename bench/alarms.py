@@ -26,9 +26,9 @@ def _screenshots(engine, end: datetime, out: Path) -> list[Path]:
     from werkzeug.serving import make_server
 
     from dashboard.app import create_app
-    from governance.accounts import create_user, open_session
-    from governance.config import load_settings
-    from governance.queries import world_info
+    from governance.accounts.accounts import create_user, open_session
+    from governance.core.config import load_settings
+    from governance.events.queries import world_info
 
     with engine.begin() as conn:
         focus = world_info(conn)["focus_code"]
@@ -74,7 +74,7 @@ def main(argv=None) -> dict:
     """Seed, simulate, print the table (and photograph with --screenshots)."""
     from data_sources.alarm_day import day_table, simulate_day
     from demo_world.seed import seed_world
-    from governance.db import make_engine, migrate
+    from governance.core.db import make_engine, migrate
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--hours", type=float, default=24)

@@ -18,11 +18,11 @@ TARGET_S = 10.0
 
 def measure(engine, reps: int) -> dict:
     """Generate the focus sub-district's monthly report (last month and this month so far) `reps` times each."""
-    from governance.briefs import generate, gather, period_of
-    from governance.brief_pdf import render_pdf
-    from governance.brief_xlsx import render_xlsx
-    from governance.queries import world_info
-    from governance.timeutil import utcnow
+    from governance.reports.briefs import generate, gather, period_of
+    from governance.reports.brief_pdf import render_pdf
+    from governance.reports.brief_xlsx import render_xlsx
+    from governance.events.queries import world_info
+    from governance.core.timeutil import utcnow
 
     with engine.connect() as conn:
         focus = world_info(conn)["focus_code"]

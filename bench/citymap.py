@@ -68,7 +68,7 @@ class Wire:
 
 def _expected_codes(engine, level: str, bounds: list[float], indexes: dict) -> set[str]:
     """Codes the fine layer must draw for a view (the tiles whose areas reach into it)."""
-    from governance.tiling import build_index
+    from governance.core.tiling import build_index
 
     if level not in indexes:
         with engine.connect() as conn:

@@ -13,7 +13,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def seeded_engine(path: Path | str, scale: str = "street", seed: int = 5):
     """A migrated database with the demo world at `path` (a SQLite file or any URL; seeded once, then reused)."""
-    from governance.db import is_seeded, make_engine, migrate
+    from governance.core.db import is_seeded, make_engine, migrate
 
     engine = make_engine(path if isinstance(path, str) and "://" in path else f"sqlite:///{path}")
     migrate(engine)
@@ -56,9 +56,9 @@ def device_sessions(engine, name: str, n: int = 1) -> list[dict]:
     """Cookies ({"gc_session", "_csrf_token"}) of n fresh sessions of wall device `name` (created on the focus area)."""
     from sqlalchemy import text
 
-    from governance.accounts import create_device, open_session
-    from governance.queries import world_info
-    from governance.timeutil import utcnow
+    from governance.accounts.accounts import create_device, open_session
+    from governance.events.queries import world_info
+    from governance.core.timeutil import utcnow
 
     find = text("SELECT id FROM kiosk_device WHERE name=:n")
     out = []

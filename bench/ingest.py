@@ -21,8 +21,8 @@ from data_sources.cases import CasesSource
 from data_sources.locate import locator_for
 from data_sources.pipeline import ingest_pages, ingest_records, prepare_batch, records_gc, store_batch
 from data_sources.scheduler import flush_rollups
-from governance.rollups import catch_up as catch_up_rollups
-from governance.timeutil import to_local, utcnow
+from governance.figures.rollups import catch_up as catch_up_rollups
+from governance.core.timeutil import to_local, utcnow
 
 from .common import print_table, seeded_engine, timer, write_results
 
@@ -99,7 +99,7 @@ def _own_cpu() -> float:
 
 def _copies(engine, k: int) -> list:
     """Engines on k copies of this (seeded, not yet written) database, next to it."""
-    from governance.db import make_engine
+    from governance.core.db import make_engine
 
     engine.dispose()
     out = []

@@ -80,7 +80,7 @@ FROM (
 def generate_events(engine, n: int, now, days: int = 365) -> float:
     """Insert n events spread over the micro-grids and the last `days`; return events/s (on PostgreSQL
     the secondary indexes are dropped first and rebuilt after, as a bulk load would)."""
-    from governance.progress import progress
+    from governance.core.progress import progress
 
     pg = engine.dialect.name == "postgresql"
     with engine.begin() as conn:
@@ -132,9 +132,9 @@ def _sample(fn, reps: int) -> tuple[float, float]:
 def measure(engine, now, reps: int) -> list[dict]:
     """p50/p95 of every query the cockpit runs for a new data version, per scope level."""
     from governance import kpis, rollups, trends
-    from governance.area_stats import child_figures
+    from governance.reports.area_stats import child_figures
     from governance.models import CHILD_LEVEL
-    from governance.warnings import load_rules
+    from governance.alerts.warnings import load_rules
 
     rules = load_rules()
     with engine.connect() as conn:
@@ -183,10 +183,10 @@ def run(kind: str, engine, n_events: int, reps: int) -> dict:
     """Seed a city-scale world with n_events on one database and measure it (an already seeded
     database, e.g. one kept with --keep, is measured as it is)."""
     from demo_world.seed import seed_world
-    from governance import rollups
-    from governance.db import is_seeded, migrate
-    from governance.queries import world_info
-    from governance.timeutil import utcnow
+    from governance.figures import rollups
+    from governance.core.db import is_seeded, migrate
+    from governance.events.queries import world_info
+    from governance.core.timeutil import utcnow
 
     migrate(engine)
     if is_seeded(engine):
@@ -232,7 +232,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--url", help="measure this already seeded database instead (any SQLAlchemy URL)")
     parser.add_argument("--keep", action="store_true", help="leave the PostgreSQL server running and print its URL")
     args = parser.parse_args(argv)
-    from governance.db import make_engine
+    from governance.core.db import make_engine
 
     from devservers.postgres import PgServer
 

@@ -119,9 +119,9 @@ def patched(stored, value):
 
 def _sessions(engine, n: int, kind: str) -> list[dict]:
     """Open n sessions directly in the database (wall devices or a leader account)."""
-    from governance.accounts import create_user, open_session
-    from governance.queries import world_info
-    from governance.timeutil import utcnow
+    from governance.accounts.accounts import create_user, open_session
+    from governance.events.queries import world_info
+    from governance.core.timeutil import utcnow
 
     if kind == "kiosk":
         return device_sessions(engine, "load-wall", n)
@@ -179,7 +179,7 @@ def _tree_cpu_seconds(pid: int) -> float:
 
 def run_scenario(engine, viewers: int, dispatchers: int, seconds: float, period: float = 15.0) -> dict:
     """Serve the database with gunicorn and drive it; return latency percentiles and error counts."""
-    from governance.queries import world_info
+    from governance.events.queries import world_info
 
     port = free_port()
     env = dict(os.environ, PYTHONPATH=str(ROOT), DATABASE_URL=engine.url.render_as_string(hide_password=False),

@@ -15,7 +15,7 @@ import plotly.express as px
 from dash import dcc, html
 from sqlalchemy import text
 
-from governance.db import make_engine
+from governance.core.db import make_engine
 
 
 def micro_grids(engine):

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from data_sources.people_import import import_people
 from governance.models import Area
-from governance.people import check_digit
+from governance.people.groups import check_digit
 
 from .common import print_table, seeded_engine, timer, write_results
 

@@ -83,7 +83,7 @@ def _event_to_wall(browser, base: str, engine, focus: str, cookies: list, n: int
 
     import requests
 
-    from governance.api_clients import create_client
+    from governance.accounts.api_clients import create_client
 
     token = create_client(engine, f"bench-live-{int(time.time())}")
     with engine.connect() as conn:

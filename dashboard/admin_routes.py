@@ -8,12 +8,12 @@ import flask
 from flask import Blueprint, Response, abort, request
 from markupsafe import escape
 
-from governance.accounts import log_access
-from governance.admin_ops import AdminError, reset_link_user, use_reset_link
-from governance.audit_log import COLUMNS, KINDS, display, filter_from, rows
-from governance.event_search import spreadsheet_safe
-from governance.queries import area_by_code
-from governance.timeutil import format_local
+from governance.accounts.accounts import log_access
+from governance.accounts.admin_ops import AdminError, reset_link_user, use_reset_link
+from governance.accounts.audit_log import COLUMNS, KINDS, display, filter_from, rows
+from governance.events.event_search import spreadsheet_safe
+from governance.events.queries import area_by_code
+from governance.core.timeutil import format_local
 
 from .auth import client_ip, principal
 from .auth_pages import _cross_site

@@ -7,9 +7,9 @@ import dash
 from flask_compress import Compress
 from sqlalchemy.engine import Engine
 
-from governance.cache import SharedCache, namespace_of
-from governance.config import Settings
-from governance.db import make_engine
+from governance.core.cache import SharedCache, namespace_of
+from governance.core.config import Settings
+from governance.core.db import make_engine
 
 from data_sources.health import health
 from data_sources.push import push

@@ -12,9 +12,9 @@ import flask
 from flask import g, request
 from sqlalchemy import select
 
-from governance.access import ANONYMOUS, Principal
-from governance.accounts import ACTOR_AREA, resolve_session
-from governance.embed_tokens import EmbedTokenError, read_embed_token, renewed
+from governance.core.access import ANONYMOUS, Principal
+from governance.accounts.accounts import ACTOR_AREA, resolve_session
+from governance.core.embed_tokens import EmbedTokenError, read_embed_token, renewed
 from governance.models import Area
 
 from .refusals import refusal_component, refusal_page
@@ -72,7 +72,7 @@ def home_code() -> str:
     p = principal()
     if p.home:
         return p.home
-    from governance.queries import world_info
+    from governance.events.queries import world_info
 
     with current().engine.connect() as conn:
         return world_info(conn).get("focus_code", "510100")
@@ -201,7 +201,7 @@ def _screen_ids(endpoint: str):
     with _LazyConnection(rt.engine) as conn:
         if endpoint == "/_dash-update-component":
             def task_grant(credential):
-                from governance.task_links import grant
+                from governance.events.task_links import grant
 
                 held = grant(conn, str(credential or ""), rt.now(), staff_id=p.staff_id)
                 return held.event_ids if held else frozenset()
@@ -210,7 +210,7 @@ def _screen_ids(endpoint: str):
             refusal = screen_route(conn, request.view_args, request.args, p)
     if refusal is None:
         return None
-    from governance.accounts import log_access
+    from governance.accounts.accounts import log_access
 
     with rt.engine.begin() as conn:
         log_access(conn, p.name or p.label, "scope_fallback" if refusal.fallback else "scope_refused", rt.now(),
@@ -291,7 +291,7 @@ def install_auth(app) -> None:
 
 def _was_kiosk() -> bool:
     """True when the (now invalid) session cookie belonged to a wall device."""
-    from governance.accounts import digest
+    from governance.accounts.accounts import digest
     from governance.models import AuthSession
 
     with current().engine.connect() as conn:

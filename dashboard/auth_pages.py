@@ -12,11 +12,11 @@ from flask import Blueprint, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from governance.access import PANELS
-from governance.accounts import (LOCK_WINDOW, AuthError, authenticate, device_by_token, end_session, log_access,
+from governance.core.access import PANELS
+from governance.accounts.accounts import (LOCK_WINDOW, AuthError, authenticate, device_by_token, end_session, log_access,
                                  open_session)
-from governance.api_clients import client_for_bearer
-from governance.embed_tokens import EmbedTokenError, mint_embed_token
+from governance.accounts.api_clients import client_for_bearer
+from governance.core.embed_tokens import EmbedTokenError, mint_embed_token
 from governance.models import Area, KioskDevice
 
 from .auth import (CSRF_COOKIE, SESSION_COOKIE, client_ip, principal, set_csrf_cookie, set_session_cookie)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort
 
-from governance.briefs import brief_file
+from governance.reports.briefs import brief_file
 
 from .runtime import current
 
@@ -15,7 +15,7 @@ MIMETYPES = {"pdf": "application/pdf",
 
 def _download(brief_id: int, fmt: str) -> Response:
     """A stored report's file, when it lies in the principal's scope (else 404)."""
-    from governance.accounts import log_access
+    from governance.accounts.accounts import log_access
 
     from .auth import client_ip, covers, principal
 

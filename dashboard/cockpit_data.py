@@ -10,12 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from governance import queries, rollups, trends
-from governance.area_stats import child_figures
-from governance.cache import SharedCache, data_version, namespace_of
-from governance.kpis import closed_by_level, compute_kpis
+from governance.reports.area_stats import child_figures
+from governance.core.cache import SharedCache, data_version, namespace_of
+from governance.figures.kpis import closed_by_level, compute_kpis
 from governance.models import CHILD_LEVEL
-from governance.rule_settings import current_rules
-from governance.warning_store import scope_from_table
+from governance.console.rule_settings import current_rules
+from governance.alerts.warning_store import scope_from_table
 
 from .runtime import current
 

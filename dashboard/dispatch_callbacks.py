@@ -5,13 +5,13 @@ from dash import ALL, MATCH, Input, Output, State, callback, ctx, no_update
 
 from sqlalchemy import select
 
-from governance.dispatch import (DispatchError, advance, dispatch, record_visit, reissue_link, revoke_link,
+from governance.events.dispatch import (DispatchError, advance, dispatch, record_visit, reissue_link, revoke_link,
                                  score_value)
-from governance.escalation import LevelError, set_level
-from governance.accounts import log_access
+from governance.alerts.escalation import LevelError, set_level
+from governance.accounts.accounts import log_access
 from governance.models import Event
-from governance.warning_lifecycle import acknowledge, open_warning_for_event
-from governance.queries import event_detail
+from governance.alerts.warning_lifecycle import acknowledge, open_warning_for_event
+from governance.events.queries import event_detail
 
 from .auth import client_ip, principal, requires
 from .components.event_detail import event_card
@@ -20,7 +20,7 @@ from .runtime import current
 
 def in_scope_ids(ids: list[int]) -> list[int]:
     """The subset of event ids whose area lies in the current principal's scope."""
-    from governance.access import scope_condition
+    from governance.core.access import scope_condition
 
     if not ids:
         return []
@@ -45,7 +45,7 @@ def act(dispatch_clicks, step_clicks, visit_clicks, level_clicks, ack_clicks, li
     """Run the clicked action once; show who won if someone else was faster.
 
     Everything in the triggering id comes from the client: ids must be integers, the assignee and
-    departments are checked against the event (governance.dispatch), a warning must be the event's.
+    departments are checked against the event (governance.events.dispatch), a warning must be the event's.
     """
     trig = ctx.triggered_id
     if not trig or not ctx.triggered or not ctx.triggered[0]["value"]:

@@ -5,8 +5,8 @@ from datetime import date
 from urllib.parse import parse_qs, urlencode
 
 from data_sources.registry import SOURCE_ORDER, source_label
-from governance.event_search import EventFilter
-from governance.workflow import STATES
+from governance.events.event_search import EventFilter
+from governance.core.workflow import STATES
 
 
 def _date(value: str | None) -> date | None:

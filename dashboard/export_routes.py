@@ -6,9 +6,9 @@ import io
 
 from flask import Blueprint, Response, abort, request
 
-from governance.event_search import EXPORT_COLUMNS, export_rows, spreadsheet_safe
-from governance.queries import area_by_code
-from governance.timeutil import format_local
+from governance.events.event_search import EXPORT_COLUMNS, export_rows, spreadsheet_safe
+from governance.events.queries import area_by_code
+from governance.core.timeutil import format_local
 
 from .event_filters import filter_from_args, labelled
 from .runtime import current
@@ -19,7 +19,7 @@ PHOTO_COLUMN = "现场照片"  # links to the events' photos (each scope-checked
 
 def _rows_with_photos(conn, area, f):
     """The export's cells per event, its photo links last (absolute URLs, space-separated)."""
-    from governance.photos import ids_by_event, url
+    from governance.events.photos import ids_by_event, url
 
     base, batch = request.host_url.rstrip("/"), []
 
@@ -44,7 +44,7 @@ def _scope():
         area = area_by_code(conn, request.args.get("area") or home_code())
     if area is None or not covers(area.path):
         abort(404, description="unknown area")
-    from governance.accounts import log_access
+    from governance.accounts.accounts import log_access
 
     from .auth import client_ip, principal
 

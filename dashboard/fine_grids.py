@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from governance.tiling import FINE_LEVELS, LEVEL_ORDER, TILED_FOCUS, fine_level, within_budget
-from governance.warnings import load_rules
+from governance.core.tiling import FINE_LEVELS, LEVEL_ORDER, TILED_FOCUS, fine_level, within_budget
+from governance.alerts.warnings import load_rules
 from layers.grid_choropleth import choropleth_scale
 
 from . import cockpit_data as data
@@ -18,7 +18,7 @@ def view_box(bounds) -> tuple[float, float, float, float]:
     """The map's [[south, west], [north, east]] as WGS84 (west, south, east, north)."""
     (south, west), (north, east) = bounds
     if display_datum() == "gcj02":
-        from governance.geo import gcj02_to_wgs84
+        from governance.core.geo import gcj02_to_wgs84
 
         (west, east), (south, north) = gcj02_to_wgs84([west, east], [south, north])
     return float(west), float(south), float(east), float(north)

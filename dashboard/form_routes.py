@@ -7,10 +7,10 @@ import io
 
 from flask import Blueprint, Response
 
-from governance import forms
-from governance.accounts import log_access
-from governance.event_search import spreadsheet_safe
-from governance.timeutil import format_local
+from governance.people import forms
+from governance.accounts.accounts import log_access
+from governance.events.event_search import spreadsheet_safe
+from governance.core.timeutil import format_local
 
 from .runtime import current
 

@@ -8,10 +8,10 @@ from functools import lru_cache
 import geobuf
 from flask import Blueprint, Response, abort, request
 
-from governance.geo import geometry_wgs84_to_gcj02, wgs84_to_gcj02
+from governance.core.geo import geometry_wgs84_to_gcj02, wgs84_to_gcj02
 from governance.models import AREA_LEVELS
-from governance.queries import area_by_code, area_features, features_by_codes, world_info
-from governance.tiling import FINE_LEVELS, LevelIndex, build_index
+from governance.events.queries import area_by_code, area_features, features_by_codes, world_info
+from governance.core.tiling import FINE_LEVELS, LevelIndex, build_index
 
 from .runtime import current
 
@@ -170,8 +170,8 @@ def warning_points(code: str):
     """Open events with a warning colour inside an area, as GeoJSON points (cached per version)."""
     from flask import jsonify
 
-    from governance.queries import events_by_ids
-    from governance.warnings import RANK
+    from governance.events.queries import events_by_ids
+    from governance.alerts.warnings import RANK
 
     from . import cockpit_data
 

@@ -1,8 +1,8 @@
-"""Worker task-page links: one per task (a random token stored hashed, governance.task_links), and
+"""Worker task-page links: one per task (a random token stored hashed, governance.events.task_links), and
 the signed-in worker's own list at /worker/mine. There are no per-staff links any more."""
 from __future__ import annotations
 
-from governance.task_links import MINE, link_path
+from governance.events.task_links import MINE, link_path
 
 
 def my_tasks_href() -> str:

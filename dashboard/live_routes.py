@@ -19,8 +19,8 @@ import time
 
 from flask import Blueprint, Response, g, request
 
-from governance.accounts import resolve_session
-from governance.cache import data_version
+from governance.accounts.accounts import resolve_session
+from governance.core.cache import data_version
 
 from .auth import SESSION_COOKIE
 from .runtime import current

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template_string, request
 
-from governance.access import scope_condition
-from governance.drills import drill_report, expire_drills, worker_results
+from governance.core.access import scope_condition
+from governance.events.drills import drill_report, expire_drills, worker_results
 from governance.models import Event
-from governance.queries import area_by_code
-from governance.timeutil import format_local
-from governance.verification import export_csv, leaderboard
+from governance.events.queries import area_by_code
+from governance.core.timeutil import format_local
+from governance.events.verification import export_csv, leaderboard
 
 from .runtime import current
 
@@ -18,7 +18,7 @@ participation = Blueprint("participation", __name__)
 @participation.get("/api/v1/rider-points.csv")
 def rider_points_csv():
     """The riders' leaderboard of an area as CSV (UTF-8 with BOM); the export is logged."""
-    from governance.accounts import log_access
+    from governance.accounts.accounts import log_access
 
     from .auth import client_ip, covers, home_code, principal
 

@@ -6,12 +6,12 @@ import io
 
 from flask import Blueprint, Response, abort, request
 
-from governance import people_list
-from governance.accounts import log_access
-from governance.event_search import spreadsheet_safe
-from governance.people import groups
-from governance.queries import area_by_code
-from governance.timeutil import format_local
+from governance.people import people_list
+from governance.accounts.accounts import log_access
+from governance.events.event_search import spreadsheet_safe
+from governance.people.groups import groups
+from governance.events.queries import area_by_code
+from governance.core.timeutil import format_local
 
 from .runtime import current
 

@@ -21,8 +21,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from dash._utils import inputs_to_dict  # the very keys Dash matches changedPropIds against
 
-from governance.access import Principal
-from governance.id_scope import KINDS, refused_ids
+from governance.core.access import Principal
+from governance.accounts.id_scope import KINDS, refused_ids
 
 
 def _dig(value, *keys):

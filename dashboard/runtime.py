@@ -7,8 +7,8 @@ from typing import Callable
 
 from sqlalchemy.engine import Engine
 
-from governance.config import Settings
-from governance.timeutil import utcnow
+from governance.core.config import Settings
+from governance.core.timeutil import utcnow
 
 
 @dataclass
@@ -21,7 +21,7 @@ class Runtime:
 
     def secret(self) -> str:
         """The signing secret (COCKPIT_SECRET_KEY; generated only in demo mode)."""
-        from governance.config import secret_key
+        from governance.core.config import secret_key
 
         return secret_key(self.settings)
 

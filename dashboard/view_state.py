@@ -5,8 +5,8 @@ import re
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, urlencode
 
-from governance.area_stats import METRICS
-from governance.kpis import PERIODS
+from governance.reports.area_stats import METRICS
+from governance.figures.kpis import PERIODS
 
 _CODE = re.compile(r"^[0-9A-Za-z\-]{1,40}$")
 

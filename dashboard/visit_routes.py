@@ -4,7 +4,7 @@ POST /api/v1/worker/visits (form: request_id, visit_id, visited_at, note, needs;
 report_text and category to raise an event) from a signed-in grid worker (session cookie and CSRF header,
 as /worker/mine sends them). Answers like /api/v1/worker/actions: 200 recorded (or already recorded),
 422 refused for good (the phone drops it and shows why), anything else is retried by the phone's queue.
-The visit id is checked against the worker's own tasks (governance.visit_phone), never trusted.
+The visit id is checked against the worker's own tasks (governance.people.visit_phone), never trusted.
 """
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import flask
 from flask import Blueprint, request
 
 from data_sources.visit_events import raise_from_visit
-from governance.visit_phone import VisitError, record_from_phone
-from governance.worker_actions import REQUEST_ID
+from governance.people.visit_phone import VisitError, record_from_phone
+from governance.events.worker_actions import REQUEST_ID
 
 from .runtime import current
 

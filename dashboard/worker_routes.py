@@ -16,10 +16,10 @@ import flask
 from flask import Blueprint, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from governance import photos
-from governance.dispatch import DispatchError
-from governance.task_links import MINE, grant
-from governance.worker_actions import NO_GRANT, Outcome, PhotoUpload, apply, earlier
+from governance.events import photos
+from governance.events.dispatch import DispatchError
+from governance.events.task_links import MINE, grant
+from governance.events.worker_actions import NO_GRANT, Outcome, PhotoUpload, apply, earlier
 
 from .runtime import current
 

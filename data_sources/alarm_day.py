@@ -17,14 +17,14 @@ from pathlib import Path
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from governance.alarm_mgmt import load_alarm_rules
-from governance.alarm_quality import TARGETS, alarm_quality
-from governance.area_stats import grids_under
+from governance.alerts.alarm_mgmt import load_alarm_rules
+from governance.alerts.alarm_quality import TARGETS, alarm_quality
+from governance.reports.area_stats import grids_under
 from governance.models import Area, Event
-from governance.warning_jobs import refresh_warnings
-from governance.warning_store import scope_from_table
-from governance.warnings import load_rules
-from governance.workflow import OPEN_STATES
+from governance.alerts.warning_jobs import refresh_warnings
+from governance.alerts.warning_store import scope_from_table
+from governance.alerts.warnings import load_rules
+from governance.core.workflow import OPEN_STATES
 
 from .registry import build_sources, demo_config
 from .scheduler import flush_rollups, run_source

@@ -23,7 +23,7 @@ from typing import Callable, Iterator
 
 import orjson
 
-from governance.progress import progress
+from governance.core.progress import progress
 
 from .base import Page, RawRecord, Source
 from .locate import locator_for
@@ -152,7 +152,7 @@ def _share(url: str, source_name: str, path: str, worker: int, workers: int, bat
     """One worker's share of the file through the feed pipeline, on its own engine (with several
     workers, the processes are the parallelism: a writer thread in each only added GIL hand-offs,
     measured 22k → 25k events/s without it on two cores)."""
-    from governance.db import make_engine
+    from governance.core.db import make_engine
 
     engine = make_engine(url)
     source = connector(source_name)
@@ -191,8 +191,8 @@ def import_file(url: str, source_name: str, path: Path, workers: int = 2, batch:
     """
     from sqlalchemy.engine import make_url
 
-    from governance import rollups
-    from governance.db import make_engine
+    from governance.figures import rollups
+    from governance.core.db import make_engine
 
     connector(source_name)  # an unknown feed fails here, before any process starts
     path = Path(path)

@@ -5,9 +5,9 @@ import math
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from governance.geo import to_wgs84
-from governance.taxonomy import load_taxonomy
-from governance.timeutil import SHANGHAI, to_utc_naive
+from governance.core.geo import to_wgs84
+from governance.core.taxonomy import load_taxonomy
+from governance.core.timeutil import SHANGHAI, to_utc_naive
 
 from .errors import RecordError
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from governance import forms
+from governance.people import forms
 from governance.models import Area, Event
 
 from .base import RawRecord, raw_text_of

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
 from governance.models import Quarantine, SourceState
-from governance.timeutil import to_local
+from governance.core.timeutil import to_local
 
 from .registry import PULLED, SOURCE_ORDER, source_label, source_short
 

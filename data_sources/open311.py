@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Iterator
 
-from governance.timeutil import to_local, utcnow
+from governance.core.timeutil import to_local, utcnow
 
 from .base import FeedError, NormalisedEvent, Page, RawRecord, mappings, raw_text_of
 from .fields import description_field, map_code, parse_location, parse_time, require, text_field

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from governance.people import config
+from governance.people.groups import config
 
 
 class PeopleFileError(ValueError):

@@ -17,14 +17,14 @@ from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.engine import Engine
 
 from governance import people, people_stats
-from governance.accounts import log_access
-from governance.bulk_rows import insert_rows
+from governance.accounts.accounts import log_access
+from governance.core.bulk_rows import insert_rows
 from governance.models import Quarantine
-from governance.people_address import AddressResolver
+from governance.people.people_address import AddressResolver
 from governance.models import Household, PeopleImport, Place, Resident
-from governance.privacy import mask_name
-from governance.progress import progress
-from governance.timeutil import to_local, utcnow
+from governance.core.privacy import mask_name
+from governance.core.progress import progress
+from governance.core.timeutil import to_local, utcnow
 
 from .people_files import Table, read_tables
 
@@ -229,7 +229,7 @@ def _lookup(conn, key_col, cols: list, keys: set, chunk: int = 900) -> dict:
 
 def people_address_key(address: str) -> str:
     """The address in one spelling, for deriving a household key when the platform gives none."""
-    from governance.people_address import normalise
+    from governance.people.people_address import normalise
     return normalise(address)
 
 

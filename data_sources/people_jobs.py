@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
 
-from governance.timeutil import utcnow
-from governance.visits import generate_tasks
+from governance.core.timeutil import utcnow
+from governance.people.visits import generate_tasks
 
 from .leases import leased_job
 

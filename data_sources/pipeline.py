@@ -14,8 +14,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from governance.models import Quarantine, SourceState
-from governance.taxonomy import load_taxonomy
-from governance.timeutil import utcnow
+from governance.core.taxonomy import load_taxonomy
+from governance.core.timeutil import utcnow
 
 from .base import FeedError, NormalisedEvent, Page, RawRecord, RecordError, Source
 from .locate import locator_for

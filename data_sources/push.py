@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from governance.api_clients import client_for_bearer
-from governance.timeutil import utcnow
+from governance.accounts.api_clients import client_for_bearer
+from governance.core.timeutil import utcnow
 
 from .base import NormalisedEvent, RawRecord, Source, raw_text_of
 from .fields import (category_by_code_or_name, description_field, parse_location, parse_time,

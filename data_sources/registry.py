@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from governance.config import PROJECT_ROOT
+from governance.core.config import PROJECT_ROOT
 
 from .base import Source, mappings
 

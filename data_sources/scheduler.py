@@ -9,10 +9,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import Engine
 
-from governance.timeutil import utcnow
+from governance.core.timeutil import utcnow
 
-from governance.briefs import generate_due
-from governance.warning_jobs import deliver_notifications, refresh_warnings
+from governance.reports.briefs import generate_due
+from governance.alerts.warning_jobs import deliver_notifications, refresh_warnings
 
 from .base import Source
 from .leases import acquire_lease, leased_job, release_lease
@@ -42,7 +42,7 @@ def leased_run(engine: Engine, source: Source, clock: Callable = utcnow) -> bool
 
 def warning_jobs(engine: Engine, settings) -> list[tuple[Callable, int, str]]:
     """The scheduled warning jobs: re-evaluate every minute, deliver notifications every 15 s; every
-    15 minutes the 工作简报 of finished weeks and months that are still missing (governance.briefs);
+    15 minutes the 工作简报 of finished weeks and months that are still missing (governance.reports.briefs);
     and the 关爱走访 rounds (data_sources.people_jobs)."""
     from .people_jobs import visit_jobs
 
@@ -62,7 +62,7 @@ def flush_rollups(engine: Engine) -> tuple[str, int]:
 
     Readers also flush; this keeps the queue short.
     """
-    from governance.rollups import catch_up
+    from governance.figures.rollups import catch_up
 
     with engine.begin() as conn:
         how, groups = catch_up(conn)

@@ -19,9 +19,9 @@ import requests
 from flask import Flask, Response, jsonify, request
 from werkzeug.serving import make_server
 
-from governance.geo import wgs84_to_gcj02
-from governance.taxonomy import load_taxonomy
-from governance.timeutil import to_local, utcnow
+from governance.core.geo import wgs84_to_gcj02
+from governance.core.taxonomy import load_taxonomy
+from governance.core.timeutil import to_local, utcnow
 
 from .base import mappings
 from .fields import parse_time

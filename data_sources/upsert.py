@@ -11,9 +11,9 @@ from sqlalchemy import (BigInteger, Boolean, Date, DateTime, Float, Integer, Sma
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
-from governance import rollups
+from governance.figures import rollups
 from governance.models import Event, EventAudit, Intake
-from governance.taxonomy import load_taxonomy
+from governance.core.taxonomy import load_taxonomy
 
 from .base import NormalisedEvent
 from .duplicates import DUPLICATE_WINDOW, Points, as_points, family, link_duplicates

@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 
 from governance.models import Area, Event, Staff
 from governance.models import Household, VisitTask
-from governance.taxonomy import load_taxonomy
-from governance.visits import link_event
+from governance.core.taxonomy import load_taxonomy
+from governance.people.visits import link_event
 
 from .base import RawRecord, raw_text_of
 from .pipeline import ingest_records

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from shapely.geometry import box, shape
 
-from governance.geo import geometry_gcj02_to_wgs84, metres_per_deg_lon, METRES_PER_DEG_LAT
+from governance.core.geo import geometry_gcj02_to_wgs84, metres_per_deg_lon, METRES_PER_DEG_LAT
 from governance.models import DEDICATED_KINDS
 
 from . import names

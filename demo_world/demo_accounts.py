@@ -10,12 +10,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from governance.accounts import create_device, create_user
-from governance.department_accounts import create_department_user
-from governance.config import PROJECT_ROOT
+from governance.accounts.accounts import create_device, create_user
+from governance.accounts.department_accounts import create_department_user
+from governance.core.config import PROJECT_ROOT
 from governance.models import Area, Staff, UserAccount
-from governance.queries import world_info
-from governance.timeutil import utcnow
+from governance.events.queries import world_info
+from governance.core.timeutil import utcnow
 
 from .demo_tasks import busiest_grid, give_open_tasks
 

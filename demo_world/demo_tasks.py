@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from governance.dispatch import DispatchError, add_progress, advance, dispatch, worker_advance
+from governance.events.dispatch import DispatchError, add_progress, advance, dispatch, worker_advance
 from governance.models import Area, Event, Staff
 
 ACTOR = "演示派单"

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from governance.escalation import ORDER
-from governance.taxonomy import Taxonomy
-from governance.workflow import LEVELS, OPEN_STATES
+from governance.alerts.escalation import ORDER
+from governance.core.taxonomy import Taxonomy
+from governance.core.workflow import LEVELS, OPEN_STATES
 
 
 def replay_escalations(events: list[dict], taxonomy: Taxonomy, now: datetime) -> list[dict]:

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from data_sources.registry import source_short
-from governance.taxonomy import Taxonomy
-from governance.timeutil import to_local, to_utc_naive
+from governance.core.taxonomy import Taxonomy
+from governance.core.timeutil import to_local, to_utc_naive
 
 # Events per micro-grid per year, by source, and which categories each source reports.
 SOURCES = {

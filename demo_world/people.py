@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from governance.taxonomy import Taxonomy
+from governance.core.taxonomy import Taxonomy
 
 from . import names
 

@@ -13,9 +13,9 @@ from datetime import date, datetime
 
 import numpy as np
 
-from governance.bulk_rows import insert_rows
+from governance.core.bulk_rows import insert_rows
 from governance.models import Household, Place, Resident
-from governance.progress import progress
+from governance.core.progress import progress
 
 from .names import _GIVEN, _SURNAMES
 
@@ -114,8 +114,8 @@ def generate_people(micro: list[dict], seed: int, now: datetime) -> dict[str, li
 
 def seed_people(conn, specs, id_of: dict, seed: int, now: datetime) -> dict[str, int]:
     """Generate and write the people of the micro-grids among `specs`; recount the registry."""
-    from governance import people_stats
-    from governance.timeutil import to_local
+    from governance.people import people_stats
+    from governance.core.timeutil import to_local
 
     names = {s.code: s.name for s in specs if s.level == "community"}
     micro = [{"id": id_of[s.code], "path": s.path, "name": s.name, "households": s.households,

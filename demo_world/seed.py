@@ -9,12 +9,12 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 from governance import models as m
-from governance import rollups
-from governance.db import sync_sequences
-from governance.progress import progress
-from governance.taxonomy import load_taxonomy
-from governance.timeutil import utcnow
-from governance.warning_jobs import store_warnings
+from governance.figures import rollups
+from governance.core.db import sync_sequences
+from governance.core.progress import progress
+from governance.core.taxonomy import load_taxonomy
+from governance.core.timeutil import utcnow
+from governance.alerts.warning_jobs import store_warnings
 
 from .areas import focus_area, generate_areas, walk
 from .escalations import replay_escalations

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from governance.participation import load_participation
+from governance.events.participation import load_participation
 
 # Median minutes to 报到 by department kind (taxonomy.yaml `kind`); spread is log-normal.
 REPORT_MEDIAN = {"emergency": 12, "utility": 35, "police": 25, "property": 60, "enforcement": 90,

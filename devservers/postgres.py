@@ -45,7 +45,7 @@ class PgServer:
         """Create a database (optionally as a copy of `template`) and return a migrated-or-copied engine."""
         from sqlalchemy import create_engine
 
-        from governance.db import make_engine
+        from governance.core.db import make_engine
 
         admin = create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:

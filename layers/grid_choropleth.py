@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import dash_leaflet as dl
 from dash import html
 
-from governance.area_stats import MIN_SAMPLE
-from governance.warnings import LABELS as WARNING_LABELS
-from governance.warnings import LEVELS as WARNING_LEVELS
+from governance.reports.area_stats import MIN_SAMPLE
+from governance.alerts.warnings import LABELS as WARNING_LABELS
+from governance.alerts.warnings import LEVELS as WARNING_LEVELS
 
 from . import MAP_JS
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from governance.config import load_settings
-from governance.db import make_engine, migrate
+from governance.core.config import load_settings
+from governance.core.db import make_engine, migrate
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 WORLD_SEED = 7
@@ -65,9 +65,9 @@ def create_test_accounts(engine) -> dict:
     """One account per role (password TEST_PASSWORD); returns username → area code, plus areas used."""
     from sqlalchemy import select
 
-    from governance.accounts import create_user
+    from governance.accounts.accounts import create_user
     from governance.models import Area, Staff
-    from governance.queries import world_info
+    from governance.events.queries import world_info
 
     with engine.begin() as conn:
         focus = world_info(conn)["focus_code"]
@@ -82,7 +82,7 @@ def create_test_accounts(engine) -> dict:
         for name, (role, area) in accounts.items():
             create_user(conn, name, TEST_PASSWORD, role, area, WORLD_NOW, display_name=f"测试{name}",
                         staff_id=staff if role == "grid_worker" else None)
-        from governance.department_accounts import create_department_user
+        from governance.accounts.department_accounts import create_department_user
 
         create_department_user(conn, "dept", TEST_PASSWORD, "property", focus, WORLD_NOW, display_name="测试物业")
         accounts["dept"] = ("department", focus)  # 吹哨报到: a department serving the sub-district
@@ -97,7 +97,7 @@ def session_cookies(engine, base_url: str, username: str | None = None, device_i
 
     from sqlalchemy import select
 
-    from governance.accounts import open_session
+    from governance.accounts.accounts import open_session
     from governance.models import UserAccount
 
     with engine.begin() as conn:

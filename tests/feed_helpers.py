@@ -7,7 +7,7 @@ import shapely
 from sqlalchemy import text
 
 from data_sources.locate import forget_locator
-from governance.db import make_engine
+from governance.core.db import make_engine
 
 
 def world_copy(world_engine, tmp_path):

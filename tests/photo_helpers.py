@@ -34,7 +34,7 @@ def make_jpeg(width: int = 640, height: int = 480, gps: bool = False, noise: boo
 def photo_in(world_engine, code: str, label: str, outside: str | None = None) -> int:
     """A stored photo (made once per label) of an event inside area `code` (and outside area `outside`)."""
     from dashboard.runtime import current
-    from governance import photos
+    from governance.events import photos
 
     with world_engine.begin() as conn:
         found = conn.execute(text("SELECT id FROM event_photo WHERE uploaded_by = :l"), {"l": label}).scalar()

@@ -8,11 +8,11 @@ import pytest
 import requests
 from sqlalchemy import select, text
 
-from governance.access import ANONYMOUS, Principal, scope_condition, validate_role
-from governance.accounts import (MAX_FAILS_PER_USER, USER_IDLE, USER_MAX, AuthError, authenticate, create_device,
+from governance.core.access import ANONYMOUS, Principal, scope_condition, validate_role
+from governance.accounts.accounts import (MAX_FAILS_PER_USER, USER_IDLE, USER_MAX, AuthError, authenticate, create_device,
                                  create_user, open_session, resolve_session, revoke_device, rotate_device, set_active,
                                  device_by_token)
-from governance.embed_tokens import EmbedTokenError, mint_embed_token, read_embed_token, renewed
+from governance.core.embed_tokens import EmbedTokenError, mint_embed_token, read_embed_token, renewed
 from governance.models import AccessLog, Event, UserAccount
 
 from .conftest import TEST_PASSWORD, TEST_SECRET, WORLD_NOW, http_session
@@ -211,7 +211,7 @@ def test_login_form_sign_out_and_open_redirects(world_engine, live_server):
 
 
 def test_embed_token_endpoint_for_portal_backends(world_engine, live_server):
-    from governance.api_clients import create_client
+    from governance.accounts.api_clients import create_client
 
     acc = world_engine.accounts
     token = create_client(world_engine, "市门户", "embed", acc["communities"][0])
@@ -235,7 +235,7 @@ def test_embed_token_endpoint_for_portal_backends(world_engine, live_server):
 
 def test_a_wall_survives_a_server_restart(world_engine, tmp_path):
     """The wall's session lives in the database and is signed with the configured key: a new process honours it."""
-    from governance.timeutil import utcnow
+    from governance.core.timeutil import utcnow
 
     from . import processes
     from .feed_helpers import world_copy
@@ -263,7 +263,7 @@ def test_a_wall_survives_a_server_restart(world_engine, tmp_path):
 
 def test_production_needs_a_secret_key(world_engine):
     from dashboard.app import create_app
-    from governance.config import load_settings
+    from governance.core.config import load_settings
 
     with pytest.raises(ValueError, match="COCKPIT_SECRET_KEY"):
         create_app(load_settings(database_url=str(world_engine.url), secret_key=None, demo=False), world_engine)

@@ -12,7 +12,7 @@ import pytest
 import requests
 from sqlalchemy import select, text
 
-from governance.embed_tokens import mint_embed_token
+from governance.core.embed_tokens import mint_embed_token
 from governance.models import Event
 
 from .conftest import TEST_SECRET, WORLD_NOW, http_session
@@ -123,7 +123,7 @@ STARTED_DRILLS: list[str] = []
 
 def drill_in_a(world_engine) -> str:
     """A drill held in community A (started once per world; removed again when this module ends)."""
-    from governance.drills import start_drill
+    from governance.events.drills import start_drill
 
     a = world_engine.accounts["communities"][0]
     with world_engine.begin() as conn:
@@ -170,7 +170,7 @@ def whistle_in_a(world_engine) -> int:
 
 def make_client(role: str, world_engine, live_server) -> requests.Session:
     """An HTTP client acting as `role`: a session for people and the wall, a header token for the embed."""
-    from governance.accounts import create_device
+    from governance.accounts.accounts import create_device
     from governance.models import KioskDevice
 
     acc = world_engine.accounts
@@ -191,7 +191,7 @@ def make_client(role: str, world_engine, live_server) -> requests.Session:
 @pytest.fixture(scope="module", autouse=True)
 def brief_of_a(world_engine):
     """A stored weekly 工作简报 of community A (the download routes' sample)."""
-    from governance.briefs import generate
+    from governance.reports.briefs import generate
 
     if "brief_a" not in world_engine.accounts:
         world_engine.accounts["brief_a"] = generate(world_engine, world_engine.accounts["communities"][0], "weekly",
@@ -202,7 +202,7 @@ def brief_of_a(world_engine):
 @pytest.fixture(scope="module", autouse=True)
 def form_of_a(world_engine):
     """A 统一表单 pushed to the workers of community A (the export routes' and the answer callback's sample)."""
-    from governance import forms
+    from governance.people import forms
 
     if "form_a" not in world_engine.accounts:
         with world_engine.begin() as conn:

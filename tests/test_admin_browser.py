@@ -8,11 +8,11 @@ import json
 import yaml
 from sqlalchemy import select
 
-from governance.accounts import create_device, create_user
+from governance.accounts.accounts import create_device, create_user
 from governance.models import UserAccount
-from governance.rule_settings import apply, file_doc, set_path
-from governance.warnings import RulesError, load_rules
-from governance.workflow import SEVERITIES
+from governance.console.rule_settings import apply, file_doc, set_path
+from governance.alerts.warnings import RulesError, load_rules
+from governance.core.workflow import SEVERITIES
 
 from .conftest import TEST_PASSWORD, WORLD_NOW, screenshot
 

@@ -11,14 +11,14 @@ import requests
 import yaml
 from sqlalchemy import select
 
-from governance.access import Principal
-from governance.accounts import AuthError, authenticate, create_device, create_user
+from governance.core.access import Principal
+from governance.accounts.accounts import AuthError, authenticate, create_device, create_user
 from governance.models import AdminChange
-from governance.admin_ops import AdminError, create_api_client, create_person, list_clients, save_playlist
-from governance.cache import data_version
+from governance.accounts.admin_ops import AdminError, create_api_client, create_person, list_clients, save_playlist
+from governance.core.cache import data_version
 from governance.models import AccessLog, Area, AuthSession, KioskDevice, UserAccount
-from governance.rule_settings import apply, current_rules
-from governance.warnings import RulesError, load_rules
+from governance.console.rule_settings import apply, current_rules
+from governance.alerts.warnings import RulesError, load_rules
 
 from .admin_helpers import dash_call, flat, page_content
 from .conftest import TEST_PASSWORD, WORLD_NOW, http_session
@@ -213,7 +213,7 @@ def test_portal_clients_rotate_revoke_and_show_last_use(setup, world_engine, liv
 
 def _startup_message(tmp_path, path: str, value) -> str:
     """What the start-up check says about the rules file with one value changed (written to a file)."""
-    from governance.rule_settings import file_doc, set_path
+    from governance.console.rule_settings import file_doc, set_path
 
     doc = file_doc()
     set_path(doc, path, value)

@@ -6,15 +6,15 @@ from __future__ import annotations
 import yaml
 from sqlalchemy import select
 
-from governance.access import Principal
-from governance.department_settings import save
-from governance.dispatch import suggest_assignees
+from governance.core.access import Principal
+from governance.events.department_settings import save
+from governance.events.dispatch import suggest_assignees
 from governance.models import Department, Event
-from governance.people import CONFIG_FILE
-from governance.plan_settings import effective_plans
-from governance.plan_settings import save as save_plan
-from governance.taxonomy import TAXONOMY_FILE, TaxonomyError, load_taxonomy
-from governance.visits import parse_plans
+from governance.people.groups import CONFIG_FILE
+from governance.console.plan_settings import effective_plans
+from governance.console.plan_settings import save as save_plan
+from governance.core.taxonomy import TAXONOMY_FILE, TaxonomyError, load_taxonomy
+from governance.people.visits import parse_plans
 
 from .conftest import WORLD_NOW, screenshot
 from .test_admin_browser import _pick

@@ -13,23 +13,23 @@ import pytest
 import yaml
 from sqlalchemy import func, select, text
 
-from governance.access import Principal
+from governance.core.access import Principal
 from governance.models import AdminChange
-from governance.admin_ops import AdminError
-from governance.cache import data_version
-from governance.console_settings import manages_shared, overrides
-from governance.department_settings import (DEPARTMENTS, department_rows, disabled_departments, effective_participation,
+from governance.accounts.admin_ops import AdminError
+from governance.core.cache import data_version
+from governance.accounts.console_settings import manages_shared, overrides
+from governance.events.department_settings import (DEPARTMENTS, department_rows, disabled_departments, effective_participation,
                                             report_limits, save, set_enabled)
-from governance.dispatch import DispatchError, dispatch, suggest_assignees
+from governance.events.dispatch import DispatchError, dispatch, suggest_assignees
 from governance.models import Area, Department, Whistle
-from governance.participation import ParticipationError, load_participation
+from governance.events.participation import ParticipationError, load_participation
 from governance.models import VisitTask
-from governance.plan_settings import effective_plans, plan_rows
-from governance.plan_settings import save as save_plan
-from governance.queries import world_info
-from governance.rule_settings import current_rules
-from governance.taxonomy import TAXONOMY_FILE, TaxonomyError, load_taxonomy
-from governance.visits import missed_visits, parse_plans, plans
+from governance.console.plan_settings import effective_plans, plan_rows
+from governance.console.plan_settings import save as save_plan
+from governance.events.queries import world_info
+from governance.console.rule_settings import current_rules
+from governance.core.taxonomy import TAXONOMY_FILE, TaxonomyError, load_taxonomy
+from governance.people.visits import missed_visits, parse_plans, plans
 
 from .conftest import WORLD_NOW
 from .test_departments import T0, make_event, whistled
@@ -112,9 +112,9 @@ def test_departments_checked_like_the_startup_check_applied_at_once_and_audited(
 
 
 def test_report_limits_checked_like_the_startup_check_and_used_by_new_whistles(engine):
-    doc = yaml.safe_load((ROOT / "governance/participation.yaml").read_text(encoding="utf-8"))
+    doc = yaml.safe_load((ROOT / "governance/events/participation.yaml").read_text(encoding="utf-8"))
     doc["whistle"]["report_hours"][4] = 0
-    from governance.participation import parse_participation
+    from governance.events.participation import parse_participation
 
     with pytest.raises(ParticipationError) as startup:
         parse_participation(doc)
@@ -136,7 +136,7 @@ def test_report_limits_checked_like_the_startup_check_and_used_by_new_whistles(e
 
 def _plan_message(**entry) -> str:
     """What the start-up check of people.yaml's visit_plans says about a file whose 独居老人 plan has `entry`."""
-    doc = yaml.safe_load((ROOT / "governance/people.yaml").read_text(encoding="utf-8"))["visit_plans"]
+    doc = yaml.safe_load((ROOT / "governance/people/people.yaml").read_text(encoding="utf-8"))["visit_plans"]
     doc[0].update(entry)
     with pytest.raises(ValueError) as exc:
         parse_plans(doc)
@@ -145,7 +145,7 @@ def _plan_message(**entry) -> str:
 
 def _run_round_elsewhere(engine, at) -> int:
     """The scheduler's visit round in another process (it knows only the database)."""
-    code = ("import sys; from datetime import datetime; from governance.db import make_engine; "
+    code = ("import sys; from datetime import datetime; from governance.core.db import make_engine; "
             "from data_sources.people_jobs import run_visit_round; "
             "print(run_visit_round(make_engine(sys.argv[1]), datetime.fromisoformat(sys.argv[2])))")
     out = subprocess.run([sys.executable, "-c", code, engine.url.render_as_string(hide_password=False),
@@ -203,7 +203,7 @@ def test_visit_plans_checked_applied_by_the_scheduler_process_and_audited(engine
 
 
 def test_a_community_admin_reads_but_cannot_change_over_http(world_engine, live_server, cockpit_app):
-    from governance.accounts import create_user
+    from governance.accounts.accounts import create_user
     from governance.models import UserAccount
 
     from .admin_helpers import dash_call, flat, page_content

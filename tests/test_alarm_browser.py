@@ -2,12 +2,12 @@
 import pytest
 from sqlalchemy import select, text
 
-from governance.alarm_mgmt import load_alarm_rules, unshelve
-from governance.alarm_quality import alarm_quality
-from governance.area_stats import child_figures
+from governance.alerts.alarm_mgmt import load_alarm_rules, unshelve
+from governance.alerts.alarm_quality import alarm_quality
+from governance.reports.area_stats import child_figures
 from governance.models import AccessLog, RaisedWarning
-from governance.warning_store import scope_from_table
-from governance.warnings import load_rules
+from governance.alerts.warning_store import scope_from_table
+from governance.alerts.warnings import load_rules
 
 from .conftest import WORLD_NOW, screenshot
 from .test_kpis import FOCUS

@@ -6,15 +6,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, select, text
 
-from governance.alarm_mgmt import ShelveError, load_alarm_rules, shelve
-from governance.area_stats import child_figures
+from governance.alerts.alarm_mgmt import ShelveError, load_alarm_rules, shelve
+from governance.reports.area_stats import child_figures
 from governance.models import AccessLog, Event, EventAudit, Outbox, Staff, RaisedWarning
-from governance.scope import subtree
-from governance.warning_eval import evaluate_scope
-from governance.warning_jobs import refresh_warnings
-from governance.warning_lifecycle import acknowledge
-from governance.warning_store import scope_from_table
-from governance.warnings import load_rules, parent_warning
+from governance.core.scope import subtree
+from governance.alerts.warning_eval import evaluate_scope
+from governance.alerts.warning_jobs import refresh_warnings
+from governance.alerts.warning_lifecycle import acknowledge
+from governance.alerts.warning_store import scope_from_table
+from governance.alerts.warnings import load_rules, parent_warning
 
 NOW = datetime(2026, 11, 20, 4, 0)
 RULES, ALARM = load_rules(), load_alarm_rules()
@@ -226,8 +226,8 @@ def test_a_gas_case_keeps_hours_whatever_deadline_the_feed_sends_and_the_simulat
     from data_sources.base import NormalisedEvent, mappings
     from data_sources.simulator import FeedSimulator
     from data_sources.upsert import capped_due
-    from governance.taxonomy import load_taxonomy
-    from governance.timeutil import to_local
+    from governance.core.taxonomy import load_taxonomy
+    from governance.core.timeutil import to_local
 
     gas = NormalisedEvent("cases", "SQ1", "1101", "燃气", NOW, NOW, due_at=NOW + timedelta(days=3))
     noise = NormalisedEvent("cases", "SQ2", "2101", "噪音", NOW, NOW, due_at=NOW + timedelta(days=3))
@@ -246,15 +246,15 @@ def test_a_gas_case_keeps_hours_whatever_deadline_the_feed_sends_and_the_simulat
 
 
 def test_alarm_rules_are_validated_and_shown_on_the_rules_page():
-    from governance.alarm_mgmt import parse_alarm_rules
-    from governance.warnings import RulesError
+    from governance.alerts.alarm_mgmt import parse_alarm_rules
+    from governance.alerts.warnings import RulesError
 
     assert parse_alarm_rules({}).flood_count == 10
     for bad in ({"alarm": {"flood": {"level": "purple"}}}, {"alarm": {"review_days": 0}},
                 {"alarm": {"shelve_max_hours": "soon"}}):
         with pytest.raises(RulesError):
             parse_alarm_rules(bad)
-    from governance.alarm_mgmt import describe_alarm_rules
+    from governance.alerts.alarm_mgmt import describe_alarm_rules
 
     words = " ".join(describe_alarm_rules(ALARM))  # what /rules lists (tests/test_cockpit_browser opens it)
     assert f"超期 {ALARM.supervise_overdue_days:g} 天" in words and f"超过 {ALARM.flood_count} 条" in words

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.exc import DataError, ProgrammingError
 
-from governance.db import make_engine, migrate
+from governance.core.db import make_engine, migrate
 from governance.models import Base, RollupDirty
-from governance.scope import subtree
+from governance.core.scope import subtree
 
 from .feed_helpers import world_copy
 

@@ -8,8 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import text
 
-from governance.accounts import create_device, revoke_device, rotate_device
-from governance.embed_tokens import mint_embed_token
+from governance.accounts.accounts import create_device, revoke_device, rotate_device
+from governance.core.embed_tokens import mint_embed_token
 
 from .conftest import TEST_PASSWORD, TEST_SECRET, WORLD_NOW, screenshot
 

@@ -17,7 +17,7 @@ def _chunks(total: int, size: int = 64 * 1024):
 
 
 def test_a_chunked_body_past_the_limit_is_refused(world_engine, live_server):
-    from governance.api_clients import create_client
+    from governance.accounts.api_clients import create_client
 
     token = create_client(world_engine, "分块测试")
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}

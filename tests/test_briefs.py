@@ -14,11 +14,11 @@ import requests
 from openpyxl import load_workbook
 from sqlalchemy import select, text
 
-from governance.briefs import REPORT_KPIS, generate, generate_due, period_of
-from governance.kpis import period_bounds, same_time_last_year
+from governance.reports.briefs import REPORT_KPIS, generate, generate_due, period_of
+from governance.figures.kpis import period_bounds, same_time_last_year
 from governance.models import AccessLog, Brief, Outbox
-from governance.notify import deliver_outbox
-from governance.timeutil import to_local
+from governance.core.notify import deliver_outbox
+from governance.core.timeutil import to_local
 
 from .conftest import ARTIFACTS, WORLD_NOW, http_session
 
@@ -96,7 +96,7 @@ def test_report_holds_the_cockpits_kpis(kind, period, cockpit_app, world_engine)
 
 def test_finished_month_equals_the_cockpit_at_its_last_instant(world_engine):
     """A finished period's report is the cockpit's strip as it stood at the period's last microsecond."""
-    from governance.kpis import compute_kpis
+    from governance.figures.kpis import compute_kpis
 
     focus = world_engine.accounts["focus"]
     period = period_of("monthly", WORLD_NOW)
@@ -131,8 +131,8 @@ def test_pdf_is_a4_with_an_embedded_chinese_font_and_renders(world_engine):
 
 def test_citizen_text_is_printed_not_interpreted():
     """Table cells go through Paragraph markup escaping: a title with tags and entities prints as typed."""
-    from governance.brief_pdf import render_pdf
-    from governance.brief_xlsx import render_xlsx
+    from governance.reports.brief_pdf import render_pdf
+    from governance.reports.brief_xlsx import render_xlsx
 
     nasty = '=HYPERLINK("x") <b>井盖</b> & <font size="40">丢失</font>'
     content = {"title": "测试工作周报", "area": {"code": "1", "name": "测试街道", "level": "subdistrict"},

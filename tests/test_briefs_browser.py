@@ -3,7 +3,7 @@ staff sees only their own community's reports."""
 import pytest
 from sqlalchemy import select
 
-from governance.briefs import generate
+from governance.reports.briefs import generate
 from governance.models import Brief
 
 from .conftest import WORLD_NOW, screenshot

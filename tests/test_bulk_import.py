@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from data_sources.bulk_import import ImportFileError, _key, import_file, leading_key_reader, read_records, worker_of
-from governance.timeutil import to_local
+from governance.core.timeutil import to_local
 
 from .conftest import WORLD_NOW
 from .feed_helpers import count, grid_points, world_copy
@@ -158,7 +158,7 @@ def test_collector_tuning_is_undone_and_workers_fork_only_without_threads():
 
     from data_sources.bulk_import import _start_method
     from data_sources.pipeline import records_gc
-    from governance.progress import progress
+    from governance.core.progress import progress
 
     before, frozen = gc.get_threshold(), gc.get_freeze_count()
     with records_gc(young=12_345):

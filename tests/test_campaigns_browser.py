@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import delete, select, text
 
-from governance.accounts import create_user
+from governance.accounts.accounts import create_user
 from governance.models import VisitCampaign
 from governance.models import Area, Staff, UserAccount
 from governance.models import VisitTask
-from governance import visits
+from governance.people import visits
 
 from .conftest import TEST_PASSWORD, WORLD_NOW, screenshot, session_cookies
 from .test_wall_live import CLIPPED
@@ -23,7 +23,7 @@ NAME = "敲门行动·独居老人（浏览器）"
 
 
 def _rates(conn, path: str, now) -> tuple[str, str]:
-    """The two pills' texts for an area, counted straight from visit_task (not through governance.visits)."""
+    """The two pills' texts for an area, counted straight from visit_task (not through governance.people.visits)."""
     due, done, on_time = conn.execute(text(
         "SELECT COUNT(*), COUNT(done_at), SUM(CASE WHEN done_at <= due_at THEN 1 ELSE 0 END) FROM visit_task "
         "WHERE area_path LIKE :p AND (due_at <= :now OR done_at IS NOT NULL)"), {"p": path + "%", "now": now}).one()

@@ -12,7 +12,7 @@ import shapely
 from shapely.geometry import box
 from sqlalchemy import text
 
-from governance.tiling import FINE_LEVELS, build_index, fine_level, tiles_covering, within_budget
+from governance.core.tiling import FINE_LEVELS, build_index, fine_level, tiles_covering, within_budget
 
 from .conftest import http_session, screenshot
 from .test_kpis import FOCUS
@@ -21,7 +21,7 @@ FOCUS_CODE = FOCUS.strip("/").split("/")[-1]
 
 
 def tile_box(z: int, x: int, y: int) -> tuple[float, float, float, float]:
-    """(west, south, east, north) of a Web-Mercator tile, written out independently of governance.tiling."""
+    """(west, south, east, north) of a Web-Mercator tile, written out independently of governance.core.tiling."""
     n = 2 ** z
     lon = lambda i: i / n * 360.0 - 180.0  # noqa: E731
     lat = lambda j: math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * j / n))))  # noqa: E731
@@ -97,7 +97,7 @@ def test_on_a_gcj02_basemap_a_view_gets_every_area_drawn_in_it(world_engine, mon
     """With GCJ-02 basemap tiles the map draws areas shifted a few hundred metres and reports its bounds
     in GCJ-02; the tiles chosen still hold every area drawn inside the view."""
     from dashboard import fine_grids
-    from governance.geo import geometry_wgs84_to_gcj02
+    from governance.core.geo import geometry_wgs84_to_gcj02
 
     monkeypatch.setattr(fine_grids, "display_datum", lambda: "gcj02")
     rows = level_rows(world_engine, "micro_grid", FOCUS)
@@ -134,7 +134,7 @@ def test_tiles_never_leave_the_scope(world_engine, live_server):
     own_path = area_path(world_engine, own)
     theirs = [r for r in level_rows(world_engine, "micro_grid", FOCUS) if not r.path.startswith(own_path)]
     # a tile that holds micro-grids of this community and of others, asked for through one's own community
-    from governance.tiling import tile_of
+    from governance.core.tiling import tile_of
 
     own_tiles = {tile_of(r.centroid_lon, r.centroid_lat, z) for r in mine}
     shared = [t for t in own_tiles if any(tile_of(r.centroid_lon, r.centroid_lat, z) == t for r in theirs)]
@@ -153,7 +153,7 @@ def test_a_tile_is_capped_and_says_what_it_dropped(world_engine, live_server, mo
 
     rows = level_rows(world_engine, "micro_grid", FOCUS)
     z = FINE_LEVELS["micro_grid"][0]
-    from governance.tiling import tile_of
+    from governance.core.tiling import tile_of
 
     counts: dict = {}
     for r in rows:

@@ -4,7 +4,7 @@ from urllib.parse import urlparse
 import pytest
 from sqlalchemy import text
 
-from governance.kpis import period_bounds
+from governance.figures.kpis import period_bounds
 
 from .conftest import WORLD_NOW, screenshot
 from .test_kpis import FOCUS, independent_kpis

@@ -7,16 +7,16 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import insert, select, text
 
-from governance.accounts import open_session, resolve_session
-from governance.department_accounts import create_department_user
-from governance.dispatch import dispatch, suggest_assignees
-from governance.id_scope import refused_ids
+from governance.accounts.accounts import open_session, resolve_session
+from governance.accounts.department_accounts import create_department_user
+from governance.events.dispatch import dispatch, suggest_assignees
+from governance.accounts.id_scope import refused_ids
 from governance.models import Area, Event, EventAudit, RaisedWarning, Whistle
-from governance.participation import load_participation
-from governance.warning_eval import evaluate_scope
-from governance.warning_lifecycle import sync_warnings
-from governance.warnings import load_rules
-from governance.whistles import (WhistleError, check_in, hand_back, overdue_counts, reply, response_figures,
+from governance.events.participation import load_participation
+from governance.alerts.warning_eval import evaluate_scope
+from governance.alerts.warning_lifecycle import sync_warnings
+from governance.alerts.warnings import load_rules
+from governance.events.whistles import (WhistleError, check_in, hand_back, overdue_counts, reply, response_figures,
                                  whistle_rows)
 
 T0 = datetime(2026, 11, 20, 2, 0)  # 10:00 Friday in Shanghai
@@ -87,7 +87,7 @@ def test_a_whistle_is_walked_report_reply_and_overdue_warning(engine):
 
 
 def test_a_department_is_not_whistled_twice_while_its_request_is_open(engine):
-    from governance.whistles import open_whistles
+    from governance.events.whistles import open_whistles
 
     eid = make_event(engine, "W-2", category="0101")
     whistled(engine, eid, ("chengguan",))
@@ -161,7 +161,7 @@ def test_the_user_command_creates_a_department_account(engine, monkeypatch, caps
     import io
 
     from app import build_parser
-    from governance.admin_cli import run_admin_command
+    from governance.console.admin_cli import run_admin_command
 
     with engine.connect() as conn:
         focus = conn.execute(text("SELECT value FROM world_info WHERE key='focus_code'")).scalar()

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from data_sources.base import RawRecord
 from data_sources.pipeline import ingest_records
 from data_sources.push import PushSource
-from governance.department_accounts import create_department_user
+from governance.accounts.department_accounts import create_department_user
 
 from .conftest import TEST_PASSWORD, WORLD_NOW, screenshot
 from .test_kpis import FOCUS

@@ -5,11 +5,11 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import insert, select, text
 
-from governance.db import make_engine
-from governance.dispatch import (DispatchError, add_progress, advance, dispatch, on_duty, record_visit,
+from governance.core.db import make_engine
+from governance.events.dispatch import (DispatchError, add_progress, advance, dispatch, on_duty, record_visit,
                                  suggest_assignees)
 from governance.models import Event, EventAudit, Shift
-from governance.workflow import STATES, TRANSITIONS
+from governance.core.workflow import STATES, TRANSITIONS
 
 from .feed_helpers import world_copy
 
@@ -127,7 +127,7 @@ def test_sixteen_leaders_dispatch_at_once_exactly_one_wins_sqlite(engine):
 
 
 def test_concurrent_dispatch_on_postgresql(postgres_url, world_engine, tmp_path):
-    from governance.db import migrate
+    from governance.core.db import migrate
     from governance.models import Base
 
     engine = make_engine(postgres_url)
@@ -170,8 +170,8 @@ def test_concurrent_dispatch_on_postgresql(postgres_url, world_engine, tmp_path)
 
 
 def test_drills_measure_response_and_never_count_in_kpis(engine):
-    from governance.drills import drill_report, list_drills, start_drill
-    from governance.kpis import compute_kpis
+    from governance.events.drills import drill_report, list_drills, start_drill
+    from governance.figures.kpis import compute_kpis
 
     with engine.connect() as conn:
         focus = conn.execute(text("SELECT value FROM world_info WHERE key='focus_code'")).scalar()
@@ -198,7 +198,7 @@ def test_drills_measure_response_and_never_count_in_kpis(engine):
 
 
 def test_bulk_dispatch_sends_each_to_its_own_grid_and_reports_failures(engine):
-    from governance.dispatch import bulk_dispatch
+    from governance.events.dispatch import bulk_dispatch
 
     a = new_event(engine, key="BULK-A")
     b = new_event(engine, key="BULK-B", status="handle")  # already being handled: refused, not lost

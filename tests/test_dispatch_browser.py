@@ -7,7 +7,7 @@ from sqlalchemy import text
 from data_sources.base import RawRecord
 from data_sources.pipeline import ingest_records
 from data_sources.push import PushSource
-from governance.kpis import period_bounds
+from governance.figures.kpis import period_bounds
 
 from .conftest import WORLD_NOW, screenshot
 from .test_kpis import FOCUS, independent_kpis
@@ -130,8 +130,8 @@ def test_drill_page_starts_a_drill_and_reports_it(world_engine, live_server, pag
 
 
 def test_reassign_escalate_and_acknowledge_from_the_detail(world_engine, live_server, page_factory):
-    from governance.warning_lifecycle import sync_warnings
-    from governance.warnings import load_rules
+    from governance.alerts.warning_lifecycle import sync_warnings
+    from governance.alerts.warnings import load_rules
 
     push_gas_event(world_engine, "ACT-1", "燃气表异响", 40)
     with world_engine.begin() as conn:

@@ -2,7 +2,7 @@
 
 The README is the front door (the two commands, what it is, screens, settings, layout, how to add
 things, the path of one event); docs/*.md hold the rest. Together they must name every setting
-(`governance/config.py:SETTINGS_DOC`), every Flask route of `dashboard/auth.py:ROUTE_ACCESS` by its
+(`governance/core/config.py:SETTINGS_DOC`), every Flask route of `dashboard/auth.py:ROUTE_ACCESS` by its
 URL rule, and every command of `python app.py`.
 """
 import importlib
@@ -14,7 +14,7 @@ import flask
 
 from app import build_parser
 from dashboard.auth import ROUTE_ACCESS
-from governance.config import SETTINGS_DOC
+from governance.core.config import SETTINGS_DOC
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

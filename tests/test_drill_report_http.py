@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from governance.drills import start_drill, worker_results
+from governance.events.drills import start_drill, worker_results
 
 from .conftest import WORLD_NOW, http_session
 

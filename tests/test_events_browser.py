@@ -64,7 +64,7 @@ def test_filters_export_and_detail(world_engine, live_server, page_factory):
 
 
 def test_export_neutralises_formulas(world_engine, live_server):
-    from governance.event_search import spreadsheet_safe
+    from governance.events.event_search import spreadsheet_safe
 
     assert spreadsheet_safe("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
     assert spreadsheet_safe("正常文本") == "正常文本"

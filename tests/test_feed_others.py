@@ -10,8 +10,8 @@ from data_sources.locate import locator_for
 from data_sources.open311 import Open311Source
 from data_sources.pipeline import run_source, source_states
 from data_sources.safety import COLUMNS, SafetySource
-from governance.geo import gcj02_to_bd09, wgs84_to_gcj02
-from governance.kpis import compute_kpis
+from governance.core.geo import gcj02_to_bd09, wgs84_to_gcj02
+from governance.figures.kpis import compute_kpis
 
 from .feed_helpers import count, grid_points
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from data_sources.form_events import source_key, submit_answers
-from governance import forms
+from governance.people import forms
 from governance.models import FormAssignment
 from governance.models import AccessLog, Area, Event, Intake
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from governance import geo
+from governance.core import geo
 
 
 def test_gcj02_round_trip_is_centimetre_exact():

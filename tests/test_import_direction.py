@@ -26,12 +26,15 @@ LAYERS = {
     "devservers": 3,     # throwaway PostgreSQL and HTTP helpers for the tests and the benchmarks
     "migrations": 3,
 }
+# The domain's own floors, lowest first (governance/<package>/): a module may import its own package, the
+# tables (governance.models) and the packages below, never one above.
+DOMAIN = ("core", "accounts", "people", "figures", "events", "alerts", "reports", "console")
 # Not part of the application: the test suite itself, environments, generated files.
 SKIP_DIRS = {"tests", ".venv", "venv", "instance", "test-artifacts", "deploy", "scripts", "node_modules"}
 
 # (importing module, imported module) pairs that point up, each with why it cannot be removed yet.
 # Empty: push intake and health get the engine from the Flask app config (dashboard/app.py puts it
-# there) instead of importing dashboard.runtime, and API clients live in governance/api_clients.py.
+# there) instead of importing dashboard.runtime, and API clients live in governance/accounts/api_clients.py.
 ALLOWED: dict[tuple[str, str], str] = {}
 
 
@@ -109,7 +112,7 @@ def test_a_planted_upward_import_is_caught(rel, source):
 
 
 def test_downward_and_sideways_imports_pass():
-    assert upward_imports(Path("dashboard/planted.py"), "from layers import grid_tiles\nimport governance.db\n") == []
+    assert upward_imports(Path("dashboard/planted.py"), "from layers import grid_tiles\nimport governance.core.db\n") == []
     assert upward_imports(Path("data_sources/planted.py"), "from .base import Source\nimport governance\n") == []
 
 
@@ -212,3 +215,39 @@ def test_the_tables_sit_at_the_bottom_of_the_domain():
     assert len(tables) > 10
     reach_up = {m: sorted(t for t in graph[m] if t.startswith("governance.") and t not in tables) for m in tables}
     assert {m: up for m, up in reach_up.items() if up} == {}, "a table module imports domain logic"
+
+
+def domain_package(module: str) -> str | None:
+    """The governance package of a module ("governance.figures.kpis" → "figures"; the tables: "models")."""
+    parts = module.split(".")
+    return parts[1] if parts[0] == "governance" and len(parts) > 2 or parts[:2] == ["governance", "models"] else None
+
+
+def upward_in_domain(graph: dict[str, set[str]]) -> list[str]:
+    """Imports from one governance package into a package above it (the tables sit below everything)."""
+    rank = {"models": -1, **{name: i for i, name in enumerate(DOMAIN)}}
+    found = []
+    for module, targets in graph.items():
+        own = domain_package(module)
+        for target in targets:
+            other = domain_package(target)
+            if own in rank and other in rank and rank[other] > rank[own]:
+                found.append(f"{module} ({own}) imports {target} ({other})")
+    return sorted(found)
+
+
+def test_the_domain_packages_import_downwards():
+    graph = application_graph()
+    flat = sorted(m for m in graph if m.startswith("governance.") and m.count(".") == 1
+                  and not (ROOT / "governance" / m.split(".")[1]).is_dir())
+    assert flat == [], "put these in one of the domain packages"
+    assert {domain_package(m) for m in graph if m.startswith("governance.")} - {None} == {"models", *DOMAIN}
+    assert upward_in_domain(graph) == []
+
+
+def test_a_planted_upward_import_in_the_domain_is_caught():
+    graph = {"governance.figures.kpis": {"governance.events.dispatch", "governance.core.scope"},
+             "governance.events.dispatch": {"governance.figures.kpis"}, "governance.core.scope": set(),
+             "governance.models.base": {"governance.core.scope"}}
+    assert upward_in_domain(graph) == ["governance.figures.kpis (figures) imports governance.events.dispatch (events)",
+                                       "governance.models.base (models) imports governance.core.scope (core)"]

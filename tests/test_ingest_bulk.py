@@ -15,10 +15,10 @@ from data_sources.base import FeedError, Page, RawRecord
 from data_sources.cases import CasesSource
 from data_sources.fields import parse_time
 from data_sources.pipeline import ingest_pages
-from governance import rollups
+from governance.figures import rollups
 from governance.models import Event
-from governance.queries import event_detail
-from governance.timeutil import SHANGHAI, to_utc_naive
+from governance.events.queries import event_detail
+from governance.core.timeutil import SHANGHAI, to_utc_naive
 
 from .conftest import WORLD_NOW
 from .feed_helpers import grid_points, world_copy
@@ -210,7 +210,7 @@ def test_a_fed_event_shows_its_intake_first_in_the_detail_panel(engine, monkeypa
     from dashboard.components import event_detail as panel
     from dashboard.components import point_map
     from data_sources.pipeline import ingest_records
-    from governance.access import Principal
+    from governance.core.access import Principal
 
     monkeypatch.setattr(point_map, "display_datum", lambda: "wgs84")
     monkeypatch.setattr(point_map, "to_display", lambda lon, lat: (lon, lat))

@@ -2,7 +2,7 @@
 from sqlalchemy import text
 
 from dashboard.components.kpi_strip import KPI_CARDS, kpi_strip, kpi_values
-from governance.kpis import KPI_MIN_SAMPLE, MIN_SAMPLE, KpiSnapshot, compute_kpis, period_bounds
+from governance.figures.kpis import KPI_MIN_SAMPLE, MIN_SAMPLE, KpiSnapshot, compute_kpis, period_bounds
 
 from .conftest import WORLD_NOW
 

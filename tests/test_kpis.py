@@ -4,10 +4,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import insert, text
 
-from governance import rollups
-from governance.kpis import closed_by_level, compute_kpis, kpis_from_events, kpis_from_rollups, period_bounds
+from governance.figures import rollups
+from governance.figures.kpis import closed_by_level, compute_kpis, kpis_from_events, kpis_from_rollups, period_bounds
 from governance.models import Area, Category, Event
-from governance.timeutil import to_local, to_utc_naive
+from governance.core.timeutil import to_local, to_utc_naive
 
 from .conftest import WORLD_NOW
 
@@ -15,7 +15,7 @@ FOCUS = "/510100/510107/510107001/"
 
 
 def independent_kpis(conn, scope: str, start: datetime, now: datetime) -> dict:
-    """The KPIs recomputed with plain SQL, written separately from governance.kpis."""
+    """The KPIs recomputed with plain SQL, written separately from governance.figures.kpis."""
     today = to_utc_naive(to_local(now).replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None))
     base = ("FROM event WHERE duplicate_of_id IS NULL AND NOT is_drill "
             "AND substr(area_path, 1, :n) = :scope")
@@ -130,8 +130,8 @@ def _closed_by_level_sql(conn, scope: str, period: str, now: datetime) -> dict:
 
 
 def test_trends_from_rollups_equal_the_events(world_engine):
-    from governance.trends import category_breakdown, daily_new_closed, hourly_rhythm
-    from governance.timeutil import local_day_start, to_local
+    from governance.figures.trends import category_breakdown, daily_new_closed, hourly_rhythm
+    from governance.core.timeutil import local_day_start, to_local
 
     with world_engine.begin() as conn:
         rollups.flush(conn)

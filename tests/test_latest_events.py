@@ -1,7 +1,7 @@
 """最新事件 of a scope: the newest events whichever index the query walks (wide scopes go by time)."""
 from sqlalchemy import text
 
-from governance import queries
+from governance.events import queries
 
 
 def _newest_by_hand(conn, path: str, limit: int) -> list[int]:

@@ -62,7 +62,7 @@ def test_a_burst_of_changes_is_published_as_at_most_one_version_a_second(engine,
     is never lost."""
     import threading
 
-    from governance.cache import data_version
+    from governance.core.cache import data_version
 
     monkeypatch.setattr(live_routes, "FALLBACK_SECONDS", 60.0)
     watcher = live_routes.VersionWatcher(engine, poll=0.05)

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import text
 
 from dashboard.view_state import ViewState, parse_search
-from governance.area_stats import METRICS, child_figures
-from governance.warnings import load_rules
+from governance.reports.area_stats import METRICS, child_figures
+from governance.alerts.warnings import load_rules
 from layers.grid_choropleth import (BACKGROUND, MISSING_COLOR, SCALES, choropleth_hideout, choropleth_scale,
                                     class_labels, legend_items)
 

@@ -5,7 +5,7 @@ from datetime import datetime
 from alembic import command
 from sqlalchemy import select, text
 
-from governance.db import alembic_config, make_engine, migrate
+from governance.core.db import alembic_config, make_engine, migrate
 
 
 def head_revision() -> str:
@@ -81,7 +81,7 @@ def test_downgrade_turns_intake_batches_back_into_intake_audit_rows(engine):
     from data_sources.cases import CasesSource
     from data_sources.pipeline import ingest_records
     from governance.models import EventAudit
-    from governance.queries import event_detail
+    from governance.events.queries import event_detail
 
     from .conftest import WORLD_NOW
     from .feed_helpers import grid_points

@@ -13,8 +13,8 @@ from sqlalchemy import insert, select, text
 
 from data_sources.base import COLOUR_BLIND_SAFE
 from data_sources.registry import CONNECTORS, SOURCE_ORDER, actor_label, source_colour, source_label, source_short
-from governance.access import Principal
-from governance.timeutil import to_local
+from governance.core.access import Principal
+from governance.core.timeutil import to_local
 
 from .conftest import WORLD_NOW, screenshot
 from .dash_tree import find_class as _find
@@ -68,9 +68,9 @@ def test_the_web_layer_names_and_colours_feeds_only_through_the_registry():
 
 def test_governance_imports_nothing_from_data_sources_or_dashboard():
     """The domain core is the lower layer: it returns source codes, the web layer names them."""
-    allowed: set = set()  # API clients live in governance/api_clients.py (tests/test_import_direction.py: all layers)
+    allowed: set = set()  # API clients live in governance/accounts/api_clients.py (tests/test_import_direction.py: all layers)
     found = []
-    for path in sorted((ROOT / "governance").glob("*.py")):
+    for path in sorted((ROOT / "governance").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.level == 0:
                 names = [node.module or ""]
@@ -120,7 +120,7 @@ def no_minimap(monkeypatch):
 def test_history_entries_read_in_chinese(engine, no_minimap):
     """Levels, departments, notes and actors by their names, not codes or English."""
     from governance.models import Department, Event, EventAudit
-    from governance.queries import event_detail
+    from governance.events.queries import event_detail
 
     at = WORLD_NOW - timedelta(hours=1)
     with engine.begin() as conn:
@@ -144,7 +144,7 @@ def test_history_entries_read_in_chinese(engine, no_minimap):
 
 
 def test_a_seeded_event_of_last_year_shows_its_year_in_history_and_detail(world_engine, no_minimap):
-    from governance.queries import event_detail
+    from governance.events.queries import event_detail
 
     with world_engine.connect() as conn:
         eid = conn.execute(text("SELECT id FROM event WHERE closed_at < :t AND duplicate_of_id IS NULL "
@@ -159,7 +159,7 @@ def test_a_seeded_event_of_last_year_shows_its_year_in_history_and_detail(world_
 
 def test_warning_rows_give_the_deadline_with_its_year_and_days_overdue(world_engine):
     from dashboard.components.panels import sort_warned_events, warnings_panel
-    from governance.queries import events_by_ids
+    from governance.events.queries import events_by_ids
 
     with world_engine.connect() as conn:
         ids = conn.execute(text("SELECT id FROM event WHERE status NOT IN ('closed', 'returned') "
@@ -224,7 +224,7 @@ def test_a_latest_event_row_opens_its_detail(world_engine, live_server, page_fac
 @pytest.mark.browser
 def test_on_the_wall_latest_event_rows_look_the_same_and_a_touch_does_nothing(world_engine, live_server,
                                                                                 browser):
-    from governance.accounts import create_device
+    from governance.accounts.accounts import create_device
 
     with world_engine.begin() as conn:
         token = create_device(conn, "测试大屏（最新事件）", world_engine.accounts["focus"], WORLD_NOW, "test")

@@ -7,9 +7,9 @@ import pytest
 import yaml
 from sqlalchemy import text
 
-from governance.area_stats import child_figures
-from governance.warning_eval import evaluate_scope
-from governance.warnings import (RANK, RULES_FILE, RulesError, describe_parent_rules, load_rules, parent_warning,
+from governance.reports.area_stats import child_figures
+from governance.alerts.warning_eval import evaluate_scope
+from governance.alerts.warnings import (RANK, RULES_FILE, RulesError, describe_parent_rules, load_rules, parent_warning,
                                  parse_rules)
 
 from .conftest import WORLD_NOW
@@ -102,7 +102,7 @@ def test_communities_of_the_seeded_world_differ_in_colour_and_say_why(world_engi
 def test_warned_area_rows_carry_the_real_reasons():
     from dashboard.components.panels import warned_area_rows
     from dashboard.view_state import ViewState
-    from governance.area_stats import AreaFigures
+    from governance.reports.area_stats import AreaFigures
 
     figures = {"a": AreaFigures("a", "甲社区", 100, warning="red", warning_reasons=("下辖 30/80 个微网格红色预警（38%）",)),
                "b": AreaFigures("b", "乙网格", 10, warning="red", warning_reasons=("红及以上事件 ≥ 3",)),

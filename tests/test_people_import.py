@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from data_sources.people_import import import_people
-from governance import people
+from governance.people import groups as people
 from governance.models import Area, Quarantine
 from governance.models import Household, PeopleImport, Place, Resident
 
@@ -196,7 +196,7 @@ def test_excel_import_places_and_later_changes(engine, tmp_path):
 
 
 def test_rollup_counts_follow_the_import(engine, tmp_path):
-    from governance import people_stats
+    from governance.people import people_stats
 
     with engine.connect() as conn:
         before = people_stats.totals(conn, "/")

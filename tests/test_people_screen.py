@@ -10,9 +10,9 @@ import pytest
 import requests
 from sqlalchemy import select, text
 
-from governance.area_stats import child_figures
+from governance.reports.area_stats import child_figures
 from governance.models import AccessLog, Area
-from governance.warnings import load_rules
+from governance.alerts.warnings import load_rules
 
 from .conftest import WORLD_NOW, http_session, screenshot
 
@@ -75,7 +75,7 @@ def _small_grid(conn, focus_path):
 
 @pytest.mark.parametrize("who", ["kiosk", "leader"])
 def test_small_counts_read_under_three_on_the_wall_map(who, world_engine, live_server, page_factory):
-    from governance.accounts import create_device
+    from governance.accounts.accounts import create_device
 
     with world_engine.connect() as conn:
         general, micro = _small_grid(conn, _path(conn, world_engine.accounts["focus"]))
@@ -162,9 +162,9 @@ def test_unmask_needs_a_reason_and_is_logged(world_engine, live_server, page_fac
 
 def test_unmask_outside_the_callers_scope_is_refused_and_not_logged(world_engine):
     """Defence behind the request guard: the unmask itself keeps to the caller's scope."""
-    from governance import people_list
+    from governance.people import people_list
     from governance.models import Household
-    from governance.scope import subtree
+    from governance.core.scope import subtree
 
     acc = world_engine.accounts
     with world_engine.begin() as conn:

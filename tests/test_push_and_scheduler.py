@@ -6,7 +6,7 @@ import time
 import requests
 from sqlalchemy import text
 
-from governance.api_clients import create_client
+from governance.accounts.api_clients import create_client
 
 from . import processes
 from .feed_helpers import count, grid_points
@@ -25,7 +25,7 @@ def test_push_intake(engine, tmp_path):
         broken = requests.post(endpoint, data=b'{"source_key": "half', headers=auth)
         assert broken.status_code == 400 and "JSON" in broken.json()["error"]
         xss = "<script>alert(1)</script>"
-        g = __import__("governance.geo", fromlist=["x"]).wgs84_to_gcj02(lon, lat)
+        g = __import__("governance.core.geo", fromlist=["x"]).wgs84_to_gcj02(lon, lat)
         resp = requests.post(endpoint, headers=auth, json=[
             {"source_key": "R-1", "category": "路沿石损坏", "lon": lon, "lat": lat, "description": xss},
             {"source_key": "R-2", "category": "0503", "lon": float(g[0]), "lat": float(g[1]), "datum": "gcj02"},

@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from governance.dispatch import DispatchError, advance, dispatch, suggest_assignees, tasks_of, worker_advance
-from governance.drills import MISSED, expire_drills, start_drill, worker_results
+from governance.events.dispatch import DispatchError, advance, dispatch, suggest_assignees, tasks_of, worker_advance
+from governance.events.drills import MISSED, expire_drills, start_drill, worker_results
 from governance.models import Event, EventAudit, RiderPoints, Staff, TaskLink, Verification
-from governance.participation import load_participation
-from governance.verification import export_csv, leaderboard, record
+from governance.events.participation import load_participation
+from governance.events.verification import export_csv, leaderboard, record
 
 from .test_departments import make_event
 

@@ -9,8 +9,8 @@ from sqlalchemy import select, text
 
 from data_sources.base import NormalisedEvent
 from data_sources.upsert import upsert_events
-from governance import rollups
-from governance.dispatch import DispatchError, advance, dispatch, record_visit
+from governance.figures import rollups
+from governance.events.dispatch import DispatchError, advance, dispatch, record_visit
 from governance.models import Event, EventRollup, ScopeRollup
 
 from .conftest import WORLD_NOW
@@ -132,10 +132,10 @@ def test_rollups_follow_random_inserts_updates_and_dispatches(world_engine, tmp_
 
 
 def test_map_figures_read_rollups_and_match_events(world_engine):
-    from governance.area_stats import child_figures
-    from governance.kpis import counted_events, period_bounds
-    from governance.warnings import load_rules
-    from governance.workflow import OPEN_STATES
+    from governance.reports.area_stats import child_figures
+    from governance.figures.kpis import counted_events, period_bounds
+    from governance.alerts.warnings import load_rules
+    from governance.core.workflow import OPEN_STATES
 
     focus = world_engine.accounts["focus"]
     with world_engine.begin() as conn:

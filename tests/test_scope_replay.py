@@ -17,9 +17,9 @@ import requests
 from sqlalchemy import insert, select, text
 
 from dashboard.request_guard import ROUTE_ARGS, QUERY_IDS, key_kind, slot_of
-from governance.accounts import create_device, create_user
-from governance.embed_tokens import mint_embed_token
-from governance.department_accounts import create_department_user
+from governance.accounts.accounts import create_device, create_user
+from governance.core.embed_tokens import mint_embed_token
+from governance.accounts.department_accounts import create_department_user
 from governance.models import (AccessLog, ApiClient, Area, Brief, Event, EventPhoto, KioskDevice, Staff, UserAccount,
                                RaisedWarning, Whistle)
 from governance.models import Household
@@ -58,9 +58,9 @@ def _name(entry) -> str:
 @pytest.fixture(scope="module")
 def world(world_engine, live_server, cockpit_app):
     """Principals of community A (and B, and the sub-district), with ids inside and outside each one's scope."""
-    from governance.drills import start_drill
-    from governance.warning_lifecycle import sync_warnings
-    from governance.warnings import load_rules
+    from governance.events.drills import start_drill
+    from governance.alerts.warning_lifecycle import sync_warnings
+    from governance.alerts.warnings import load_rules
 
     acc = world_engine.accounts
     a, b = acc["communities"][0], acc["communities"][1]
@@ -87,7 +87,7 @@ def world(world_engine, live_server, cockpit_app):
         if conn.execute(select(RaisedWarning.id).where(RaisedWarning.cleared_at.is_(None))).first() is None:
             sync_warnings(conn, focus_path, WORLD_NOW, load_rules(), notify=False)
         device = conn.execute(select(KioskDevice.id).where(KioskDevice.name == "重放测试大屏")).scalar()
-    from governance.briefs import generate
+    from governance.reports.briefs import generate
 
     for code in (a, b):
         generate(world_engine, code, "weekly", WORLD_NOW, actor="test")
@@ -378,7 +378,7 @@ def test_guard_refusal_reads_in_chinese_and_names_no_data(world, cockpit_app, li
 
 def test_a_task_link_reaches_its_own_task_only(world_engine, cockpit_app, live_server):
     """Task-page callbacks (found by their credential store) accept the link's event and refuse any other."""
-    from governance.task_links import mint
+    from governance.events.task_links import mint
 
     with world_engine.begin() as conn:
         mine, other = conn.execute(select(Event.id, Event.assignee_staff_id).where(
@@ -404,7 +404,7 @@ def test_a_task_link_reaches_its_own_task_only(world_engine, cockpit_app, live_s
 
 def push_forms_in(engine, codes) -> None:
     """One 统一表单 pushed to the workers of each community (once per world)."""
-    from governance import forms
+    from governance.people import forms
 
     with engine.begin() as conn:
         for code in codes:
@@ -417,7 +417,7 @@ def push_forms_in(engine, codes) -> None:
 
 def start_campaigns_in(engine, codes) -> None:
     """One 敲门行动 (残疾人) in each community (starting it again adds nothing)."""
-    from governance import campaigns
+    from governance.people import campaigns
 
     with engine.begin() as conn:
         for code in codes:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from governance.cache import SharedCache, namespace_of
+from governance.core.cache import SharedCache, namespace_of
 
 
 def _ask(directory: str, namespace: str, marks: str, results) -> None:
@@ -59,7 +59,7 @@ def test_namespace_hides_the_password_and_tells_databases_apart():
 
 def test_an_unusable_cache_directory_stops_the_app_at_start_with_its_name(tmp_path):
     from dashboard.app import create_app
-    from governance.config import load_settings
+    from governance.core.config import load_settings
 
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("a file where the cache directory should be")

@@ -18,7 +18,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from sqlalchemy import func, select
 
-from governance.accounts import (MAX_FAILS_PER_IP, MAX_FAILS_PER_USER, AuthError, authenticate, create_user,
+from governance.accounts.accounts import (MAX_FAILS_PER_IP, MAX_FAILS_PER_USER, AuthError, authenticate, create_user,
                                  open_session, resolve_session)
 from governance.models import AccessLog, AuthSession, LoginAttempt, UserAccount
 

@@ -9,12 +9,12 @@ import pytest
 import requests
 from sqlalchemy import func, select, text
 
-from governance import task_links
-from governance.dispatch import (DispatchError, add_progress, advance, dispatch, reissue_link, revoke_link,
+from governance.events import task_links
+from governance.events.dispatch import (DispatchError, add_progress, advance, dispatch, reissue_link, revoke_link,
                                  suggest_assignees, worker_advance)
 from governance.models import Event, EventAudit, Outbox, Staff, TaskLink, RaisedWarning
-from governance.task_links import MINE, grant
-from governance.warning_lifecycle import acknowledge
+from governance.events.task_links import MINE, grant
+from governance.alerts.warning_lifecycle import acknowledge
 
 from .conftest import WORLD_NOW, http_session
 from .test_access_matrix import _callback_name, _server_callbacks, callback_payload
@@ -221,7 +221,7 @@ def test_the_migration_upgrades_and_downgrades(empty_engine):
     from alembic import command
     from sqlalchemy import inspect
 
-    from governance.db import alembic_config, migrate
+    from governance.core.db import alembic_config, migrate
 
     assert "task_link" in inspect(empty_engine).get_table_names()
     cfg = alembic_config(empty_engine)

@@ -4,7 +4,7 @@ import copy
 import pytest
 import yaml
 
-from governance.taxonomy import TAXONOMY_FILE, TaxonomyError, load_taxonomy, parse_taxonomy
+from governance.core.taxonomy import TAXONOMY_FILE, TaxonomyError, load_taxonomy, parse_taxonomy
 
 
 def _doc():

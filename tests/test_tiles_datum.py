@@ -5,11 +5,11 @@ import pytest
 import requests
 from sqlalchemy import text
 
-from governance.config import load_settings
-from governance.geo import wgs84_to_gcj02
+from governance.core.config import load_settings
+from governance.core.geo import wgs84_to_gcj02
 
 from . import processes
-from governance.timeutil import utcnow
+from governance.core.timeutil import utcnow
 
 from .conftest import http_session
 from .feed_helpers import world_copy

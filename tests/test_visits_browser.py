@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import delete, select, text
 
 from data_sources.people_jobs import run_visit_round
-from governance.accounts import create_user
+from governance.accounts.accounts import create_user
 from governance.models import Area, Event, Intake, UserAccount, RaisedWarning
 from governance.models import Resident, VisitTask
-from governance.privacy import mask_name
-from governance.warning_eval import evaluate_scope
-from governance.warning_lifecycle import sync_warnings
-from governance.warnings import load_rules
+from governance.core.privacy import mask_name
+from governance.alerts.warning_eval import evaluate_scope
+from governance.alerts.warning_lifecycle import sync_warnings
+from governance.alerts.warnings import load_rules
 
 from .conftest import TEST_PASSWORD, WORLD_NOW, http_session, screenshot, session_cookies
 from .test_wall_live import CLIPPED
@@ -37,7 +37,7 @@ def _open(browser, live_server, engine, user, width, height, now):
 
 
 def _expected_rate(conn, path: str, now) -> str:
-    """走访完成率 of an area counted straight from the table (not through governance.visits)."""
+    """走访完成率 of an area counted straight from the table (not through governance.people.visits)."""
     due, done = conn.execute(text(
         "SELECT COUNT(*), COUNT(done_at) FROM visit_task WHERE area_path LIKE :p "
         "AND (due_at <= :now OR done_at IS NOT NULL)"), {"p": path + "%", "now": now}).one()

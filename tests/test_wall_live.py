@@ -16,7 +16,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from governance.db import make_engine
+from governance.core.db import make_engine
 
 from .conftest import ARTIFACTS, session_cookies
 from .processes import ROOT, free_port, start, stop, wait_http
@@ -65,8 +65,8 @@ def demo(tmp_path_factory, test_db):
     assert seed.wait(timeout=600) == 0, (tmp / "seed.log").read_text()
     engine = make_engine(env["DATABASE_URL"])
     with engine.begin() as conn:  # our own accounts: the demo then prints no passwords of its own
-        from governance.accounts import create_device, create_user
-        from governance.queries import world_info
+        from governance.accounts.accounts import create_device, create_user
+        from governance.events.queries import world_info
 
         focus = world_info(conn)["focus_code"]
         create_user(conn, "acceptance", "acceptance-password-1", "subdistrict_leader", focus,
@@ -84,7 +84,7 @@ def demo(tmp_path_factory, test_db):
 
 
 def _now():
-    from governance.timeutil import utcnow
+    from governance.core.timeutil import utcnow
 
     return utcnow()
 
@@ -179,7 +179,7 @@ def test_three_screens_stay_drawn_unclipped_and_on_their_view(browser, demo):
 
 def test_a_pushed_event_is_on_the_wall_within_seconds(browser, demo):
     url, engine, focus = demo
-    from governance.api_clients import create_client
+    from governance.accounts.api_clients import create_client
     from governance.models import Area
 
     token = create_client(engine, "验收推送")

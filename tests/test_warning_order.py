@@ -4,9 +4,9 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import insert, text
 
 from governance.models import Event
-from governance.queries import events_by_ids
-from governance.warning_eval import evaluate_scope
-from governance.warnings import RANK, load_rules
+from governance.events.queries import events_by_ids
+from governance.alerts.warning_eval import evaluate_scope
+from governance.alerts.warnings import RANK, load_rules
 
 from .conftest import WORLD_NOW
 from .dash_tree import find_class as _find

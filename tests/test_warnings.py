@@ -9,12 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, select, text
 
-from governance.escalation import LevelError, escalate_due, set_level
+from governance.alerts.escalation import LevelError, escalate_due, set_level
 from governance.models import Event, EventAudit, Outbox, RaisedWarning
-from governance.notify import deliver_outbox, robot_message
-from governance.warning_eval import evaluate_scope, grid_spikes
-from governance.warning_lifecycle import acknowledge, sync_warnings
-from governance.warnings import (RANK, RULES_FILE, EventFacts, RulesError, event_colour, grid_colour,
+from governance.core.notify import deliver_outbox, robot_message
+from governance.alerts.warning_eval import evaluate_scope, grid_spikes
+from governance.alerts.warning_lifecycle import acknowledge, sync_warnings
+from governance.alerts.warnings import (RANK, RULES_FILE, EventFacts, RulesError, event_colour, grid_colour,
                                  load_rules, parent_colour, parse_rules, poisson_tail, worst)
 
 from .feed_helpers import grid_points
@@ -86,7 +86,7 @@ def test_grid_colour_counts_and_small_numbers_do_not_cry_wolf():
     assert grid_colour({"red": 1}, RULES)[0] == "orange"
     assert grid_colour({"blue": 1}, RULES)[0] == "blue"
     assert grid_colour({}, RULES)[0] == "none"
-    from governance.warnings import spike_level
+    from governance.alerts.warnings import spike_level
     assert spike_level(3, 0.01, RULES)[0] == "none"  # below the minimum count, however rare
     assert spike_level(12, 0.5, RULES)[0] == "red"
     assert spike_level(4, 3.0, RULES)[0] == "none"

@@ -12,11 +12,11 @@ import requests
 from PIL import Image
 from sqlalchemy import func, select, text
 
-from governance import photos
-from governance.dispatch import DispatchError, add_progress, dispatch, suggest_assignees, worker_advance
+from governance.events import photos
+from governance.events.dispatch import DispatchError, add_progress, dispatch, suggest_assignees, worker_advance
 from governance.models import Event, EventAudit, EventPhoto, WorkerRequest
-from governance.task_links import grant
-from governance.worker_actions import PhotoUpload, apply
+from governance.events.task_links import grant
+from governance.events.worker_actions import PhotoUpload, apply
 
 from .conftest import WORLD_NOW, http_session, screenshot
 from .photo_helpers import make_jpeg
@@ -159,7 +159,7 @@ def test_the_migration_upgrades_and_downgrades(empty_engine):
     from alembic import command
     from sqlalchemy import inspect
 
-    from governance.db import alembic_config, migrate
+    from governance.core.db import alembic_config, migrate
 
     assert {"event_photo", "worker_request"} <= set(inspect(empty_engine).get_table_names())
     cfg = alembic_config(empty_engine)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import flask
 from dash import dcc, html
 
-from governance.queries import area_by_code, areas_in
-from governance.timeutil import format_local
+from governance.events.queries import area_by_code, areas_in
+from governance.core.timeutil import format_local
 
 from ..auth import home_code, principal
 from ..runtime import current

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from governance.alarm_quality import TARGETS, AlarmQuality
-from governance.warnings import LABELS, load_rules
+from governance.alerts.alarm_quality import TARGETS, AlarmQuality
+from governance.alerts.warnings import LABELS, load_rules
 
 
 def _style(fig: go.Figure, title: str, height: int = 360) -> go.Figure:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dash import dcc, html
 
-from governance.warnings import LABELS
+from governance.alerts.warnings import LABELS
 
 
 def alarm_rows(warned, names: dict[str, str] | None = None, can_open: bool = False) -> list:

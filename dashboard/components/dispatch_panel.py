@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from dash import dcc, html
 
-from governance.dispatch import suggest_assignees
+from governance.events.dispatch import suggest_assignees
 from governance.models import STAFF_ROLES
-from governance.task_links import WORKER_STATES, current_link
-from governance.timeutil import format_when
-from governance.warning_lifecycle import open_warning_for_event
-from governance.workflow import LEVELS, STATES
+from governance.events.task_links import WORKER_STATES, current_link
+from governance.core.timeutil import format_when
+from governance.alerts.warning_lifecycle import open_warning_for_event
+from governance.core.workflow import LEVELS, STATES
 
 from ..links import task_href
 from ..runtime import current
@@ -119,7 +119,7 @@ def task_link_section(eid: int, status: str, new_link: str | None) -> html.Div:
 
 def verification_note(event_id: int) -> list:
     """核实: why dispatch waits for it, or who verified the report and when (issue #20)."""
-    from governance.verification import VERDICT, dispatch_problem, verification_of
+    from governance.events.verification import VERDICT, dispatch_problem, verification_of
 
     with current().engine.connect() as conn:
         problem, done = dispatch_problem(conn, event_id), verification_of(conn, event_id)

@@ -6,11 +6,11 @@ from datetime import datetime
 from dash import html
 
 from data_sources.registry import actor_label, source_label, source_short
-from governance.privacy import mask_name, mask_phone
-from governance.taxonomy import load_taxonomy
-from governance.timeutil import format_deadline, format_local, format_overdue, format_when
-from governance.warnings import LABELS
-from governance.workflow import LEVELS, SEVERITIES, STATES, TERMINAL_STATES
+from governance.core.privacy import mask_name, mask_phone
+from governance.core.taxonomy import load_taxonomy
+from governance.core.timeutil import format_deadline, format_local, format_overdue, format_when
+from governance.alerts.warnings import LABELS
+from governance.core.workflow import LEVELS, SEVERITIES, STATES, TERMINAL_STATES
 
 from .dispatch_panel import dispatch_panel
 from .event_list import now_utc

@@ -6,8 +6,8 @@ from datetime import datetime
 from dash import html
 
 from data_sources.registry import source_colour, source_label, source_short
-from governance.timeutil import format_local, format_when
-from governance.workflow import SEVERITIES, STATES
+from governance.core.timeutil import format_local, format_when
+from governance.core.workflow import SEVERITIES, STATES
 
 
 def now_utc() -> datetime:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dash import html
 
-from governance.kpis import DEFINITIONS, KPI_MIN_SAMPLE, KpiSnapshot, kpi_text
+from governance.figures.kpis import DEFINITIONS, KPI_MIN_SAMPLE, KpiSnapshot, kpi_text
 
 # (key, label, kind) in display order; kind decides formatting and colour rules.
 KPI_CARDS = [

@@ -5,10 +5,10 @@ from datetime import timezone
 
 from dash import dcc, html
 
-from governance.area_stats import MIN_SAMPLE, AreaFigures
+from governance.reports.area_stats import MIN_SAMPLE, AreaFigures
 from governance.models import AREA_LEVELS
-from governance.timeutil import format_deadline, format_local, format_when
-from governance.warnings import LABELS, RANK
+from governance.core.timeutil import format_deadline, format_local, format_when
+from governance.alerts.warnings import LABELS, RANK
 
 from ..view_state import ViewState
 
@@ -120,7 +120,7 @@ def ranking_panel(ranked: list[AreaFigures], view: ViewState, level_name: str) -
 
 def level_share(closed_by_level: dict[str, int]) -> list:
     """Share of closed events per handling level: 微事不出网格、小事不出社区、大事不出街道."""
-    from governance.workflow import LEVELS
+    from governance.core.workflow import LEVELS
 
     total = sum(closed_by_level.values())
     if not total:

@@ -5,8 +5,8 @@ from datetime import datetime
 
 from dash import html
 
-from governance import photos
-from governance.timeutil import format_when
+from governance.events import photos
+from governance.core.timeutil import format_when
 
 
 def photo_strip(detail: dict, now: datetime):

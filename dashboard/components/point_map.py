@@ -6,7 +6,7 @@ import json
 import dash_leaflet as dl
 import shapely.geometry
 
-from governance.geo import geometry_wgs84_to_gcj02
+from governance.core.geo import geometry_wgs84_to_gcj02
 from layers import MAP_JS
 
 from ..geo_routes import display_datum, to_display

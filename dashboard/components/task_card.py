@@ -11,9 +11,9 @@ from datetime import datetime
 from dash import dcc, html
 
 from data_sources.registry import actor_label
-from governance.task_links import FIELD as LINK_FIELD
-from governance.timeutil import format_local, format_overdue, format_when
-from governance.workflow import STATES
+from governance.events.task_links import FIELD as LINK_FIELD
+from governance.core.timeutil import format_local, format_overdue, format_when
+from governance.core.workflow import STATES
 
 from .event_detail import history_change
 from .point_map import point_map

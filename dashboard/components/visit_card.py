@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from dash import dcc, html
 
 from data_sources.visit_events import category_choices
-from governance.timeutil import format_overdue, to_local
-from governance.visit_phone import phone_visits
+from governance.core.timeutil import format_overdue, to_local
+from governance.people.visit_phone import phone_visits
 
 
 def _choices(groups: list[str]) -> list[tuple[str, str]]:

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from dash import dcc, html
 
-from governance.visits import VisitFigures, visit_figures
+from governance.people.visits import VisitFigures, visit_figures
 
 SMALL = 3
 DEFINITION = ("走访完成率：本区域关爱走访任务中，已走访的占截至目前到期（及已提前走访）任务的比例；"
@@ -65,7 +65,7 @@ def with_visit_pill(parts: list, conn, path: str, now: datetime) -> list:
 
 def visit_rule_section(swatch) -> list:
     """The missed-visit rule in words for /rules (nothing when warning_rules.yaml has no `visits` entry)."""
-    from governance.visit_warnings import load_rule
+    from governance.alerts.visit_warnings import load_rule
 
     rule = load_rule()
     if rule is None:

@@ -5,9 +5,9 @@ from datetime import datetime
 
 from dash import dcc, html
 
-from governance.taxonomy import load_taxonomy
-from governance.timeutil import format_local
-from governance.whistles import OPEN, STATUS
+from governance.core.taxonomy import load_taxonomy
+from governance.core.timeutil import format_local
+from governance.events.whistles import OPEN, STATUS
 
 ACTIONS = {"checkin": "报到", "reply": "回复", "handback": "退回"}
 

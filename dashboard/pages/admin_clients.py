@@ -7,8 +7,8 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dashboard.auth import principal, requires
 from dashboard.components.admin_ui import area_options, button, clicked, frame, secret_note, table, when
 from dashboard.runtime import current
-from governance.admin_ops import AdminError, create_api_client, list_clients, revoke_api_client, rotate_api_client
-from governance.api_clients import SCOPE_LABELS
+from governance.accounts.admin_ops import AdminError, create_api_client, list_clients, revoke_api_client, rotate_api_client
+from governance.accounts.api_clients import SCOPE_LABELS
 
 dash.register_page(__name__, path="/admin/clients", title="接入方 · 网格驾驶舱", name="接入方")
 ACCESS = "admin"

@@ -7,12 +7,12 @@ from dash import ALL, Input, Output, State, callback, ctx, html, no_update
 from dashboard.auth import principal, requires
 from dashboard.components.admin_ui import button, clicked, frame, settings_editor, table, when
 from dashboard.runtime import current
-from governance.admin_ops import AdminError
-from governance.console_settings import SettingError, effective, manages_shared, overrides, propose
-from governance.department_settings import DOCS, ERRORS, choices, department_rows, label, report_limits, save, set_enabled
-from governance.participation import load_participation
-from governance.rule_settings import get_path
-from governance.taxonomy import load_taxonomy
+from governance.accounts.admin_ops import AdminError
+from governance.accounts.console_settings import SettingError, effective, manages_shared, overrides, propose
+from governance.events.department_settings import DOCS, ERRORS, choices, department_rows, label, report_limits, save, set_enabled
+from governance.events.participation import load_participation
+from governance.console.rule_settings import get_path
+from governance.core.taxonomy import load_taxonomy
 
 dash.register_page(__name__, path="/admin/departments", title="职能部门 · 网格驾驶舱", name="职能部门")
 ACCESS = "admin"

@@ -10,7 +10,7 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dashboard.auth import principal, requires
 from dashboard.components.admin_ui import area_name, area_options, button, clicked, frame, secret_note, table, when
 from dashboard.runtime import current
-from governance.admin_ops import (AdminError, list_devices, register_device, revoke_wall, rotate_wall,
+from governance.accounts.admin_ops import (AdminError, list_devices, register_device, revoke_wall, rotate_wall,
                                   save_playlist)
 
 dash.register_page(__name__, path="/admin/devices", title="大屏设备 · 网格驾驶舱", name="大屏设备")

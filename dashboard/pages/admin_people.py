@@ -7,8 +7,8 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dashboard.auth import principal, requires
 from dashboard.components.admin_ui import area_options, button, clicked, frame, secret_note, table, when
 from dashboard.runtime import current
-from governance.access import ROLES
-from governance.admin_ops import BOUND_ROLES, AdminError, create_person, issue_reset_link, list_people, set_person_active
+from governance.core.access import ROLES
+from governance.accounts.admin_ops import BOUND_ROLES, AdminError, create_person, issue_reset_link, list_people, set_person_active
 
 dash.register_page(__name__, path="/admin/people", title="人员管理 · 网格驾驶舱", name="人员管理")
 ACCESS = "admin"

@@ -7,8 +7,8 @@ from dash import Input, Output, State, callback, ctx, html, no_update
 from dashboard.auth import principal, requires
 from dashboard.components.admin_ui import clicked, frame, settings_editor, table, when
 from dashboard.runtime import current
-from governance.admin_ops import is_root
-from governance.rule_settings import RulesError, SettingError, apply, propose, settings_rows
+from governance.accounts.admin_ops import is_root
+from governance.console.rule_settings import RulesError, SettingError, apply, propose, settings_rows
 
 dash.register_page(__name__, path="/admin/settings", title="预警设置 · 网格驾驶舱", name="预警设置")
 ACCESS = "admin"

@@ -7,11 +7,11 @@ from dash import Input, Output, State, callback, ctx, html, no_update
 from dashboard.auth import principal, requires
 from dashboard.components.admin_ui import clicked, frame, settings_editor, table, when
 from dashboard.runtime import current
-from governance.admin_ops import AdminError
-from governance.console_settings import SettingError, effective, manages_shared, overrides, propose
-from governance.plan_settings import PLANS, choices, label, plan_rows, save
-from governance.rule_settings import get_path
-from governance.visits import plans
+from governance.accounts.admin_ops import AdminError
+from governance.accounts.console_settings import SettingError, effective, manages_shared, overrides, propose
+from governance.console.plan_settings import PLANS, choices, label, plan_rows, save
+from governance.console.rule_settings import get_path
+from governance.people.visits import plans
 
 dash.register_page(__name__, path="/admin/visits", title="走访计划 · 网格驾驶舱", name="走访计划")
 ACCESS = "admin"

@@ -7,10 +7,10 @@ from dash import dcc, html
 from dashboard.auth import home_code
 from dashboard.components.alarm_charts import priority_chart, rate_chart
 from dashboard.runtime import current
-from governance.alarm_mgmt import load_alarm_rules
-from governance.alarm_quality import TARGETS, alarm_quality
-from governance.queries import area_by_code
-from governance.warnings import LABELS
+from governance.alerts.alarm_mgmt import load_alarm_rules
+from governance.alerts.alarm_quality import TARGETS, alarm_quality
+from governance.events.queries import area_by_code
+from governance.alerts.warnings import LABELS
 
 dash.register_page(__name__, path="/alarm-quality", title="预警质量 · 网格驾驶舱", name="预警质量")
 ACCESS = "view_alarm_quality"

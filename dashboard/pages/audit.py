@@ -9,8 +9,8 @@ from dash import Input, Output, callback, dcc, html
 from dashboard.auth import principal, requires
 from dashboard.components.admin_ui import area_options, frame, table
 from dashboard.runtime import current
-from governance.audit_log import COLUMNS, KINDS, action_options, display, filter_from, rows
-from governance.queries import area_by_code
+from governance.accounts.audit_log import COLUMNS, KINDS, action_options, display, filter_from, rows
+from governance.events.queries import area_by_code
 
 dash.register_page(__name__, path="/audit", title="审计 · 网格驾驶舱", name="审计")
 ACCESS = "admin"

@@ -6,11 +6,11 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashboard.auth import covers, home_code, principal, requires
 from dashboard.runtime import current
-from governance.access import scope_condition
-from governance.briefs import KINDS, WHICH, generate, list_briefs, summary_text
+from governance.core.access import scope_condition
+from governance.reports.briefs import KINDS, WHICH, generate, list_briefs, summary_text
 from governance.models import CHILD_LEVEL, Brief
-from governance.queries import area_by_code, areas_in
-from governance.timeutil import format_local
+from governance.events.queries import area_by_code, areas_in
+from governance.core.timeutil import format_local
 
 dash.register_page(__name__, path="/briefs", title="工作简报 · 网格驾驶舱", name="工作简报")
 ACCESS = "view_briefs"

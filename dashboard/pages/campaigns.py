@@ -11,11 +11,11 @@ from sqlalchemy.exc import IntegrityError
 
 from dashboard.auth import covers, home_code, principal, requires
 from dashboard.runtime import current
-from governance import campaigns
+from governance.people import campaigns
 from governance.models import CHILD_LEVEL
-from governance.people import groups
-from governance.queries import area_by_code, areas_in
-from governance.timeutil import format_local, to_local
+from governance.people.groups import groups
+from governance.events.queries import area_by_code, areas_in
+from governance.core.timeutil import format_local, to_local
 
 dash.register_page(__name__, path="/campaigns", title="敲门行动 · 网格驾驶舱", name="敲门行动")
 ACCESS = "run_campaigns"

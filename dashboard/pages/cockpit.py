@@ -27,12 +27,12 @@ from dashboard.live_routes import pushed_version
 from dashboard.runtime import current
 from dashboard.view_state import ViewState, parse_search
 from data_sources.health import source_health
-from governance.area_stats import METRICS, ranking
-from governance.kpis import PERIODS
+from governance.reports.area_stats import METRICS, ranking
+from governance.figures.kpis import PERIODS
 from governance.models import AREA_LEVELS
-from governance.queries import area_chain, event_detail, events_by_ids
-from governance.timeutil import format_local
-from governance.warnings import load_rules
+from governance.events.queries import area_chain, event_detail, events_by_ids
+from governance.core.timeutil import format_local
+from governance.alerts.warnings import load_rules
 from layers.area_outline import outline_layer
 from layers.dedicated_overlay import dedicated_layer
 from layers.event_markers import marker_layer, marker_minimum, markers_url

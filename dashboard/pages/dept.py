@@ -7,9 +7,9 @@ from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_
 from dashboard.auth import principal, requires
 from dashboard.components.whistle_card import whistle_card
 from dashboard.runtime import current
-from governance.access import scope_condition
+from governance.core.access import scope_condition
 from governance.models import Whistle
-from governance.whistles import (WhistleError, check_in, department_names, department_requests, hand_back,
+from governance.events.whistles import (WhistleError, check_in, department_names, department_requests, hand_back,
                                  reply)
 
 dash.register_page(__name__, path="/dept", title="本部门报到 · 网格驾驶舱", name="本部门报到")

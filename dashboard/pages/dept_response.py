@@ -6,12 +6,12 @@ from dash import Input, Output, callback, dcc, html
 
 from dashboard.auth import covers, home_code, principal, requires
 from dashboard.runtime import current
-from governance.access import scope_condition
+from governance.core.access import scope_condition
 from governance.models import Whistle
-from governance.queries import area_by_code, areas_in
-from governance.scope import subtree
-from governance.timeutil import local_day_start
-from governance.whistles import department_names, response_figures, whistle_rows
+from governance.events.queries import area_by_code, areas_in
+from governance.core.scope import subtree
+from governance.core.timeutil import local_day_start
+from governance.events.whistles import department_names, response_figures, whistle_rows
 
 dash.register_page(__name__, path="/dept-response", title="部门响应 · 网格驾驶舱", name="部门响应")
 ACCESS = "view_ledger"

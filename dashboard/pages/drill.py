@@ -6,10 +6,10 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashboard.auth import covers, home_code, principal, requires
 from dashboard.runtime import current
-from governance.access import scope_condition
+from governance.core.access import scope_condition
 from governance.models import Event
-from governance.drills import drill_report, expire_drills, list_drills, start_drill, worker_results
-from governance.queries import area_by_code, areas_in
+from governance.events.drills import drill_report, expire_drills, list_drills, start_drill, worker_results
+from governance.events.queries import area_by_code, areas_in
 
 dash.register_page(__name__, path="/drill", title="网格赶考 · 网格驾驶舱", name="网格赶考")
 ACCESS = "run_drills"
@@ -17,7 +17,7 @@ ACCESS = "run_drills"
 
 def _rules():
     """The drill rules in force (participation.yaml)."""
-    from governance.participation import load_participation
+    from governance.events.participation import load_participation
 
     return load_participation()
 

@@ -13,11 +13,11 @@ from dashboard.auth import covers, home_code, principal, requires
 from dashboard.runtime import current
 from sqlalchemy import select
 
-from governance.event_search import EventFilter, community_paths, search_events
+from governance.events.event_search import EventFilter, community_paths, search_events
 from governance.models import Area
-from governance.queries import area_by_code, event_detail
-from governance.taxonomy import load_taxonomy
-from governance.workflow import STATES
+from governance.events.queries import area_by_code, event_detail
+from governance.core.taxonomy import load_taxonomy
+from governance.core.workflow import STATES
 
 dash.register_page(__name__, path="/events", title="事件台账 · 网格驾驶舱", name="事件台账")
 ACCESS = "view_ledger"
@@ -167,7 +167,7 @@ def open_detail(cell, _close, rows, code):
 @requires("dispatch")
 def bulk(n, rows, selected):
     """Dispatch every selected event to its best suggestion; report what could not be dispatched."""
-    from governance.dispatch import bulk_dispatch
+    from governance.events.dispatch import bulk_dispatch
 
     from dashboard.dispatch_callbacks import in_scope_ids
 

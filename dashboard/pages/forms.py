@@ -7,11 +7,11 @@ from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 
 from dashboard.auth import covers, home_code, principal, requires
 from dashboard.runtime import current
-from governance import forms
+from governance.people import forms
 from governance.models import CHILD_LEVEL
-from governance.queries import area_by_code, areas_in
-from governance.taxonomy import load_taxonomy
-from governance.timeutil import format_local
+from governance.events.queries import area_by_code, areas_in
+from governance.core.taxonomy import load_taxonomy
+from governance.core.timeutil import format_local
 
 dash.register_page(__name__, path="/forms", title="统一表单 · 网格驾驶舱", name="统一表单")
 ACCESS = "push_forms"

@@ -9,10 +9,10 @@ from dash import MATCH, Input, Output, State, callback, ctx, dcc, html, no_updat
 from dashboard.auth import client_ip, covers, home_code, principal, requires
 from dashboard.runtime import current
 from governance import people_list, people_stats, visits
-from governance.access import scope_condition
-from governance.people import groups, small
+from governance.core.access import scope_condition
+from governance.people.groups import groups, small
 from governance.models import Household
-from governance.queries import area_by_code
+from governance.events.queries import area_by_code
 
 dash.register_page(__name__, path="/people", title="人口底数 · 网格驾驶舱", name="人口底数")
 ACCESS = "view_people"

@@ -6,9 +6,9 @@ from dash import Input, Output, callback, dcc, html
 
 from dashboard.auth import covers, home_code, requires
 from dashboard.runtime import current
-from governance.queries import area_by_code, areas_in
-from governance.timeutil import format_local
-from governance.verification import leaderboard
+from governance.events.queries import area_by_code, areas_in
+from governance.core.timeutil import format_local
+from governance.events.verification import leaderboard
 
 dash.register_page(__name__, path="/points", title="骑手积分 · 网格驾驶舱", name="骑手积分")
 ACCESS = "view_ledger"

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from data_sources.registry import source_label
 from dashboard.runtime import current
 from governance.models import Quarantine
-from governance.timeutil import format_local, format_when
+from governance.core.timeutil import format_local, format_when
 
 dash.register_page(__name__, path="/quarantine", title="待查记录 · 网格驾驶舱", name="待查记录")
 ACCESS = "view_quarantine"

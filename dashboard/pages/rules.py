@@ -6,19 +6,19 @@ from dash import dcc, html
 
 from dashboard.components.visit_kpi import visit_rule_section
 from dashboard.runtime import current
-from governance.rule_settings import current_rules, settings_rows
-from governance.department_settings import effective_participation  # 报到 limits in force (#22)
-from governance.participation import load_participation
-from governance.alarm_mgmt import describe_alarm_rules, load_alarm_rules
-from governance.timeutil import format_local, utcnow
-from governance.warnings import LABELS, describe_parent_rules, load_rules
-from governance.workflow import SEVERITIES
+from governance.console.rule_settings import current_rules, settings_rows
+from governance.events.department_settings import effective_participation  # 报到 limits in force (#22)
+from governance.events.participation import load_participation
+from governance.alerts.alarm_mgmt import describe_alarm_rules, load_alarm_rules
+from governance.core.timeutil import format_local, utcnow
+from governance.alerts.warnings import LABELS, describe_parent_rules, load_rules
+from governance.core.workflow import SEVERITIES
 
 dash.register_page(__name__, path="/rules", title="预警规则 · 网格驾驶舱", name="预警规则")
 ACCESS = "view_rules"
 
 # The file is read and checked at start-up (pages are registered then); changes made in the admin console
-# are laid over it on every read (governance.rule_settings) and take effect without a restart.
+# are laid over it on every read (governance.console.rule_settings) and take effect without a restart.
 load_rules()
 load_participation()  # 吹哨报到 deadlines, 核实, 积分 and drill hours (docs/departments.md)
 LOADED_AT = utcnow()

@@ -6,13 +6,13 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from dashboard.auth import home_code, principal, requires
 from dashboard.runtime import current
-from governance.access import scope_condition
-from governance.alarm_lists import shelvable, shelved_list, supervision_list
-from governance.alarm_mgmt import ShelveError, load_alarm_rules, shelve
+from governance.core.access import scope_condition
+from governance.alerts.alarm_lists import shelvable, shelved_list, supervision_list
+from governance.alerts.alarm_mgmt import ShelveError, load_alarm_rules, shelve
 from governance.models import RaisedWarning
-from governance.queries import area_by_code
-from governance.timeutil import format_local
-from governance.warnings import LABELS
+from governance.events.queries import area_by_code
+from governance.core.timeutil import format_local
+from governance.alerts.warnings import LABELS
 
 dash.register_page(__name__, path="/supervision", title="督办与搁置 · 网格驾驶舱", name="督办与搁置")
 ACCESS = "view_alarm_quality"

@@ -1,6 +1,6 @@
 """A grid worker's task page (phone-sized): accept, record progress and photos, submit the result.
 
-/worker/<token> opens the one task its link grants (governance.task_links); /worker/mine lists the
+/worker/<token> opens the one task its link grants (governance.events.task_links); /worker/mine lists the
 signed-in worker's own open tasks. Only the worker's steps can be taken here: 签收, 记录进展 (a note
 and/or a camera photo) and 提交结果 — and only on a task the credential grants at that moment.
 Each tap is queued on the phone by assets/worker_queue.js (kept while there is no signal, shown as
@@ -18,10 +18,10 @@ from dashboard.components.task_card import task_card
 from dashboard.components.visit_card import visit_section
 from dashboard.runtime import current
 from dashboard.worker_routes import max_photo_bytes
-from governance.dispatch import tasks_of
+from governance.events.dispatch import tasks_of
 from governance.models import Staff
-from governance.queries import event_detail
-from governance.task_links import MINE, grant
+from governance.events.queries import event_detail
+from governance.events.task_links import MINE, grant
 
 dash.register_page(__name__, path_template="/worker/<token>", title="我的任务 · 网格驾驶舱", name="我的任务")
 ACCESS = "public"  # the task link in the URL (or, for /worker/mine, the session) is the credential

@@ -2,7 +2,7 @@
 
 Scope: only assignments whose worker is the signed-in person's staff record (governance.forms.submit
 checks it again; the request guard checks the assignment id lies in the principal's area). A photo
-question takes a camera photo, checked and stored like the phone page's (governance.photos).
+question takes a camera photo, checked and stored like the phone page's (governance.events.photos).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from dashboard.runtime import current
 from dashboard.worker_routes import max_photo_bytes
 from data_sources.form_events import submit_answers
 from governance import forms, photos
-from governance.timeutil import format_local
+from governance.core.timeutil import format_local
 
 # order: matched before the task page's /worker/<token> template (Dash tries ordered pages first)
 dash.register_page(__name__, path="/worker/forms", title="统一表单 · 网格驾驶舱", name="统一表单", order=1)

@@ -25,7 +25,7 @@ class RaisedWarning(Base):
     cleared_at: Mapped[datetime | None] = mapped_column(DateTime)
     acknowledged_by: Mapped[str | None] = mapped_column(String(60))
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
-    # Alarm management (#18, governance/alarm_mgmt.py): shelving (搁置), supervision (督办), floods.
+    # Alarm management (#18, governance/alerts/alarm_mgmt.py): shelving (搁置), supervision (督办), floods.
     shelved_at: Mapped[datetime | None] = mapped_column(DateTime)
     shelved_by: Mapped[str | None] = mapped_column(String(60))
     shelved_until: Mapped[datetime | None] = mapped_column(DateTime)

@@ -105,7 +105,7 @@ class TaskLink(Base):
 
     Minted on dispatch, 改派 and re-issue (each revokes the event's earlier links), revoked on 召回,
     核查办结 or by a leader, and dead after expires_at; it grants only while the event is still
-    assigned to staff_id and in 任务分办 or 协同处置 (governance.task_links).
+    assigned to staff_id and in 任务分办 or 协同处置 (governance.events.task_links).
     """
 
     __tablename__ = "task_link"

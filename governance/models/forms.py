@@ -10,7 +10,7 @@ from .base import AreaPath, Base
 
 
 class FormPush(Base):
-    """A short form (questions as validated JSON, governance.forms) pushed to an area's workers or premises."""
+    """A short form (questions as validated JSON, governance.people.forms) pushed to an area's workers or premises."""
 
     __tablename__ = "form_push"
     id: Mapped[int] = mapped_column(primary_key=True)

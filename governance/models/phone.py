@@ -11,7 +11,7 @@ from .base import Base
 
 class EventPhoto(Base):
     """A photo a worker took for an event: the checked image and its thumbnail under COCKPIT_PHOTO_DIR
-    (governance.photos); served only to principals whose scope holds the event."""
+    (governance.events.photos); served only to principals whose scope holds the event."""
 
     __tablename__ = "event_photo"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -32,7 +32,7 @@ class EventPhoto(Base):
 
 class WorkerRequest(Base):
     """One action sent from a worker's phone (note, photo, step), by the id the phone gave it: a retry
-    of the same request id is answered from here and never applied twice (governance.worker_actions)."""
+    of the same request id is answered from here and never applied twice (governance.events.worker_actions)."""
 
     __tablename__ = "worker_request"
     request_id: Mapped[str] = mapped_column(String(64), primary_key=True)

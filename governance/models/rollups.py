@@ -1,4 +1,4 @@
-"""Rollup tables: per-area, per-day event counts kept up to date as events change (governance.rollups)."""
+"""Rollup tables: per-area, per-day event counts kept up to date as events change (governance.figures.rollups)."""
 from __future__ import annotations
 
 from datetime import date
@@ -11,7 +11,7 @@ from .base import AreaPath, Base
 
 class EventRollup(Base):
     """Counted events (no duplicates, no drills) per micro-grid path × local report day × source ×
-    category × status: the pre-aggregate the map's figures read (kept current by governance.rollups)."""
+    category × status: the pre-aggregate the map's figures read (kept current by governance.figures.rollups)."""
 
     __tablename__ = "event_rollup"
     area_path: Mapped[str] = mapped_column(AreaPath, primary_key=True)
@@ -24,7 +24,7 @@ class EventRollup(Base):
 
 class ScopeRollup(Base):
     """Daily facets (status, category, hour, closed, open) of a community or an ancestor area: what KPIs,
-    trends and the upper map levels read (kept current by governance.scope_rollups)."""
+    trends and the upper map levels read (kept current by governance.figures.scope_rollups)."""
 
     __tablename__ = "scope_rollup"
     __table_args__ = (Index("ix_scope_rollup_level_day", "level", "day"),)

@@ -28,7 +28,7 @@ def upgrade() -> None:
                     sa.Column('area_path', sa.String(length=400), nullable=False),
                     sa.Column('day', sa.Date(), nullable=False),
                     sa.PrimaryKeyConstraint('id'))
-    from governance.rollups import rebuild_micro_grids  # existing events are aggregated once, here
+    from governance.figures.rollups import rebuild_micro_grids  # existing events are aggregated once, here
 
     rebuild_micro_grids(op.get_bind())
 

@@ -27,7 +27,7 @@ def upgrade() -> None:
                     sa.PrimaryKeyConstraint('area_path', 'facet', 'day', 'key'))
     op.create_index('ix_scope_rollup_level_day', 'scope_rollup', ['level', 'day'], unique=False)
     op.create_index('ix_event_status_due', 'event', ['status', 'due_at'], unique=False)
-    from governance.scope_rollups import rebuild  # existing events are aggregated once, here
+    from governance.figures.scope_rollups import rebuild  # existing events are aggregated once, here
 
     rebuild(op.get_bind())
 

@@ -1,0 +1,1 @@
+"""The numbers: rollups, per-scope sums, KPIs and trends."""
