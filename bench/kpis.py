@@ -131,7 +131,9 @@ def _sample(fn, reps: int) -> tuple[float, float]:
 
 def measure(engine, now, reps: int) -> list[dict]:
     """p50/p95 of every query the cockpit runs for a new data version, per scope level."""
-    from governance import kpis, rollups, trends
+    from governance.figures import kpis
+    from governance.figures import rollups
+    from governance.figures import trends
     from governance.reports.area_stats import child_figures
     from governance.models import CHILD_LEVEL
     from governance.alerts.warnings import load_rules

@@ -9,7 +9,11 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from governance import queries, rollups, trends
+from governance.events import queries
+
+from governance.figures import rollups
+
+from governance.figures import trends
 from governance.reports.area_stats import child_figures
 from governance.core.cache import SharedCache, data_version, namespace_of
 from governance.figures.kpis import closed_by_level, compute_kpis

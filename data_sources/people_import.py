@@ -16,7 +16,9 @@ from pathlib import Path
 from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.engine import Engine
 
-from governance import people, people_stats
+from governance.people import groups as people
+
+from governance.people import people_stats
 from governance.accounts.accounts import log_access
 from governance.core.bulk_rows import insert_rows
 from governance.models import Quarantine

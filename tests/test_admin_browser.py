@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from governance.accounts.accounts import create_device, create_user
 from governance.models import UserAccount
-from governance.console.rule_settings import apply, file_doc, set_path
+from governance.console.rule_settings import apply, file_doc
+from governance.core.setting_paths import set_path
 from governance.alerts.warnings import RulesError, load_rules
 from governance.core.workflow import SEVERITIES
 

@@ -213,7 +213,8 @@ def test_portal_clients_rotate_revoke_and_show_last_use(setup, world_engine, liv
 
 def _startup_message(tmp_path, path: str, value) -> str:
     """What the start-up check says about the rules file with one value changed (written to a file)."""
-    from governance.console.rule_settings import file_doc, set_path
+    from governance.console.rule_settings import file_doc
+    from governance.core.setting_paths import set_path
 
     doc = file_doc()
     set_path(doc, path, value)

@@ -13,7 +13,8 @@ from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from dashboard.components.visit_kpi import on_time_text, visit_text
-from governance import campaigns, visits
+from governance.people import campaigns
+from governance.people import visits
 from governance.models import VisitCampaign
 from governance.models import AccessLog, Area
 from governance.models import Household, Resident, VisitTask

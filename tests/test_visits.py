@@ -7,7 +7,8 @@ from datetime import timedelta
 from sqlalchemy import func, select, text
 
 from data_sources.people_jobs import run_visit_round
-from governance import campaigns, visits
+from governance.people import campaigns
+from governance.people import visits
 from governance.models import AccessLog, Area, Staff
 from governance.models import VisitTask
 

@@ -8,7 +8,9 @@ from dash import MATCH, Input, Output, State, callback, ctx, dcc, html, no_updat
 
 from dashboard.auth import client_ip, covers, home_code, principal, requires
 from dashboard.runtime import current
-from governance import people_list, people_stats, visits
+from governance.people import people_list
+from governance.people import people_stats
+from governance.people import visits
 from governance.core.access import scope_condition
 from governance.people.groups import groups, small
 from governance.models import Household

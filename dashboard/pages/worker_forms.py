@@ -16,7 +16,8 @@ from dashboard.auth import principal, requires
 from dashboard.runtime import current
 from dashboard.worker_routes import max_photo_bytes
 from data_sources.form_events import submit_answers
-from governance import forms, photos
+from governance.people import forms
+from governance.events import photos
 from governance.core.timeutil import format_local
 
 # order: matched before the task page's /worker/<token> template (Dash tries ordered pages first)
