@@ -90,7 +90,7 @@ class MetricScale:
         return _spread(BELOW_TARGET, below) + _spread(AT_TARGET, len(classes) - below)
 
 
-# Every numeric metric of governance.area_stats.METRICS ("warning" is categorical).
+# Every numeric metric of governance.reports.area_stats.METRICS ("warning" is categorical).
 SCALES = {
     "open": MetricScale("在办事件数", "件", OPEN_BREAKS),
     "per100": MetricScale("期内每百户事件数", "件/百户", PER100_BREAKS, by="period", digits=1, whole=False),

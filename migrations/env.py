@@ -1,4 +1,4 @@
-"""Alembic environment: runs migrations on the connection handed over by governance.db.migrate."""
+"""Alembic environment: runs migrations on the connection handed over by governance.core.db.migrate."""
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 

@@ -110,3 +110,44 @@ def test_the_route_check_fails_on_an_undocumented_route():
     assert _rule_pattern("/api/v1/geo/<string:code>/<level>.pbf").search("`/api/v1/geo/<area>/<level>.pbf`")
     assert not _rule_pattern("/api/v1/events").search("`/api/v1/events.csv`")
     assert not _rule_pattern("/api/v1/secret/<int:n>").search(ALL_DOCS)
+
+
+def named_code(text: str) -> tuple[set[str], set[str]]:
+    """(file paths, dotted Python names) of the application's code that a text names."""
+    roots = "governance|data_sources|dashboard|layers|demo_world|bench|devservers|tests"
+    paths = set(re.findall(rf"\b((?:{roots})/[\w/]+\.(?:py|yaml|js|css))\b", text))
+    dotted = set(re.findall(r"\b((?:governance|data_sources|dashboard|layers|demo_world)(?:\.\w+)+)", text))
+    return paths, dotted
+
+
+def resolves(dotted: str) -> bool:
+    """True when a dotted name is a module, or an attribute reached from its longest importable module."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            node = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        try:
+            for attr in parts[cut:]:
+                node = getattr(node, attr)
+        except AttributeError:
+            return False
+        return True
+    return False
+
+
+def test_the_code_the_docs_name_exists():
+    """A file path or module.function named in the README or docs/ still exists (moves and renames included)."""
+    paths, dotted = named_code(ALL_DOCS)
+    assert len(paths) > 30 and len(dotted) > 5  # the scan itself works
+    missing = sorted(p for p in paths if not (ROOT / p).exists() and "planted" not in p)
+    unknown = sorted(d for d in dotted if not resolves(d))
+    assert (missing, unknown) == ([], [])
+
+
+def test_a_stale_name_in_the_docs_is_caught():
+    paths, dotted = named_code("see `governance/kpis.py` and `governance.kpis.compute_kpis`, "
+                               "not `governance/figures/kpis.py` or governance.figures.kpis.compute_kpis.")
+    assert [p for p in sorted(paths) if not (ROOT / p).exists()] == ["governance/kpis.py"]
+    assert [d for d in sorted(dotted) if not resolves(d)] == ["governance.kpis.compute_kpis"]

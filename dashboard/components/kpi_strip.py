@@ -20,7 +20,7 @@ KPI_CARDS = [
 
 def kpi_values(snapshot: KpiSnapshot) -> dict[str, str]:
     """Return the formatted value of every KPI card, keyed like KPI_CARDS (样本不足 for a rate on
-    fewer events than its minimum, governance.kpis.KPI_MIN_SAMPLE)."""
+    fewer events than its minimum, governance.figures.kpis.KPI_MIN_SAMPLE)."""
     return {key: kpi_text(snapshot, key, kind) for key, _, kind in KPI_CARDS}
 
 

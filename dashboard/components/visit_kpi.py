@@ -1,4 +1,4 @@
-"""走访完成率 and 按期走访率 on the wall: two pills in the cockpit's 办结层级 line, from governance.visits.visit_figures.
+"""走访完成率 and 按期走访率 on the wall: two pills in the cockpit's 办结层级 line, from governance.people.visits.visit_figures.
 
 Aggregates of the area (visits done of those due by now; of those done, the ones done by their due time),
 never a household; fewer than three visits counted are written "<3" like the registry's small counts, so a

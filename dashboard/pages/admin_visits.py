@@ -84,7 +84,7 @@ def plan_action(_check, _save, _reset, path, value):
             change = save(conn, p, path, None if trigger == "adm-plan-reset" else (value or ""), current().now())
     except (AdminError, SettingError) as exc:
         return html.P(str(exc), className="auth-error"), "", no_update
-    except ValueError as exc:  # the start-up check of the plans (governance.visits.parse_plans)
+    except ValueError as exc:  # the start-up check of the plans (governance.people.visits.parse_plans)
         return html.P(["校验未通过：", html.Code(str(exc), className="rules-error")], className="auth-error"), "", no_update
     moved = f"（本轮 {change['moved']} 户次未完成走访的到期时间已按新间隔调整）" if change.get("moved") else ""
     return (f"已保存并生效：{change['label']} {change['before']} → {change['after']}{moved}",

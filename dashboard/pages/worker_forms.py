@@ -1,6 +1,6 @@
 """统一表单 on a grid worker's phone: the signed-in worker's open form assignments, answered and submitted once.
 
-Scope: only assignments whose worker is the signed-in person's staff record (governance.forms.submit
+Scope: only assignments whose worker is the signed-in person's staff record (governance.people.forms.submit
 checks it again; the request guard checks the assignment id lies in the principal's area). A photo
 question takes a camera photo, checked and stored like the phone page's (governance.events.photos).
 """

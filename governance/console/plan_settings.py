@@ -2,7 +2,7 @@
 
 The `visit_plans` of people.yaml, keyed by group ({"elderly_alone": {"every_days": 7, "label": "每周走访"}}),
 changed through governance/accounts/console_settings.py and checked by the start-up check of the plans
-(governance.visits.parse_plans, same message). `visits.plans(conn)` — what the scheduler's task
+(governance.people.visits.parse_plans, same message). `visits.plans(conn)` — what the scheduler's task
 generation uses — returns the plans in force. A saved interval also moves the due time of the plan's
 open round (created + new interval), so the 逾期未访 warnings and the worker's phone follow at once.
 """

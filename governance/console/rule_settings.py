@@ -3,7 +3,7 @@
 warning_rules.yaml stays the source of defaults; a change made in the console is stored in
 rule_override (dotted path → value) and laid over the file whenever rules are read. A value is
 parsed like the file would parse it (YAML) and the whole merged document is validated by the
-start-up check (governance.warnings.parse_rules): an invalid value is refused with exactly the
+start-up check (governance.alerts.warnings.parse_rules): an invalid value is refused with exactly the
 message a bad file would give at start. Every change is audited with before/after.
 """
 from __future__ import annotations

@@ -2,12 +2,12 @@
 
 Two documents, each changed through governance/accounts/console_settings.py:
 - `taxonomy`: the departments of taxonomy.yaml keyed by code ({"fire": {"name", "kind", "enabled"}}), checked
-  by the start-up check of the taxonomy (governance.taxonomy.parse_taxonomy on the whole file with the
+  by the start-up check of the taxonomy (governance.core.taxonomy.parse_taxonomy on the whole file with the
   edited departments); `name` and `enabled` may change. A saved name is also written to the `department`
   table, which every screen reads names from (dispatch suggestions, whistles, /dept, 部门响应). A disabled
   department is not offered when dispatching and cannot be whistled in.
 - `participation`: `whistle.report_hours` of participation.yaml (报到 limit by the event's severity), checked
-  by governance.participation.parse_participation; new whistles take their deadline from the value in force.
+  by governance.events.participation.parse_participation; new whistles take their deadline from the value in force.
 """
 from __future__ import annotations
 
