@@ -10,12 +10,11 @@ from datetime import timedelta
 
 import flask
 from flask import g, request
-from sqlalchemy import select
 
 from governance.core.access import ANONYMOUS, Principal
 from governance.accounts.accounts import ACTOR_AREA, resolve_session
 from governance.core.embed_tokens import EmbedTokenError, read_embed_token, renewed
-from governance.models import Area
+from governance.events.queries import area_by_code
 
 from .refusals import refusal_component, refusal_page
 from .runtime import current
@@ -124,7 +123,7 @@ def _embed_principal(token: str) -> tuple[Principal | None, str | None, str | No
     except EmbedTokenError as exc:
         return None, None, str(exc)
     with rt.engine.connect() as conn:
-        area = conn.execute(select(Area.code, Area.path).where(Area.code == payload["a"])).first()
+        area = area_by_code(conn, payload["a"])
     if area is None:
         return None, None, "嵌入令牌指向的区域不存在"
     p = Principal(kind="embed", name=payload.get("iss") or "门户", scope=(area.path,), home=area.code,
@@ -291,12 +290,10 @@ def install_auth(app) -> None:
 
 def _was_kiosk() -> bool:
     """True when the (now invalid) session cookie belonged to a wall device."""
-    from governance.accounts.accounts import digest
-    from governance.models import AuthSession
+    from governance.accounts.accounts import session_kind
 
     with current().engine.connect() as conn:
-        kind = conn.execute(select(AuthSession.kind).where(
-            AuthSession.token_sha256 == digest(request.cookies.get(SESSION_COOKIE, "")))).scalar()
+        kind = session_kind(conn, request.cookies.get(SESSION_COOKIE, ""))
     return kind == "kiosk"
 
 

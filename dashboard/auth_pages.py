@@ -10,14 +10,12 @@ from html import escape
 import flask
 from flask import Blueprint, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
 
 from governance.core.access import PANELS
-from governance.accounts.accounts import (LOCK_WINDOW, AuthError, authenticate, device_by_token, end_session, log_access,
-                                 open_session)
-from governance.accounts.api_clients import client_for_bearer
+from governance.accounts.accounts import (LOCK_WINDOW, AuthError, authenticate, device_by_token, end_session, kiosk_device,
+                                 log_access, open_session)
+from governance.accounts.api_clients import client_for_bearer, embed_area_allowed
 from governance.core.embed_tokens import EmbedTokenError, mint_embed_token
-from governance.models import Area, KioskDevice
 
 from .auth import (CSRF_COOKIE, SESSION_COOKIE, client_ip, principal, set_csrf_cookie, set_session_cookie)
 from .refusals import page as _page
@@ -137,7 +135,7 @@ def kiosk_open(token: str):
             log_access(conn, "?", "kiosk_refused", rt.now(), ip=client_ip())
             return refusal_page("大屏设备链接无效或已停用", 403)
         session_token, csrf = open_session(conn, rt.now(), device_id=device_id)
-        device = conn.execute(select(KioskDevice.__table__).where(KioskDevice.id == device_id)).one()
+        device = kiosk_device(conn, device_id)
         log_access(conn, device.name, "kiosk_open", rt.now(), ip=client_ip())
     first = (device.playlist or [{}])[0].get("view") or f"#area={device.area_code}"
     resp = flask.redirect("/" + first)
@@ -160,10 +158,8 @@ def mint_embed():
         client = embed_client(conn, request.headers.get("Authorization", ""))
         if client is None:
             return flask.jsonify(error="未授权：需要具有 embed 权限的接入令牌"), 401
-        paths = dict(conn.execute(select(Area.code, Area.path).where(
-            Area.code.in_([str(body.get("area") or client.area_code), client.area_code or ""]))).all())
         area = str(body.get("area") or client.area_code)
-        if area not in paths or not client.area_code or not paths[area].startswith(paths.get(client.area_code, "\0")):
+        if not embed_area_allowed(conn, client, area):
             return flask.jsonify(error=f"区域 {area} 不在该接入方的授权范围内"), 403
         try:
             ttl = timedelta(seconds=int(body.get("ttl_seconds", 600)))

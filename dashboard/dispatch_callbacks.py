@@ -3,15 +3,12 @@ from __future__ import annotations
 
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, no_update
 
-from sqlalchemy import select
-
 from governance.events.dispatch import (DispatchError, advance, dispatch, record_visit, reissue_link, revoke_link,
                                  score_value)
 from governance.alerts.escalation import LevelError, set_level
 from governance.accounts.accounts import log_access
-from governance.models import Event
 from governance.alerts.warning_lifecycle import acknowledge, open_warning_for_event
-from governance.events.queries import event_detail
+from governance.events.queries import event_detail, event_ids_in_scope, event_status, reporter_contact
 
 from .auth import client_ip, principal, requires
 from .components.event_detail import event_card
@@ -20,13 +17,10 @@ from .runtime import current
 
 def in_scope_ids(ids: list[int]) -> list[int]:
     """The subset of event ids whose area lies in the current principal's scope."""
-    from governance.core.access import scope_condition
-
     if not ids:
         return []
     with current().engine.connect() as conn:
-        return list(conn.execute(select(Event.id).where(Event.id.in_(ids),
-                                                        scope_condition(principal(), Event.area_path))).scalars())
+        return event_ids_in_scope(conn, principal(), ids)
 
 
 @callback(Output({"type": "event-card", "event": MATCH}, "children"),
@@ -60,7 +54,7 @@ def act(dispatch_clicks, step_clicks, visit_clicks, level_clicks, ack_clicks, li
         note = None
     try:
         with rt.engine.begin() as conn:
-            status = conn.execute(select(Event.status).where(Event.id == eid)).scalar()
+            status = event_status(conn, eid)
             if trig["type"] == "dispatch-to" and status == "assign":
                 new_link = advance(conn, eid, "assign", actor, rt.now(), note or None, staff_id=trig["staff"]).link
                 message = "已改派，原任务链接已失效"
@@ -121,6 +115,6 @@ def unmask(n):
         return "该事件不在当前范围内"
     rt, p = current(), principal()
     with rt.engine.begin() as conn:
-        row = conn.execute(select(Event.reporter_name, Event.reporter_phone).where(Event.id == eid)).first()
+        row = reporter_contact(conn, eid)
         log_access(conn, p.name, "unmask", rt.now(), target=f"event:{eid}", detail="reporter", ip=client_ip())
     return f"{row.reporter_name or ''} {row.reporter_phone or ''}".strip() or "—"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -53,6 +54,12 @@ def strict_browser(browser):
     b.close()
 
 
+def _first_render_answered(responses) -> bool:
+    """True once the embedded cockpit's updates include a 200 and the 204 of a panel the token leaves out."""
+    statuses = [r.status for r in responses if "/_dash-update-component" in r.url]
+    return len(statuses) >= 2 and 200 in statuses and 204 in statuses
+
+
 def _frame_page(strict_browser, portal, portal_port, src):
     portal.iframe_src = src
     ctx = strict_browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
@@ -77,7 +84,12 @@ def test_portal_iframe_works_cross_site_without_cookies(world_engine, live_serve
         assert name in frame.locator("#area-title").inner_text()
         assert frame.locator(".trend-row").is_hidden()  # not granted: hidden and sent empty
         assert frame.locator(".page-links a").count() == 0
-        page.wait_for_timeout(2500)  # a refresh tick (2 s) goes through with the header token
+        # Until the first render's callbacks have answered with the header token, the last of them the trends
+        # kick (400 ms after load; its panel is not granted: 204). The change stream is open here, so the
+        # refresh timer rests (tests/test_live_timer_browser.py): there is no 2-s tick to wait for.
+        deadline = time.monotonic() + 15
+        while not _first_render_answered(page.responses) and time.monotonic() < deadline:
+            page.wait_for_timeout(100)  # polling interval (lets Playwright deliver its response events)
         cockpit = [r for r in page.responses if r.url.startswith(live_server)]
         updates = [r for r in cockpit if "/_dash-update-component" in r.url]
         # 204: a callback of a panel the token leaves out (trends) answers with nothing, and no error

@@ -129,7 +129,11 @@ def test_leader_starts_a_knock_campaign_worker_visits_progress_moves(world_engin
         assert wall.inner_text("#visit-rate") == pills[0]
         assert pills[1] == "按期走访率 66.7%"  # of the three visits, the one after its due date is late
         wall.wait_for_function("document.querySelectorAll('[data-kpi]').length >= 4")
-        wall.wait_for_timeout(3000)  # the side panel's pager fits its lists after the first render
+        # the first render is complete (the trends, drawn last, are drawn) and the side panel's pager has
+        # fitted its lists (it runs every second): nothing clipped
+        wall.wait_for_function(f"document.querySelectorAll('#trend-row .js-plotly-plot .main-svg').length > 0 "
+                               f"&& document.querySelectorAll('.side-panel > ul > li').length > 0 "
+                               f"&& ({CLIPPED})().length === 0", timeout=15_000)
         screenshot(wall, "campaign-wall")
         assert wall.evaluate(CLIPPED) == []
         assert wall.console_errors == []

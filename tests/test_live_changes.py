@@ -11,6 +11,8 @@ from sqlalchemy import text
 
 from dashboard import live_routes
 
+from .waiting import until
+
 
 def _touch_an_event(engine) -> None:
     """Commit a real change to the event data (the latest event's updated_at moves)."""
@@ -19,11 +21,26 @@ def _touch_an_event(engine) -> None:
                      {"now": datetime(2030, 1, 1, 0, 0, time.time_ns() % 60)})
 
 
+def _listen_backends(engine) -> int:
+    """How many connections LISTEN in this test's database (the watcher's change channel)."""
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' "
+                                 "AND datname = current_database()")).scalar()
+
+
+def _until_watching(engine) -> None:
+    """Return once the watcher can see the next commit: on PostgreSQL its LISTEN connection is open (a
+    NOTIFY sent before it would be missed until the fallback read). On SQLite there is nothing to wait for:
+    `listen()` has started the polling thread, whose first read compares with the version it returned."""
+    if engine.dialect.name == "postgresql":
+        until(lambda: _listen_backends(engine) > 0, 10, "the watcher opened no LISTEN connection")
+
+
 def _woken_after(watcher, engine) -> float:
     """Seconds from committing a change until the watcher reports a new version (inf if it never does)."""
     seen = watcher.listen()
     try:
-        time.sleep(0.5)  # the watcher is now waiting (on its channel or its poll)
+        _until_watching(engine)
         start = time.perf_counter()
         _touch_an_event(engine)
         version = watcher.wait(seen, timeout=5)
@@ -44,12 +61,13 @@ def test_a_dropped_listen_connection_falls_back_to_polling(engine, monkeypatch):
     watcher = live_routes.VersionWatcher(engine, poll=0.2)
     seen = watcher.listen()
     try:
-        time.sleep(0.5)
+        _until_watching(engine)
         with engine.begin() as conn:  # the server ends the listening session (a restart, a proxy timeout …)
             ended = conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                                       "WHERE query LIKE 'LISTEN%' AND datname = current_database()")).all()
         assert ended, "the watcher holds no LISTEN connection"
-        time.sleep(0.5)
+        # the server has ended it (else the change below could still arrive by NOTIFY, not by the fallback)
+        until(lambda: _listen_backends(engine) == 0, 10, "the LISTEN connection was not ended")
         _touch_an_event(engine)
         assert watcher.wait(seen, timeout=3) != seen
     finally:
@@ -79,19 +97,20 @@ def test_a_burst_of_changes_is_published_as_at_most_one_version_a_second(engine,
     follower = threading.Thread(target=follow, args=(seen,), daemon=True)
     try:
         follower.start()
-        time.sleep(0.3)
+        _until_watching(engine)
         start = time.perf_counter()
         for _ in range(12):  # a change every 0.1 s for 1.2 s
             _touch_an_event(engine)
-            time.sleep(0.1)
-        time.sleep(live_routes.PUSH_GAP_SECONDS + 0.8)
+            time.sleep(0.1)  # the burst's pace is what is tested: several commits a second
+        with engine.connect() as conn:
+            final = data_version(conn)
+        # until the burst's last version is published (the data no longer changes, so nothing comes after it)
+        until(lambda: published and published[-1][1] == final, live_routes.PUSH_GAP_SECONDS + 10,
+              "the last change of the burst was not published")
     finally:
         done.set()
         follower.join(timeout=2)
         watcher.leave()
-    with engine.connect() as conn:
-        final = data_version(conn)
-    assert published and published[-1][1] == final, "the last change of the burst was not published"
     times = [t for t, _ in published if t >= start]
     gaps = [b - a for a, b in zip(times, times[1:])]
     assert len(times) <= 3 and all(g >= live_routes.PUSH_GAP_SECONDS * 0.9 for g in gaps), (len(times), gaps)

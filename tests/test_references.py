@@ -257,7 +257,7 @@ def _second_waits_for_first(engine, first: str, second: str, params: dict):
         thread.start()
         waiting, deadline = False, time.monotonic() + 20
         while not waiting and not outcome and time.monotonic() < deadline:
-            time.sleep(0.05)
+            time.sleep(0.05)  # polling interval of this wait on pg_stat_activity (the condition decides)
             waiting = bool(pid) and watcher.execute(text(
                 "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = :p"), {"p": pid[0]}).scalar()
             watcher.rollback()

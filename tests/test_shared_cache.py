@@ -11,25 +11,32 @@ import pytest
 from governance.core.cache import SharedCache, namespace_of
 
 
-def _ask(directory: str, namespace: str, marks: str, results) -> None:
-    """In a fresh process: ask the shared cache for one key whose computation is slow and leaves a mark."""
+def _ask(directory: str, namespace: str, marks: str, asking: str, askers: int, results) -> None:
+    """In a fresh process: ask the shared cache for one key whose computation leaves a mark and lasts until
+    every one of the `askers` processes has asked (so they all ask while it is being computed)."""
     cache = SharedCache(directory, namespace)
 
     def compute():
         Path(marks, str(os.getpid())).write_text("computed")
-        time.sleep(0.6)
+        deadline = time.monotonic() + 60  # process start-up (spawn, imports) is slow on a busy machine
+        while len(list(Path(asking).iterdir())) < askers and time.monotonic() < deadline:
+            time.sleep(0.01)  # polling interval: the condition (all have asked) decides
         return {"closure_rate": 81.8, "by": os.getpid()}
 
+    Path(asking, str(os.getpid())).write_text("asking")
     results.put(cache.get_or_compute(("kpis", "v1", "202611201200", "/510107001/", "year"), compute))
 
 
 def _run(n: int, directory: Path, namespace: str, marks: Path) -> list:
     ctx = multiprocessing.get_context("spawn")
     results = ctx.Queue()
-    procs = [ctx.Process(target=_ask, args=(str(directory), namespace, str(marks), results)) for _ in range(n)]
+    asking = directory.parent / f"asking-{namespace}-{time.monotonic_ns()}"
+    asking.mkdir()
+    procs = [ctx.Process(target=_ask, args=(str(directory), namespace, str(marks), str(asking), n, results))
+             for _ in range(n)]
     for p in procs:
         p.start()
-    out = [results.get(timeout=60) for _ in procs]
+    out = [results.get(timeout=90) for _ in procs]
     for p in procs:
         p.join(timeout=30)
         assert p.exitcode == 0

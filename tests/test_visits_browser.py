@@ -164,7 +164,11 @@ def test_a_visit_plan_walks_from_the_scheduler_to_the_phone_the_wall_and_the_war
         wall.wait_for_function(f"document.querySelector('#visit-rate').innerText === {after!r}")
         assert after != before
         wall.wait_for_function("document.querySelectorAll('[data-kpi]').length >= 4")
-        wall.wait_for_timeout(3000)  # the side panel's pager fits its lists after the first render
+        # the first render is complete (the trends, drawn last, are drawn) and the side panel's pager has
+        # fitted its lists (it runs every second): nothing clipped
+        wall.wait_for_function(f"document.querySelectorAll('#trend-row .js-plotly-plot .main-svg').length > 0 "
+                               f"&& document.querySelectorAll('.side-panel > ul > li').length > 0 "
+                               f"&& ({CLIPPED})().length === 0", timeout=15_000)
         screenshot(wall, "visit-wall")
         assert wall.evaluate(CLIPPED) == []
 

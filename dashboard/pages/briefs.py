@@ -7,7 +7,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from dashboard.auth import covers, home_code, principal, requires
 from dashboard.runtime import current
 from governance.core.access import scope_condition
-from governance.reports.briefs import KINDS, WHICH, generate, list_briefs, summary_text
+from governance.reports.briefs import KINDS, WHICH, brief_content, generate, list_briefs, summary_text
 from governance.models import CHILD_LEVEL, Brief
 from governance.events.queries import area_by_code, areas_in
 from governance.core.timeutil import format_local
@@ -83,7 +83,6 @@ def generate_brief(n, area, kind, which):
     rows = brief_rows()
     made = next((r for r in rows if r["id"] == brief_id), None)
     with current().engine.connect() as conn:
-        content = conn.execute(Brief.__table__.select().with_only_columns(Brief.content)
-                               .where(Brief.id == brief_id)).scalar_one()
+        content = brief_content(conn, brief_id)
     return (f"已生成：{made['name'] if made else target.name} {KINDS[kind]} {content.get('period', '')}。"
             f"{summary_text(content)}", brief_table(rows))

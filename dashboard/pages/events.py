@@ -11,11 +11,8 @@ from dashboard.components.event_detail import event_detail_view
 from dashboard.event_filters import filter_from_search, filter_to_args, labelled, source_options
 from dashboard.auth import covers, home_code, principal, requires
 from dashboard.runtime import current
-from sqlalchemy import select
-
 from governance.events.event_search import EventFilter, community_paths, search_events
-from governance.models import Area
-from governance.events.queries import area_by_code, event_detail
+from governance.events.queries import area_by_code, community_names, event_detail
 from governance.core.taxonomy import load_taxonomy
 from governance.core.workflow import STATES
 
@@ -40,7 +37,7 @@ def _options(area) -> dict:
     majors = {c.major_code: c.major_name for c in tax.categories.values()}
     with current().engine.connect() as conn:
         comms = community_paths(conn, area.path)
-        names = dict(conn.execute(select(Area.code, Area.name).where(Area.level == "community")).all())
+        names = community_names(conn)
     return {
         "source": source_options(),
         "category": [{"label": f"【{n}】全部", "value": c} for c, n in majors.items()]

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import dash
 from dash import dcc, html
-from sqlalchemy import select
 
 from data_sources.registry import source_label
 from dashboard.runtime import current
-from governance.models import Quarantine
+from governance.events.quarantine import open_records
 from governance.core.timeutil import format_local, format_when
 
 dash.register_page(__name__, path="/quarantine", title="待查记录 · 网格驾驶舱", name="待查记录")
@@ -19,9 +18,7 @@ RAW_PREVIEW = 2000
 def quarantine_rows(limit: int = 200) -> list[dict]:
     """The newest unresolved quarantined records."""
     with current().engine.connect() as conn:
-        rows = conn.execute(select(Quarantine).where(Quarantine.resolved.is_(False))
-                            .order_by(Quarantine.id.desc()).limit(limit)).all()
-    return [dict(r._mapping) for r in rows]
+        return open_records(conn, limit)
 
 
 def layout(**_query):

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import dash
 from dash import MATCH, Input, Output, State, callback, dcc, html, no_update
-from sqlalchemy import select
 
 from dashboard.auth import principal, requires
 from dashboard.components.task_card import task_card
 from dashboard.components.visit_card import visit_section
 from dashboard.runtime import current
 from dashboard.worker_routes import max_photo_bytes
-from governance.events.dispatch import tasks_of
-from governance.models import Staff
+from governance.events.dispatch import staff_name, tasks_of
 from governance.events.queries import event_detail
 from governance.events.task_links import MINE, grant
 
@@ -47,7 +45,7 @@ def layout(token: str = "", **_query):
     with rt.engine.connect() as conn:
         allowed = grant(conn, token, rt.now(), staff_id=_own_staff_id(token))
         if allowed is not None:
-            name = conn.execute(select(Staff.name).where(Staff.id == allowed.staff_id)).scalar()
+            name = staff_name(conn, allowed.staff_id)
             tasks = [event_detail(conn, t["id"]) for t in tasks_of(conn, allowed.staff_id)
                      if t["id"] in allowed.event_ids]
             visits = visit_section(conn, allowed.staff_id, rt.now()) if token == MINE else []  # 关爱走访 (#19)

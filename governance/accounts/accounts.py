@@ -256,3 +256,14 @@ def department_of(conn, user_id: int) -> str | None:
     """The department code a `department` account speaks for (None when it has none)."""
     return conn.execute(select(DepartmentAccount.department_code)
                         .where(DepartmentAccount.user_id == user_id)).scalar()
+
+
+def session_kind(conn, token: str | None) -> str | None:
+    """The kind ("user" or "kiosk") of the session a cookie token names — also when it is revoked or
+    expired — or None when no session has that token."""
+    return conn.execute(select(AuthSession.kind).where(AuthSession.token_sha256 == digest(token or ""))).scalar()
+
+
+def kiosk_device(conn, device_id: int):
+    """The kiosk_device row of a wall device (name, area, playlist …); raises when there is none."""
+    return conn.execute(select(KioskDevice.__table__).where(KioskDevice.id == device_id)).one()

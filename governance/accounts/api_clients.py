@@ -69,3 +69,13 @@ def _touch(conn, client_id: int, now) -> None:
         conn.execute(insert(ApiClientUse), [{"client_id": client_id, "last_used_at": now}])
     elif now - last > timedelta(seconds=60):
         conn.execute(update(ApiClientUse).where(ApiClientUse.client_id == client_id).values(last_used_at=now))
+
+
+def embed_area_allowed(conn, client, area: str) -> bool:
+    """True when an embed client (its api_client row) may mint a token for area `area`: the area exists
+    and lies inside the client's own area subtree (a client without an area may embed nothing)."""
+    from ..models import Area
+
+    paths = dict(conn.execute(select(Area.code, Area.path).where(
+        Area.code.in_([area, client.area_code or ""]))).all())
+    return area in paths and bool(client.area_code) and paths[area].startswith(paths.get(client.area_code, "\0"))

@@ -349,6 +349,11 @@ def score_value(value) -> int:
     return value
 
 
+def staff_name(conn: Connection, staff_id: int) -> str | None:
+    """The name of one staff member, or None when there is none with that id."""
+    return conn.execute(select(Staff.name).where(Staff.id == staff_id)).scalar()
+
+
 def tasks_of(conn: Connection, staff_id: int) -> list[dict]:
     """A worker's open tasks, the most urgent first."""
     rows = conn.execute(select(Event.id, Event.title, Event.status, Event.due_at, Event.address, Event.description)

@@ -179,3 +179,30 @@ def intake_entry(event: dict, at, actor: str, history: list[dict]) -> dict:
     return {"at": at, "actor": actor, "action": "接入", "field": "status", "from_value": None,
             "to_value": first or event["status"],
             "note": "事件位于所有网格之外" if event["outside_grid"] else None}
+
+
+def community_names(conn: Connection) -> dict[str, str]:
+    """Name of every community, by area code (labels for lists of community codes)."""
+    return dict(conn.execute(select(Area.code, Area.name).where(Area.level == "community")).all())
+
+
+def event_status(conn: Connection, event_id: int) -> str | None:
+    """The workflow state of one event, or None when it does not exist."""
+    return conn.execute(select(Event.status).where(Event.id == event_id)).scalar()
+
+
+def event_ids_in_scope(conn: Connection, principal, ids: list[int]) -> list[int]:
+    """The subset of event ids whose area lies inside `principal`'s scope (unknown ids are dropped)."""
+    from ..core.access import scope_condition
+
+    if not ids:
+        return []
+    return list(conn.execute(select(Event.id).where(Event.id.in_(ids),
+                                                    scope_condition(principal, Event.area_path))).scalars())
+
+
+def reporter_contact(conn: Connection, event_id: int):
+    """The unmasked (reporter_name, reporter_phone) row of one event, or None when it does not exist.
+
+    Personal data: callers check the principal's `unmask` permission and scope, and log the access."""
+    return conn.execute(select(Event.reporter_name, Event.reporter_phone).where(Event.id == event_id)).first()

@@ -271,6 +271,11 @@ def brief_file(conn: Connection, brief_id: int, fmt: str):
     return row[0], row.area_path, name
 
 
+def brief_content(conn: Connection, brief_id: int) -> dict:
+    """The stored content (figures, tables, period …) of one report; raises when there is none."""
+    return conn.execute(select(Brief.content).where(Brief.id == brief_id)).scalar_one()
+
+
 def generate_due(engine: Engine, now: datetime, levels=SCHEDULED_LEVELS) -> list[int]:
     """The scheduler's job: last week's and last month's reports of every area of `levels` that has none
     yet; each new one is announced to the group robot (outbox) with its headline KPIs."""
