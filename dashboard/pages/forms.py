@@ -87,8 +87,11 @@ def _photos(items: list[tuple[str, int]]) -> list:
         return []
     return [html.Div(className="form-photos", style={"display": "flex", "gap": "8px", "flexWrap": "wrap"}, children=[
         html.A(href=forms.photo_url(pid), target="_blank", className="form-photo", title=f"{text}（点击查看原图）",
-               children=html.Img(src=forms.photo_url(pid, thumb=True), alt=f"{text}（照片）", className="form-photo-thumb",
-                                 style={"maxWidth": "160px", "maxHeight": "120px", "borderRadius": "4px"}))
+               style={"display": "flex", "flexDirection": "column", "alignItems": "flex-start"},
+               children=[html.Img(src=forms.photo_url(pid, thumb=True), alt=f"{text}（照片）",
+                                  className="form-photo-thumb",
+                                  style={"maxWidth": "160px", "maxHeight": "120px", "borderRadius": "4px"}),
+                         html.Span(f"{text} · 查看原图", className="hint")])
         for text, pid in items])]
 
 
