@@ -12,7 +12,7 @@ from sqlalchemy import delete, insert, select, text
 
 from governance.accounts.accounts import create_user
 from governance.core.timeutil import to_local
-from governance.models import AccessLog, Area, Staff, UserAccount, VisitTask
+from governance.models import AccessLog, Area, Household, Staff, UserAccount, VisitTask
 from governance.people import visit_phone, visits
 
 from .conftest import TEST_PASSWORD, WORLD_NOW, http_session
@@ -29,8 +29,10 @@ def _grid_and_worker(conn) -> tuple[str, int, str]:
 
 
 def _new_task(conn, path: str, staff: int, due, created=None, done=None, recorded=None) -> int:
+    """A visit task of a real household (the phone page shows tasks with their household's address)."""
+    hid = conn.execute(select(Household.id).order_by(Household.id).limit(1)).scalar_one()
     return conn.execute(insert(VisitTask).returning(VisitTask.id), [{
-        "household_id": 10_000_000, "plan": "elderly_alone", "campaign": None, "campaign_id": None,
+        "household_id": hid, "plan": "elderly_alone", "campaign": None, "campaign_id": None,
         "area_path": path, "staff_id": staff, "created_at": created or WORLD_NOW - 7 * D, "due_at": due,
         "done_at": done, "recorded_at": recorded, "done_by": None, "note": None, "needs": None,
         "event_id": None}]).scalar_one()
