@@ -169,7 +169,7 @@
         var body = new FormData();
         body.append("request_id", item.requestId);
         body.append("visit_id", String(item.visit));
-        body.append("visited_at", item.visitedAt || "");
+        body.append("visited_at", item.visitedAt || item.at || "");  // no time entered: when it was queued here
         body.append("note", item.note || "");
         body.append("needs", item.needs || "");
         if (item.report) {
@@ -196,6 +196,9 @@
         } else if (!answer.data.recorded) {  // refused: what was typed comes back, nothing is lost
             setProps({type: "v-note", visit: id}, {value: item.note});
             setProps({type: "v-needs", visit: id}, {value: item.needs});
+            if (item.visitedAt) { setProps({type: "v-when", visit: id}, {value: item.visitedAt}); }
+            var button = document.querySelector('.queue-page button.w-visit[data-visit="' + id + '"]');
+            if (button) { button.disabled = false; }  // corrected, it can be sent again
         }
     }
 

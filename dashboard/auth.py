@@ -43,6 +43,7 @@ ROUTE_ACCESS: dict[str, str] = {
     "export.events_csv": "export", "export.events_xlsx": "export",
     "people_export.people_csv": "export_people",              # masked personal rows, logged (#19)
     "form_export.form_csv": "push_forms", "form_export.form_xlsx": "push_forms",  # form_id screened, logged (#19)
+    "form_export.form_photo": "push_forms",  # form_photo_id screened: its assignment in the scope (#19)
     "live.changes": "view_cockpit",                          # the data version only, pushed as it moves
     "briefs.brief_pdf": "view_briefs", "briefs.brief_xlsx": "view_briefs",  # a stored 工作简报 (brief_id screened)
     "worker_api.worker_action": PUBLIC,                      # X-Task-Credential checked by task_links.grant

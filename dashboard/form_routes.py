@@ -1,11 +1,15 @@
 """Export of a pushed form's answers (CSV / Excel) for roles that push forms; the form id is screened by the
-request guard (kind "form": it lies where it was pushed), and every export is logged."""
+request guard (kind "form": it lies where it was pushed), and every export is logged (a photo answer is
+exported as its address). GET /api/v1/form-photos/<id> serves a photo answer (?thumb=1 its thumbnail) to
+roles that push forms whose scope holds its assignment (kind "form_photo", screened by the request guard)."""
 from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
-from flask import Blueprint, Response
+import flask
+from flask import Blueprint, Response, request
 
 from governance.people import forms
 from governance.accounts.accounts import log_access
@@ -22,7 +26,8 @@ def _rows(form_id: int, fmt: str):
 
     rt = current()
     with rt.engine.begin() as conn:
-        header, rows = forms.answer_rows(conn, form_id)
+        host = request.host_url.rstrip("/")
+        header, rows = forms.answer_rows(conn, form_id, link=lambda pid: host + forms.photo_url(pid))
         log_access(conn, principal().name, "form_export", rt.now(), target=f"form:{form_id}",
                    detail=f"{fmt} rows={len(rows)}", ip=client_ip())
     return header, [[spreadsheet_safe(c) for c in r] for r in rows], f"form-{form_id}-{format_local(rt.now(), '%Y%m%d%H%M')}"
@@ -55,3 +60,17 @@ def form_xlsx(form_id: int):
     wb.save(buf)
     return Response(buf.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+
+
+@form_export.get("/api/v1/form-photos/<int:form_photo_id>")
+def form_photo(form_photo_id: int):
+    """A form's photo answer (or ?thumb=1 its thumbnail), for principals whose scope holds its assignment."""
+    rt = current()
+    with rt.engine.connect() as conn:
+        found = forms.stored_photo(conn, form_photo_id, thumb=request.args.get("thumb") == "1")
+    path = Path(rt.settings.photo_dir) / found[0] if found else None
+    if path is None or not path.is_file():
+        flask.abort(404)
+    resp = flask.send_file(path, mimetype=found[1], max_age=0, conditional=True)
+    resp.headers["Cache-Control"] = "private, max-age=86400"
+    return resp

@@ -145,6 +145,7 @@ TASK_TYPES = {"w-task", "w-step", "w-note", "w-photo", "w-sent", "w-msg"}
 QUERY_IDS = {"area": "area", "community": "area"}
 ROUTE_ARGS = {"code": "area", "brief_id": "brief", "photo_id": "photo", "drill_id": "drill"}
 ROUTE_ARGS["form_id"] = "form"  # 统一表单推送 export (#19)
+ROUTE_ARGS["form_photo_id"] = "form_photo"  # 统一表单 photo answers (#19)
 
 
 @dataclass(frozen=True)

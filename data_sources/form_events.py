@@ -24,10 +24,11 @@ def source_key(assignment_id: int, question: str) -> str:
 
 
 def submit_answers(engine: Engine, assignment_id: int, staff_id: int, raw: dict, actor: str,
-                   now: datetime) -> tuple[bool, list[int]]:
-    """Store the answers once; raise the safety events of a first submission. (stored now?, event ids)."""
+                   now: datetime, photos=()) -> tuple[bool, list[int]]:
+    """Store the answers (and their photos, governance.people.forms.submit) once; raise the safety events of a
+    first submission. (stored now?, event ids)."""
     with engine.begin() as conn:
-        stored, items = forms.submit(conn, assignment_id, staff_id, raw, actor, now)
+        stored, items = forms.submit(conn, assignment_id, staff_id, raw, actor, now, photos)
         centroids = {p: (lon, lat) for p, lon, lat in conn.execute(
             select(Area.path, Area.centroid_lon, Area.centroid_lat)
             .where(Area.path.in_({i["area_path"] for i in items})))} if items else {}

@@ -108,6 +108,8 @@ def route_design(acc: dict, drill: str = "x") -> dict:
         # the answers of a form pushed to community A: its leaders (form_id screened, logged)
         "form_export.form_csv": ("GET", f"/api/v1/forms/{acc.get('form_a', 0)}/answers.csv", EXPORTERS - {"community_b"}),
         "form_export.form_xlsx": ("GET", f"/api/v1/forms/{acc.get('form_a', 0)}/answers.xlsx", EXPORTERS - {"community_b"}),
+        # a photo answer of an assignment in community A: its leaders; community B's staff get 404 (#19)
+        "form_export.form_photo": ("GET", f"/api/v1/form-photos/{acc.get('form_photo_a', 0)}", EXPORTERS - {"community_b"}),
         # a one-time password link is its own credential: an unknown one is refused for everyone
         "admin_routes.reset_form": ("GET", "/reset/not-a-link", set()),
         "admin_routes.reset_submit": ("POST", "/reset/not-a-link", set()),
@@ -197,6 +199,26 @@ def brief_of_a(world_engine):
         world_engine.accounts["brief_a"] = generate(world_engine, world_engine.accounts["communities"][0], "weekly",
                                                     WORLD_NOW, actor="test")
     return world_engine.accounts["brief_a"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def form_photo_of_a(world_engine, form_of_a, live_server):
+    """A stored photo answer of an assignment of community A's form (the form photo route's sample, #19)."""
+    from dashboard.runtime import current
+    from governance.events import photos
+    from governance.people import forms
+
+    from .photo_helpers import make_jpeg
+
+    if "form_photo_a" not in world_engine.accounts:
+        prepared = photos.prepare(make_jpeg(), "image/jpeg", 10 * 1024 * 1024, keep_location=False)
+        names = photos.write_files(current().settings.photo_dir, prepared, WORLD_NOW)
+        with world_engine.begin() as conn:
+            aid, staff = conn.execute(text("SELECT id, staff_id FROM form_assignment WHERE form_id = :f "
+                                           "ORDER BY id LIMIT 1"), {"f": form_of_a}).one()
+            world_engine.accounts["form_photo_a"] = forms.record_photo(conn, aid, "q1", staff, "test", WORLD_NOW,
+                                                                       prepared, names)
+    return world_engine.accounts["form_photo_a"]
 
 
 @pytest.fixture(scope="module", autouse=True)

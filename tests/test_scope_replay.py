@@ -23,7 +23,7 @@ from governance.accounts.department_accounts import create_department_user
 from governance.models import (AccessLog, ApiClient, Area, Brief, Event, EventPhoto, KioskDevice, Staff, UserAccount,
                                RaisedWarning, Whistle)
 from governance.models import Household
-from governance.models import FormAssignment, FormPush
+from governance.models import FormAssignment, FormPhoto, FormPush
 from governance.models import VisitCampaign
 
 from .conftest import TEST_PASSWORD, TEST_SECRET, WORLD_NOW, http_session
@@ -137,6 +137,8 @@ def _ids_for(conn, paths: dict, home: str | None) -> dict:
     for key, path in conn.execute(drills):
         if path is not None:
             drill_paths.setdefault(drill_id(key), []).append(path)
+    form_photos = select(FormPhoto.id, FormAssignment.area_path).join(
+        FormAssignment, FormAssignment.id == FormPhoto.assignment_id).order_by(FormPhoto.id)
     whistles = select(Whistle.id, Whistle.area_path).where(Whistle.department_code == "property").order_by(Whistle.id)
     return {
         "area": (home, pick(areas, False)),
@@ -162,6 +164,7 @@ def _ids_for(conn, paths: dict, home: str | None) -> dict:
         "whistle": (pick(whistles, True), pick(whistles, False)),
         "campaign": (pick(select(VisitCampaign.id, VisitCampaign.area_path).order_by(VisitCampaign.id), True),
                      pick(select(VisitCampaign.id, VisitCampaign.area_path).order_by(VisitCampaign.id), False)),
+        "form_photo": (pick(form_photos, True), pick(form_photos, False)),  # 统一表单 photo answers (#19)
     }
 
 
@@ -324,6 +327,7 @@ def test_routes_refuse_ids_outside_the_scope(who, world, cockpit_app, live_serve
     assert any(s == 200 for s in own_status.values())
     if who in ("community", "leader"):  # a task photo of their own is served (and another's refused below)
         assert own_status["worker_api.photo_file"] == 200
+        assert own_status["form_export.form_photo"] == 200  # and a form's photo answer (#19)
     failures = []
     for endpoint, url in _route_urls(cockpit_app, ids, swap=True):
         status = client.get(live_server + url, timeout=60, allow_redirects=False).status_code
@@ -403,16 +407,27 @@ def test_a_task_link_reaches_its_own_task_only(world_engine, cockpit_app, live_s
 
 
 def push_forms_in(engine, codes) -> None:
-    """One 统一表单 pushed to the workers of each community (once per world)."""
+    """One 统一表单 pushed to the workers of each community, with a stored photo answer (once per world)."""
+    from dashboard.runtime import current
+    from governance.events import photos
     from governance.people import forms
+
+    from .photo_helpers import make_jpeg
+
+    prepared = photos.prepare(make_jpeg(), "image/jpeg", 10 * 1024 * 1024, keep_location=False)
 
     with engine.begin() as conn:
         for code in codes:
             if conn.execute(select(FormPush.id).where(FormPush.title == f"重放表单{code}")).first() is not None:
                 continue
             path = conn.execute(select(Area.path).where(Area.code == code)).scalar()
-            forms.push_form(conn, f"重放表单{code}", forms.validate_questions([{"text": "是否正常", "kind": "yesno"}]),
-                            "workers", path, "test", WORLD_NOW)
+            fid, _ = forms.push_form(conn, f"重放表单{code}", forms.validate_questions(
+                [{"text": "是否正常", "kind": "yesno"}, {"text": "现场照片", "kind": "photo"}]), "workers", path, "test",
+                WORLD_NOW)
+            aid, staff = conn.execute(select(FormAssignment.id, FormAssignment.staff_id)
+                                      .where(FormAssignment.form_id == fid).order_by(FormAssignment.id)).first()
+            forms.record_photo(conn, aid, "q2", staff, "test", WORLD_NOW, prepared, photos.write_files(
+                current().settings.photo_dir, prepared, WORLD_NOW))  # a photo answer on each side
 
 
 def start_campaigns_in(engine, codes) -> None:

@@ -10,12 +10,13 @@ from datetime import datetime
 
 from dash import dcc, html
 
-from governance.people.visits import VisitFigures, visit_figures
+from governance.people.visits import OFFLINE_ALLOWANCE, VisitFigures, visit_figures
 
 SMALL = 3
 DEFINITION = ("走访完成率：本区域关爱走访任务中，已走访的占截至目前到期（及已提前走访）任务的比例；"
               "按期走访率为按时限完成的占已走访的比例。")
-ON_TIME_DEFINITION = ("按期走访率：本区域已走访的关爱走访任务（含敲门行动）中，在走访时限之前（含当时）完成的比例；"
+ON_TIME_DEFINITION = ("按期走访率：本区域已走访的关爱走访任务（含敲门行动）中，走访时间在走访时限之前（含当时）、"
+                      f"且在时限后 {OFFLINE_ALLOWANCE.total_seconds() / 3600:g} 小时（离线补录时限）内送达系统的比例；"
                       "敲门行动的时限为截止日期当天 24:00。")
 
 

@@ -81,6 +81,20 @@ def layout(**_query):
     ])
 
 
+def _photos(items: list[tuple[str, int]]) -> list:
+    """A photo answer's thumbnail, linking to the full photo (both scope-checked by the request guard)."""
+    if not items:
+        return []
+    return [html.Div(className="form-photos", style={"display": "flex", "gap": "8px", "flexWrap": "wrap"}, children=[
+        html.A(href=forms.photo_url(pid), target="_blank", className="form-photo", title=f"{text}（点击查看原图）",
+               style={"display": "flex", "flexDirection": "column", "alignItems": "flex-start"},
+               children=[html.Img(src=forms.photo_url(pid, thumb=True), alt=f"{text}（照片）",
+                                  className="form-photo-thumb",
+                                  style={"maxWidth": "160px", "maxHeight": "120px", "borderRadius": "4px"}),
+                         html.Span(f"{text} · 查看原图", className="hint")])
+        for text, pid in items])]
+
+
 @callback(Output("form-msg", "children"), Output("form-pick", "options"), Output("form-pick", "value"),
           Input("form-push", "n_clicks"), State("form-title", "value"), State("form-area", "value"),
           State("form-target", "value"), State({"type": "fq-text", "q": ALL}, "value"),
@@ -128,6 +142,7 @@ def show_progress(form_id, _n, _tick):
                              className="link-button form-xlsx")]),
         html.H3(f"最新回答（{len(recent)}）"),
         html.Ul([html.Li([html.B(r["label"]), f" · {format_local(r['answered_at'], '%m-%d %H:%M')} · {r['summary']}",
-                          f" · 已上报事件 {r['events']}" if r["events"] else ""], className="form-answer")
+                          f" · 已上报事件 {r['events']}" if r["events"] else "", *_photos(r["photos"])],
+                         className="form-answer")
                  for r in recent], className="form-answers"),
     ]

@@ -60,7 +60,8 @@ def layout(area: str | None = None, view: str = "households", group: str | None 
             ("visit_completion", "走访完成率", "—" if visit.completion is None else f"{visit.completion:.1f}%",
              "已到期（或已提前完成）的关爱走访中已完成的比例"),
             ("visit_on_time", "按期走访率", "—" if visit.on_time_rate is None else f"{visit.on_time_rate:.1f}%",
-             "已完成的走访中在走访时限之前（含当时）完成的比例；敲门行动的时限为截止日期当天 24:00"),
+             "已完成的走访中走访时间在时限之前（含当时）、且在时限后离线补录时限（24 小时）内送达系统的比例；"
+             "敲门行动的时限为截止日期当天 24:00"),
             ("visit_missed", "逾期未访", f"{missed:,}", "已过期限仍未走访的任务数")]]
     base = {"area": a.code, "view": view}
     if view == "households":

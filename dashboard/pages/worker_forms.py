@@ -2,7 +2,8 @@
 
 Scope: only assignments whose worker is the signed-in person's staff record (governance.people.forms.submit
 checks it again; the request guard checks the assignment id lies in the principal's area). A photo
-question takes a camera photo, checked and stored like the phone page's (governance.events.photos).
+question takes a camera photo, checked and stored like the phone page's (governance.events.photos) and recorded
+as a `form_photo` of the assignment in the transaction of the answers; a refused submission deletes its files.
 """
 from __future__ import annotations
 
@@ -69,21 +70,38 @@ def layout(**_query):
     ])
 
 
-def _photo(contents: str | None, now) -> str:
-    """Store an uploaded photo (checked as the phone page's) and return its stored name; '' for none."""
-    if not contents:
-        return ""
+def _prepare(contents: str):
+    """Check an uploaded photo (as the phone page's: type, content, size; location stripped) without storing it."""
     head, _, b64 = contents.partition(",")
     try:
         data = base64.b64decode(b64, validate=True)
     except (binascii.Error, ValueError):
         raise forms.FormError("照片数据无效") from None
-    settings = current().settings
     try:
-        prepared = photos.prepare(data, head[5:].split(";")[0], max_photo_bytes(), settings.photo_keep_location)
+        return photos.prepare(data, head[5:].split(";")[0], max_photo_bytes(), current().settings.photo_keep_location)
     except photos.PhotoError as exc:
         raise forms.FormError(str(exc)) from None
-    return photos.write_files(settings.photo_dir, prepared, now)[0]
+
+
+def store(aid: int, staff_id: int, actor: str, answers: dict, uploads: dict) -> tuple[bool, list[int]]:
+    """Check the uploaded photos, write their files, store the answers with them once (and raise the safety
+    events); the files are deleted again when nothing was stored (refused, or answered before)."""
+    rt = current()
+    directory, now, written = rt.settings.photo_dir, rt.now(), []
+    try:
+        prepared = [(q, _prepare(c)) for q, c in uploads.items() if c]  # all checked before any file is written
+        sent = []
+        for q, photo in prepared:
+            names = photos.write_files(directory, photo, now)
+            written += names
+            sent.append((q, photo, names))
+        stored, events = submit_answers(rt.engine, aid, staff_id, answers, actor, now, photos=sent)
+    except BaseException:
+        photos.remove_files(directory, written)
+        raise
+    if not stored:
+        photos.remove_files(directory, written)
+    return stored, events
 
 
 @callback(Output({"type": "wf-msg", "a": MATCH}, "children"),
@@ -100,12 +118,8 @@ def submit_form(n, values, photo_contents):
         return no_update
     states = dash.ctx.states_list
     answers = {s["id"]["q"]: s.get("value") for s in states[0]}
-    rt = current()
     try:
-        for s in states[1]:
-            if s.get("value"):
-                answers[s["id"]["q"]] = _photo(s["value"], rt.now())
-        stored, events = submit_answers(rt.engine, aid, p.staff_id, answers, p.name, rt.now())
+        stored, events = store(aid, p.staff_id, p.name, answers, {s["id"]["q"]: s.get("value") for s in states[1]})
     except forms.FormError as exc:
         return str(exc)
     if not stored:

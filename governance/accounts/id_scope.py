@@ -27,6 +27,7 @@ KINDS = {
 KINDS["household"] = "户"  # people registry (#19): a household lies where its micro-grid lies
 KINDS["form"] = "表单"  # 统一表单推送 (#19): a form lies where it was pushed
 KINDS["assignment"] = "表单任务"  # … and one assignment where its worker or premises lies
+KINDS["form_photo"] = "表单照片"  # … and a photo answer where its assignment lies
 KINDS["campaign"] = "敲门行动"  # a 敲门行动 lies where it was started (#19)
 DRILL_KEY_PREFIX = "DRILL-"
 
@@ -72,6 +73,11 @@ def _paths(conn: Connection, kind: str, values: list) -> dict:
 
         table = FormPush if kind == "form" else FormAssignment
         rows = conn.execute(select(table.id, table.area_path).where(table.id.in_(ids))).all()
+    elif kind == "form_photo":
+        from ..models import FormAssignment, FormPhoto
+
+        rows = conn.execute(select(FormPhoto.id, FormAssignment.area_path).join(
+            FormAssignment, FormAssignment.id == FormPhoto.assignment_id).where(FormPhoto.id.in_(ids))).all()
     elif kind == "campaign":
         from ..models import VisitCampaign
 

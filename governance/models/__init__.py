@@ -5,7 +5,7 @@ from .accounts import AccessLog, ApiClient, AuthSession, KioskDevice, LoginAttem
 from .alerts import Outbox, RaisedWarning  # noqa: F401
 from .admin import AdminChange, ApiClientUse, PasswordReset, RuleOverride  # noqa: F401
 from .campaigns import VisitCampaign  # noqa: F401
-from .forms import FormAssignment, FormPush  # noqa: F401
+from .forms import FormAssignment, FormPhoto, FormPush  # noqa: F401
 from .participation import DepartmentAccount, RiderPoints, Verification, Whistle  # noqa: F401
 from .people import Household, PeopleImport, PeopleRollup, Place, Resident, VisitTask  # noqa: F401
 from .phone import EventPhoto, WorkerRequest  # noqa: F401

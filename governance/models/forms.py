@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import AreaPath, Base
@@ -38,3 +38,24 @@ class FormAssignment(Base):
     answered_by: Mapped[str | None] = mapped_column(String(60))
     answers: Mapped[str | None] = mapped_column(Text)  # JSON {question key: answer}
     event_ids: Mapped[str | None] = mapped_column(String(200))  # events raised by safety "no" answers
+
+
+class FormPhoto(Base):
+    """A photo answer of one assignment's question (#19): checked and stored like a task photo
+    (governance.events.photos) under COCKPIT_PHOTO_DIR; served only to principals whose scope holds the assignment."""
+
+    __tablename__ = "form_photo"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(Integer, index=True)
+    question: Mapped[str] = mapped_column(String(8))  # the question key (q1, q2 …)
+    staff_id: Mapped[int] = mapped_column(Integer)
+    file_name: Mapped[str] = mapped_column(String(200))  # relative to the photo directory
+    thumb_name: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    kept_location: Mapped[bool] = mapped_column(Boolean, default=False)
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime)
+    uploaded_by: Mapped[str] = mapped_column(String(60))

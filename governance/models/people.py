@@ -117,3 +117,4 @@ class VisitTask(Base):
     needs: Mapped[str | None] = mapped_column(Text)
     event_id: Mapped[int | None] = mapped_column(Integer)  # an event raised from the visit
     campaign_id: Mapped[int | None] = mapped_column(Integer)  # the 敲门行动 (visit_campaign) it belongs to
+    recorded_at: Mapped[datetime | None] = mapped_column(DateTime)  # when the server received the visit (#19)

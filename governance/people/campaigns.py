@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from ..accounts.accounts import log_access
@@ -20,7 +20,7 @@ from .groups import config, groups
 from ..models import VisitTask
 from ..core.scope import subtree
 from ..core.timeutil import SHANGHAI, to_local, to_utc_naive
-from .visits import campaign_tasks
+from .visits import campaign_tasks, on_time_case
 
 
 class CampaignError(ValueError):
@@ -86,7 +86,7 @@ def start(conn: Connection, name: str | None, group: str, area_path: str, actor:
 def _counts(conn: Connection, cond) -> list:
     """(area path, tasks, done, on time) of campaign tasks matching `cond`, per micro-grid."""
     return conn.execute(select(VisitTask.area_path, func.count(), func.count(VisitTask.done_at),
-                               func.sum(case((VisitTask.done_at <= VisitTask.due_at, 1), else_=0)))
+                               func.sum(on_time_case(conn)))
                         .where(cond).group_by(VisitTask.area_path)).all()
 
 
@@ -103,7 +103,7 @@ def campaigns_in(conn: Connection, scope: tuple[str, ...]) -> list[dict]:
                            "total": 0, "done": 0, "on_time": 0}
     if found:
         for cid, n, d, t in conn.execute(select(VisitTask.campaign_id, func.count(), func.count(VisitTask.done_at),
-                                                func.sum(case((VisitTask.done_at <= VisitTask.due_at, 1), else_=0)))
+                                                func.sum(on_time_case(conn)))
                                          .where(VisitTask.campaign_id.in_(list(found)))
                                          .group_by(VisitTask.campaign_id)):
             found[cid].update(total=int(n), done=int(d or 0), on_time=int(t or 0))

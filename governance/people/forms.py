@@ -2,20 +2,24 @@
 or per 经营场所), answered once (a resend changes nothing), progress per child area, answers for export.
 
 A "no" on a safety yes/no question names a taxonomy category; data_sources/form_events.py raises that
-event through the usual intake (governance never imports the pipeline).
+event through the usual intake (governance never imports the pipeline). A photo answer is the id of a
+`form_photo` of that very assignment and question, stored in the same transaction as the answers (checked and
+written by governance.events.photos in the web layer; a refused submission rolls the row back and the caller
+deletes the files).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from ..accounts.accounts import log_access
 from ..core.bulk_rows import insert_rows
-from ..models import FormAssignment, FormPush
+from ..models import FormAssignment, FormPhoto, FormPush
 from ..models import Area, Staff
 from ..models import Place
 from ..core.scope import subtree
@@ -26,6 +30,7 @@ KINDS = {"yesno": "是/否", "choice": "单选", "number": "数字", "text": "�
 TARGETS = {"workers": "每位网格员一份", "premises": "每个经营场所一份"}
 YES, NO = "是", "否"
 MAX_QUESTIONS = 20
+PHOTO_URL = "/api/v1/form-photos/"  # dashboard/form_routes.py serves them, scope-checked
 
 
 class FormError(ValueError):
@@ -135,8 +140,10 @@ def open_assignments(conn: Connection, staff_id: int) -> list[dict]:
             for r in rows]
 
 
-def clean_answers(questions: list[Question], raw: dict) -> dict:
-    """Answers checked against the questions (every question answered); FormError naming the first fault."""
+def clean_answers(questions: list[Question], raw: dict, photo_ids: dict[str, set[int]] | None = None) -> dict:
+    """Answers checked against the questions (every question answered); FormError naming the first fault.
+
+    A photo answer must be the id of a photo uploaded for that assignment and question (`photo_ids`)."""
     out = {}
     for n, q in enumerate(questions, 1):
         value = raw.get(q.key)
@@ -153,31 +160,69 @@ def clean_answers(questions: list[Question], raw: dict) -> dict:
             except ValueError:
                 raise FormError(f"第 {n} 题请填写数字") from None
             value = int(value) if value.is_integer() else value
-        if q.kind in ("text", "photo"):
+        if q.kind == "text":
             value = str(value)[:1000]
+        if q.kind == "photo":
+            pid = value if isinstance(value, int) and not isinstance(value, bool) else (
+                int(value) if isinstance(value, str) and value.isdigit() and len(value) < 12 else None)
+            if pid is None or pid not in (photo_ids or {}).get(q.key, set()):
+                raise FormError(f"第 {n} 题请拍照上传照片（只接受在本表单上传的照片）")
+            value = pid
         out[q.key] = value
     return out
 
 
+def record_photo(conn: Connection, assignment_id: int, question: str, staff_id: int, actor: str, now: datetime,
+                 photo, names: tuple[str, str]) -> int:
+    """Insert the row of a photo answer (`photo`: a governance.events.photos.Prepared, `names`: its stored files)."""
+    return conn.execute(insert(FormPhoto).returning(FormPhoto.id), [{
+        "assignment_id": assignment_id, "question": question[:8], "staff_id": staff_id, "file_name": names[0],
+        "thumb_name": names[1], "content_type": photo.content_type, "size_bytes": len(photo.data),
+        "width": photo.width, "height": photo.height, "sha256": hashlib.sha256(photo.data).hexdigest(),
+        "kept_location": photo.kept_location, "uploaded_at": now, "uploaded_by": actor[:60]}]).scalar_one()
+
+
+def _photo_ids(conn: Connection, assignment_id: int, staff_id: int) -> dict[str, set[int]]:
+    out: dict[str, set[int]] = {}
+    for pid, q in conn.execute(select(FormPhoto.id, FormPhoto.question).where(
+            FormPhoto.assignment_id == assignment_id, FormPhoto.staff_id == staff_id)):
+        out.setdefault(q, set()).add(pid)
+    return out
+
+
 def submit(conn: Connection, assignment_id: int, staff_id: int, raw: dict, actor: str,
-           now: datetime) -> tuple[bool, list[dict]]:
+           now: datetime, photos=()) -> tuple[bool, list[dict]]:
     """Store a worker's answers once. (stored now?, safety "no" items to raise as events — only when stored now).
 
-    A resend, or an assignment that is not this worker's, stores nothing and raises nothing.
+    `photos`: (question key, prepared photo, stored names) of the photos sent with the answers; each becomes a
+    `form_photo` row of this assignment and the answer to its question. A resend, or an assignment that is not
+    this worker's, stores nothing and raises nothing (the caller deletes the files it wrote).
     """
     a = conn.execute(select(FormAssignment.staff_id, FormAssignment.label, FormAssignment.area_path,
-                            FormPush.title, FormPush.questions).join(FormPush, FormPush.id == FormAssignment.form_id)
+                            FormAssignment.answered_at, FormPush.title, FormPush.questions)
+                     .join(FormPush, FormPush.id == FormAssignment.form_id)
                      .where(FormAssignment.id == assignment_id)).first()
     if a is None or a.staff_id != staff_id:
         raise FormError("表单不存在或不是分派给你的")
+    if a.answered_at is not None:
+        return False, []
     questions = questions_of(a.questions)
-    answers = clean_answers(questions, raw)
+    kinds = {q.key: q.kind for q in questions}
+    raw, new = dict(raw), []
+    for key, photo, names in photos:
+        if kinds.get(key) != "photo":
+            raise FormError("照片不属于本表单的照片题")
+        raw[key] = record_photo(conn, assignment_id, key, staff_id, actor, now, photo, names)
+        new.append(raw[key])
+    answers = clean_answers(questions, raw, _photo_ids(conn, assignment_id, staff_id))
     done = conn.execute(update(FormAssignment).where(FormAssignment.id == assignment_id,
                                                      FormAssignment.answered_at.is_(None))
                         .values(answered_at=now, answered_by=actor[:60],
                                 answers=json.dumps(answers, ensure_ascii=False))
                         .execution_options(synchronize_session=False)).rowcount
-    if not done:
+    if not done:  # answered by a twin request a moment ago: this one's photos are not kept
+        if new:
+            conn.execute(delete(FormPhoto).where(FormPhoto.id.in_(new)))
         return False, []
     log_access(conn, actor, "form_answer", now, target=f"form_assignment:{assignment_id}", detail=a.title)
     raise_items = [{"assignment_id": assignment_id, "question": q.key, "category": q.category,
@@ -222,8 +267,20 @@ def progress(conn: Connection, form_id: int) -> list[dict]:
     return rows
 
 
-def answer_rows(conn: Connection, form_id: int) -> tuple[list[str], list[list]]:
-    """(header, rows) of a form's assignments and answers, for the export."""
+def photo_url(photo_id: int, thumb: bool = False) -> str:
+    """The scope-checked address of a form photo (or its thumbnail)."""
+    return f"{PHOTO_URL}{photo_id}" + ("?thumb=1" if thumb else "")
+
+
+def _cell(q: Question, value, link):
+    """An answer as exported: a photo answer as the address of the photo."""
+    if q.kind == "photo" and isinstance(value, int) and not isinstance(value, bool):
+        return link(value)
+    return value
+
+
+def answer_rows(conn: Connection, form_id: int, link=photo_url) -> tuple[list[str], list[list]]:
+    """(header, rows) of a form's assignments and answers, for the export (a photo as `link(photo id)`)."""
     questions = questions_of(conn.execute(select(FormPush.questions).where(FormPush.id == form_id)).scalar_one())
     header = ["对象", "网格路径", "网格员", "回答时间", "回答人", *[q.text for q in questions], "上报事件"]
     names = dict(conn.execute(select(Staff.id, Staff.name)).all())
@@ -233,12 +290,13 @@ def answer_rows(conn: Connection, form_id: int) -> tuple[list[str], list[list]]:
         answers = json.loads(a.answers) if a.answers else {}
         rows.append([a.label, a.area_path, names.get(a.staff_id, "（无网格员）"),
                      a.answered_at.isoformat(sep=" ", timespec="minutes") if a.answered_at else "",
-                     a.answered_by or "", *[answers.get(q.key, "") for q in questions], a.event_ids or ""])
+                     a.answered_by or "", *[_cell(q, answers.get(q.key, ""), link) for q in questions], a.event_ids or ""])
     return header, rows
 
 
 def recent_answers(conn: Connection, form_id: int, limit: int = 20) -> list[dict]:
-    """The latest answered assignments of a form, with answers keyed by question text (progress view)."""
+    """The latest answered assignments of a form, with answers keyed by question text and their photos as
+    (question text, form photo id) (progress view)."""
     questions = questions_of(conn.execute(select(FormPush.questions).where(FormPush.id == form_id)).scalar_one())
     rows = conn.execute(select(FormAssignment.label, FormAssignment.answered_at, FormAssignment.answered_by,
                                FormAssignment.answers, FormAssignment.event_ids)
@@ -248,6 +306,17 @@ def recent_answers(conn: Connection, form_id: int, limit: int = 20) -> list[dict
     for r in rows:
         answers = json.loads(r.answers)
         out.append({"label": r.label, "answered_at": r.answered_at, "answered_by": r.answered_by,
+                    "photos": [(q.text, answers[q.key]) for q in questions if q.kind == "photo"
+                               and isinstance(answers.get(q.key), int) and not isinstance(answers[q.key], bool)],
                     "summary": "；".join(f"{q.text}：{'已拍照' if q.kind == 'photo' else answers.get(q.key, '')}"
                                         for q in questions), "events": r.event_ids or ""})
     return out
+
+
+def stored_photo(conn: Connection, photo_id: int, thumb: bool = False) -> tuple[str, str] | None:
+    """(relative file name, content type) of a form photo or its thumbnail, or None."""
+    row = conn.execute(select(FormPhoto.file_name, FormPhoto.thumb_name, FormPhoto.content_type)
+                       .where(FormPhoto.id == photo_id)).first()
+    if row is None:
+        return None
+    return (row.thumb_name, "image/jpeg") if thumb else (row.file_name, row.content_type)

@@ -27,6 +27,22 @@ from ..core.scope import subtree
 WORKER_ROLES = ("micro_grid_worker", "grid_worker")  # the micro-grid's own, else its general grid's
 
 
+def parse_allowance(entry) -> timedelta:
+    """The offline allowance of `visit_recording` (whole hours 1–168); ValueError in Chinese."""
+    hours = (entry or {}).get("offline_allowance_hours") if isinstance(entry, dict) else None
+    if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= 168:
+        raise ValueError(f"visit_recording.offline_allowance_hours 应为 1–168 的整数小时：{hours!r}")
+    return timedelta(hours=hours)
+
+
+def offline_allowance() -> timedelta:
+    """How far before its receipt a visit's claimed time may lie (people.yaml `visit_recording`)."""
+    return parse_allowance(config().get("visit_recording"))
+
+
+OFFLINE_ALLOWANCE = offline_allowance()  # checked when the module is first imported: a bad file fails at start
+
+
 @dataclass(frozen=True)
 class Plan:
     """Visit every household with a member of `group` every `every_days` days."""
@@ -160,14 +176,18 @@ def open_tasks_for_staff(conn: Connection, staff_id: int, now: datetime) -> list
 
 
 def record_visit(conn: Connection, task_id: int, staff_id: int, now: datetime, note: str = "",
-                 needs: str = "", actor: str = "") -> bool:
-    """Record a visit by the task's own worker (once); logged. False when not theirs or already done."""
+                 needs: str = "", actor: str = "", received_at: datetime | None = None) -> bool:
+    """Record a visit made at `now` by the task's own worker (once), received at `received_at` (default: `now`);
+    logged. False when not theirs or already done."""
+    received_at = received_at or now
     done = conn.execute(update(VisitTask).where(VisitTask.id == task_id, VisitTask.staff_id == staff_id,
                                                 VisitTask.done_at.is_(None))
-                        .values(done_at=now, done_by=(actor or f"staff:{staff_id}")[:60], note=note[:2000] or None,
-                                needs=needs[:2000] or None).execution_options(synchronize_session=False)).rowcount
+                        .values(done_at=now, recorded_at=received_at, done_by=(actor or f"staff:{staff_id}")[:60],
+                                note=note[:2000] or None, needs=needs[:2000] or None)
+                        .execution_options(synchronize_session=False)).rowcount
     if done:
-        log_access(conn, actor or f"staff:{staff_id}", "visit_record", now, target=f"visit:{task_id}")
+        log_access(conn, actor or f"staff:{staff_id}", "visit_record", received_at, target=f"visit:{task_id}",
+                   detail=None if received_at == now else f"走访时间 {now.isoformat(sep=' ', timespec='minutes')} UTC")
     return bool(done)
 
 
@@ -192,12 +212,30 @@ class VisitFigures:
 
     @property
     def on_time_rate(self) -> float | None:
-        """按期走访率 = tasks done at or before their due time (done_at ≤ due_at) ÷ tasks done, in percent.
+        """按期走访率 = tasks done on time ÷ tasks done, in percent (on time: see `on_time_case`).
 
         A task's due time is its plan round's deadline, or for a 敲门行动 24:00 (Asia/Shanghai) of its due date,
-        so "on time" means done by its due date. None while nothing is done (the same rule as 按期办结率).
+        so "on time" means done by its due date and received within the offline allowance of it. None while
+        nothing is done (the same rule as 按期办结率).
         """
         return 100.0 * self.on_time / self.done if self.done else None
+
+
+def _plus(conn: Connection, column, delta: timedelta):
+    """`column + delta` and the value to compare it with, in SQL both databases evaluate alike."""
+    if conn.dialect.name == "sqlite":  # datetimes are text there: compare both at millisecond precision
+        fmt = "%Y-%m-%d %H:%M:%f"
+        return func.strftime(fmt, column, f"+{int(delta.total_seconds())} seconds"), lambda c: func.strftime(fmt, c)
+    return column + delta, lambda c: c
+
+
+def on_time_case(conn: Connection, allowance: timedelta | None = None):
+    """1 for a visit done on time, else 0 (SQL): claimed at or before its due time (done_at ≤ due_at) and received
+    by the due time plus the offline allowance (recorded_at ≤ due_at + allowance; rows from before migration
+    0026 have no recorded_at and are taken as received when done)."""
+    bound, same = _plus(conn, VisitTask.due_at, OFFLINE_ALLOWANCE if allowance is None else allowance)
+    received = func.coalesce(VisitTask.recorded_at, VisitTask.done_at)
+    return case((and_(VisitTask.done_at <= VisitTask.due_at, same(received) <= bound), 1), else_=0)
 
 
 def visit_figures(conn: Connection, path: str, now: datetime, since: datetime | None = None) -> VisitFigures:
@@ -207,8 +245,7 @@ def visit_figures(conn: Connection, path: str, now: datetime, since: datetime | 
         cond.append(VisitTask.created_at >= since)
     due, done, on_time = conn.execute(select(
         func.count(), func.count(VisitTask.done_at),
-        func.sum(case((VisitTask.done_at <= VisitTask.due_at, 1), else_=0)))
-        .where(and_(*cond))).one()
+        func.sum(on_time_case(conn))).where(and_(*cond))).one()
     return VisitFigures(int(due or 0), int(done or 0), int(on_time or 0))
 
 
