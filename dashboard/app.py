@@ -1,4 +1,9 @@
-"""Application factory: builds the Dash app on a Flask server bound to one database."""
+"""Application factory: builds the Dash app on a Flask server bound to one database.
+
+Each app has its own runtime (settings, engine, caches; dashboard.runtime) kept on its Flask server, so
+several apps can live in one process (two worlds, a test app next to another); the pages and callbacks
+the house registers with Dash are given to each of them (dashboard.house_callbacks).
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,6 +22,7 @@ from data_sources.push import push
 from .admin_routes import admin_routes
 from .auth import guard_pages, install_auth
 from .auth_pages import auth_routes
+from . import house_callbacks
 from .brief_routes import briefs
 from .export_routes import export
 from .people_routes import people_export
@@ -39,19 +45,21 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
         runtime.clock = clock
     runtime.secret()  # fail at start, not at the first request, when production has no secret key
     SharedCache(settings.cache_dir, namespace_of(settings.database_url)).check()  # and a cache it cannot write
-    install(runtime)
+    install(runtime)  # what is used outside any app (CLI, tests), as before
     app = dash.Dash(
         __name__,
         use_pages=True,
-        pages_folder=str(Path(__file__).with_name("pages")),
+        pages_folder=house_callbacks.pages_folder(str(Path(__file__).with_name("pages"))),
         assets_folder=str(ROOT / "assets"),
         serve_locally=True,
         update_title=None,
         title="网格驾驶舱",
         suppress_callback_exceptions=True,
     )
+    house_callbacks.pages_loaded()
     app.config.include_assets_files = True
     server = app.server
+    install(runtime, server)  # and this app's own: current() in its requests answers this runtime
     server.json.ensure_ascii = False
     # What the data_sources blueprints (push intake, health) use; they never import the dashboard.
     server.config["COCKPIT_ENGINE"] = runtime.engine
@@ -81,6 +89,7 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
                         .replace("{%css%}", "{%css%}" + preload))
     app.layout = dash.html.Div(className="app-root", children=[dash.page_container])
     from . import dispatch_callbacks  # noqa: F401 - registers the dispatch panel's callbacks
+    house_callbacks.adopt(app)
     guard_pages()
     install_auth(app)
     install_security_headers(app, settings.tile_url, settings.embed_origins)

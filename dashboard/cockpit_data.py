@@ -1,11 +1,13 @@
-"""Everything the cockpit shows, computed from the database and cached by data version."""
+"""Everything the cockpit shows, computed from the database and cached by data version.
+
+The caches live on the app's runtime (dashboard.runtime): two apps in one process keep their own.
+"""
 from __future__ import annotations
 
 import contextlib
 import contextvars
 import threading
 import time
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -21,7 +23,7 @@ from governance.models import CHILD_LEVEL
 from governance.console.rule_settings import current_rules
 from governance.alerts.warning_store import scope_from_table
 
-from .runtime import current
+from .runtime import CacheSpec, bound, current
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class Stamp:
     minute: str
 
 
-_VERSION = {"read_at": float("-inf"), "value": ""}
+VERSION = CacheSpec("cockpit.version", 1, "the data version this app read last, and when (monotonic clock)")
 
 
 def stamp(fresh: bool = False, pushed: str | None = None) -> Stamp:
@@ -50,11 +52,13 @@ def stamp(fresh: bool = False, pushed: str | None = None) -> Stamp:
     if pushed:
         return Stamp(pushed, rt.now().strftime("%Y%m%d%H%M"))
     clock = time.monotonic()
-    if fresh or clock - _VERSION["read_at"] >= rt.settings.cache_seconds:
+    kept = rt.cache(VERSION)
+    read_at, value = kept.get("version", (float("-inf"), ""))
+    if fresh or clock - read_at >= rt.settings.cache_seconds:
         with rt.engine.connect() as conn:
-            _VERSION["value"] = data_version(conn)
-        _VERSION["read_at"] = clock
-    return Stamp(_VERSION["value"], rt.now().strftime("%Y%m%d%H%M"))
+            value = data_version(conn)
+        kept.put("version", (clock, value))
+    return Stamp(value, rt.now().strftime("%Y%m%d%H%M"))
 
 
 # Whether a result of an older data stamp may answer (stale-while-revalidate): only a periodic refresh of
@@ -73,7 +77,7 @@ def answering_stale(allowed: bool):
 
 
 # SQLite and PostgreSQL drivers release the GIL while a query runs: independent panel queries of a
-# new view run side by side on this pool instead of one after another.
+# new view run side by side on this pool instead of one after another. A task carries its app's runtime.
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="cockpit-prefetch")
 
 
@@ -81,34 +85,30 @@ def prefetch(st: Stamp, path: str, period: str) -> None:
     """Start computing a view's independent panels in the background (results land in the cache)."""
     for fn, args in ((warnings, (st, path)), (kpis, (st, path, period)), (closed_levels, (st, path, period)),
                      (latest, (st, path))):
-        _POOL.submit(fn, *args)
+        _POOL.submit(bound(fn), *args)
 
 
 _MISSING = object()
-LATEST_SIZE = 512  # views whose newest figures a process keeps for answering stale (about 100 views' panels)
-_LATEST: OrderedDict[tuple, object] = OrderedDict()  # (name, args) → the newest value computed, whatever its stamp
-_LATEST_LOCK = threading.Lock()
+LATEST_SIZE = 512  # views whose newest figures an app keeps for answering stale (about 100 views' panels)
+LATEST = CacheSpec("cockpit.latest", LATEST_SIZE,
+                   "(name, args) → the newest value computed, whatever its stamp (answers stale)")
 _SERVED = threading.local()
-_SHARED: dict[tuple, SharedCache] = {}
-
-
-_OUTPUTS: OrderedDict[tuple, object] = OrderedDict()
+SHARED = CacheSpec("cockpit.shared", 2, "(cache dir, database URL) → the app's SharedCache")
 OUTPUTS_SIZE = 64
+OUTPUTS = CacheSpec("cockpit.outputs", OUTPUTS_SIZE,
+                    "(view, stamp, audience) → the cockpit's built outputs (the render memo)")
 
 
 def outputs_once(key: tuple, build):
     """A view's built outputs, kept for the next render of the same view, stamp and audience (bounded);
     one answered partly from older figures (stale-while-revalidate) is not kept."""
-    with _LATEST_LOCK:
-        if key in _OUTPUTS:
-            _OUTPUTS.move_to_end(key)
-            return _OUTPUTS[key]
+    kept = current().cache(OUTPUTS)
+    result = kept.get(key, _MISSING)
+    if result is not _MISSING:
+        return result
     result = build()
     if not served_stale(peek=True):
-        with _LATEST_LOCK:
-            _OUTPUTS[key] = result
-            while len(_OUTPUTS) > OUTPUTS_SIZE:
-                _OUTPUTS.popitem(last=False)
+        kept.put(key, result)
     return result
 
 
@@ -123,18 +123,17 @@ def served_stale(peek: bool = False) -> bool:
 def shared_cache() -> SharedCache:
     """The result cache of this deployment: in-process, then shared by every web process (COCKPIT_CACHE_DIR)."""
     settings = current().settings
-    key = (settings.cache_dir, settings.database_url)
-    cache = _SHARED.get(key)
-    if cache is None:
-        cache = _SHARED.setdefault(key, SharedCache(settings.cache_dir, namespace_of(settings.database_url)))
-    return cache
+    return current().cache(SHARED).setdefault(
+        (settings.cache_dir, settings.database_url),
+        lambda: SharedCache(settings.cache_dir, namespace_of(settings.database_url)))
 
 
 def _cached(name: str, st: Stamp, args: tuple, compute):
     """Cached per data stamp, across processes; when the stamp moved on, answer with the previous value
     while the new one is computed in the background (stale-while-revalidate), unless
     COCKPIT_CACHE_SECONDS is 0."""
-    cache = shared_cache()
+    rt = current()
+    cache, newest = shared_cache(), rt.cache(LATEST)
     key = (name, st.version, st.minute, *args)
     value = cache.peek(key, _MISSING)
     if value is not _MISSING:
@@ -142,20 +141,16 @@ def _cached(name: str, st: Stamp, args: tuple, compute):
 
     def compute_and_keep():
         result = compute()
-        with _LATEST_LOCK:
-            _LATEST[(name, args)] = result
-            _LATEST.move_to_end((name, args))
-            while len(_LATEST) > LATEST_SIZE:
-                _LATEST.popitem(last=False)
+        newest.put((name, args), result)
         cache.remember(("latest", name, *args), result)
         return result
 
-    if current().settings.cache_seconds > 0 and ALLOW_STALE.get():
-        previous = _LATEST.get((name, args), _MISSING)
+    if rt.settings.cache_seconds > 0 and ALLOW_STALE.get():
+        previous = newest.get((name, args), _MISSING)
         if previous is _MISSING:
             previous = cache.recall(("latest", name, *args), _MISSING)
         if previous is not _MISSING:
-            _POOL.submit(cache.get_or_compute, key, compute_and_keep)
+            _POOL.submit(bound(cache.get_or_compute, rt), key, compute_and_keep)
             _SERVED.stale = True
             return previous
     return cache.get_or_compute(key, compute_and_keep)

@@ -8,6 +8,7 @@ from governance.alerts.warnings import load_rules
 from layers.grid_choropleth import choropleth_scale
 
 from . import cockpit_data as data
+from .runtime import bound, current
 from .geo_routes import display_datum, level_index, tile_size_estimate
 
 # Bytes the fine tiles of one view may add up to (the rest of a view stays far below 1 MB).
@@ -59,7 +60,7 @@ def warm_fine_levels(view, area, shown_level: str) -> None:
     if area.level not in TILED_FOCUS:
         return
     st = data.stamp()
-    key = (st.version, st.minute, area.path, view.period, view.metric)
+    key = (current(), st.version, st.minute, area.path, view.period, view.metric)  # per app: its runtime
     if key in _WARMING:
         return
     _WARMING.clear()  # one view's key at a time is enough to skip repeats
@@ -70,4 +71,4 @@ def warm_fine_levels(view, area, shown_level: str) -> None:
         for level in finer:
             level_index(level)
             data.figures(st, area.path, level, view.period)
-    _WARMER.submit(warm)
+    _WARMER.submit(bound(warm))  # the warmer thread computes for this app

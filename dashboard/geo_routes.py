@@ -1,9 +1,8 @@
-"""HTTP routes serving area geometry as geobuf, cached per world and validated by ETag."""
+"""HTTP routes serving area geometry as geobuf, cached per world (on the app's runtime) and validated by ETag."""
 from __future__ import annotations
 
 import hashlib
 import threading
-from functools import lru_cache
 
 import geobuf
 from flask import Blueprint, Response, abort, request
@@ -13,7 +12,7 @@ from governance.models import AREA_LEVELS
 from governance.events.queries import area_by_code, area_features, features_by_codes, world_info
 from governance.core.tiling import FINE_LEVELS, LevelIndex, build_index
 
-from .runtime import current
+from .runtime import CacheSpec, current
 
 geo = Blueprint("geo", __name__)
 
@@ -42,8 +41,19 @@ def _shift_features(fc: dict) -> dict:
     return fc
 
 
-@lru_cache(maxsize=64)
+ENCODED = CacheSpec("geo.encoded", 64, "(world, area, level, datum) → (geobuf body, ETag) of a level's areas")
+INDEXES = CacheSpec("geo.indexes", 8, "(world, level) → the tile index of a fine level")
+TILES = CacheSpec("geo.tiles", 1024, "(world, area, level, x, y, datum) → (geobuf body, ETag, areas dropped)")
+SEEN = CacheSpec("geo.seen", 8, "level → [bytes, areas] of the tiles encoded so far (tile size estimates)")
+
+
 def _encoded(world_key: str, code: str, level: str, datum: str = "wgs84") -> tuple[bytes, str]:
+    """The geobuf and ETag of a level's areas inside an area (kept on the runtime per world)."""
+    return current().cache(ENCODED).setdefault((world_key, code, level, datum),
+                                               lambda: _encode(code, level, datum))
+
+
+def _encode(code: str, level: str, datum: str) -> tuple[bytes, str]:
     engine = current().engine
     with engine.connect() as conn:
         area = area_by_code(conn, code)
@@ -101,33 +111,46 @@ MAX_TILE_BYTES = 512 * 1024
 _INDEX_LOCKS = {level: threading.Lock() for level in FINE_LEVELS}
 
 
-@lru_cache(maxsize=8)
-def _index(world_key: str, level: str) -> LevelIndex:
+def _build_index(level: str) -> LevelIndex:
     with current().engine.connect() as conn:
         return build_index(conn, level)
 
 
 def level_index(level: str) -> LevelIndex:
-    """The tile index of a fine level for the current world (built once per world and process)."""
-    with current().engine.connect() as conn:
+    """The tile index of a fine level for the current world (built once per world and app)."""
+    rt = current()
+    with rt.engine.connect() as conn:
         world_key = world_info(conn).get("generated_at", "")
+    indexes = rt.cache(INDEXES)
+    found = indexes.get((world_key, level))
+    if found is not None:
+        return found
     with _INDEX_LOCKS[level]:  # built once even when many tile requests arrive together (~1 s at city scale)
-        return _index(world_key, level)
+        return indexes.setdefault((world_key, level), lambda: _build_index(level))
 
 
 _BYTES_PER_FEATURE = {"community": 600, "general_grid": 300, "micro_grid": 150}  # until a tile was encoded
-_SEEN: dict[str, list[int]] = {}  # level → [bytes, areas] of the tiles encoded so far
 
 
 def tile_size_estimate(level: str, n_features: int) -> int:
     """Bytes a tile of n areas of `level` is expected to take (measured from tiles encoded so far)."""
-    seen = _SEEN.get(level)
+    seen = current().cache(SEEN).get(level)
     per = seen[0] / seen[1] if seen and seen[1] else _BYTES_PER_FEATURE.get(level, 300)
     return int(per * n_features) + 64
 
 
-@lru_cache(maxsize=1024)
+def tile_cache(runtime=None):
+    """The encoded tiles an app keeps (its runtime's; default the current one)."""
+    return (runtime or current()).cache(TILES)
+
+
 def _tile(world_key: str, code: str, level: str, x: int, y: int, datum: str = "wgs84") -> tuple[bytes, str, int]:
+    """A tile's geobuf, ETag and number of areas dropped by the cap (kept on the runtime per world)."""
+    return tile_cache().setdefault((world_key, code, level, x, y, datum),
+                                   lambda: _encode_tile(code, level, x, y, datum))
+
+
+def _encode_tile(code: str, level: str, x: int, y: int, datum: str) -> tuple[bytes, str, int]:
     index = level_index(level)
     with current().engine.connect() as conn:
         area = area_by_code(conn, code)
@@ -141,7 +164,7 @@ def _tile(world_key: str, code: str, level: str, x: int, y: int, datum: str = "w
         dropped += len(fc["features"]) - keep
         fc["features"] = fc["features"][:keep]
         body = geobuf.encode(fc, 6)
-    seen = _SEEN.setdefault(level, [0, 0])
+    seen = current().cache(SEEN).setdefault(level, lambda: [0, 0])
     seen[0] += len(body)
     seen[1] += len(fc["features"])
     return body, hashlib.sha1(body).hexdigest()[:16], dropped

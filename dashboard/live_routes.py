@@ -1,6 +1,6 @@
 """Push, not polling: GET /api/v1/changes streams the data version (server-sent events) the moment it moves.
 
-One watcher thread per web process reads the data version (index-only max lookups) while at least one
+One watcher thread per app (its runtime's database) in a web process reads the data version (index-only max lookups) while at least one
 stream is open, and wakes every stream when it changes — whoever changed it: a feed in the scheduler
 process, a push, a dispatch in another web worker. On PostgreSQL it LISTENs on the channel the
 database NOTIFYs at each committed write to event or warning (migration 0020) and reads the version
@@ -23,7 +23,7 @@ from governance.accounts.accounts import resolve_session
 from governance.core.cache import data_version
 
 from .auth import SESSION_COOKIE
-from .runtime import current
+from .runtime import CacheSpec, current
 
 live = Blueprint("live", __name__)
 POLL_SECONDS = 0.5
@@ -138,15 +138,16 @@ class VersionWatcher:
             return self.version or seen
 
 
-_WATCHERS: dict[int, VersionWatcher] = {}
+WATCHERS = CacheSpec("live.watchers", 1, "engine → the VersionWatcher of the app's database (one per runtime)")
 _LOCK = threading.Lock()
 
 
 def pushed_version(value) -> str | None:
     """The data version a browser was pushed (its live-version store, the stream's session mark cut off),
-    if this process's watcher published that very version — else None: a forged or outdated value never
+    if this app's watcher published that very version — else None: a forged or outdated value never
     chooses what is computed."""
-    w = _WATCHERS.get(id(current().engine))
+    rt = current()
+    w = rt.cache(WATCHERS).get(rt.engine)
     return accepted_version(value, w.version if w is not None else None)
 
 
@@ -159,10 +160,10 @@ def accepted_version(value, published: str | None) -> str | None:
 
 
 def watcher() -> VersionWatcher:
-    """This process's watcher for the runtime's database."""
-    engine = current().engine
+    """This app's watcher for its runtime's database (the watcher thread is given the engine, not the runtime)."""
+    rt = current()
     with _LOCK:
-        return _WATCHERS.setdefault(id(engine), VersionWatcher(engine))
+        return rt.cache(WATCHERS).setdefault(rt.engine, lambda: VersionWatcher(rt.engine))
 
 
 def sse_lines(version: str) -> str:

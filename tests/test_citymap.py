@@ -148,8 +148,8 @@ def test_tiles_never_leave_the_scope(world_engine, live_server):
     assert s.get(f"{live_server}/api/v1/geo/{own}/district/{z}/{x}/{y}.pbf").status_code == 404      # not tiled
 
 
-def test_a_tile_is_capped_and_says_what_it_dropped(world_engine, live_server, monkeypatch):
-    from dashboard import geo_routes
+def test_a_tile_is_capped_and_says_what_it_dropped(world_engine, cockpit_app, live_server, monkeypatch):
+    from dashboard import geo_routes, runtime
 
     rows = level_rows(world_engine, "micro_grid", FOCUS)
     z = FINE_LEVELS["micro_grid"][0]
@@ -164,7 +164,8 @@ def test_a_tile_is_capped_and_says_what_it_dropped(world_engine, live_server, mo
     url = f"{live_server}/api/v1/geo/{FOCUS_CODE}/micro_grid/{z}/{x}/{y}.pbf"
     full = s.get(url)
     monkeypatch.setattr(geo_routes, "MAX_TILE_BYTES", len(full.content) // 3)
-    geo_routes._tile.cache_clear()
+    tiles = geo_routes.tile_cache(runtime.of(cockpit_app))
+    tiles.clear()
     try:
         capped = s.get(url)
         assert len(capped.content) <= len(full.content) // 3
@@ -172,7 +173,7 @@ def test_a_tile_is_capped_and_says_what_it_dropped(world_engine, live_server, mo
         assert int(capped.headers["X-Areas-Dropped"]) == n - len(kept) > 0
         assert kept == [f["properties"]["code"] for f in geobuf.decode(full.content)["features"]][:len(kept)]
     finally:
-        geo_routes._tile.cache_clear()
+        tiles.clear()
     assert "X-Areas-Dropped" not in full.headers
 
 
