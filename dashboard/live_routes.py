@@ -99,7 +99,7 @@ class VersionWatcher:
                 time.sleep(max(0.0, published + PUSH_GAP_SECONDS - time.monotonic()))  # coalesce a burst
                 try:
                     before = self.version
-                    if self.read() != before:
+                    if self.read() != before and before is not None:  # the first reading publishes nothing
                         published = time.monotonic()
                 except Exception:  # noqa: BLE001 - a database hiccup must not end the watcher; streams keep beating
                     pass
