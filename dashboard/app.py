@@ -16,12 +16,12 @@ from governance.core.cache import SharedCache, namespace_of
 from governance.core.config import Settings
 from governance.core.db import make_engine
 
-from data_sources.health import health
-from data_sources.push import push
 
 from .admin_routes import admin_routes
 from .auth import guard_pages, install_auth
 from .auth_pages import auth_routes
+from .health_routes import health
+from .push_routes import push
 from . import house_callbacks
 from .brief_routes import briefs
 from .export_routes import export

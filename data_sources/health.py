@@ -1,9 +1,8 @@
-"""Feed health: freshness per source (ok / late / down), counts, errors; GET /api/v1/health."""
+"""Feed health: freshness per source (ok / late / down), counts, errors (served by dashboard/health_routes.py)."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, current_app, jsonify
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
@@ -12,7 +11,6 @@ from governance.core.timeutil import to_local
 
 from .registry import PULLED, SOURCE_ORDER, source_label, source_short
 
-health = Blueprint("health", __name__)
 STATUS_LABELS = {"ok": "正常", "late": "延迟", "down": "中断", "idle": "未运行"}
 
 
@@ -58,15 +56,11 @@ def source_health(engine: Engine, now: datetime) -> list[dict]:
     return rows
 
 
-@health.get("/api/v1/health")
-def health_json():
-    """Machine-readable health: database reachability and every feed's freshness."""
-    # Set by the app factory that registers this blueprint: the engine and its clock (naive UTC).
-    engine, now = current_app.config["COCKPIT_ENGINE"], current_app.config["COCKPIT_CLOCK"]
+def database_reachable(engine: Engine) -> dict:
+    """{"reachable": True, "dialect": …} when the database answers, else {"reachable": False, "error": …}."""
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        db = {"reachable": True, "dialect": engine.dialect.name}
     except Exception as exc:  # noqa: BLE001 - report, don't raise
-        return jsonify(database={"reachable": False, "error": str(exc)[:300]}, sources=[]), 503
-    return jsonify(database=db, sources=source_health(engine, now()), checked_at=to_local(now()).isoformat())
+        return {"reachable": False, "error": str(exc)[:300]}
+    return {"reachable": True, "dialect": engine.dialect.name}

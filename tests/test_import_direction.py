@@ -251,3 +251,19 @@ def test_a_planted_upward_import_in_the_domain_is_caught():
              "governance.models.base": {"governance.core.scope"}}
     assert upward_in_domain(graph) == ["governance.figures.kpis (figures) imports governance.events.dispatch (events)",
                                        "governance.models.base (models) imports governance.core.scope (core)"]
+
+
+def blueprints_outside_the_web(sources: dict[str, str]) -> list[str]:
+    """Modules outside dashboard/ that make a Flask Blueprint (the cockpit's HTTP routes belong to the web layer)."""
+    return sorted(name for name, source in sources.items() if not name.startswith("dashboard")
+                  and any(isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", "")) == "Blueprint"
+                          for n in ast.walk(ast.parse(source))))
+
+
+def test_http_routes_live_in_the_web_layer():
+    sources = {module_name(rel): (ROOT / rel).read_text(encoding="utf-8") for rel in application_modules()}
+    assert any("Blueprint(" in s for n, s in sources.items() if n.startswith("dashboard"))  # the scan itself works
+    assert blueprints_outside_the_web(sources) == []
+    assert blueprints_outside_the_web({"data_sources.planted": "import flask\nbp = flask.Blueprint('x', __name__)\n",
+                                       "dashboard.fine": "from flask import Blueprint\nbp = Blueprint('y', __name__)\n"}) \
+        == ["data_sources.planted"]
