@@ -70,13 +70,18 @@ class VersionWatcher:
 
     def read(self) -> str:
         """The data version now (and wake the listeners when it moved)."""
+        return self._read()[0]
+
+    def _read(self) -> tuple[str, bool]:
+        """(the data version now, whether it moved from one a listener may have seen — not the first reading)."""
         with self.engine.connect() as conn:
             version = data_version(conn)
         with self._changed:
+            moved = self.version is not None and version != self.version
             if version != self.version:
                 self.version = version
                 self._changed.notify_all()
-        return version
+        return version, moved
 
     def _listener(self) -> ChangeListener | None:
         """A change listener on PostgreSQL, or None (SQLite, or the database refused one: poll instead)."""
@@ -98,8 +103,7 @@ class VersionWatcher:
                         return
                 time.sleep(max(0.0, published + PUSH_GAP_SECONDS - time.monotonic()))  # coalesce a burst
                 try:
-                    before = self.version
-                    if self.read() != before and before is not None:  # the first reading publishes nothing
+                    if self._read()[1]:  # a move listeners see (the very first reading publishes nothing)
                         published = time.monotonic()
                 except Exception:  # noqa: BLE001 - a database hiccup must not end the watcher; streams keep beating
                     pass
