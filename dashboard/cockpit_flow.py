@@ -96,7 +96,17 @@ def fingerprints(out: dict, always_sent: set) -> dict:
 def fingerprint(value) -> str:
     """Short hash of an output's content (components and figures serialised to JSON)."""
     import hashlib
+    import json
 
-    from plotly.io.json import to_json_plotly
+    return hashlib.blake2b(json.dumps(value, default=_plain, ensure_ascii=False, separators=(",", ":"))
+                           .encode(), digest_size=6).hexdigest()
 
-    return hashlib.blake2b(to_json_plotly(value).encode(), digest_size=6).hexdigest()
+
+def _plain(value):
+    """What json cannot write itself: Dash components and plotly figures as their JSON, numbers and dates
+    of numpy and datetime as text (the same content always gives the same text)."""
+    if hasattr(value, "to_plotly_json"):
+        return value.to_plotly_json()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)

@@ -59,7 +59,7 @@ def warm_fine_levels(view, area, shown_level: str) -> None:
     stamp's figures are served)."""
     if area.level not in TILED_FOCUS:
         return
-    st = data.stamp()
+    st = data.scoped(data.stamp(), area.path)
     key = (current(), st.version, st.minute, area.path, view.period, view.metric)  # per app: its runtime
     if key in _WARMING:
         return

@@ -42,7 +42,7 @@ def layout(**query):
     mode = p.kind if p.kind in ("kiosk", "embed") else "full"
     hidden = lambda panel: "" if p.shows(panel) else " hidden"  # noqa: E731 - the server blanks them too
     view, area = resolve_view("?" + urlencode(query) if query else "")
-    st = data.stamp()
+    st = data.scoped(data.stamp(), area.path)
     data.served_stale()
     out = view_outputs(view, area, st)
     stale = data.served_stale()
@@ -156,7 +156,7 @@ def render(fragment, clicks, metric, period, overlays, _n, live, feature, last):
     same_view = last.get("search") == view.to_search()
     with data.answering_stale(flow.may_answer_stale(trigger, same_view)):
         pushed = pushed_version(live) if trigger == "live-version" else None
-        st = data.stamp(fresh=trigger == "live-version", pushed=pushed)
+        st = data.scoped(data.stamp(fresh=trigger == "live-version", pushed=pushed), area.path)
         return _render_view(view, area, st, fragment, last, clicks, metric, period, overlays, same_view)
 
 
@@ -209,7 +209,7 @@ def render_tiles(bounds, zoom, view_stamp, last):
     shown = map_level(view, area)
     level, codes = fine_tiles(area, shown, bounds, zoom)
     warm_fine_levels(view, area, shown)
-    st = data.stamp()
+    st = data.scoped(data.stamp(), area.path)
     if level is None:
         if not last:
             return no_update, no_update, no_update
@@ -246,7 +246,7 @@ def render_trends(view_stamp, _kick, last):
     if key == last:
         return no_update, no_update
     view, area = resolve_view(view_stamp["search"])
-    return trend_graphs(trend_figures(view, area, data.stamp())), key
+    return trend_graphs(trend_figures(view, area, data.scoped(data.stamp(), area.path))), key
 
 
 @callback(Output("event-detail-body", "children"), Output("event-detail", "className"),

@@ -10,6 +10,7 @@ import hashlib
 import os
 import threading
 import time
+from datetime import datetime
 from concurrent.futures import Future
 from collections import OrderedDict
 from pathlib import Path
@@ -29,6 +30,34 @@ def data_version(conn: Connection) -> str:
     row = conn.execute(select(*(select(func.max(col)).scalar_subquery() for col in (
         Event.id, Event.updated_at, RaisedWarning.id, RaisedWarning.updated_at, RuleOverride.revision)))).one()
     return f"{row[0]}|{row[1]}|{row[2]}|{row[3]}|r{row[4] or 0}"
+
+
+def version_order(version: str) -> tuple | None:
+    """A data version as a tuple that sorts as the versions follow each other (None: not a data version)."""
+    parts = version.split("|") if isinstance(version, str) else []
+    if len(parts) != 5 or "None" in parts or not parts[4].startswith("r"):
+        return None
+    try:
+        return (int(parts[0]), datetime.fromisoformat(parts[1]), int(parts[2]), datetime.fromisoformat(parts[3]),
+                int(parts[4][1:]))
+    except ValueError:
+        return None
+
+
+def changed_paths(conn: Connection, since: str) -> set[str] | None:
+    """Area paths of the events and warnings written after data version `since` (up to now); None when
+    that cannot be told by path: `since` is not a version, or the warning settings changed (all areas)."""
+    before = version_order(since)
+    if before is None:
+        return None
+    eid, eupd, wid, wupd, revision = before
+    if (conn.execute(select(func.max(RuleOverride.revision))).scalar() or 0) != revision:
+        return None
+    # each arm reads through its own index (id, updated_at); one OR would scan the table
+    queries = [select(Event.area_path).where(Event.id > eid), select(Event.area_path).where(Event.updated_at > eupd),
+               select(RaisedWarning.area_path).where(RaisedWarning.id > wid),
+               select(RaisedWarning.area_path).where(RaisedWarning.updated_at > wupd)]
+    return {path for q in queries for (path,) in conn.execute(q) if path}
 
 
 class VersionedCache:

@@ -7,6 +7,7 @@ seed (one GROUP BY per table); the area tree's households/residents follow the r
 """
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from datetime import date, timedelta
 
@@ -15,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from ..models import Area
 from .groups import groups
-from ..models import Household, PeopleRollup, Place, Resident
+from ..models import Household, PeopleRollup, Place, Resident, WorldInfo
 from ..core.scope import subtree
 
 METRICS = {
@@ -52,7 +53,23 @@ def rebuild(conn: Connection, today: date, paths: set[str] | None = None) -> int
     if rows:
         conn.execute(insert(PeopleRollup), rows)
     _area_counts(conn)
+    _mark_version(conn)
     return len(rows)
+
+
+VERSION_KEY = "people_version"  # world_info row a rebuild renews: readers cache the registry's counts by it
+
+
+def version(conn: Connection) -> str:
+    """A mark that changes whenever the registry's counts are rebuilt (readers key their caches on it)."""
+    return conn.execute(select(WorldInfo.value).where(WorldInfo.key == VERSION_KEY)).scalar() or ""
+
+
+def _mark_version(conn: Connection) -> None:
+    """Renew the registry's count mark (see version)."""
+    mark = uuid.uuid4().hex
+    if not conn.execute(update(WorldInfo).where(WorldInfo.key == VERSION_KEY).values(value=mark)).rowcount:
+        conn.execute(insert(WorldInfo).values(key=VERSION_KEY, value=mark))
 
 
 def _count(conn: Connection, today: date, counts: dict, paths: list[str] | None) -> None:

@@ -61,10 +61,11 @@ class AreaFigures:
 
 
 def child_figures(conn: Connection, parent_path: str, child_level: str, period: str,
-                  now: datetime, rules: Rules, warnings=None) -> dict[str, AreaFigures]:
+                  now: datetime, rules: Rules, warnings=None, people=None) -> dict[str, AreaFigures]:
     """Figures for every child area of `child_level` under a parent, for the period.
 
-    `warnings` may carry an already computed evaluation of the same scope (it is reused).
+    `warnings` may carry an already computed evaluation of the same scope (it is reused); `people`, a
+    function like people_stats.child_totals (e.g. one that caches its answers).
     """
     children = conn.execute(select(Area.code, Area.name, Area.path, Area.households)
                             .where(subtree(Area.path, parent_path), Area.level == child_level)).all()
@@ -85,7 +86,7 @@ def child_figures(conn: Connection, parent_path: str, child_level: str, period: 
             f.open += open_n
             f.received += received
             f.closed += closed
-    for code, counts in people_stats.child_totals(conn, parent_path, segments).items():
+    for code, counts in (people or people_stats.child_totals)(conn, parent_path, segments).items():
         if code in out:
             out[code].people = counts
     warnings = warnings or evaluate_scope(conn, parent_path, now, rules)
