@@ -141,6 +141,37 @@ def prefetch(st: Stamp, path: str, period: str) -> None:
         _POOL.submit(bound(fn), *args)
 
 
+_WARMER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cockpit-drill-warmer")
+WARMED = CacheSpec("cockpit.warmed", 64, "(area path, stamp, period) whose drill-down views were computed ahead")
+WARM_MOST = 40  # children warmed per view at most (a city's or district's list is left to the drill itself)
+
+
+def warm_children(st: Stamp, path: str, level: str, period: str) -> None:
+    """Compute, in the background and one at a time, the panels of every view a drill-down from this one
+    may open (its children's), so the click only builds and sends them. With stamps scoped to each area
+    (`scoped`), a child is computed again only when something changed inside it, or the minute moved."""
+    child = CHILD_LEVEL.get(level)
+    kept = current().cache(WARMED)
+    key = (path, st.version, st.minute, period)
+    if child is None or key in kept:
+        return
+    kept.put(key, True)
+
+    def warm():
+        with current().engine.connect() as conn:
+            children = queries.areas_in(conn, path, child)
+        if len(children) > WARM_MOST:
+            return
+        shown = CHILD_LEVEL.get(child) or child  # what the child's map colours
+        for ref in children:
+            cst = scoped(st, ref.path)
+            for fn, args in ((warnings, (cst, ref.path)), (kpis, (cst, ref.path, period)),
+                             (figures, (cst, ref.path, shown, period)), (closed_levels, (cst, ref.path, period)),
+                             (latest, (cst, ref.path))):
+                fn(*args)
+    _WARMER.submit(bound(warm))
+
+
 _MISSING = object()
 LATEST_SIZE = 512  # views whose newest figures an app keeps for answering stale (about 100 views' panels)
 LATEST = CacheSpec("cockpit.latest", LATEST_SIZE,

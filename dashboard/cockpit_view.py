@@ -127,6 +127,8 @@ def view_outputs(view: ViewState, area, st) -> dict:
     level, values = map_values(view, area, st)
     hideout = hideout_for(view, values, level)
     p = panels(view, area, st)
+    if principal().kind in ("user", "kiosk"):  # a click on the map drills down (an embed is a fixed view)
+        data.warm_children(st, area.path, area.level, view.period)
     out = {"grid-layer.url": geometry_url(area.code, level), "grid-layer.hideout": hideout,
             "area-outline.url": geometry_url(area.code, area.level),
             "dedicated-layer.url": geometry_url(area.code, "dedicated_grid") if view.dedicated else "",

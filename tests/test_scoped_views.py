@@ -184,3 +184,31 @@ def test_a_dispatch_in_one_community_moves_only_the_views_it_lands_in(engine, wo
     quiet = _render(client, base, app, b, last=again[b]["view-stamp"]["data"])
     panels = {"kpi-strip", "level-share", "warnings-panel", "ranking-panel", "event-list", "event-markers"}
     assert "cockpit-clock" in quiet and not panels & set(quiet), sorted(quiet)
+
+
+def test_opening_a_view_computes_its_drill_down_views_ahead(engine, world_engine, app_b):
+    from dashboard import cockpit_data as data
+    from dashboard import runtime
+
+    from .waiting import until
+
+    app, base = app_b
+    focus = world_engine.accounts["focus"]
+    client = http_session(engine, base, "leader")
+    with engine.connect() as conn:
+        children = conn.execute(text("SELECT code, path FROM area WHERE level = 'community' AND path LIKE :p"),
+                                {"p": f"%/{focus}/%"}).all()
+    assert children
+    out = _render(client, base, app, focus)
+    version, minute = out["view-stamp"]["data"]["stamp"]
+    period = out["cockpit-period"]["value"]
+    missing = object()
+    with runtime.using(runtime.of(app)):
+        def cached(name, path, *args):
+            st = data.scoped(data.Stamp(version, minute), path)
+            return data.shared_cache().peek((name, st.version, st.minute, path, *args), missing) is not missing
+
+        def all_warm():
+            return all(cached("kpis", path, period) and cached("figures", path, "general_grid", period)
+                       and cached("levels", path, period) and cached("latest", path, 12) for _code, path in children)
+        until(all_warm, timeout=60, message="the communities' views were not computed ahead")
