@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 
-import flask
 from flask import Blueprint, Response, request
 
 from governance.people import forms
@@ -17,6 +15,7 @@ from governance.events.event_search import spreadsheet_safe
 from governance.core.timeutil import format_local
 
 from .runtime import current
+from .worker_routes import send_stored_photo
 
 form_export = Blueprint("form_export", __name__)
 
@@ -65,12 +64,6 @@ def form_xlsx(form_id: int):
 @form_export.get("/api/v1/form-photos/<int:form_photo_id>")
 def form_photo(form_photo_id: int):
     """A form's photo answer (or ?thumb=1 its thumbnail), for principals whose scope holds its assignment."""
-    rt = current()
-    with rt.engine.connect() as conn:
+    with current().engine.connect() as conn:
         found = forms.stored_photo(conn, form_photo_id, thumb=request.args.get("thumb") == "1")
-    path = Path(rt.settings.photo_dir) / found[0] if found else None
-    if path is None or not path.is_file():
-        flask.abort(404)
-    resp = flask.send_file(path, mimetype=found[1], max_age=0, conditional=True)
-    resp.headers["Cache-Control"] = "private, max-age=86400"
-    return resp
+    return send_stored_photo(found)

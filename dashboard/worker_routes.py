@@ -89,10 +89,15 @@ def worker_action():
 @worker_api.get("/api/v1/photos/<int:photo_id>")
 def photo_file(photo_id: int):
     """A task photo (or ?thumb=1 its thumbnail), for principals whose scope holds its event."""
-    rt = current()
-    with rt.engine.connect() as conn:
+    with current().engine.connect() as conn:
         found = photos.stored_file(conn, photo_id, thumb=request.args.get("thumb") == "1")
-    path = Path(rt.settings.photo_dir) / found[0] if found else None
+    return send_stored_photo(found)
+
+
+def send_stored_photo(found: tuple[str, str] | None):
+    """The response for a stored photo ((file name under COCKPIT_PHOTO_DIR, MIME type), as the scope-checked
+    lookups answer); 404 when there is none or its file is gone."""
+    path = Path(current().settings.photo_dir) / found[0] if found else None
     if path is None or not path.is_file():
         flask.abort(404)
     resp = flask.send_file(path, mimetype=found[1], max_age=0, conditional=True)
