@@ -19,6 +19,7 @@ from governance.core.config import load_settings
 
 from .admin_helpers import dash_call
 from .conftest import TEST_SECRET, WORLD_NOW, http_session
+from .test_two_apps import _kpi_texts
 
 V = "{}|2026-11-20 10:00:{:02d}|50|2026-11-20 09:00:00|r0"  # data versions in order: V.format(100 + i, i)
 
@@ -167,17 +168,7 @@ def test_a_dispatch_in_one_community_moves_only_the_views_it_lands_in(engine, wo
     with engine.begin() as conn:
         paths = dict(conn.execute(text("SELECT code, path FROM area WHERE code IN (:a, :b)"), {"a": a, "b": b}).all())
         for code in (a, b):  # and every view shows what the database holds now
-            shown = {}
-            stack = [again[code]["kpi-strip"]["children"]]
-            while stack:
-                node = stack.pop()
-                if isinstance(node, list):
-                    stack.extend(node)
-                elif isinstance(node, dict):
-                    props = node.get("props", node)
-                    if "data-kpi" in props:
-                        shown[props["data-kpi"]] = props.get("children")
-                    stack.extend(v for v in props.values() if isinstance(v, (list, dict)))
+            shown = _kpi_texts(again[code]["kpi-strip"]["children"])
             period = again[code]["cockpit-period"]["value"]
             assert shown == kpi_values(compute_kpis(conn, paths[code], period, WORLD_NOW)), code
     # B's wall asking again with its stamp gets no panel: they are the same
