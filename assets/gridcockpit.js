@@ -101,6 +101,8 @@ window.gridCockpit = Object.assign({}, window.gridCockpit, {
             const ns = window.gridCockpit.map;
             const p = feature.properties || {};
             ns.trackFeature(feature, layer);
+            if (ns.choropleth) { ns.choropleth.push({code: p.code, level: p.level}); }
+            gridCockpitMapDrawn();
             const hideout = (context && context.hideout) || {};
             if (layer.bindTooltip && p.name) {
                 layer.bindTooltip(function () {
@@ -113,6 +115,7 @@ window.gridCockpit = Object.assign({}, window.gridCockpit, {
             if (p.name && ns.LABEL_LEVELS.indexOf(p.level) !== -1) { ns.areaLabel(p, layer); }
         },
         LABEL_LEVELS: ["district", "subdistrict", "community", "general_grid"],
+        choropleth: [],  /* the first view's areas ({code, level}): their drill-down geometry is prefetched */
         labels: new Map(),  /* area name label shown (a Leaflet tooltip) → its area's layer */
         /* A permanent, centred name label of an area while the area is on the map (not for pointer events). */
         areaLabel: function (p, layer) {
@@ -129,22 +132,33 @@ window.gridCockpit = Object.assign({}, window.gridCockpit, {
                 ns.labels.set(tip, layer);
                 if (!map._gridCockpitLabels) {  /* once per map: labels that no longer fit hide on zoom */
                     map._gridCockpitLabels = true;
-                    map.on("zoomend", function () { ns.labels.forEach(ns.fitLabel); });
+                    map.on("zoomend", ns.fitLabels);
                 }
-                ns.fitLabel(layer, tip);
+                ns.fitLabelsSoon();
             });
             layer.on("remove", function () {
                 if (tip) { ns.labels.delete(tip); tip.remove(); tip = null; }
             });
         },
-        /* Show a label only when it fits inside its area's box on screen. */
-        fitLabel: function (layer, tip) {
-            const map = layer._map, el = tip.getElement();
-            if (!map || !el) { return; }
-            const b = layer.getBounds();
-            const nw = map.latLngToContainerPoint(b.getNorthWest()), se = map.latLngToContainerPoint(b.getSouthEast());
-            const fits = el.offsetWidth <= 0.8 * (se.x - nw.x) && el.offsetHeight <= 0.6 * (se.y - nw.y);
-            el.style.visibility = fits ? "" : "hidden";
+        /* Show a label only when it fits inside its area's box on screen: every label measured first, then
+           every one shown or hidden (one layout for all, not one per label), once per frame at most. */
+        fitLabels: function () {
+            const ns = window.gridCockpit.map;
+            ns.fitPending = false;
+            const fits = [];
+            ns.labels.forEach(function (layer, tip) {
+                const map = layer._map, el = tip.getElement();
+                if (!map || !el) { return; }
+                const b = layer.getBounds();
+                const nw = map.latLngToContainerPoint(b.getNorthWest()), se = map.latLngToContainerPoint(b.getSouthEast());
+                fits.push([el, el.offsetWidth <= 0.8 * (se.x - nw.x) && el.offsetHeight <= 0.6 * (se.y - nw.y)]);
+            });
+            fits.forEach(function (f) { f[0].style.visibility = f[1] ? "" : "hidden"; });
+        },
+        fitPending: false,
+        fitLabelsSoon: function () {
+            const ns = window.gridCockpit.map;
+            if (!ns.fitPending) { ns.fitPending = true; window.requestAnimationFrame(ns.fitLabels); }
         },
         /* Record a feature of a fine tile (under "tile_<level>", apart from the choropleth's). */
         trackTileFeature: function (feature) {
@@ -197,11 +211,20 @@ window.gridCockpit = Object.assign({}, window.gridCockpit, {
             headers.set("X-Embed-Token", embedToken);
             init = Object.assign({}, init, {headers: headers, credentials: "omit"});
         }
+        /* The layout request names the page, so the server lays the cockpit out in it (dashboard/cockpit_first.py)
+           instead of waiting for the page router's callback. */
+        if (sameOrigin && url.indexOf("/_dash-layout") !== -1) {
+            const headers = new Headers(init.headers || (typeof input === "string" ? undefined : input.headers));
+            headers.set("X-Cockpit-Page", window.location.pathname + window.location.search);
+            init = Object.assign({}, init, {headers: headers});
+        }
         const render = sameOrigin && url.indexOf("/_dash-update-component") !== -1
             && typeof init.body === "string" && init.body.indexOf("cockpit-clock") !== -1;
         if (render) { gridCockpitLive.renders += 1; }
         const settled = function () { if (render) { gridCockpitRenderDone(); } };
-        return nativeFetch(input, init).then(function (resp) {
+        const ready = render ? gridCockpitAfterMap() : null;
+        const sent = ready ? ready.then(function () { return nativeFetch(input, init); }) : nativeFetch(input, init);
+        return sent.then(function (resp) {
             settled();
             if (sameOrigin) {
                 const renewed = resp.headers.get("X-Embed-Token");

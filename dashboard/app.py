@@ -20,6 +20,7 @@ from governance.core.db import make_engine
 from .admin_routes import admin_routes
 from .auth import guard_pages, install_auth
 from .auth_pages import auth_routes
+from .cockpit_first import install_first_page
 from .health_routes import health
 from .push_routes import push
 from . import house_callbacks
@@ -87,7 +88,7 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
                       for chunk in ("async-GeoJSON.js", "async-geobuf.js"))
     app.index_string = (app.index_string.replace("<html>", '<html lang="zh-CN">')
                         .replace("{%css%}", "{%css%}" + preload))
-    app.layout = dash.html.Div(className="app-root", children=[dash.page_container])
+    install_first_page(app)  # the layout: Dash pages' container, the cockpit already in it (cockpit_first)
     from . import dispatch_callbacks  # noqa: F401 - registers the dispatch panel's callbacks
     house_callbacks.adopt(app)
     guard_pages()

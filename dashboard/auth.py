@@ -31,7 +31,9 @@ ROUTE_ACCESS: dict[str, str] = {
     "static": PUBLIC, "_dash_assets.static": PUBLIC,
     "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>": PUBLIC,
     "/_favicon.ico": PUBLIC, "/_reload-hash": PUBLIC,
-    "/_dash-layout": PUBLIC, "/_dash-dependencies": PUBLIC,  # no data: pages and callbacks check themselves
+    # The layout carries a cockpit page only as that page's checked layout builds it (cockpit_first), with the
+    # address bar's areas screened; callbacks check themselves.
+    "/_dash-layout": PUBLIC, "/_dash-dependencies": PUBLIC,
     "/_dash-update-component": PUBLIC,                       # each callback is checked by its @requires
     "/": PUBLIC, "/<path:path>": PUBLIC,                     # page HTML; page layouts are checked (ACCESS)
     "auth_routes.login_form": PUBLIC, "auth_routes.login_submit": PUBLIC,

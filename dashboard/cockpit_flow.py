@@ -57,9 +57,10 @@ def is_current(last: dict, search: str, stamp: list) -> bool:
     """True when the last render already showed this view at this data stamp, fully fresh and restyled.
 
     ("restyle": the map's colours changed while its geometry may still have been loading, which
-    dash-leaflet's GeoJSON ignores; the next render sends them once more.)"""
+    dash-leaflet's GeoJSON ignores; the next render sends them once more. "deferred": the layout left
+    the side panel's lists for the first render to send.)"""
     return (last.get("search") == search and last.get("stamp") == stamp and not last.get("stale")
-            and not last.get("restyle"))
+            and not last.get("restyle") and not last.get("deferred"))
 
 
 def changed_outputs(keys: list[str], out: dict, hashes: dict, old: dict, same_view: bool,

@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 MAX_BODY = 4 * 1024 * 1024  # every request body, chunked or not (the push API's limit too)
 # Responses holding what one principal may see: never stored by a browser or proxy cache.
-NO_STORE_PATHS = ("/_dash-update-component", "/api/v1/events.", "/api/v1/embed-tokens")
+NO_STORE_PATHS = ("/_dash-update-component", "/_dash-layout", "/api/v1/events.", "/api/v1/embed-tokens")
 MESSAGES = {400: "请求格式有误", 404: "无此资源或无权访问", 405: "不支持该请求方法", 413: "请求体过大（上限 4 MB）",
             429: "请求过于频繁，请稍后再试"}
 

@@ -12,6 +12,7 @@ import pytest
 import requests
 from sqlalchemy import select, text
 
+from dashboard.cockpit_first import PAGE_HEADER, split_page
 from governance.core.embed_tokens import mint_embed_token
 from governance.models import Event
 
@@ -369,7 +370,35 @@ def test_pages_follow_the_design(role, clients, live_server):
         shown = "无权访问" not in content and "请先登录" not in content
         if shown != (role in allowed):
             failures.append((path, content[:120]))
+        # The same page named on the layout request (dashboard/cockpit_first.py): laid out there for the
+        # cockpit pages, under the same design; any other page is left to the router (no content).
+        resp = clients[role].get(live_server + "/_dash-layout", headers={PAGE_HEADER: path}, timeout=60)
+        assert resp.status_code == 200, (path, role, resp.text[:300])
+        laid = _pages_content(resp.json())
+        if split_page(path) is None:
+            if laid is not None:
+                failures.append(("layout " + path, "laid out a page the router should build"))
+            continue
+        content = json.dumps(laid, ensure_ascii=False)
+        shown = "无权访问" not in content and "请先登录" not in content
+        if shown != (role in allowed):
+            failures.append(("layout " + path, content[:120]))
     assert failures == []
+
+
+def _pages_content(layout) -> object:
+    """The children of Dash pages' content holder in a serialised layout (None when it has none)."""
+    stack = [layout]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            props = node.get("props") or {}
+            if props.get("id") == "_pages_content":
+                return props.get("children")
+            stack.append(props.get("children"))
+    return None
 
 
 def test_csrf_is_required_for_cookie_sessions(clients, cockpit_app, world_engine, live_server):

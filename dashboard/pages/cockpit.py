@@ -10,8 +10,8 @@ from dash import ALL, ClientsideFunction, Input, Output, State, callback, client
 from dashboard import cockpit_data as data
 from dashboard import cockpit_flow as flow
 from dashboard.auth import covers, principal, requires
-from dashboard.cockpit_view import (ALWAYS_SENT, OUTPUTS, display_bounds, hideout_for, in_scope, map_level,
-                                    map_values, memo_outputs, resolve_view, restyle, stamp_update, trend_figures,
+from dashboard.cockpit_view import (ALWAYS_SENT, OUTPUTS, display_bounds, hideout_for, in_scope, map_level, map_values,
+                                    memo_outputs, resolve_view, restyle, stamp_update, trend_figures,
                                     view_outputs)
 from dashboard.components.event_detail import event_detail_view
 from dashboard.components.nav import page_links
@@ -34,6 +34,7 @@ from layers.grid_tiles import tile_hideouts, tile_layers
 
 dash.register_page(__name__, path="/", title="网格驾驶舱", name="驾驶舱")
 ACCESS = "view_cockpit"
+DEFERRED = ("warnings-panel.children", "ranking-panel.children", "event-list.children")
 GRAPH_CONFIG = {"displayModeBar": False, "responsive": True}
 def layout(**query):
     """The cockpit for the view in the URL (area, metric, period), as the principal may see it."""
@@ -44,8 +45,14 @@ def layout(**query):
     view, area = resolve_view("?" + urlencode(query) if query else "")
     st = data.scoped(data.stamp(), area.path)
     data.served_stale()
-    out = view_outputs(view, area, st)
+    out = view_outputs(view, area, st)  # fresh (feed health and visits move no data version)
+    hashes = flow.fingerprints(out, ALWAYS_SENT)
     stale = data.served_stale()
+    # The side panel's lists come with the first render callback, after the map and KPIs (React draws
+    # every row as a component): the stamp marks them "deferred" and leaves them out of its hashes, so
+    # that call sends them (see _render_view) and nothing the layout already drew.
+    out = {**out, **{k: [] for k in DEFERRED}}
+    hashes = {k: v for k, v in hashes.items() if k not in DEFERRED}
     min_lon, min_lat, max_lon, max_lat = display_bounds(area)
     with current().engine.connect() as conn:
         chain = area_chain(conn, area.path)
@@ -57,14 +64,15 @@ def layout(**query):
         dcc.Location(id="url"),
         dcc.Store(id="view-stamp", data={"search": view.to_search(), "area": area.code,
                                          "stamp": [st.version, st.minute], "stale": stale,
-                                         "hashes": flow.fingerprints(out, ALWAYS_SENT)}),
+                                         "deferred": True, "hashes": hashes}),
         # Pushed changes: assets/gridcockpit.js (liveChanges) reads /api/v1/changes and writes the data
         # version here; while the stream is open the refresh interval below slows to a minute (the clock-bound
         # figures), and it is back at COCKPIT_REFRESH_SECONDS when the stream is down.
         dcc.Store(id="live-url", data="/api/v1/changes"), dcc.Store(id="live-version"), dcc.Store(id="live-state"),
         dcc.Store(id="tile-state"),  # which fine tiles are drawn (render_tiles)
-        # Charts come in a second step, after the map: plotly.js (1.4 MB) must not delay the polygons.
-        dcc.Store(id="trend-stamp"), dcc.Interval(id="trend-kick", interval=400, max_intervals=1),
+        # Charts come in a third step: the first render callback (after the polygons, see DEFERRED) moves the
+        # view stamp, which asks for them; plotly.js (1.4 MB) must not delay the map or the lists.
+        dcc.Store(id="trend-stamp"),
         dcc.Interval(id="cockpit-refresh", interval=current().settings.refresh_seconds * 1000),
         # A wall device may rotate between views (its playlist); the browser only changes the fragment.
         dcc.Store(id="kiosk-playlist", data=list(p.playlist)), dcc.Store(id="kiosk-state"),
@@ -165,6 +173,8 @@ def _render_view(view, area, st, fragment, last, clicks, metric, period, overlay
     data.served_stale()  # start this call with a clean flag
     clock = f"数据更新于 {format_local(current().now(), '%H:%M:%S')}"
     controls = tuple(no_update if v is None else v for v in flow.control_outputs(view, metric, period, overlays))
+    if last.get("deferred") and flow.is_current({**last, "deferred": False}, view.to_search(), [st.version, st.minute]):
+        return (*_deferred_lists(view, area, st, last, clicks, clock), no_update, *controls)
     if flow.is_current(last, view.to_search(), [st.version, st.minute]):
         stamp_data = no_update if clicks == last.get("clicks") else {**last, "clicks": clicks}
         return (*[no_update] * (len(OUTPUTS) - 1), clock, stamp_data, no_update, *controls)
@@ -187,10 +197,21 @@ def _render_view(view, area, st, fragment, last, clicks, metric, period, overlay
     # so the next tick computes it again (and the trend row still draws meanwhile).
     stamp_data = {"search": view.to_search(), "area": area.code, "stamp": [st.version, st.minute],
                   "stale": data.served_stale(), "hashes": {**old, **hashes}, "clicks": clicks,
-                  "restyle": not same_view}
+                  "restyle": not same_view, "deferred": False}
     new_hash = view.to_hash()
     return (*result, stamp_update(last, stamp_data), new_hash if new_hash != (fragment or "") else no_update,
             *controls)
+
+
+def _deferred_lists(view, area, st, last: dict, clicks, clock) -> tuple:
+    """The first render's answer when the layout drew this view at this stamp: the side panel's lists it left
+    out (DEFERRED) and the clock, nothing else (the layout's own outputs are at least as fresh as these)."""
+    out, hashes = memo_outputs(view, area, st)
+    result = [out[k] if k in DEFERRED else no_update for k in OUTPUTS]
+    result[OUTPUTS.index("cockpit-clock.children")] = clock
+    stamp_data = {**last, "deferred": False, "clicks": clicks,
+                  "hashes": {**last.get("hashes", {}), **{k: hashes[k] for k in DEFERRED if k in hashes}}}
+    return (*result, stamp_data)
 
 
 @callback(Output("grid-tiles", "children"), Output("tile-state", "data"),
@@ -234,10 +255,9 @@ def trend_graphs(figs: tuple) -> list:
 
 
 @callback(Output("trend-row", "children"), Output("trend-stamp", "data"), Input("view-stamp", "data"),
-          Input("trend-kick", "n_intervals"), State("trend-stamp", "data"),
-          prevent_initial_call=True)
+          State("trend-stamp", "data"), prevent_initial_call=True)
 @requires("view_cockpit", panels=("trends",))
-def render_trends(view_stamp, _kick, last):
+def render_trends(view_stamp, last):
     """Charts follow the map in a second step, and only when their view, data version or day changed."""
     if not isinstance(view_stamp, dict) or not view_stamp.get("stamp"):
         return no_update, no_update

@@ -1,0 +1,45 @@
+/* The cockpit's first render (see dashboard/cockpit_first.py): the side panel's lists wait for the polygons,
+   and the first view's drill-down geometry is fetched ahead. Used by assets/gridcockpit.js (the fetch wrapper
+   and gridFeature); loaded before it (assets load in name order). */
+
+/* The page's first render asks for the side panel's lists (the layout leaves them out): it waits until the
+   choropleth is drawn (at most FIRST_WAIT_MS), so React builds the lists after the polygons, not meanwhile. */
+const gridCockpitFirst = {asked: false, drawn: false, waiting: []};
+const FIRST_WAIT_MS = 1000;
+
+function gridCockpitMapDrawn() {
+    const first = gridCockpitFirst;
+    if (first.drawn) { return; }
+    first.drawn = true;
+    window.setTimeout(function () { first.waiting.splice(0).forEach(function (go) { go(); }); }, 0);
+    window.setTimeout(gridCockpitPrefetch, PREFETCH_AFTER_MS);
+}
+
+/* Once the first view is up, the geometry a click on one of its areas opens (the area's children and its
+   outline) is fetched into the browser's cache (geometry is cacheable for 5 minutes), so a drill-down waits
+   for its figures only. Only for a few dozen areas (communities and above). */
+const PREFETCH_AFTER_MS = 300, PREFETCH_MAX = 40;
+const CHILD_LEVEL = {city: "district", district: "subdistrict", subdistrict: "community", community: "general_grid"};
+
+function gridCockpitPrefetch() {
+    const seen = window.gridCockpit.map.choropleth || [];
+    window.gridCockpit.map.choropleth = null;  /* the first view's only */
+    if (seen.length > PREFETCH_MAX) { return; }
+    seen.forEach(function (p) {
+        const child = CHILD_LEVEL[p.level];
+        if (!child || !/^[0-9A-Za-z-]+$/.test(p.code)) { return; }
+        [child, p.level].forEach(function (level) {
+            window.fetch("/api/v1/geo/" + p.code + "/" + level + ".pbf").catch(function () { return null; });
+        });
+    });
+}
+
+function gridCockpitAfterMap() {
+    const first = gridCockpitFirst;
+    if (first.asked || first.drawn || document.querySelector(".map-panel.hidden")) {
+        first.asked = true;
+        return null;
+    }
+    first.asked = true;
+    return new Promise(function (go) { first.waiting.push(go); window.setTimeout(go, FIRST_WAIT_MS); });
+}

@@ -1,0 +1,116 @@
+"""The cockpit's first view without a wait: the page is laid out in the app's layout itself (not by Dash pages'
+routing callback, one round trip later), and the browser fetches the view's geometry while its scripts load.
+
+assets/gridcockpit.js names the page (path and query) in an X-Cockpit-Page header on the layout request; the
+query's areas are screened as the routing callback's are (an area outside the scope falls back to home,
+logged), and the page's own ACCESS check (dashboard.auth.guard_pages) decides what is drawn. Without the
+header, or on other pages, the layout is Dash pages' empty container and the routing callback fills it.
+"""
+from __future__ import annotations
+
+from html import escape
+from urllib.parse import parse_qs, urlsplit
+
+import dash
+import flask
+from dash import dcc, html
+
+PAGE_HEADER = "X-Cockpit-Page"
+FIRST_PATHS = ("/", "/embed")  # pages laid out with the app's layout; the others come by the routing callback
+PRELOAD_PATHS = ("/",)  # an embed fetches with its token header and no cookies: a preload would not match
+
+
+def page_query(search: str) -> dict:
+    """The keyword arguments Dash pages give a layout for a query string (a list when a key repeats)."""
+    parsed = parse_qs(search[1:], keep_blank_values=True) if search.startswith("?") else {}
+    return {k: v[0] if len(v) == 1 else v for k, v in parsed.items()}
+
+
+def container(pathname: str | None = None, search: str = "", content=None, title: str | None = None) -> html.Div:
+    """Dash pages' container (location, content, title store), with a page already in it when given."""
+    where = {"pathname": pathname, "search": search} if pathname is not None else {}
+    return html.Div([
+        # With pathname and search set to the browser's own, the location reports no change on mount,
+        # so the routing callback does not run (it still runs on every later navigation).
+        dcc.Location(id="_pages_location", refresh="callback-nav", **where),
+        html.Div(id="_pages_content", disable_n_clicks=True, **({"children": content} if content is not None else {})),
+        dcc.Store(id="_pages_store", **({"data": {"title": title}} if title else {})),
+        html.Div(id="_pages_dummy", disable_n_clicks=True),
+    ])
+
+
+def split_page(raw: str | None, strip=lambda p: p.strip("/")) -> tuple[str, str, str] | None:
+    """(pathname, search, page path) of an X-Cockpit-Page value naming a page laid out here, else None."""
+    if not raw or len(raw) > 2000:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return None
+    page = "/" + strip(parts.path)
+    if page not in FIRST_PATHS:
+        return None
+    return parts.path, ("?" + parts.query if parts.query else ""), page
+
+
+def screened_search(search: str, log: bool = True) -> str:
+    """The query with every area outside the principal's scope replaced by its home (as the routing
+    callback's address bar is screened), the fallback written to the access log."""
+    from governance.accounts.accounts import log_access
+
+    from .auth import client_ip, principal
+    from .request_guard import _query_areas, fallback_url
+    from .runtime import current
+
+    if not _query_areas(search):
+        return search
+    rt, p = current(), principal()
+    with rt.engine.connect() as conn:
+        safe = fallback_url(conn, search, p)
+    if safe != search and log:
+        with rt.engine.begin() as conn:
+            log_access(conn, p.name or p.label, "scope_fallback", rt.now(),
+                       target=f"area:{','.join(_query_areas(search))}"[:120],
+                       detail="/_dash-layout X-Cockpit-Page", ip=client_ip())
+    return safe
+
+
+def first_layout() -> html.Div:
+    """The app's layout: Dash pages' container, with the cockpit already in it when the browser names it."""
+    asked = split_page(flask.request.headers.get(PAGE_HEADER), dash.get_app().strip_relative_path) \
+        if flask.has_request_context() else None
+    if asked is None:
+        return html.Div(className="app-root", children=[container()])
+    pathname, search, path = asked
+    page = next(p for p in dash.page_registry.values() if p["path"] == path)
+    layout, title = page["layout"], page["title"]
+    content = layout(**page_query(screened_search(search))) if callable(layout) else layout
+    return html.Div(className="app-root", children=[
+        container(pathname, search, content, title() if callable(title) else title)])
+
+
+def preload_links() -> str:
+    """<link rel=preload> tags for the geometry of the view a cockpit page's HTML opens on ('' elsewhere)."""
+    from .auth import allowed, principal
+    from .cockpit_view import map_level, resolve_view
+    from .geo_routes import geometry_url
+
+    if not flask.has_request_context() or flask.request.path not in PRELOAD_PATHS:
+        return ""
+    p = principal()
+    # A wall on a playlist opens the view in its fragment, which the server does not see.
+    if p.kind not in ("user", "kiosk") or not allowed(p, "view_cockpit") or not p.shows("map") or p.playlist:
+        return ""
+    query = flask.request.query_string.decode("latin-1")
+    view, area = resolve_view(screened_search("?" + query if query else "", log=False))
+    urls = (geometry_url(area.code, map_level(view, area)), geometry_url(area.code, area.level))
+    return "".join(f'<link rel="preload" as="fetch" crossorigin="anonymous" href="{escape(u)}">' for u in urls)
+
+
+def install_first_page(app: dash.Dash) -> None:
+    """Lay the cockpit out with the app's layout, and preload its geometry from the page's HTML."""
+    app.layout = first_layout
+    interpolate = app.interpolate_index
+
+    def interpolate_index(**kwargs):
+        return interpolate(**{**kwargs, "css": kwargs.get("css", "") + preload_links()})
+    app.interpolate_index = interpolate_index

@@ -1,0 +1,99 @@
+"""The cockpit laid out with the app's layout (dashboard/cockpit_first.py): same access and scope as the page router."""
+from __future__ import annotations
+
+import json
+
+import requests
+from sqlalchemy import func, select
+
+from dashboard.cockpit_first import page_query, split_page
+from governance.models import AccessLog
+
+from .conftest import http_session
+
+
+def test_split_page_names_only_cockpit_pages_of_this_site():
+    assert split_page("/?area=51&metric=open") == ("/", "?area=51&metric=open", "/")
+    assert split_page("/embed?token=abc") == ("/embed", "?token=abc", "/embed")
+    assert split_page("/embed/") == ("/embed/", "", "/embed")
+    assert split_page("/") == ("/", "", "/")
+    for raw in ("/events", "/worker/abc", "http://elsewhere.example/?area=1", "//elsewhere.example/", "", None,
+                "area=1", "/" + "x" * 3000):
+        assert split_page(raw) is None, raw
+
+
+def test_page_query_is_what_dash_pages_pass_a_layout():
+    assert page_query("?a=1&b=2&b=3&c=") == {"a": "1", "b": ["2", "3"], "c": ""}
+    assert page_query("") == {}
+    assert page_query("a=1") == {}
+
+
+def _find(node, ident):
+    """The component with id `ident` in a serialised layout (None when absent)."""
+    if isinstance(node, dict):
+        if node.get("props", {}).get("id") == ident:
+            return node
+        children = node.get("props", {}).get("children") if "props" in node else list(node.values())
+        return _find(children, ident)
+    if isinstance(node, list):
+        for item in node:
+            found = _find(item, ident)
+            if found is not None:
+                return found
+    return None
+
+
+def _layout(session, base: str, page: str | None) -> dict:
+    headers = {"X-Cockpit-Page": page} if page is not None else {}
+    resp = session.get(base + "/_dash-layout", headers=headers, timeout=60)
+    assert resp.status_code == 200, resp.text[:300]
+    return resp.json()
+
+
+def test_the_layout_carries_the_cockpit_in_the_scope_only(world_engine, live_server):
+    """A foreign area in the address bar falls back to home (logged); nothing of it is laid out."""
+    own, other = world_engine.accounts["community"], world_engine.accounts["community_b"]
+    s = http_session(world_engine, live_server, "community")
+    with world_engine.connect() as conn:
+        before = conn.execute(select(func.max(AccessLog.id))).scalar() or 0
+
+    layout = _layout(s, live_server, f"/?area={other}&metric=closure")
+    content = _find(layout, "_pages_content")["props"]["children"]
+    stamp = _find(content, "view-stamp")["props"]["data"]
+    assert stamp["area"] == own and "metric=closure" in stamp["search"]
+    assert other not in json.dumps(content)
+    location = _find(layout, "_pages_location")["props"]
+    assert (location["pathname"], location["search"]) == ("/", f"?area={other}&metric=closure")
+    with world_engine.connect() as conn:
+        logged = conn.execute(select(AccessLog.action, AccessLog.target).where(AccessLog.id > before)).all()
+    assert ("scope_fallback", f"area:{other}") in [tuple(r) for r in logged]
+
+    layout = _layout(s, live_server, f"/?area={own}&metric=open")
+    assert _find(_find(layout, "_pages_content"), "view-stamp")["props"]["data"]["area"] == own
+
+
+def test_the_layout_follows_the_page_access(world_engine, live_server):
+    """A department account (no cockpit) and a request without a session get the page's refusal, as the
+    router gives it; without the header the container is empty and the router fills it."""
+    dept = http_session(world_engine, live_server, "dept")
+    content = json.dumps(_find(_layout(dept, live_server, "/"), "_pages_content"), ensure_ascii=False)
+    assert "无权访问" in content and "view-stamp" not in content
+    anonymous = json.dumps(_find(_layout(requests.Session(), live_server, "/"), "_pages_content"),
+                           ensure_ascii=False)
+    assert "view-stamp" not in anonymous
+    leader = http_session(world_engine, live_server, "leader")
+    assert _find(_layout(leader, live_server, None), "_pages_content")["props"].get("children") is None
+    assert _find(_layout(leader, live_server, "/events"), "_pages_content")["props"].get("children") is None
+    assert _find(_layout(leader, live_server, "/"), "view-stamp") is not None
+
+
+def test_the_page_preloads_the_geometry_of_its_own_view(world_engine, live_server):
+    """The cockpit's HTML asks for the first view's geometry early — of the home area when the address
+    names a foreign one."""
+    own, other = world_engine.accounts["community"], world_engine.accounts["community_b"]
+    s = http_session(world_engine, live_server, "community")
+    page = s.get(live_server + f"/?area={other}", timeout=60).text
+    assert f'rel="preload" as="fetch" crossorigin="anonymous" href="/api/v1/geo/{own}/general_grid.pbf"' in page
+    assert f"/api/v1/geo/{own}/community.pbf" in page
+    assert f"/api/v1/geo/{other}/" not in page
+    assert "/api/v1/geo/" not in s.get(live_server + "/events", timeout=60).text
