@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import dash
-from flask_compress import Compress
 from sqlalchemy.engine import Engine
 
 from governance.core.cache import SharedCache, namespace_of
@@ -21,6 +20,7 @@ from .admin_routes import admin_routes
 from .auth import guard_pages, install_auth
 from .auth_pages import auth_routes
 from .cockpit_first import install_first_page
+from .compression import install_compression
 from .health_routes import health
 from .push_routes import push
 from . import house_callbacks
@@ -78,7 +78,7 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
     server.register_blueprint(visit_api)
     server.register_blueprint(admin_routes)
     server.register_blueprint(participation)
-    Compress(server)
+    install_compression(server)
     if settings.proxy_hops:  # behind nginx & co.: the rate limiter and logs need the real client address
         from werkzeug.middleware.proxy_fix import ProxyFix
 
