@@ -193,6 +193,17 @@ window.gridCockpit = Object.assign({}, window.gridCockpit, {
     }
 });
 
+/* A row of 预警 or 最新事件 opens its event: one listener for every row (data-event) writes the event into the
+   open-event store (show_event in dashboard/pages/cockpit.py), instead of a pattern-matching callback that Dash
+   would call again each time the rows change. */
+document.addEventListener("click", function (e) {
+    const row = e.target && e.target.closest ? e.target.closest(".cockpit [data-event]") : null;
+    if (!row || !window.dash_clientside || !window.dash_clientside.set_props) { return; }
+    const id = Number(row.getAttribute("data-event"));
+    if (!Number.isInteger(id)) { return; }
+    window.dash_clientside.set_props("open-event", {data: {id: id, at: Date.now()}});
+});
+
 /* Credentials without cookies for the portal iframe, and recovery when a session ends.
    On /embed the token from the URL rides on every same-origin request as X-Embed-Token (third-party
    cookies may be blocked there); the server answers with a renewed token before the old one expires.

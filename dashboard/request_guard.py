@@ -79,6 +79,7 @@ SLOTS: dict[tuple[str, str], Slot] = {
     ("f-community", "value"): Slot("area", _many, lambda c: [c]),
     ("drill-area", "value"): Slot("area", _one(), lambda c: c),
     ("events-table", "data"): Slot("event", _row_ids, lambda e: [{"id": e}]),
+    ("open-event", "data"): Slot("event", _one("id"), lambda e: {"id": e, "at": 1}),  # a row's click (show_event)
     ("event-markers", "clickData"): Slot("event", _one("properties", "id"), lambda e: {"properties": {"id": e}}),
     ("drill-pick", "value"): Slot("drill", _one(), lambda d: d),
     ("depts", "value"): Slot("department", _many, lambda d: [d]),
@@ -136,7 +137,7 @@ PATTERN_KEYS["department"] = "department"  # 停用/启用 a department in the a
 # admin console (#22): a department or visit-plan setting path and its new value (checked against the editable paths)
 ID_FREE.update({("adm-dept-path", "value"), ("adm-dept-value", "value"), ("adm-plan-path", "value"),
                 ("adm-plan-value", "value")})
-PATTERN_TYPE_KEYS = {("open-event", "id"): "event"}
+PATTERN_TYPE_KEYS: dict[tuple[str, str], str] = {}  # (component type, key) → kind, where the key alone misleads
 ID_FREE_KEYS = {"type", "to", "level", "do"}  # actions, steps and levels name no id
 ID_FREE_KEYS.add("q")  # a form question key (q1, q2 …) or composer row index names no id
 # A worker's task page names events its link (or the signed-in worker) holds, not events of a scope.

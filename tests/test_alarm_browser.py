@@ -31,9 +31,9 @@ def test_the_wall_in_warning_level_separates_areas_and_lists_what_to_act_on_firs
     assert "red" not in colours or sum(f.warning == "red" for f in communities.values()) <= 3
     # the first event rows are the table's most urgent: red first, the most recent first
     buttons = page.locator("#warnings-panel button.warn-title")
-    shown = [buttons.nth(i).get_attribute("id") for i in range(min(3, buttons.count()))]
+    shown = [buttons.nth(i).get_attribute("data-event") for i in range(min(3, buttons.count()))]
     want = table.most_urgent(3)
-    assert [int(s.split('"id":')[1].split("}")[0].split(",")[0]) for s in shown] == want[:len(shown)]
+    assert [int(s) for s in shown] == want[:len(shown)]
     summary = page.inner_text("#warnings-panel")
     assert f"督办 {table.off_list['supervised']} 件" in summary
     assert shot.exists()

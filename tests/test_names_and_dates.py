@@ -3,7 +3,6 @@ carry their year, and 最新事件 rows that open their event."""
 from __future__ import annotations
 
 import ast
-import json
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -173,7 +172,7 @@ def test_warning_rows_give_the_deadline_with_its_year_and_days_overdue(world_eng
     by_id = {r["id"]: r for r in rows}
     assert len(panel) == len(rows)
     for li in panel:
-        ev = by_id[_find(li, "warn-title")[0].id["id"]]
+        ev = by_id[int(getattr(_find(li, "warn-title")[0], "data-event"))]
         reason = _find(li, "warn-reason")[0].title
         due = to_local(ev["due_at"])
         assert reason.startswith(f"限 {due:%Y-%m-%d %H:%M}（超期 {(WORLD_NOW - ev['due_at']).days} 天）"), reason
@@ -191,7 +190,7 @@ def test_latest_event_rows_show_the_date_when_not_today():
     assert times == ["11:00", "11-17 12:00", "2025-11-20 12:00"]
     chip = _find(rows[0], "src-chip")[0]
     assert chip.children == source_short("push") and chip.style == {"--src": source_colour("push")}
-    assert [r.children.id for r in rows] == [{"type": "open-event", "id": i} for i in (1, 2, 3)]
+    assert [getattr(r.children, "data-event") for r in rows] == ["1", "2", "3"]
 
 
 @pytest.mark.browser
@@ -201,7 +200,7 @@ def test_a_latest_event_row_opens_its_detail(world_engine, live_server, page_fac
     page.goto(live_server + "/")
     row = page.locator("#event-list button.event-open").nth(1)
     row.wait_for(timeout=30000)
-    eid = json.loads(row.get_attribute("id"))["id"]
+    eid = int(row.get_attribute("data-event"))
     with world_engine.connect() as conn:
         title, source = conn.execute(text("SELECT title, source FROM event WHERE id = :i"), {"i": eid}).one()
     style = row.evaluate("b => { const s = getComputedStyle(b); return [s.cursor, s.backgroundColor, "

@@ -28,7 +28,7 @@ def event_row(ev: dict, now: datetime | None = None) -> html.Li:
     """One list row — source, category, status; time and address — as one button that opens the event."""
     now = now or now_utc()
     return html.Li(className="event-item", children=html.Button(
-        id={"type": "open-event", "id": ev["id"]}, n_clicks=0, className=f"event-row event-open sev-{ev['severity']}",
+        className=f"event-row event-open sev-{ev['severity']}", **{"data-event": str(ev["id"])},
         title=f"{ev['title']}（点击查看详情）", children=[
             source_chip(ev["source"], ev.get("channel")),
             html.Span(ev["category"], className="event-category"),

@@ -50,8 +50,7 @@ def warnings_panel(event_rows: list[dict], grid_rows: list[dict], limit: int = 9
         age = format_when(ev["reported_at"], now)
         rows.append(html.Li(className=f"warn-row lv-{ev['level']}", children=[
             html.Span(LABELS[ev["level"]][:1], className="warn-badge"),
-            html.Button(ev["title"], id={"type": "open-event", "id": ev["id"]}, className="warn-title link-button",
-                        n_clicks=0),
+            html.Button(ev["title"], className="warn-title link-button", **{"data-event": str(ev["id"])}),
             # The age ("3 分钟前") is kept current in the browser (gridcockpit.js, from data-at): the text the
             # server sends changes only with the day, so an idle wall is not sent this panel every minute.
             html.Span([html.Span(age, className="warn-age", **{"data-at": str(_epoch_ms(ev["reported_at"]))},

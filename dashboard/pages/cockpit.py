@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 
 import dash
 import dash_leaflet as dl
-from dash import ALL, ClientsideFunction, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
 from dashboard import cockpit_data as data
 from dashboard import cockpit_flow as flow
@@ -70,6 +70,9 @@ def layout(**query):
         # figures), and it is back at COCKPIT_REFRESH_SECONDS when the stream is down.
         dcc.Store(id="live-url", data="/api/v1/changes"), dcc.Store(id="live-version"), dcc.Store(id="live-state"),
         dcc.Store(id="tile-state"),  # which fine tiles are drawn (render_tiles)
+        # The event a row of 预警 or 最新事件 opens ({id, at}), written by one click listener for every row
+        # (assets/gridcockpit.js): no pattern-matching callback that Dash calls again whenever the rows change.
+        dcc.Store(id="open-event"),
         # Charts come in a third step: the first render callback (after the polygons, see DEFERRED) moves the
         # view stamp, which asks for them; plotly.js (1.4 MB) must not delay the map or the lists.
         dcc.Store(id="trend-stamp"),
@@ -272,18 +275,16 @@ def render_trends(view_stamp, last):
 
 
 @callback(Output("event-detail-body", "children"), Output("event-detail", "className"),
-          Input("event-markers", "clickData"), Input({"type": "open-event", "id": ALL}, "n_clicks"),
+          Input("event-markers", "clickData"), Input("open-event", "data"),
           Input("close-detail", "n_clicks"), State("view-stamp", "data"), prevent_initial_call=True)
 @requires("view_cockpit", panels=("warnings", "map"))
-def show_event(marker, _clicks, _close, last):
-    """Open an event's detail from a marker or a warning row; close it again."""
+def show_event(marker, opened, _close, last):
+    """Open an event's detail from a marker or a row of 预警 / 最新事件; close it again."""
     trig = ctx.triggered_id
     if trig == "close-detail":
         return [], "event-detail hidden"
-    if isinstance(trig, dict):
-        if not any(_clicks or []):
-            return no_update, no_update
-        event_id = trig["id"]
+    if trig == "open-event":
+        event_id = opened.get("id") if isinstance(opened, dict) else None
     else:
         event_id = ((marker or {}).get("properties") or {}).get("id")
     if event_id is None:
