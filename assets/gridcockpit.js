@@ -103,6 +103,7 @@ window.gridCockpit = Object.assign({}, window.gridCockpit, {
             ns.trackFeature(feature, layer);
             if (ns.choropleth) { ns.choropleth.push({code: p.code, level: p.level}); }
             gridCockpitMapDrawn();
+            gridCockpitRedrawn();
             const hideout = (context && context.hideout) || {};
             if (layer.bindTooltip && p.name) {
                 layer.bindTooltip(function () {
@@ -229,11 +230,12 @@ document.addEventListener("click", function (e) {
             headers.set("X-Cockpit-Page", window.location.pathname + window.location.search);
             init = Object.assign({}, init, {headers: headers});
         }
-        const render = sameOrigin && url.indexOf("/_dash-update-component") !== -1
-            && typeof init.body === "string" && init.body.indexOf("cockpit-clock") !== -1;
-        if (render) { gridCockpitLive.renders += 1; }
+        const callback = sameOrigin && url.indexOf("/_dash-update-component") !== -1 && typeof init.body === "string";
+        const render = callback && init.body.indexOf("cockpit-clock") !== -1;
+        const charts = callback && !render && init.body.indexOf("trend-row") !== -1;
+        if (render) { gridCockpitLive.renders += 1; gridCockpitViewAsked(init.body); }
         const settled = function () { if (render) { gridCockpitRenderDone(); } };
-        const ready = render ? gridCockpitAfterMap() : null;
+        const ready = render ? gridCockpitAfterMap() : (charts ? gridCockpitAfterRedraw() : null);
         const sent = ready ? ready.then(function () { return nativeFetch(input, init); }) : nativeFetch(input, init);
         return sent.then(function (resp) {
             settled();
