@@ -19,6 +19,7 @@ from governance.figures import rollups
 from governance.figures import trends
 from governance.people import people_stats
 from governance.reports.area_stats import child_figures
+from governance.core.newest_first import NewestFirst
 from governance.core.cache import SharedCache, changed_paths, data_version, namespace_of, version_order
 from governance.figures.kpis import closed_by_level, compute_kpis
 from governance.models import CHILD_LEVEL
@@ -141,7 +142,9 @@ def prefetch(st: Stamp, path: str, period: str) -> None:
         _POOL.submit(bound(fn), *args)
 
 
-_WARMER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cockpit-drill-warmer")
+# The last few views opened, newest first: warming is worth something for the seconds after a view is opened,
+# and a backlog (200 walls opening at once) would otherwise hold a core for minutes (bench.load).
+_WARMER = NewestFirst(keep=4, name="cockpit-drill-warmer")
 WARMED = CacheSpec("cockpit.warmed", 64, "(area path, stamp, period) whose drill-down views were computed ahead")
 WARM_MOST = 40  # children warmed per view at most (a city's or district's list is left to the drill itself)
 
@@ -169,7 +172,7 @@ def warm_children(st: Stamp, path: str, level: str, period: str) -> None:
                              (figures, (cst, ref.path, shown, period)), (closed_levels, (cst, ref.path, period)),
                              (latest, (cst, ref.path))):
                 fn(*args)
-    _WARMER.submit(bound(warm))
+    _WARMER.submit((id(current()), path, period), bound(warm))
 
 
 _MISSING = object()

@@ -79,6 +79,11 @@ class Bounded:
         with self._lock:
             return key in self._data
 
+    def keys(self) -> list:
+        """A snapshot of the keys kept, least recently used first."""
+        with self._lock:
+            return list(self._data)
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._data)

@@ -203,3 +203,30 @@ def test_opening_a_view_computes_its_drill_down_views_ahead(engine, world_engine
             return all(cached("kpis", path, period) and cached("figures", path, "general_grid", period)
                        and cached("levels", path, period) and cached("latest", path, 12) for _code, path in children)
         until(all_warm, timeout=60, message="the communities' views were not computed ahead")
+
+
+def test_only_opening_a_view_computes_ahead_not_its_refreshes(engine, world_engine, app_b):
+    # Under load every data version would otherwise recompute the children of every open view.
+    from dashboard import cockpit_data as data
+    from dashboard import runtime
+
+    app, base = app_b
+    a = world_engine.accounts["communities"][0]
+    focus = world_engine.accounts["focus"]
+    client = http_session(engine, base, "leader")
+    with engine.connect() as conn:
+        paths = dict(conn.execute(text("SELECT code, path FROM area WHERE code IN (:a, :f)"), {"a": a, "f": focus}).all())
+    warmed = runtime.of(app).cache(data.WARMED)
+
+    def warmed_for(code):
+        return [k for k in warmed.keys() if k[0] == paths[code]]
+
+    opened = _render(client, base, app, focus)
+    assert len(warmed_for(focus)) == 1, "opening the view computes its drill-down views ahead"
+    _move(engine, a, _later(engine))
+    refreshed = _render(client, base, app, focus, last=opened["view-stamp"]["data"])
+    moved = [op["params"]["value"] for op in refreshed["view-stamp"]["data"]["operations"] if op["location"] == ["stamp"]]
+    assert moved and moved[0] != opened["view-stamp"]["data"]["stamp"], "the refresh rebuilt the view at a new stamp"
+    assert len(warmed_for(focus)) == 1, "a refresh of the same view computed its children again"
+    _render(client, base, app, a, last=opened["view-stamp"]["data"])  # a drill-down opens another view
+    assert len(warmed_for(a)) == 1

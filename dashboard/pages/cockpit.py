@@ -12,7 +12,7 @@ from dashboard import cockpit_flow as flow
 from dashboard.auth import covers, principal, requires
 from dashboard.cockpit_view import (ALWAYS_SENT, OUTPUTS, display_bounds, hideout_for, in_scope, map_level, map_values,
                                     memo_outputs, resolve_view, restyle, stamp_update, trend_figures,
-                                    view_outputs)
+                                    view_outputs, warm_drilldowns)
 from dashboard.components.event_detail import event_detail_view
 from dashboard.components.nav import page_links
 from dashboard.components.panels import breadcrumb
@@ -46,6 +46,7 @@ def layout(**query):
     st = data.scoped(data.stamp(), area.path)
     data.served_stale()
     out = view_outputs(view, area, st)  # fresh (feed health and visits move no data version)
+    warm_drilldowns(view, area, st)
     hashes = flow.fingerprints(out, ALWAYS_SENT)
     stale = data.served_stale()
     # The side panel's lists come with the first render callback, after the map and KPIs (React draws
@@ -184,6 +185,7 @@ def _render_view(view, area, st, fragment, last, clicks, metric, period, overlay
     out, hashes = memo_outputs(view, area, st)
     out = {**out, "cockpit-clock.children": clock}
     if not same_view:
+        warm_drilldowns(view, area, st)
         with current().engine.connect() as conn:
             out["breadcrumb.children"] = breadcrumb(area_chain(conn, area.path), view, in_scope)
         if last.get("area") != area.code:
