@@ -49,15 +49,21 @@ class Viewer:
         self.http = requests.Session()
         self.http.cookies.update(cookies)
         self.http.headers["X-CSRFToken"] = cookies["_csrf_token"]
-        self.base, self.area, self.key, self.outputs = base, area, output_key, outputs
-        self.stamp, self.n = None, 0
+        self.key, self.outputs, self.base = output_key, outputs, base
+        self.n = 0
+        self.open(area)
+
+    def open(self, area: str) -> None:
+        """Open a view as a wall's link does: area, 预警等级, this year, warning points shown."""
+        self.area, self.stamp = area, None
+        self.shown = {("url", "hash"): f"#area={area}&metric=warning&period=year&markers=1",
+                      ("map-metric", "value"): "warning", ("cockpit-period", "value"): "year",
+                      ("map-overlays", "value"): ["markers"]}
 
     def refresh(self, version: str | None = None) -> tuple[float, int, int]:
         """One refresh: a timer tick, or (with `version`) a pushed change; (seconds, HTTP status, bytes)."""
         self.n += version is None
-        values = {("url", "hash"): f"#area={self.area}", ("map-metric", "value"): "warning",
-                  ("cockpit-period", "value"): "year", ("map-overlays", "value"): ["markers"],
-                  ("cockpit-refresh", "n_intervals"): self.n, ("live-version", "data"): version,
+        values = {**self.shown, ("cockpit-refresh", "n_intervals"): self.n, ("live-version", "data"): version,
                   ("view-stamp", "data"): self.stamp}
         body = {"output": self.key, "outputs": self.outputs,
                 "inputs": [{"id": i, "property": p, "value": values.get((i, p))} for i, p in RENDER_INPUTS],
@@ -67,9 +73,13 @@ class Viewer:
         resp = self.http.post(self.base + "/_dash-update-component", json=body, timeout=30)
         elapsed = time.perf_counter() - start
         if resp.status_code == 200:
-            stamp = resp.json().get("response", {}).get("view-stamp", {}).get("data")
+            answer = resp.json().get("response", {})
+            stamp = answer.get("view-stamp", {}).get("data")
             if stamp:
                 self.stamp = patched(self.stamp, stamp)
+            for (cid, prop) in self.shown:  # as the browser does: the fragment and controls take what came back
+                if prop in answer.get(cid, {}):
+                    self.shown[(cid, prop)] = answer[cid][prop]
         return elapsed, resp.status_code, len(resp.content)
 
     def listen(self, on_change, stop_at: float, on_open=None) -> bool:
@@ -213,7 +223,7 @@ def run_scenario(engine, viewers: int, dispatchers: int, seconds: float, period:
         # A command-room server is warm: every view the crowd will ask for is computed once per worker first.
         warm = Viewer(base, _sessions(engine, 1, "user")[0], focus, render_key, outputs)
         for area in [focus, *comms] * 3:
-            warm.area, warm.stamp = area, None
+            warm.open(area)
             warm.refresh()
         samples: dict[str, list[float]] = {"first load": [], "refresh": [], "pushed refresh": [], "dispatch": []}
         errors: dict[str, int] = {"first load": 0, "refresh": 0, "pushed refresh": 0, "dispatch": 0}
