@@ -8,6 +8,7 @@ import contextlib
 import contextvars
 import threading
 import time
+from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
@@ -173,6 +174,36 @@ def warm_children(st: Stamp, path: str, level: str, period: str) -> None:
                              (latest, (cst, ref.path))):
                 fn(*args)
     _WARMER.submit((id(current()), path, period), bound(warm))
+
+
+# Views a change stream's walls showed at their last pushed refresh: before the next version is published, their
+# figures are computed once (prepare_pushed), instead of every held wall asking for them at the same moment.
+LIVE_VIEWS = CacheSpec("cockpit.live_views", 16,
+                       "(area path, map level, period) refreshed by a pushed change → when (monotonic seconds)")
+LIVE_VIEW_SECONDS = 600.0  # a view not refreshed by a push for this long is no longer prepared
+PREPARE_MOST_SECONDS = 1.0  # the longest a pushed version waits for its views' figures
+
+
+def note_live_view(path: str, level: str, period: str) -> None:
+    """Remember a view refreshed by a pushed change (see prepare_pushed)."""
+    current().cache(LIVE_VIEWS).put((path, level, period), time.monotonic())
+
+
+def prepare_pushed(version: str) -> None:
+    """Compute the figures of the live views (note_live_view) at a version about to be pushed, side by side and
+    for at most PREPARE_MOST_SECONDS: their walls' refreshes then find them ready."""
+    rt = current()
+    live, now = rt.cache(LIVE_VIEWS), time.monotonic()
+    minute = rt.now().strftime("%Y%m%d%H%M")  # as stamp(pushed=…) makes it
+    jobs = []
+    for path, level, period in live.keys():
+        if now - live.get((path, level, period), float("-inf")) > LIVE_VIEW_SECONDS:
+            continue
+        st = scoped(Stamp(version, minute), path)
+        for fn, args in ((warnings, (st, path)), (kpis, (st, path, period)), (closed_levels, (st, path, period)),
+                         (latest, (st, path)), (figures, (st, path, level, period))):
+            jobs.append(_POOL.submit(bound(fn), *args))
+    futures.wait(jobs, timeout=PREPARE_MOST_SECONDS)
 
 
 _MISSING = object()

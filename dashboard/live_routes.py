@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 import time
 
@@ -23,7 +24,10 @@ from governance.accounts.accounts import resolve_session
 from governance.core.cache import data_version
 
 from .auth import SESSION_COOKIE
-from .runtime import CacheSpec, current
+from .cockpit_data import prepare_pushed
+from .runtime import CacheSpec, bound, current
+
+log = logging.getLogger(__name__)
 
 live = Blueprint("live", __name__)
 POLL_SECONDS = 0.5
@@ -61,8 +65,11 @@ class ChangeListener:
 class VersionWatcher:
     """Reads the data version while someone listens, and wakes the listeners when it changes."""
 
-    def __init__(self, engine, poll: float = POLL_SECONDS):
+    def __init__(self, engine, poll: float = POLL_SECONDS, prepare=None):
         self.engine, self.poll = engine, poll
+        # prepare(version), when given, runs before a moved version is published (bounded by the hook itself):
+        # the figures every stream's view will ask for are computed once, before they all ask at once.
+        self.prepare = prepare
         self.version: str | None = None
         self.listeners = 0
         self._changed = threading.Condition()
@@ -72,10 +79,16 @@ class VersionWatcher:
         """The data version now (and wake the listeners when it moved)."""
         return self._read()[0]
 
-    def _read(self) -> tuple[str, bool]:
-        """(the data version now, whether it moved from one a listener may have seen — not the first reading)."""
+    def _read(self, prepare: bool = False) -> tuple[str, bool]:
+        """(the data version now, whether it moved from one a listener may have seen — not the first reading);
+        with `prepare`, a moved version is prepared (see __init__) before the listeners are woken."""
         with self.engine.connect() as conn:
             version = data_version(conn)
+        if prepare and self.prepare is not None and self.version is not None and version != self.version:
+            try:
+                self.prepare(version)
+            except Exception:  # noqa: BLE001 - a failed preparation must not hold the change back
+                log.exception("preparing version %s failed", version)
         with self._changed:
             moved = self.version is not None and version != self.version
             if version != self.version:
@@ -103,7 +116,7 @@ class VersionWatcher:
                         return
                 time.sleep(max(0.0, published + PUSH_GAP_SECONDS - time.monotonic()))  # coalesce a burst
                 try:
-                    if self._read()[1]:  # a move listeners see (the very first reading publishes nothing)
+                    if self._read(prepare=True)[1]:  # a move listeners see (the very first reading publishes nothing)
                         published = time.monotonic()
                 except Exception:  # noqa: BLE001 - a database hiccup must not end the watcher; streams keep beating
                     pass
@@ -167,7 +180,8 @@ def watcher() -> VersionWatcher:
     """This app's watcher for its runtime's database (the watcher thread is given the engine, not the runtime)."""
     rt = current()
     with _LOCK:
-        return rt.cache(WATCHERS).setdefault(rt.engine, lambda: VersionWatcher(rt.engine))
+        return rt.cache(WATCHERS).setdefault(
+            rt.engine, lambda: VersionWatcher(rt.engine, prepare=bound(prepare_pushed, rt)))
 
 
 def sse_lines(version: str) -> str:

@@ -125,3 +125,30 @@ def test_only_a_version_the_watcher_published_chooses_what_a_render_computes():
     assert live_routes.accepted_version("forged|version", published) is None
     assert live_routes.accepted_version(published, None) is None  # no watcher here: read the database
     assert live_routes.accepted_version({"x": 1}, published) is None
+
+
+def test_a_moved_version_is_prepared_before_the_streams_are_woken(engine, test_db, monkeypatch):
+    """The figures every held wall will ask for are computed once before the version reaches them (the hook
+    is dashboard.cockpit_data.prepare_pushed); a preparation that fails still lets the change through."""
+    monkeypatch.setattr(live_routes, "FALLBACK_SECONDS", 60.0)
+    poll = 60.0 if test_db == "postgresql" else live_routes.POLL_SECONDS
+    prepared = []
+
+    def prepare(version):
+        prepared.append(version)
+        time.sleep(0.2)  # the views' figures being computed: no stream may see the version meanwhile
+
+    watcher = live_routes.VersionWatcher(engine, poll=poll, prepare=prepare)
+    seen = watcher.listen()
+    try:
+        _until_watching(engine)
+        _touch_an_event(engine)
+        version = watcher.wait(seen, timeout=5)
+        assert version != seen and prepared and prepared[-1] == version, (seen, version, prepared)
+    finally:
+        watcher.leave()
+
+    def broken(version):
+        raise RuntimeError("the database went away while preparing")
+
+    assert _woken_after(live_routes.VersionWatcher(engine, poll=poll, prepare=broken), engine) < 2.0

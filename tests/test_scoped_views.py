@@ -230,3 +230,43 @@ def test_only_opening_a_view_computes_ahead_not_its_refreshes(engine, world_engi
     assert len(warmed_for(focus)) == 1, "a refresh of the same view computed its children again"
     _render(client, base, app, a, last=opened["view-stamp"]["data"])  # a drill-down opens another view
     assert len(warmed_for(a)) == 1
+
+
+def test_a_pushed_view_s_figures_are_ready_before_the_next_version_reaches_its_walls(engine, world_engine, app_b):
+    # Every wall holding a change stream refreshes at the same moment: the watcher computes their views' figures
+    # once before it publishes (prepare_pushed), so none of them waits for another's computation.
+    from dashboard import cockpit_data as data
+    from dashboard import live_routes, runtime
+
+    from .admin_helpers import dash_call
+
+    app, base = app_b
+    a = world_engine.accounts["communities"][0]
+    focus = world_engine.accounts["focus"]
+    client = http_session(engine, base, "leader")
+    with engine.connect() as conn:
+        path = conn.execute(text("SELECT path FROM area WHERE code = :f"), {"f": focus}).scalar()
+    opened = _render(client, base, app, focus)
+    period = opened["cockpit-period"]["value"]
+    with runtime.using(runtime.of(app)):
+        watcher = live_routes.watcher()
+        seen = watcher.listen()
+    try:
+        resp = dash_call(client, base, app, "render", {"url.hash": f"#area={focus}", "live-version.data": seen,
+                                                       "view-stamp.data": opened["view-stamp"]["data"]},
+                         trigger="live-version", prop="data")
+        assert resp.status_code == 200, resp.text[:300]
+        _move(engine, a, _later(engine))
+        version = watcher.wait(seen, timeout=10)
+        assert version != seen, "the change was not published"
+        with runtime.using(runtime.of(app)):  # published: the focus view's figures at that version are there
+            st = data.scoped(data.Stamp(version, WORLD_NOW.strftime("%Y%m%d%H%M")), path)
+            assert st.version != data.scoped(data.Stamp(seen, st.minute), path).version
+            cache = data.shared_cache()
+            missing = object()
+            ready = {name: cache.peek((name, st.version, st.minute, path, *args), missing) is not missing
+                     for name, args in (("kpis", (period,)), ("levels", (period,)), ("latest", (12,)),
+                                        ("figures", ("community", period)))}
+        assert all(ready.values()), ready
+    finally:
+        watcher.leave()
