@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -231,15 +232,18 @@ def run_scenario(engine, viewers: int, dispatchers: int, seconds: float, period:
         streaming: set[int] = set()
         opened = [0]
 
+        why: dict[str, Counter] = {kind: Counter() for kind in errors}  # what each error was
+
         def viewer_tick(v: Viewer, kind: str, version: str | None = None):
             try:
                 elapsed, status, _size = v.refresh(version)
-                ok = status == 200 or status == 204
-            except requests.RequestException:
-                elapsed, ok = 30.0, False
+                ok, reason = status == 200 or status == 204, f"HTTP {status}"
+            except requests.RequestException as exc:  # counted as a 30 s wait (the client's timeout)
+                elapsed, ok, reason = 30.0, False, type(exc).__name__
             with lock:
                 samples[kind].append(elapsed)
                 errors[kind] += 0 if ok else 1
+                why[kind][reason] += 0 if ok else 1
 
         def dispatcher(i: int, stop_at: float):
             http = requests.Session()
@@ -250,12 +254,13 @@ def run_scenario(engine, viewers: int, dispatchers: int, seconds: float, period:
             while time.perf_counter() < stop_at:
                 try:
                     elapsed, status = _dispatch_once(http, base, engine, drng, act_key)
-                    ok = status == 200
-                except requests.RequestException:
-                    elapsed, ok = 30.0, False
+                    ok, reason = status == 200, f"HTTP {status}"
+                except requests.RequestException as exc:
+                    elapsed, ok, reason = 30.0, False, type(exc).__name__
                 with lock:
                     samples["dispatch"].append(elapsed)
                     errors["dispatch"] += 0 if ok else 1
+                    why["dispatch"][reason] += 0 if ok else 1
                 time.sleep(drng.uniform(2, 4))
 
         def listener(i: int, stop_at: float, pool):
@@ -310,7 +315,7 @@ def run_scenario(engine, viewers: int, dispatchers: int, seconds: float, period:
                   "server_cpu_s": _tree_cpu_seconds(proc.pid) - cpu_before}
         for kind, values in samples.items():
             values.sort()
-            result[kind] = {"n": len(values), "errors": errors[kind],
+            result[kind] = {"n": len(values), "errors": errors[kind], "error_kinds": +why[kind],
                             "p50_s": statistics.median(values) if values else None,
                             "p95_s": values[int(0.95 * (len(values) - 1))] if values else None,
                             "max_s": values[-1] if values else None}
@@ -356,6 +361,11 @@ def main(argv=None) -> dict:
                 f"(target p95 ≤ 200 ms, no errors)",
                 ["database", "request", "n", "p50 ms", "p95 ms", "max ms", "errors", ""], rows)
     print(f"server CPU over the run: {cpu}")
+    for kind, r in results.items():
+        for what in ("first load", "refresh", "pushed refresh", "dispatch"):
+            if r[what]["errors"]:
+                kinds = ", ".join(f"{n} × {k}" for k, n in r[what]["error_kinds"].items())
+                print(f"errors, {kind} {what}: {kinds} (each counted as a 30 s wait)")
     print(f"results: {write_results('load', results)}")
     return results
 

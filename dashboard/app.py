@@ -19,6 +19,7 @@ from governance.core.db import make_engine
 from .admin_routes import admin_routes
 from .auth import guard_pages, install_auth
 from .auth_pages import auth_routes
+from .cockpit_data import install_quiet_signal
 from .cockpit_first import install_first_page
 from .compression import install_compression
 from .health_routes import health
@@ -79,6 +80,7 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
     server.register_blueprint(admin_routes)
     server.register_blueprint(participation)
     install_compression(server)
+    install_quiet_signal(server)  # the drill-down warmer waits for a moment without callback requests
     if settings.proxy_hops:  # behind nginx & co.: the rate limiter and logs need the real client address
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -145,6 +145,42 @@ def prefetch(st: Stamp, path: str, period: str) -> None:
 
 # The last few views opened, newest first: warming is worth something for the seconds after a view is opened,
 # and a backlog (200 walls opening at once) would otherwise hold a core for minutes (bench.load).
+# Work done ahead yields to people's requests: on 2 cores a warmer computing beside 200 walls' first loads
+# takes the CPU they wait for (bench.load, PostgreSQL first load p95 94–257 ms). Callback requests being
+# answered in this process are counted; the warmer starts each child only when none is.
+_ANSWERING = [0]
+_ANSWERING_LOCK = threading.Lock()
+WARM_PATIENCE_SECONDS = 3.0  # a warm job waiting longer than this for a quiet moment is given up
+
+
+def install_quiet_signal(server) -> None:
+    """Count the callback requests this process is answering (see wait_until_quiet)."""
+    from flask import g, request
+
+    @server.before_request
+    def _answering():
+        if request.path.endswith("/_dash-update-component"):
+            with _ANSWERING_LOCK:
+                _ANSWERING[0] += 1
+            g.cockpit_answering = True
+
+    @server.teardown_request
+    def _answered(_exc=None):
+        if g.pop("cockpit_answering", False):
+            with _ANSWERING_LOCK:
+                _ANSWERING[0] -= 1
+
+
+def wait_until_quiet(patience: float, every: float = 0.02) -> bool:
+    """Wait until this process answers no callback request (True), or `patience` seconds pass (False)."""
+    deadline = time.monotonic() + patience
+    while _ANSWERING[0] > 0:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(every)
+    return True
+
+
 _WARMER = NewestFirst(keep=4, name="cockpit-drill-warmer")
 WARMED = CacheSpec("cockpit.warmed", 64, "(area path, stamp, period) whose drill-down views were computed ahead")
 WARM_MOST = 40  # children warmed per view at most (a city's or district's list is left to the drill itself)
@@ -168,6 +204,8 @@ def warm_children(st: Stamp, path: str, level: str, period: str) -> None:
             return
         shown = CHILD_LEVEL.get(child) or child  # what the child's map colours
         for ref in children:
+            if not wait_until_quiet(WARM_PATIENCE_SECONDS):  # people's requests first; give the rest up
+                return
             cst = scoped(st, ref.path)
             for fn, args in ((warnings, (cst, ref.path)), (kpis, (cst, ref.path, period)),
                              (figures, (cst, ref.path, shown, period)), (closed_levels, (cst, ref.path, period)),

@@ -34,3 +34,39 @@ def test_a_failing_job_does_not_stop_the_ones_after_it(caplog):
     gate.set()
     until(lambda: ran == ["after"], timeout=5, message="the job after a failure did not run")
     assert "ZeroDivisionError" in caplog.text
+
+
+
+def test_work_done_ahead_waits_for_a_moment_without_callback_requests():
+    # The drill-down warmer starts each child only when this process answers no callback request.
+    import requests
+    from flask import Flask
+    from werkzeug.serving import make_server
+
+    from dashboard import cockpit_data as data
+
+    server = Flask(__name__)
+    data.install_quiet_signal(server)
+    gate, answered = threading.Event(), []
+
+    @server.post("/_dash-update-component")
+    def slow_callback():  # a callback being answered while the warmer waits
+        gate.wait(20)
+        return "{}"
+
+    http = make_server("127.0.0.1", 0, server, threaded=True)
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{http.server_port}"
+    try:
+        until(lambda: data.wait_until_quiet(0.1), timeout=10, message="this process never became quiet")
+        sender = threading.Thread(target=lambda: answered.append(
+            requests.post(base + "/_dash-update-component", json={}, timeout=30).status_code), daemon=True)
+        sender.start()
+        until(lambda: data._ANSWERING[0] > 0, timeout=10, message="the callback request was not counted")
+        assert not data.wait_until_quiet(0.3), "a callback is being answered: not quiet"
+        gate.set()
+        sender.join(timeout=30)
+        assert answered == [200] and data.wait_until_quiet(5), "once answered, quiet again"
+    finally:
+        gate.set()
+        http.shutdown()
