@@ -379,14 +379,22 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
 
 /* Pager for the side panel's lists on a single-screen layout: a list shows the rows that fit whole and
    turns to its next page every PAGE_MS (a wall has nobody to scroll). Lists that are not height-bound
-   (the laptop layout scrolls) show every row. The heading of a paged list says "第 x/y 页". */
+   (the laptop layout scrolls) show every row. The heading of a paged list says "第 x/y 页". When a new event
+   tops a list (最新事件, 预警), the list turns back to its first page at once and stays there a full PAGE_MS:
+   a gas leak pushed to the wall must not wait on a hidden page until the pager comes round (up to ~20 s). */
 (function () {
     const PAGE_MS = 8000;
     const state = new WeakMap();
     function layout(list) {
         const rows = Array.from(list.children);
         rows.forEach(function (r) { r.classList.remove("paged-out"); });
-        const s = state.get(list) || {page: 0, turned: Date.now(), signature: ""};
+        const s = state.get(list) || {page: 0, turned: Date.now(), signature: "", head: null};
+        const first = rows.length ? rows[0].querySelector("[data-event]") : null;
+        const head = first ? first.getAttribute("data-event") : null;
+        if (head !== s.head) {
+            if (s.head !== null && head !== null) { s.page = 0; s.turned = Date.now(); }
+            s.head = head;
+        }
         const heading = list.previousElementSibling && list.previousElementSibling.tagName === "H2"
             ? list.previousElementSibling : null;
         const note = heading && heading.querySelector(".page-note");

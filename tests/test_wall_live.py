@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from governance.core.db import make_engine
 
@@ -206,3 +206,38 @@ def test_a_pushed_event_is_on_the_wall_within_seconds(browser, demo):
     # Pushed, each arrives in about a second (bench.render measures p95 over 20 on an idle machine); by the
     # refresh interval alone one would take up to 15 s plus the cache's 5 s, so four under 6 s means push.
     assert max(latencies) <= 6, latencies
+
+
+def test_a_pushed_event_turns_the_paged_latest_list_back_to_its_first_page(browser, demo):
+    # At 1080p 最新事件 pages through its rows every 8 s; a new event tops the list, so the list must show
+    # its first page at once, not when the pager comes round (seen: up to 20 s on the wall).
+    url, engine, focus = demo
+    from governance.accounts.api_clients import create_client
+    from governance.models import Area
+
+    token = create_client(engine, "验收推送（翻页）")
+    with engine.connect() as conn:
+        lon, lat = conn.execute(select(Area.centroid_lon, Area.centroid_lat).where(Area.code == focus)).one()
+    ctx, page = _context(browser, demo, SCREENS["wall-1080"], who="wall")
+    try:
+        page.goto(url + "/")
+        page.wait_for_selector("#event-list li", timeout=60000)
+        later_page = ("() => { const h = document.querySelector('#event-list').previousElementSibling;"
+                      " const n = h && h.querySelector('.page-note'); return n && !n.textContent.startsWith('第 1/'); }")
+        page.wait_for_function(later_page, timeout=30000)  # the list is on a later page
+        title = f"验收翻页事件-{int(time.time())}"
+        with engine.connect() as conn:  # reported after every event so far: it tops 最新事件
+            newest = conn.execute(text("SELECT max(reported_at) FROM event")).scalar()
+        newest = datetime.fromisoformat(newest) if isinstance(newest, str) else newest
+        at = max(newest.replace(tzinfo=None), _now().replace(tzinfo=None)) + timedelta(hours=8, minutes=1)
+        resp = requests.post(url + "/api/v1/events", headers={"Authorization": f"Bearer {token}"}, json={
+            "source_key": title, "category": "燃气隐患", "lon": lon, "lat": lat, "title": title, "address": title,
+            "reported_at": at.strftime("%Y-%m-%dT%H:%M:%S+08:00")}, timeout=30)
+        assert resp.status_code == 202 and resp.json()["inserted"] == 1, resp.text
+        # shown on the first page (the pager lays the list out again within a second of the new rows)
+        page.wait_for_function(f"() => {{ const l = document.querySelector('#event-list');"
+                               f" const n = l.previousElementSibling.querySelector('.page-note');"
+                               f" return l.innerText.includes({_js(title)}) && n && n.textContent.startsWith('第 1/'); }}",
+                               timeout=4000)
+    finally:
+        ctx.close()
