@@ -65,6 +65,16 @@ def stamp(fresh: bool = False, pushed: str | None = None) -> Stamp:
     return Stamp(value, rt.now().strftime("%Y%m%d%H%M"))
 
 
+def not_behind(st: Stamp, shown) -> Stamp:
+    """`st`, or the version read now when the view on screen (`shown`, its stamp's version) is from a version
+    `st` is not at or after: a timer tick right after a pushed refresh reads the version this process read
+    seconds ago, and must never take the wall back to before the pushed change (the new event gone again)."""
+    seen, at = version_order(shown), version_order(st.version)
+    if seen is None or at is None or all(a >= b for a, b in zip(at, seen)):
+        return st
+    return stamp(fresh=True)  # a forged `shown` costs one small read, never a computation of its own
+
+
 class ChangeLog:
     """The data versions this app has seen, in order, each with the area paths changed since the one before
     (governance.core.cache.changed_paths): what `scoped` needs to tell whether an area changed."""

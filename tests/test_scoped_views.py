@@ -270,3 +270,21 @@ def test_a_pushed_view_s_figures_are_ready_before_the_next_version_reaches_its_w
         assert all(ready.values()), ready
     finally:
         watcher.leave()
+
+
+def test_a_refresh_never_takes_a_view_back_to_an_older_version(engine, world_engine, app_b):
+    # A timer tick right after a pushed refresh reads the version its process read seconds ago (the cache's
+    # 5 s): the view on screen is newer, so the version is read again rather than the wall going back.
+    from dashboard import cockpit_data as data
+    from dashboard import runtime
+
+    app, _base = app_b
+    a = world_engine.accounts["communities"][0]
+    with runtime.using(runtime.of(app)):
+        old = data.stamp(fresh=True)
+        _move(engine, a, _later(engine))
+        new = data.stamp(fresh=True)
+        assert new.version != old.version
+        assert data.not_behind(old, new.version).version == new.version  # behind the screen: read again
+        assert data.not_behind(new, old.version) is new  # at or after the screen: as it is
+        assert data.not_behind(old, "forged|version") is old and data.not_behind(old, None) is old
