@@ -205,6 +205,13 @@ def test_opening_a_view_computes_its_drill_down_views_ahead(engine, world_engine
         until(all_warm, timeout=60, message="the communities' views were not computed ahead")
 
 
+def _area_paths(engine, *codes: str) -> dict[str, str]:
+    """code → path of the given areas."""
+    with engine.connect() as conn:
+        return {code: conn.execute(text("SELECT path FROM area WHERE code = :c"), {"c": code}).scalar()
+                for code in codes}
+
+
 def test_only_opening_a_view_computes_ahead_not_its_refreshes(engine, world_engine, app_b):
     # Under load every data version would otherwise recompute the children of every open view.
     from dashboard import cockpit_data as data
@@ -214,8 +221,7 @@ def test_only_opening_a_view_computes_ahead_not_its_refreshes(engine, world_engi
     a = world_engine.accounts["communities"][0]
     focus = world_engine.accounts["focus"]
     client = http_session(engine, base, "leader")
-    with engine.connect() as conn:
-        paths = dict(conn.execute(text("SELECT code, path FROM area WHERE code IN (:a, :f)"), {"a": a, "f": focus}).all())
+    paths = _area_paths(engine, a, focus)
     warmed = runtime.of(app).cache(data.WARMED)
 
     def warmed_for(code):
@@ -244,8 +250,7 @@ def test_a_pushed_view_s_figures_are_ready_before_the_next_version_reaches_its_w
     a = world_engine.accounts["communities"][0]
     focus = world_engine.accounts["focus"]
     client = http_session(engine, base, "leader")
-    with engine.connect() as conn:
-        path = conn.execute(text("SELECT path FROM area WHERE code = :f"), {"f": focus}).scalar()
+    path = _area_paths(engine, focus)[focus]
     opened = _render(client, base, app, focus)
     period = opened["cockpit-period"]["value"]
     with runtime.using(runtime.of(app)):

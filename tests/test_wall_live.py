@@ -177,14 +177,31 @@ def test_three_screens_stay_drawn_unclipped_and_on_their_view(browser, demo):
     assert failures == []
 
 
-def test_a_pushed_event_is_on_the_wall_within_seconds(browser, demo):
-    url, engine, focus = demo
-    from governance.accounts.api_clients import create_client
-    from governance.models import Area
+class _Pusher:
+    """A push client of the demo (POST /api/v1/events) that reports gas leaks at the focus area's centre."""
 
-    token = create_client(engine, "验收推送")
-    with engine.connect() as conn:
-        lon, lat = conn.execute(select(Area.centroid_lon, Area.centroid_lat).where(Area.code == focus)).one()
+    def __init__(self, demo, name: str):
+        from governance.accounts.api_clients import create_client
+        from governance.models import Area
+
+        self.url, engine, focus = demo
+        self.token = create_client(engine, name)
+        with engine.connect() as conn:
+            self.lon, self.lat = conn.execute(select(Area.centroid_lon, Area.centroid_lat)
+                                              .where(Area.code == focus)).one()
+
+    def push(self, title: str, reported_utc) -> None:
+        """Push one event reported at `reported_utc` (naive UTC), sent as Asia/Shanghai time."""
+        resp = requests.post(self.url + "/api/v1/events", headers={"Authorization": f"Bearer {self.token}"}, json={
+            "source_key": title, "category": "燃气隐患", "lon": self.lon, "lat": self.lat, "title": title,
+            "address": title, "reported_at": (reported_utc + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M:%S+08:00")},
+            timeout=30)
+        assert resp.status_code == 202 and resp.json()["inserted"] == 1, resp.text
+
+
+def test_a_pushed_event_is_on_the_wall_within_seconds(browser, demo):
+    url = demo[0]
+    pusher = _Pusher(demo, "验收推送")
     ctx, page = _context(browser, demo, SCREENS["wall-1080"], who="wall")
     page.goto(url + "/")
     page.wait_for_selector("#event-list li", timeout=60000)
@@ -194,10 +211,7 @@ def test_a_pushed_event_is_on_the_wall_within_seconds(browser, demo):
         page.wait_for_timeout(1000 + 3700 * i)  # different points of the refresh cycle
         title = f"验收推送事件{i}-{int(time.time())}"
         sent = time.monotonic()
-        resp = requests.post(url + "/api/v1/events", headers={"Authorization": f"Bearer {token}"}, json={
-            "source_key": title, "category": "燃气隐患", "lon": lon, "lat": lat, "title": title, "address": title,
-            "reported_at": (_now() + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M:%S+08:00")}, timeout=30)
-        assert resp.status_code == 202 and resp.json()["inserted"] == 1, resp.text
+        pusher.push(title, _now().replace(tzinfo=None))
         page.wait_for_function(f"() => document.querySelector('#event-list').innerText.includes({_js(title)})",
                                timeout=REFRESH * 2 * 1000)
         latencies.append(time.monotonic() - sent)
@@ -211,13 +225,8 @@ def test_a_pushed_event_is_on_the_wall_within_seconds(browser, demo):
 def test_a_pushed_event_turns_the_paged_latest_list_back_to_its_first_page(browser, demo):
     # At 1080p 最新事件 pages through its rows every 8 s; a new event tops the list, so the list must show
     # its first page at once, not when the pager comes round (seen: up to 20 s on the wall).
-    url, engine, focus = demo
-    from governance.accounts.api_clients import create_client
-    from governance.models import Area
-
-    token = create_client(engine, "验收推送（翻页）")
-    with engine.connect() as conn:
-        lon, lat = conn.execute(select(Area.centroid_lon, Area.centroid_lat).where(Area.code == focus)).one()
+    url, engine, _focus = demo
+    pusher = _Pusher(demo, "验收推送（翻页）")
     ctx, page = _context(browser, demo, SCREENS["wall-1080"], who="wall")
     try:
         page.goto(url + "/")
@@ -229,11 +238,7 @@ def test_a_pushed_event_turns_the_paged_latest_list_back_to_its_first_page(brows
         with engine.connect() as conn:  # reported after every event so far: it tops 最新事件
             newest = conn.execute(text("SELECT max(reported_at) FROM event")).scalar()
         newest = datetime.fromisoformat(newest) if isinstance(newest, str) else newest
-        at = max(newest.replace(tzinfo=None), _now().replace(tzinfo=None)) + timedelta(hours=8, minutes=1)
-        resp = requests.post(url + "/api/v1/events", headers={"Authorization": f"Bearer {token}"}, json={
-            "source_key": title, "category": "燃气隐患", "lon": lon, "lat": lat, "title": title, "address": title,
-            "reported_at": at.strftime("%Y-%m-%dT%H:%M:%S+08:00")}, timeout=30)
-        assert resp.status_code == 202 and resp.json()["inserted"] == 1, resp.text
+        pusher.push(title, max(newest.replace(tzinfo=None), _now().replace(tzinfo=None)) + timedelta(minutes=1))
         # shown on the first page (the pager lays the list out again within a second of the new rows)
         page.wait_for_function(f"() => {{ const l = document.querySelector('#event-list');"
                                f" const n = l.previousElementSibling.querySelector('.page-note');"
