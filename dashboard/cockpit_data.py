@@ -66,9 +66,11 @@ def stamp(fresh: bool = False, pushed: str | None = None) -> Stamp:
 
 
 def not_behind(st: Stamp, shown) -> Stamp:
-    """`st`, or the version read now when the view on screen (`shown`, its stamp's version) is from a version
-    `st` is not at or after: a timer tick right after a pushed refresh reads the version this process read
-    seconds ago, and must never take the wall back to before the pushed change (the new event gone again)."""
+    """`st`, or the version read now when the view on screen (`shown`: its stamp, [version, minute], or the
+    version alone) is from a version `st` is not at or after: a timer tick right after a pushed refresh reads the
+    version this process read seconds ago, and must never take the wall back to before the pushed change."""
+    if isinstance(shown, list):
+        shown = shown[0] if shown else None
     seen, at = version_order(shown), version_order(st.version)
     if seen is None or at is None or all(a >= b for a, b in zip(at, seen)):
         return st
@@ -153,8 +155,6 @@ def prefetch(st: Stamp, path: str, period: str) -> None:
         _POOL.submit(bound(fn), *args)
 
 
-# The last few views opened, newest first: warming is worth something for the seconds after a view is opened,
-# and a backlog (200 walls opening at once) would otherwise hold a core for minutes (bench.load).
 # Work done ahead yields to people's requests: on 2 cores a warmer computing beside 200 walls' first loads
 # takes the CPU they wait for (bench.load, PostgreSQL first load p95 94–257 ms). Callback requests being
 # answered in this process are counted; the warmer starts each child only when none is.
@@ -191,9 +191,18 @@ def wait_until_quiet(patience: float, every: float = 0.02) -> bool:
     return True
 
 
+# The last few views opened, newest first: warming is worth something for the seconds after a view is opened,
+# and a backlog (200 walls opening at once) would otherwise hold a core for minutes (bench.load).
 _WARMER = NewestFirst(keep=4, name="cockpit-drill-warmer")
 WARMED = CacheSpec("cockpit.warmed", 64, "(area path, stamp, period) whose drill-down views were computed ahead")
 WARM_MOST = 40  # children warmed per view at most (a city's or district's list is left to the drill itself)
+
+
+def view_panels(st: Stamp, path: str, level: str, period: str) -> tuple:
+    """(function, args) of every cached figure a view of area `path` shows (map at `level`): what computing a
+    view ahead means."""
+    return ((warnings, (st, path)), (kpis, (st, path, period)), (figures, (st, path, level, period)),
+            (closed_levels, (st, path, period)), (latest, (st, path)))
 
 
 def warm_children(st: Stamp, path: str, level: str, period: str) -> None:
@@ -216,10 +225,7 @@ def warm_children(st: Stamp, path: str, level: str, period: str) -> None:
         for ref in children:
             if not wait_until_quiet(WARM_PATIENCE_SECONDS):  # people's requests first; give the rest up
                 return
-            cst = scoped(st, ref.path)
-            for fn, args in ((warnings, (cst, ref.path)), (kpis, (cst, ref.path, period)),
-                             (figures, (cst, ref.path, shown, period)), (closed_levels, (cst, ref.path, period)),
-                             (latest, (cst, ref.path))):
+            for fn, args in view_panels(scoped(st, ref.path), ref.path, shown, period):
                 fn(*args)
     _WARMER.submit((id(current()), path, period), bound(warm))
 
@@ -247,10 +253,8 @@ def prepare_pushed(version: str) -> None:
     for path, level, period in live.keys():
         if now - live.get((path, level, period), float("-inf")) > LIVE_VIEW_SECONDS:
             continue
-        st = scoped(Stamp(version, minute), path)
-        for fn, args in ((warnings, (st, path)), (kpis, (st, path, period)), (closed_levels, (st, path, period)),
-                         (latest, (st, path)), (figures, (st, path, level, period))):
-            jobs.append(_POOL.submit(bound(fn), *args))
+        jobs += [_POOL.submit(bound(fn), *args) for fn, args in view_panels(scoped(Stamp(version, minute), path),
+                                                                             path, level, period)]
     futures.wait(jobs, timeout=PREPARE_MOST_SECONDS)
 
 

@@ -150,7 +150,7 @@ def warm_drilldowns(view: ViewState, area, st) -> None:
     """When a person opens a view, compute the views a click on its map may open next (warm_children).
 
     Only on opening (first render, drill-down, link, playlist step), never on a refresh of the same view: under
-    load every data version would otherwise recompute the children of every open view (bench.load: ~18 % of
+    load every data version would otherwise recompute the children of every open view (bench.load: ~40 % of
     the web processes' CPU), for clicks that mostly never come. An embed is a fixed view: nothing to warm."""
     if principal().kind in ("user", "kiosk"):
         data.warm_children(st, area.path, area.level, view.period)

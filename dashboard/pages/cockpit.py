@@ -169,8 +169,7 @@ def render(fragment, clicks, metric, period, overlays, _n, live, feature, last):
     with data.answering_stale(flow.may_answer_stale(trigger, same_view)):
         pushed = pushed_version(live) if trigger == "live-version" else None
         st = data.stamp(fresh=trigger == "live-version", pushed=pushed)
-        shown = last.get("stamp")
-        st = data.scoped(data.not_behind(st, shown[0] if isinstance(shown, list) and shown else None), area.path)
+        st = data.scoped(data.not_behind(st, last.get("stamp")), area.path)
         if pushed:  # the next pushed version prepares this view's figures before it is published
             data.note_live_view(area.path, map_level(view, area), view.period)
         return _render_view(view, area, st, fragment, last, clicks, metric, period, overlays, same_view)
