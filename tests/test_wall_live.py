@@ -46,6 +46,24 @@ CLIPPED = """() => Array.from(document.querySelectorAll(
     .map(el => (el.id || el.className) + ' ' + el.scrollWidth + 'x' + el.scrollHeight + ' in ' +
                el.clientWidth + 'x' + el.clientHeight)"""
 PAGE_FITS = "() => [document.documentElement.scrollWidth <= window.innerWidth + 1, document.documentElement.scrollHeight]"
+# Panels drawn over one another (a side panel's lists running out of their box over the trend charts, which
+# then take their clicks): the pairs of the page's main boxes that overlap, each box taken with what spills
+# out of it (its scrollHeight).
+OVERLAPPING = """() => {
+    const box = el => { if (!el || el.offsetParent === null) { return null; }
+        const r = el.getBoundingClientRect();
+        return {left: r.left, right: r.right, top: r.top, bottom: r.top + Math.max(r.height, el.scrollHeight)}; };
+    const parts = {kpis: box(document.querySelector('.kpi-strip')), map: box(document.querySelector('.map-panel')),
+        side: box(document.querySelector('.side-panel')), trends: box(document.querySelector('#trend-row'))};
+    const names = Object.keys(parts).filter(k => parts[k] && parts[k].bottom > parts[k].top);
+    const out = [];
+    names.forEach((a, i) => names.slice(i + 1).forEach(b => {
+        const p = parts[a], q = parts[b];
+        const w = Math.min(p.right, q.right) - Math.max(p.left, q.left), h = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
+        if (w > 2 && h > 2) { out.push(a + '/' + b); }
+    }));
+    return out;
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -167,6 +185,9 @@ def test_three_screens_stay_drawn_unclipped_and_on_their_view(browser, demo):
         clipped = page.evaluate(CLIPPED)
         if clipped:
             failures.append((name, "clipped", clipped))
+        overlapping = page.evaluate(OVERLAPPING)
+        if overlapping:
+            failures.append((name, "panels drawn over one another", overlapping))
         fits, _height = page.evaluate(PAGE_FITS)
         if not fits:
             failures.append((name, "wider than the screen"))
