@@ -224,11 +224,9 @@ document.addEventListener("click", function (e) {
             init = Object.assign({}, init, {headers: headers, credentials: "omit"});
         }
         /* The layout request names the page, so the server lays the cockpit out in it (dashboard/cockpit_first.py)
-           instead of waiting for the page router's callback. */
-        if (sameOrigin && url.indexOf("/_dash-layout") !== -1) {
-            const headers = new Headers(init.headers || (typeof input === "string" ? undefined : input.headers));
-            headers.set("X-Cockpit-Page", window.location.pathname + window.location.search);
-            init = Object.assign({}, init, {headers: headers});
+           instead of waiting for the page router's callback; the page's HTML preloads this very URL. */
+        if (sameOrigin && typeof input === "string" && /\/_dash-layout$/.test(url)) {
+            input = url + "?page=" + encodeURIComponent(window.location.pathname + window.location.search);
         }
         const callback = sameOrigin && url.indexOf("/_dash-update-component") !== -1 && typeof init.body === "string";
         const render = callback && init.body.indexOf("cockpit-clock") !== -1;

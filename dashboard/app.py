@@ -85,11 +85,7 @@ def create_app(settings: Settings, engine: Engine | None = None, clock=None) -> 
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
-    # The map's lazily loaded chunks are fetched while the bundles parse, not after the layout arrives.
-    preload = "".join(f'<link rel="preload" as="script" href="/_dash-component-suites/dash_leaflet/{chunk}">'
-                      for chunk in ("async-GeoJSON.js", "async-geobuf.js"))
-    app.index_string = (app.index_string.replace("<html>", '<html lang="zh-CN">')
-                        .replace("{%css%}", "{%css%}" + preload))
+    app.index_string = app.index_string.replace("<html>", '<html lang="zh-CN">')
     install_first_page(app)  # the layout: Dash pages' container, the cockpit already in it (cockpit_first)
     from . import dispatch_callbacks  # noqa: F401 - registers the dispatch panel's callbacks
     house_callbacks.adopt(app)

@@ -1,21 +1,26 @@
 """The cockpit's first view without a wait: the page is laid out in the app's layout itself (not by Dash pages'
 routing callback, one round trip later), and the browser fetches the view's geometry while its scripts load.
 
-assets/gridcockpit.js names the page (path and query) in an X-Cockpit-Page header on the layout request; the
+assets/gridcockpit.js names the page (path and query) in the layout request's `page` parameter; the
 query's areas are screened as the routing callback's are (an area outside the scope falls back to home,
 logged), and the page's own ACCESS check (dashboard.auth.guard_pages) decides what is drawn. Without the
-header, or on other pages, the layout is Dash pages' empty container and the routing callback fills it.
+parameter, or on other pages, the layout is Dash pages' empty container and the routing callback fills it.
+
+The cockpit's HTML also starts what its first render waits for while the scripts load: the layout and the
+callbacks (preloaded at the URLs Dash then asks for), the view's geometry, and the map's lazily loaded chunks
+(run with the bundles, so the choropleth is built in React's first pass, not two chunk loads later).
 """
 from __future__ import annotations
 
+import re
 from html import escape
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import dash
 import flask
 from dash import dcc, html
 
-PAGE_HEADER = "X-Cockpit-Page"
+PAGE_PARAM = "page"  # of the layout request: the page's path and query (assets/gridcockpit.js sets it)
 FIRST_PATHS = ("/", "/embed")  # pages laid out with the app's layout; the others come by the routing callback
 PRELOAD_PATHS = ("/",)  # an embed fetches with its token header and no cookies: a preload would not match
 
@@ -40,7 +45,7 @@ def container(pathname: str | None = None, search: str = "", content=None, title
 
 
 def split_page(raw: str | None, strip=lambda p: p.strip("/")) -> tuple[str, str, str] | None:
-    """(pathname, search, page path) of an X-Cockpit-Page value naming a page laid out here, else None."""
+    """(pathname, search, page path) of a `page` parameter value naming a page laid out here, else None."""
     if not raw or len(raw) > 2000:
         return None
     parts = urlsplit(raw)
@@ -70,13 +75,13 @@ def screened_search(search: str, log: bool = True) -> str:
         with rt.engine.begin() as conn:
             log_access(conn, p.name or p.label, "scope_fallback", rt.now(),
                        target=f"area:{','.join(_query_areas(search))}"[:120],
-                       detail="/_dash-layout X-Cockpit-Page", ip=client_ip())
+                       detail="/_dash-layout?page", ip=client_ip())
     return safe
 
 
 def first_layout() -> html.Div:
     """The app's layout: Dash pages' container, with the cockpit already in it when the browser names it."""
-    asked = split_page(flask.request.headers.get(PAGE_HEADER), dash.get_app().strip_relative_path) \
+    asked = split_page(flask.request.args.get(PAGE_PARAM), dash.get_app().strip_relative_path) \
         if flask.has_request_context() else None
     if asked is None:
         return html.Div(className="app-root", children=[container()])
@@ -88,8 +93,18 @@ def first_layout() -> html.Div:
         container(pathname, search, content, title() if callable(title) else title)])
 
 
+URI_COMPONENT_SAFE = "!'()*-._~"  # what encodeURIComponent leaves as it is, besides letters and digits
+
+
+def layout_url(prefix: str, page: str) -> str:
+    """The layout request's URL for a page (path and query), as assets/gridcockpit.js builds it
+    (encodeURIComponent's escaping, so the preloaded URL is the one asked for)."""
+    return f"{prefix}_dash-layout?{PAGE_PARAM}={quote(page, safe=URI_COMPONENT_SAFE)}"
+
+
 def preload_links() -> str:
-    """<link rel=preload> tags for the geometry of the view a cockpit page's HTML opens on ('' elsewhere)."""
+    """<link rel=preload> tags for what a cockpit page's first render waits for ('' elsewhere): its layout, the
+    callbacks, and the geometry of the view its HTML opens on."""
     from .auth import allowed, principal
     from .cockpit_view import map_level, resolve_view
     from .geo_routes import geometry_url
@@ -101,16 +116,35 @@ def preload_links() -> str:
     if p.kind not in ("user", "kiosk") or not allowed(p, "view_cockpit") or not p.shows("map") or p.playlist:
         return ""
     query = flask.request.query_string.decode("latin-1")
-    view, area = resolve_view(screened_search("?" + query if query else "", log=False))
-    urls = (geometry_url(area.code, map_level(view, area)), geometry_url(area.code, area.level))
+    search = "?" + query if query else ""
+    view, area = resolve_view(screened_search(search, log=False))
+    prefix = dash.get_app().config.requests_pathname_prefix
+    urls = (layout_url(prefix, flask.request.path + search), f"{prefix}_dash-dependencies",
+            geometry_url(area.code, map_level(view, area)), geometry_url(area.code, area.level))
     return "".join(f'<link rel="preload" as="fetch" crossorigin="anonymous" href="{escape(u)}">' for u in urls)
 
 
+# Dash's @babel/polyfill: core-js for browsers older than any the cockpit supports (assets/regenerator.js
+# provides the one global its bundles use).
+POLYFILL = re.compile(r'<script src="[^"]*/deps/polyfill@[^"]*"></script>\n?')
+MAP_BUNDLE = re.compile(r'(<script src="[^"]*/dash_leaflet/dash_leaflet[^"]*\.js"></script>)')
+MAP_CHUNKS = ("async-GeoJSON.js", "async-geobuf.js")  # the choropleth and its geometry decoder
+
+
+def first_scripts(scripts: str, prefix: str = "/") -> str:
+    """The page's script tags without Dash's polyfill, and with the map's lazily loaded chunks run right after
+    the map bundle (webpack installs them, so React builds the choropleth without waiting to fetch them)."""
+    chunks = "".join(f'\n<script src="{prefix}_dash-component-suites/dash_leaflet/{c}"></script>' for c in MAP_CHUNKS)
+    return MAP_BUNDLE.sub(lambda m: m.group(1) + chunks, POLYFILL.sub("", scripts), count=1)
+
+
 def install_first_page(app: dash.Dash) -> None:
-    """Lay the cockpit out with the app's layout, and preload its geometry from the page's HTML."""
+    """Lay the cockpit out with the app's layout; start what its first render waits for from the page's HTML."""
     app.layout = first_layout
     interpolate = app.interpolate_index
+    prefix = app.config.requests_pathname_prefix
 
     def interpolate_index(**kwargs):
-        return interpolate(**{**kwargs, "css": kwargs.get("css", "") + preload_links()})
+        return interpolate(**{**kwargs, "css": kwargs.get("css", "") + preload_links(),
+                              "scripts": first_scripts(kwargs.get("scripts", ""), prefix)})
     app.interpolate_index = interpolate_index

@@ -12,7 +12,7 @@ import pytest
 import requests
 from sqlalchemy import select, text
 
-from dashboard.cockpit_first import PAGE_HEADER, split_page
+from dashboard.cockpit_first import layout_url, split_page
 from governance.core.embed_tokens import mint_embed_token
 from governance.models import Event
 
@@ -372,7 +372,7 @@ def test_pages_follow_the_design(role, clients, live_server):
             failures.append((path, content[:120]))
         # The same page named on the layout request (dashboard/cockpit_first.py): laid out there for the
         # cockpit pages, under the same design; any other page is left to the router (no content).
-        resp = clients[role].get(live_server + "/_dash-layout", headers={PAGE_HEADER: path}, timeout=60)
+        resp = clients[role].get(live_server + layout_url("/", path), timeout=60)
         assert resp.status_code == 200, (path, role, resp.text[:300])
         laid = _pages_content(resp.json())
         if split_page(path) is None:

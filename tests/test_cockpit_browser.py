@@ -119,6 +119,30 @@ def test_cockpit_works_under_its_own_csp(live_server, page_factory):
     assert violations == []
 
 
+def test_the_first_render_uses_what_the_page_started(live_server, page_factory):
+    """The cockpit's HTML starts its layout, callbacks, geometry and map chunks while the scripts load; the
+    first render then uses each of them (no second request, no unused-preload warning), and without Dash's
+    polyfill the lazily loaded components (choropleth, charts) still load (assets/regenerator.js)."""
+    page = page_factory(1920, 1080)
+    warnings = []
+    page.on("console", lambda msg: warnings.append(msg.text) if msg.type == "warning" else None)
+    page.goto(live_server + "/")
+    page.wait_for_selector("#trend-daily .main-svg", state="attached", timeout=30000)
+    page.wait_for_timeout(3500)  # Chromium warns of a preload left unused a few seconds after the load event
+    entries = page.evaluate("performance.getEntriesByType('resource').map(e => [e.name.replace(location.origin, ''),"
+                            " e.initiatorType])")
+    started = {name: kind for name, kind in entries if kind == "link"}
+    assert started.keys() >= {"/_dash-layout?page=%2F", "/_dash-dependencies"}, started
+    layouts = [name for name, _ in entries if "/_dash-layout" in name]
+    assert layouts == ["/_dash-layout?page=%2F"], layouts  # the preload served Dash's own request
+    assert not [u for u in page.requests if "polyfill" in u]
+    chunks = [name for name, kind in entries if "/dash_leaflet/async-" in name]
+    assert chunks and all(dict(entries)[c] == "script" for c in chunks), entries
+    assert page.evaluate("typeof regeneratorRuntime.wrap") == "function"
+    assert [w for w in warnings if "preload" in w] == []
+    assert page.console_errors == []
+
+
 def test_security_headers_and_no_framing(live_server):
     import requests
 

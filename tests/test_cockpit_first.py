@@ -6,7 +6,7 @@ import json
 import requests
 from sqlalchemy import func, select
 
-from dashboard.cockpit_first import page_query, split_page
+from dashboard.cockpit_first import first_scripts, layout_url, page_query, split_page
 from governance.models import AccessLog
 
 from .conftest import http_session
@@ -44,8 +44,7 @@ def _find(node, ident):
 
 
 def _layout(session, base: str, page: str | None) -> dict:
-    headers = {"X-Cockpit-Page": page} if page is not None else {}
-    resp = session.get(base + "/_dash-layout", headers=headers, timeout=60)
+    resp = session.get(base + (layout_url("/", page) if page is not None else "/_dash-layout"), timeout=60)
     assert resp.status_code == 200, resp.text[:300]
     return resp.json()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import brotli
 import requests
 
+from dashboard.cockpit_first import layout_url
 from dashboard.compression import BundleCache, bundle_key
 
 from .conftest import http_session
@@ -41,7 +42,7 @@ def test_other_answers_are_never_kept(cockpit_app, world_engine, live_server):
         s = http_session(world_engine, live_server, who)
         resp = _get(s, live_server + "/_dash-layout", "br")
         assert resp.status_code == 200 and resp.headers.get("Content-Encoding") == "br"
-        resp = s.get(live_server + "/_dash-layout", headers={"X-Cockpit-Page": "/"}, timeout=60)
+        resp = s.get(live_server + layout_url("/", "/"), timeout=60)
         bodies.add(resp.content)
     assert len(bodies) == 3  # each one's own cockpit, none served from another's
     assert not [k for k in cache._bodies if not k.split(";", 1)[1] or "_dash-" in k], sorted(cache._bodies)
