@@ -117,8 +117,10 @@ window.gridCockpit = Object.assign({}, window.gridCockpit, {
         },
         LABEL_LEVELS: ["district", "subdistrict", "community", "general_grid"],
         choropleth: [],  /* the first view's areas ({code, level}): their drill-down geometry is prefetched */
-        labels: new Map(),  /* area name label shown (a Leaflet tooltip) → its area's layer */
-        /* A permanent, centred name label of an area while the area is on the map (not for pointer events). */
+        labels: new Map(),  /* area name label shown (a Leaflet marker) → its area's layer */
+        /* A centred name label of an area while the area is on the map (not for pointer events). A marker whose
+           text cockpit.css centres, not a Leaflet tooltip: a tooltip measures itself as it is placed, one
+           layout of the page per label while the choropleth is being drawn. */
         areaLabel: function (p, layer) {
             const ns = window.gridCockpit.map;
             let tip = null;
@@ -126,9 +128,10 @@ window.gridCockpit = Object.assign({}, window.gridCockpit, {
                 const map = layer._map;
                 if (!map || !layer.getCenter) { return; }
                 const text = document.createElement("span");
-                text.textContent = p.name;
-                tip = L.tooltip({permanent: true, direction: "center", className: "area-label", interactive: false,
-                                 opacity: 1}).setLatLng(layer.getCenter()).setContent(text);
+                text.textContent = p.name;  /* text, never HTML */
+                /* in the marker pane, under the hover tooltips (a marker's own z-index follows its latitude) */
+                tip = L.marker(layer.getCenter(), {icon: L.divIcon({className: "area-label", html: text, iconSize: null}),
+                                                   interactive: false, keyboard: false});
                 tip.addTo(map);  /* styled by .area-label in cockpit.css (type scales with the screen) */
                 ns.labels.set(tip, layer);
                 if (!map._gridCockpitLabels) {  /* once per map: labels that no longer fit hide on zoom */

@@ -145,6 +145,7 @@ def install_first_page(app: dash.Dash) -> None:
     prefix = app.config.requests_pathname_prefix
 
     def interpolate_index(**kwargs):
-        return interpolate(**{**kwargs, "css": kwargs.get("css", "") + preload_links(),
-                              "scripts": first_scripts(kwargs.get("scripts", ""), prefix)})
+        # The preloads after the scripts: the browser asks for the scripts first (six connections at a time),
+        # and the layout and geometry still arrive long before the scripts have run.
+        return interpolate(**{**kwargs, "scripts": first_scripts(kwargs.get("scripts", ""), prefix) + preload_links()})
     app.interpolate_index = interpolate_index

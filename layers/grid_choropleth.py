@@ -202,7 +202,7 @@ def legend_items(metric: str, hideout: dict, level_name: str | None = None) -> l
         rows = list(zip(hideout["colors"], class_labels(hideout["classes"], scale.whole)))[::-1]  # highest on top
         rows.append((hideout.get("missing", MISSING_COLOR), scale.missing))
     title = legend_title(metric, hideout) + (f" · {level_name}" if level_name else "")
+    # A row is one component, its swatch drawn by cockpit.css from --swatch: every component is work for
+    # Dash's renderer on the wall's first render.
     return [html.Div(title, className="map-legend-title"),
-            *[html.Div(className="map-legend-row", children=[
-                html.Span(className="map-legend-swatch", style={"background": color}),
-                html.Span(label)]) for color, label in rows]]
+            *[html.Div(label, className="map-legend-row", style={"--swatch": color}) for color, label in rows]]

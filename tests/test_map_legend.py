@@ -122,7 +122,7 @@ def test_class_labels_are_ranges():
 
 
 def _legend_rows(items) -> list[tuple[str, str]]:
-    return [(row.children[0].style["background"], row.children[1].children) for row in items[1:]]
+    return [(row.style["--swatch"], row.children) for row in items[1:]]
 
 
 def test_legend_shows_every_class_with_its_range_and_no_data():

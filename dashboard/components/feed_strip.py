@@ -15,7 +15,7 @@ def feed_strip(health_rows: list[dict]) -> list:
             title += f"，{row['lag_seconds']} 秒前成功同步"
         if row["last_error"]:
             title += f"\n最近错误：{row['last_error']}"
-        children = [html.Span(className="feed-dot"), html.Span(source_short(row["source"]), className="feed-name")]
+        children = [source_short(row["source"])]  # the status dot is the pill's ::before (cockpit.css)
         if row["quarantine_open"]:
             children.append(dcc.Link(f"待查 {row['quarantine_open']}", href="/quarantine",
                                      className="feed-quarantine"))

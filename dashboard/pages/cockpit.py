@@ -34,8 +34,13 @@ from layers.grid_tiles import tile_hideouts, tile_layers
 
 dash.register_page(__name__, path="/", title="网格驾驶舱", name="驾驶舱")
 ACCESS = "view_cockpit"
-DEFERRED = ("warnings-panel.children", "ranking-panel.children", "event-list.children")
+# What the layout leaves out, drawn by the first render callback once the choropleth is up (see layout): the
+# side panel's lists, and the area's outline (one lazily loaded map layer fewer for React's first pass).
+DEFERRED = {"warnings-panel.children": [], "ranking-panel.children": [], "event-list.children": [],
+            "area-outline.url": None}
 GRAPH_CONFIG = {"displayModeBar": False, "responsive": True}
+
+
 def layout(**query):
     """The cockpit for the view in the URL (area, metric, period), as the principal may see it."""
     query.pop("token", None)  # the embed token is a credential, not part of the view
@@ -49,10 +54,10 @@ def layout(**query):
     warm_drilldowns(view, area, st)
     hashes = flow.fingerprints(out, ALWAYS_SENT)
     stale = data.served_stale()
-    # The side panel's lists come with the first render callback, after the map and KPIs (React draws
-    # every row as a component): the stamp marks them "deferred" and leaves them out of its hashes, so
-    # that call sends them (see _render_view) and nothing the layout already drew.
-    out = {**out, **{k: [] for k in DEFERRED}}
+    # The side panel's lists and the outline come with the first render callback, after the map and KPIs
+    # (React draws every row as a component): the stamp marks them "deferred" and leaves them out of its
+    # hashes, so that call sends them (see _render_view) and nothing the layout already drew.
+    out = {**out, **DEFERRED}
     hashes = {k: v for k, v in hashes.items() if k not in DEFERRED}
     min_lon, min_lat, max_lon, max_lat = display_bounds(area)
     with current().engine.connect() as conn:
