@@ -1,19 +1,51 @@
 /* The cockpit's first render (see dashboard/cockpit_first.py): the side panel's lists wait for the polygons,
-   and the first view's drill-down geometry is fetched ahead. Used by assets/gridcockpit.js (the fetch wrapper
-   and gridFeature); loaded before it (assets load in name order). */
+   and the first view's drill-down geometry is fetched ahead. Used by assets/gridcockpit.js (gridFeature and the
+   fetch wrapper); loaded before it (assets load in name order). */
 
-/* The page's first render asks for the side panel's lists (the layout leaves them out): it waits until the
-   choropleth is drawn (at most FIRST_WAIT_MS), so React builds the lists after the polygons, not meanwhile. */
-const gridCockpitFirst = {asked: false, drawn: false, waiting: []};
+/* The page's first render callback (render in dashboard/pages/cockpit.py, which the layout left without the side
+   panel's lists and the outline) is asked for by writing the first-drawn store once the choropleth is drawn, or
+   FIRST_WAIT_MS after the cockpit is on the page when its map is hidden or does not draw: Dash's own work for that
+   call (a render with twenty outputs) would otherwise run between React's first pass and the polygons. */
+const gridCockpitFirst = {drawn: false, sent: false, waiting: []};
 const FIRST_WAIT_MS = 1000;
+
+function gridCockpitFirstDrawn() {
+    const first = gridCockpitFirst;
+    if (first.sent || !window.dash_clientside || !window.dash_clientside.set_props ||
+        !document.querySelector(".cockpit")) { return; }  /* the store is the cockpit's */
+    first.sent = true;
+    window.dash_clientside.set_props("first-drawn", {data: Date.now()});
+    first.waiting.splice(0).forEach(function (go) { go(); });
+}
+
+/* The fine tiles' callback, which the map's first move calls as it mounts, is sent once first-drawn is written
+   (null: at once): its answer would otherwise be drawn between React's first pass and the polygons. */
+function gridCockpitAfterFirst() {
+    const first = gridCockpitFirst;
+    if (first.sent || !document.querySelector(".cockpit")) { return null; }
+    return new Promise(function (go) { first.waiting.push(go); });
+}
 
 function gridCockpitMapDrawn() {
     const first = gridCockpitFirst;
     if (first.drawn) { return; }
     first.drawn = true;
-    window.setTimeout(function () { first.waiting.splice(0).forEach(function (go) { go(); }); }, 0);
+    /* after the next paint: the polygons are on screen before Dash starts on the call */
+    window.requestAnimationFrame(function () { window.setTimeout(gridCockpitFirstDrawn, 0); });
     window.setTimeout(gridCockpitPrefetch, PREFETCH_AFTER_MS);
 }
+
+document.addEventListener("DOMContentLoaded", function () {
+    let looks = 0;
+    const look = function () {  /* for the cockpit laid out by this page load (a few seconds at most) */
+        if (document.querySelector(".cockpit")) {
+            window.setTimeout(gridCockpitFirstDrawn, document.querySelector(".map-panel.hidden") ? 0 : FIRST_WAIT_MS);
+        } else if (++looks < 100) {
+            window.setTimeout(look, 50);
+        }
+    };
+    look();
+});
 
 /* Once the first view is up, the geometry a click on one of its areas opens (the area's children and its
    outline) is fetched into the browser's cache (geometry is cacheable for 5 minutes), so a drill-down waits
@@ -32,16 +64,6 @@ function gridCockpitPrefetch() {
             window.fetch("/api/v1/geo/" + p.code + "/" + level + ".pbf").catch(function () { return null; });
         });
     });
-}
-
-function gridCockpitAfterMap() {
-    const first = gridCockpitFirst;
-    if (first.asked || first.drawn || document.querySelector(".map-panel.hidden")) {
-        first.asked = true;
-        return null;
-    }
-    first.asked = true;
-    return new Promise(function (go) { first.waiting.push(go); window.setTimeout(go, FIRST_WAIT_MS); });
 }
 
 /* The map first, after a view change too: once the map is asked for another area (a click on the map, a link

@@ -229,14 +229,16 @@ document.addEventListener("click", function (e) {
         /* The layout request names the page, so the server lays the cockpit out in it (dashboard/cockpit_first.py)
            instead of waiting for the page router's callback; the page's HTML preloads this very URL. */
         if (sameOrigin && typeof input === "string" && /\/_dash-layout$/.test(url)) {
-            input = url + "?page=" + encodeURIComponent(window.location.pathname + window.location.search);
+            input = url + "?page=" + encodeURIComponent(window.location.pathname + window.location.search) +
+                "&hash=" + encodeURIComponent(window.location.hash);
         }
         const callback = sameOrigin && url.indexOf("/_dash-update-component") !== -1 && typeof init.body === "string";
         const render = callback && init.body.indexOf("cockpit-clock") !== -1;
         const charts = callback && !render && init.body.indexOf("trend-row") !== -1;
         if (render) { gridCockpitLive.renders += 1; gridCockpitViewAsked(init.body); }
         const settled = function () { if (render) { gridCockpitRenderDone(); } };
-        const ready = render ? gridCockpitAfterMap() : (charts ? gridCockpitAfterRedraw() : null);
+        const tiles = callback && !render && init.body.indexOf("grid-tiles") !== -1;
+        const ready = charts ? gridCockpitAfterRedraw() : (tiles ? gridCockpitAfterFirst() : null);
         const sent = ready ? ready.then(function () { return nativeFetch(input, init); }) : nativeFetch(input, init);
         return sent.then(function (resp) {
             settled();

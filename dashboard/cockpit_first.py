@@ -21,6 +21,7 @@ import flask
 from dash import dcc, html
 
 PAGE_PARAM = "page"  # of the layout request: the page's path and query (assets/gridcockpit.js sets it)
+HASH_PARAM = "hash"  # and the browser's URL fragment ('' for none)
 FIRST_PATHS = ("/", "/embed")  # pages laid out with the app's layout; the others come by the routing callback
 PRELOAD_PATHS = ("/",)  # an embed fetches with its token header and no cookies: a preload would not match
 
@@ -79,12 +80,22 @@ def screened_search(search: str, log: bool = True) -> str:
     return safe
 
 
+def first_hash() -> str | None:
+    """The browser's URL fragment when the page being laid out is the layout request's own ('' for none; None
+    when the page router builds it, or the request names no sensible fragment)."""
+    if not flask.has_request_context():
+        return None
+    raw = flask.g.get("cockpit_first_hash")
+    return raw if isinstance(raw, str) and len(raw) <= 2000 and (raw == "" or raw.startswith("#")) else None
+
+
 def first_layout() -> html.Div:
     """The app's layout: Dash pages' container, with the cockpit already in it when the browser names it."""
     asked = split_page(flask.request.args.get(PAGE_PARAM), dash.get_app().strip_relative_path) \
         if flask.has_request_context() else None
     if asked is None:
         return html.Div(className="app-root", children=[container()])
+    flask.g.cockpit_first_hash = flask.request.args.get(HASH_PARAM)
     pathname, search, path = asked
     page = next(p for p in dash.page_registry.values() if p["path"] == path)
     layout, title = page["layout"], page["title"]
@@ -96,10 +107,11 @@ def first_layout() -> html.Div:
 URI_COMPONENT_SAFE = "!'()*-._~"  # what encodeURIComponent leaves as it is, besides letters and digits
 
 
-def layout_url(prefix: str, page: str) -> str:
-    """The layout request's URL for a page (path and query), as assets/gridcockpit.js builds it
+def layout_url(prefix: str, page: str, fragment: str = "") -> str:
+    """The layout request's URL for a page (path and query) and fragment, as assets/gridcockpit.js builds it
     (encodeURIComponent's escaping, so the preloaded URL is the one asked for)."""
-    return f"{prefix}_dash-layout?{PAGE_PARAM}={quote(page, safe=URI_COMPONENT_SAFE)}"
+    return (f"{prefix}_dash-layout?{PAGE_PARAM}={quote(page, safe=URI_COMPONENT_SAFE)}"
+            f"&{HASH_PARAM}={quote(fragment, safe=URI_COMPONENT_SAFE)}")
 
 
 def preload_links() -> str:

@@ -104,6 +104,7 @@ ID_FREE: set[tuple[str, str]] = {
     ("events-table", "active_cell"), ("events-table", "selected_rows"), ("close-events-detail", "n_clicks"),
     ("bulk-dispatch", "n_clicks"), ("drill-start", "n_clicks"), ("drill-count", "value"),
     ("live-version", "data"),  # a data version pushed by /api/v1/changes
+    ("first-drawn", "data"),  # when the cockpit's first choropleth was drawn (a time; render does not read it)
     ("w-note", "value"), ("w-photo", "value"), ("step-note", "value"), ("visit-score", "value"),
     ("w-sent", "data"),  # how many queued actions the phone delivered (a counter)
     ("worker-token", "data"),  # the task page's credential: it decides which events are its (kind "task")

@@ -1,4 +1,5 @@
 """The wall view in real headless Chromium: polygons drawn = database, KPIs = SQL, localhost only."""
+import json
 from urllib.parse import urlparse
 
 import pytest
@@ -124,17 +125,22 @@ def test_the_first_render_uses_what_the_page_started(live_server, page_factory):
     first render then uses each of them (no second request, no unused-preload warning), and without Dash's
     polyfill the lazily loaded components (choropleth, charts) still load (assets/regenerator.js)."""
     page = page_factory(1920, 1080)
-    warnings = []
+    warnings, renders = [], []
     page.on("console", lambda msg: warnings.append(msg.text) if msg.type == "warning" else None)
+    page.on("request", lambda r: renders.append(json.loads(r.post_data)["changedPropIds"])
+            if "_dash-update-component" in r.url and "cockpit-clock" in (r.post_data or "") else None)
     page.goto(live_server + "/")
     page.wait_for_selector("#trend-daily .main-svg", state="attached", timeout=30000)
+    page.wait_for_selector("#event-list li", timeout=30000)  # the lists the layout left to the first render call
+    # that call is asked for once the polygons are drawn, not by the location mounting (cockpit_first.js)
+    assert renders and renders[0] == ["first-drawn.data"], renders
     page.wait_for_timeout(3500)  # Chromium warns of a preload left unused a few seconds after the load event
     entries = page.evaluate("performance.getEntriesByType('resource').map(e => [e.name.replace(location.origin, ''),"
                             " e.initiatorType])")
     started = {name: kind for name, kind in entries if kind == "link"}
-    assert started.keys() >= {"/_dash-layout?page=%2F", "/_dash-dependencies"}, started
+    assert started.keys() >= {"/_dash-layout?page=%2F&hash=", "/_dash-dependencies"}, started
     layouts = [name for name, _ in entries if "/_dash-layout" in name]
-    assert layouts == ["/_dash-layout?page=%2F"], layouts  # the preload served Dash's own request
+    assert layouts == ["/_dash-layout?page=%2F&hash="], layouts  # the preload served Dash's own request
     assert not [u for u in page.requests if "polyfill" in u]
     chunks = [name for name, kind in entries if "/dash_leaflet/async-" in name]
     assert chunks and all(dict(entries)[c] == "script" for c in chunks), entries

@@ -10,6 +10,7 @@ from dash import ClientsideFunction, Input, Output, State, callback, clientside_
 from dashboard import cockpit_data as data
 from dashboard import cockpit_flow as flow
 from dashboard.auth import covers, principal, requires
+from dashboard.cockpit_first import first_hash
 from dashboard.cockpit_view import (ALWAYS_SENT, OUTPUTS, display_bounds, hideout_for, in_scope, map_level, map_values,
                                     memo_outputs, resolve_view, restyle, stamp_update, trend_figures,
                                     view_outputs, warm_drilldowns)
@@ -66,8 +67,13 @@ def layout(**query):
     tiles = current().settings.tile_url
     return html.Div(className=f"cockpit mode-{mode}", children=[
         # In-app navigation writes the URL fragment (#area=…): bookmarkable, and it does not make
-        # the page router rebuild the page, so the map and panels update in place.
-        dcc.Location(id="url"),
+        # the page router rebuild the page, so the map and panels update in place. Laid out for the page's
+        # own layout request, the location starts at the browser's fragment, so mounting it is no change that
+        # calls render: the first render callback waits for first-drawn.
+        dcc.Location(id="url", **({"hash": fragment} if (fragment := first_hash()) is not None else {})),
+        # Written once the choropleth is drawn (assets/cockpit_first.js): the first render callback then adds
+        # what the layout left out (DEFERRED), and Dash's work for that call does not hold the polygons back.
+        dcc.Store(id="first-drawn"),
         dcc.Store(id="view-stamp", data={"search": view.to_search(), "area": area.code,
                                          "stamp": [st.version, st.minute], "stale": stale,
                                          "deferred": True, "hashes": hashes}),
@@ -154,9 +160,10 @@ def layout(**query):
     Output("map-metric", "value"), Output("cockpit-period", "value"), Output("map-overlays", "value"),
     Input("url", "hash"), Input("grid-layer", "n_clicks"), Input("map-metric", "value"),
     Input("cockpit-period", "value"), Input("map-overlays", "value"), Input("cockpit-refresh", "n_intervals"),
-    Input("live-version", "data"), State("grid-layer", "clickData"), State("view-stamp", "data"))
+    Input("live-version", "data"), Input("first-drawn", "data"), State("grid-layer", "clickData"),
+    State("view-stamp", "data"), prevent_initial_call=True)
 @requires("view_cockpit")
-def render(fragment, clicks, metric, period, overlays, _n, live, feature, last):
+def render(fragment, clicks, metric, period, overlays, _n, live, _first, feature, last):
     """One callback for every change: drill, controls, back/forward, the refresh timer and pushed changes.
 
     The view follows dashboard.cockpit_flow; only outputs whose content changed since the last render
@@ -164,7 +171,8 @@ def render(fragment, clicks, metric, period, overlays, _n, live, feature, last):
     when the view is the same.
     """
     last = last or {}
-    trigger = ctx.triggered_id
+    # The first call comes from first-drawn, or (a page the router built) from the location mounting.
+    trigger = "url" if ctx.triggered_id == "first-drawn" else ctx.triggered_id
     clicked = ((feature or {}).get("properties") or {}).get("code") if clicks and clicks != last.get("clicks") else None
     view = flow.next_view(trigger, fragment, last, clicked, metric, period, overlays)
     area = data.area(view.area) if view.area else None
