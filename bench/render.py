@@ -222,7 +222,10 @@ def _drill_and_refresh(browser, base: str, comms, cookies: list) -> tuple[list[f
     for code, geom in comms:
         page.goto(base + "/?markers=0")
         page.wait_for_function("window.gridCockpit && window.gridCockpit.drawn.community", timeout=60_000)
-        page.wait_for_timeout(800)
+        # a drill on the page as it stands once loaded: its last first-render step, the trend charts (plotly.js
+        # loading and drawing three charts), is not what a click on the map waits for
+        page.wait_for_selector("#trend-daily .main-svg", state="attached", timeout=60_000)
+        page.wait_for_timeout(500)
         pos = clickable_point(page, code, geom)
         if pos is None:
             continue

@@ -42,8 +42,8 @@ def kpi_strip(snapshot: KpiSnapshot) -> list[html.Div]:
             classes += " kpi-hot"
         if snapshot.too_few(key):
             classes += " kpi-sparse"
+        # the label is the card's own text (one component fewer per card for Dash's renderer to build)
         cards.append(html.Div(className=classes, title=kpi_title(snapshot, key), id=f"kpi-{key}", children=[
-            html.Div(label, className="kpi-label"),
-            html.Div(values[key], className="kpi-value", **{"data-kpi": key}),
+            label, html.Div(values[key], className="kpi-value", **{"data-kpi": key}),
         ]))
     return cards
