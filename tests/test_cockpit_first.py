@@ -43,8 +43,9 @@ def _find(node, ident):
     return None
 
 
-def _layout(session, base: str, page: str | None) -> dict:
-    resp = session.get(base + (layout_url("/", page) if page is not None else "/_dash-layout"), timeout=60)
+def _layout(session, base: str, page: str | None, fragment: str = "") -> dict:
+    resp = session.get(base + (layout_url("/", page, fragment) if page is not None else "/_dash-layout"),
+                       timeout=60)
     assert resp.status_code == 200, resp.text[:300]
     return resp.json()
 
@@ -71,9 +72,27 @@ def test_the_layout_carries_the_cockpit_in_the_scope_only(world_engine, live_ser
     assert _find(_find(layout, "_pages_content"), "view-stamp")["props"]["data"]["area"] == own
 
 
+def test_the_location_starts_at_the_browsers_fragment(world_engine, live_server):
+    """Laid out for the layout request, the cockpit's location holds the fragment the request names, so mounting
+    it calls no render (the first render callback waits for first-drawn); a value that is no fragment is not
+    taken, and the router's build of the page (no fragment known) leaves the location to report its own."""
+    s = http_session(world_engine, live_server, "leader")
+    url = _find(_layout(s, live_server, "/", "#area=51&metric=warning"), "url")["props"]
+    assert url["hash"] == "#area=51&metric=warning"
+    assert _find(_layout(s, live_server, "/"), "url")["props"]["hash"] == ""
+    assert "hash" not in _find(_layout(s, live_server, "/", "area=51"), "url")["props"]
+    body = {"output": ".._pages_content.children..._pages_store.data..",
+            "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
+            "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/"},
+                       {"id": "_pages_location", "property": "search", "value": ""}],
+            "state": [], "changedPropIds": ["_pages_location.pathname"]}
+    routed = s.post(live_server + "/_dash-update-component", json=body, timeout=60).json()
+    assert "hash" not in _find(routed, "url")["props"]
+
+
 def test_the_layout_follows_the_page_access(world_engine, live_server):
     """A department account (no cockpit) and a request without a session get the page's refusal, as the
-    router gives it; without the header the container is empty and the router fills it."""
+    router gives it; without the page named the container is empty and the router fills it."""
     dept = http_session(world_engine, live_server, "dept")
     content = json.dumps(_find(_layout(dept, live_server, "/"), "_pages_content"), ensure_ascii=False)
     assert "无权访问" in content and "view-stamp" not in content
