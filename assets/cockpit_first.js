@@ -19,10 +19,12 @@ function gridCockpitFirstDrawn() {
 }
 
 /* The fine tiles' callback, which the map's first move calls as it mounts, is sent once first-drawn is written
-   (null: at once): its answer would otherwise be drawn between React's first pass and the polygons. */
+   (null: at once): its answer would otherwise be drawn between React's first pass and the polygons. The map is
+   on the page by then, so first-drawn is written within FIRST_WAIT_MS even if its choropleth never draws. */
 function gridCockpitAfterFirst() {
     const first = gridCockpitFirst;
     if (first.sent || !document.querySelector(".cockpit")) { return null; }
+    window.setTimeout(gridCockpitFirstDrawn, FIRST_WAIT_MS);
     return new Promise(function (go) { first.waiting.push(go); });
 }
 

@@ -24,6 +24,7 @@ PAGE_PARAM = "page"  # of the layout request: the page's path and query (assets/
 HASH_PARAM = "hash"  # and the browser's URL fragment ('' for none)
 FIRST_PATHS = ("/", "/embed")  # pages laid out with the app's layout; the others come by the routing callback
 PRELOAD_PATHS = ("/",)  # an embed fetches with its token header and no cookies: a preload would not match
+MAX_CHARS = 2000  # of a page or fragment named on the layout request (longer ones are not taken)
 
 
 def page_query(search: str) -> dict:
@@ -47,7 +48,7 @@ def container(pathname: str | None = None, search: str = "", content=None, title
 
 def split_page(raw: str | None, strip=lambda p: p.strip("/")) -> tuple[str, str, str] | None:
     """(pathname, search, page path) of a `page` parameter value naming a page laid out here, else None."""
-    if not raw or len(raw) > 2000:
+    if not raw or len(raw) > MAX_CHARS:
         return None
     parts = urlsplit(raw)
     if parts.scheme or parts.netloc or not parts.path.startswith("/"):
@@ -86,7 +87,7 @@ def first_hash() -> str | None:
     if not flask.has_request_context():
         return None
     raw = flask.g.get("cockpit_first_hash")
-    return raw if isinstance(raw, str) and len(raw) <= 2000 and (raw == "" or raw.startswith("#")) else None
+    return raw if isinstance(raw, str) and len(raw) <= MAX_CHARS and (raw == "" or raw.startswith("#")) else None
 
 
 def first_layout() -> html.Div:
