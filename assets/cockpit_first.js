@@ -6,7 +6,7 @@
    panel's lists and the outline) is asked for by writing the first-drawn store once the choropleth is drawn, or
    FIRST_WAIT_MS after the cockpit is on the page when its map is hidden or does not draw: Dash's own work for that
    call (a render with twenty outputs) would otherwise run between React's first pass and the polygons. */
-const gridCockpitFirst = {drawn: false, sent: false, waiting: []};
+const gridCockpitFirst = {drawn: false, sent: false, track: null};
 const FIRST_WAIT_MS = 1000;
 
 function gridCockpitFirstDrawn() {
@@ -15,25 +15,40 @@ function gridCockpitFirstDrawn() {
         !document.querySelector(".cockpit")) { return; }  /* the store is the cockpit's */
     first.sent = true;
     window.dash_clientside.set_props("first-drawn", {data: Date.now()});
-    first.waiting.splice(0).forEach(function (go) { go(); });
 }
 
-/* The fine tiles' callback, which the map's first move calls as it mounts, is sent once first-drawn is written
-   (null: at once): its answer would otherwise be drawn between React's first pass and the polygons. The map is
-   on the page by then, so first-drawn is written within FIRST_WAIT_MS even if its choropleth never draws. */
-function gridCockpitAfterFirst() {
-    const first = gridCockpitFirst;
-    if (first.sent || !document.querySelector(".cockpit")) { return null; }
-    window.setTimeout(gridCockpitFirstDrawn, FIRST_WAIT_MS);
-    return new Promise(function (go) { first.waiting.push(go); });
+/* The cockpit map's view, written into its component's props (center, zoom, bounds: the fine tiles' callback
+   follows them) once a choropleth has been drawn on it, and after each move; once per map (the page router
+   builds a new one when the cockpit is opened again). Replaces dash-leaflet's own tracking (trackViewport),
+   whose report of the map's first move came between React's first pass and the polygons. */
+function gridCockpitTrackViewport() {
+    const map = window.gridCockpit && window.gridCockpit.leafletMap && window.gridCockpit.leafletMap();
+    if (!map || map.gridCockpitTracked || !window.dash_clientside || !window.dash_clientside.set_props) { return; }
+    map.gridCockpitTracked = true;
+    const report = function () {
+        if (!map.getContainer().isConnected) { return; }
+        const c = map.getCenter(), b = map.getBounds();
+        window.dash_clientside.set_props("cockpit-map", {
+            zoom: map.getZoom(), center: [c.lat, c.lng],
+            bounds: [[b.getSouth(), b.getWest()], [b.getNorth(), b.getEast()]]});
+    };
+    map.on("moveend", report);
+    report();
 }
 
 function gridCockpitMapDrawn() {
     const first = gridCockpitFirst;
-    if (first.drawn) { return; }
+    if (first.drawn) {  /* a later draw (once first-drawn is written), maybe on a map the page router built anew */
+        if (first.sent && !first.track) {
+            first.track = window.setTimeout(function () { first.track = null; gridCockpitTrackViewport(); }, 0);
+        }
+        return;
+    }
     first.drawn = true;
     /* after the next paint: the polygons are on screen before Dash starts on the call */
-    window.requestAnimationFrame(function () { window.setTimeout(gridCockpitFirstDrawn, 0); });
+    window.requestAnimationFrame(function () {
+        window.setTimeout(function () { gridCockpitFirstDrawn(); gridCockpitTrackViewport(); }, 0);
+    });
     window.setTimeout(gridCockpitPrefetch, PREFETCH_AFTER_MS);
 }
 
@@ -96,3 +111,21 @@ function gridCockpitAfterRedraw() {
         window.setTimeout(function () { r.pending = false; go(); }, CHARTS_WAIT_MS);
     });
 }
+
+/* dash-leaflet's GeoJSON layer is a React.lazy component: however early its chunk has run (see
+   dashboard/cockpit_first.py, MAP_CHUNKS), React suspends on it at its first render, draws the map without it,
+   and renders it again once the lazy promise settles (a pass of ~50 ms before the choropleth's geometry is
+   asked for). Rendering one, detached and at once unmounted, as this script loads settles that promise before
+   Dash's layout arrives, so the layout's first pass renders the choropleth. Only a head start: nothing else
+   depends on it. */
+(function gridCockpitSettleGeoJSON() {
+    const React = window.React, ReactDOM = window.ReactDOM, leaflet = window.dash_leaflet;
+    if (!React || !ReactDOM || !ReactDOM.createRoot || !ReactDOM.flushSync || !leaflet || !leaflet.GeoJSON) {
+        return;
+    }
+    try {
+        const root = ReactDOM.createRoot(document.createElement("div"));
+        ReactDOM.flushSync(function () { root.render(React.createElement(leaflet.GeoJSON, {})); });
+        root.unmount();
+    } catch (e) { /* the layout's pass then suspends on it, as before */ }
+})();

@@ -237,8 +237,7 @@ document.addEventListener("click", function (e) {
         const charts = callback && !render && init.body.indexOf("trend-row") !== -1;
         if (render) { gridCockpitLive.renders += 1; gridCockpitViewAsked(init.body); }
         const settled = function () { if (render) { gridCockpitRenderDone(); } };
-        const tiles = callback && !render && init.body.indexOf("grid-tiles") !== -1;
-        const ready = charts ? gridCockpitAfterRedraw() : (tiles ? gridCockpitAfterFirst() : null);
+        const ready = charts ? gridCockpitAfterRedraw() : null;
         const sent = ready ? ready.then(function () { return nativeFetch(input, init); }) : nativeFetch(input, init);
         return sent.then(function (resp) {
             settled();
@@ -353,7 +352,7 @@ function gridCockpitReadStream(url) {
 
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
     gridCockpit: {
-        liveChanges: function (url, interval) {
+        liveChanges: function (_first, _hash, url, interval) {  /* opens the stream once; later calls: no-op */
             const live = gridCockpitLive;
             if (interval && interval < LIVE_TICK_MS && !live.fast) { live.fast = interval; }
             if (url && live.url !== url) {

@@ -119,9 +119,11 @@ def layout(**query):
                 dl.MapContainer(
                     id="cockpit-map", preferCanvas=True, attributionControl=False, zoomSnap=0.25,
                     bounds=[[min_lat, min_lon], [max_lat, max_lon]], className="grid-map",
-                    # With a center, dash-leaflet reports center, zoom and bounds after each move
-                    # (without one its move handler fails); the fine tiles follow those.
-                    center=[(min_lat + max_lat) / 2, (min_lon + max_lon) / 2], children=[
+                    # The map's center, zoom and bounds, which the fine tiles follow, are written after each
+                    # move by assets/cockpit_first.js (gridCockpitTrackViewport) from the first drawn choropleth
+                    # on: dash-leaflet's own tracking reports the first move as the map mounts, and Dash's work
+                    # for that report ran between React's first pass and the polygons.
+                    trackViewport=False, children=[
                         *([dl.TileLayer(url=tiles, maxZoom=19, opacity=0.6)] if tiles else []),
                         grid_layer("grid-layer", out["grid-layer.url"], out["grid-layer.hideout"]),
                         # Finer grids by map tile once zoomed in; clicks go through to the choropleth.
@@ -316,8 +318,11 @@ def show_event(marker, opened, _close, last):
     return event_detail_view(detail, warned, principal()), "event-detail"
 
 
+# The change stream opens once the first view is drawn (first-drawn), or as a cockpit the page router built
+# mounts its location; not as the layout loads, where Dash's work for it held the polygons back (~30 ms).
 clientside_callback(ClientsideFunction("gridCockpit", "liveChanges"), Output("live-state", "data"),
-                    Input("live-url", "data"), State("cockpit-refresh", "interval"))
+                    Input("first-drawn", "data"), Input("url", "hash"), State("live-url", "data"),
+                    State("cockpit-refresh", "interval"), prevent_initial_call=True)
 
 clientside_callback(ClientsideFunction("gridCockpit", "kioskNext"), Output("kiosk-state", "data"),
                     Input("kiosk-tick", "n_intervals"), State("kiosk-playlist", "data"), State("kiosk-state", "data"),
