@@ -149,6 +149,87 @@ def test_the_first_render_uses_what_the_page_started(live_server, page_factory):
     assert page.console_errors == []
 
 
+# Records, from Dash's store, when each of these props is first set, and whether a lazily loaded map layer ever
+# showed its "Loading..." fallback (dash-leaflet's Suspense) inside the map.
+FIRST_ORDER = """
+(() => {
+  const seen = window.__firstOrder = {suspended: false};
+  const prop = (s, id, name) => {
+    const path = s.paths && s.paths.strs && s.paths.strs[id];
+    if (!path) { return undefined; }
+    let o = s.layout;
+    for (const k of path) { o = o && o[k]; }
+    return o && o.props ? o.props[name] : undefined;
+  };
+  const look = () => {
+    const s = window.store.getState(), now = performance.now();
+    [["first-drawn", "data"], ["cockpit-map", "zoom"], ["live-state", "data"]].forEach(([id, name]) => {
+      const key = id + "." + name;
+      if (seen[key] === undefined && prop(s, id, name) != null) { seen[key] = now; }
+    });
+  };
+  const hook = () => { if (window.store && window.store.subscribe) { window.store.subscribe(look); }
+                       else { setTimeout(hook, 2); } };
+  hook();
+  new MutationObserver(() => {
+    document.querySelectorAll(".leaflet-container div").forEach(d => {
+      if (d.textContent === "Loading...") { seen.suspended = true; } });
+  }).observe(document, {childList: true, subtree: true});
+})();
+"""
+
+
+def test_nothing_runs_between_the_layout_and_the_polygons(live_server, page_factory):
+    """Between the layout's arrival and the choropleth, Dash runs no callback and the map layer does not
+    suspend: the GeoJSON layer's lazy code is settled before the layout arrives (cockpit_first.js), the map
+    reports its view only once the choropleth is drawn, the change stream opens then, and Dash pages' title
+    callback is not called on load (the HTML has the title)."""
+    page = page_factory(1920, 1080)
+    page.add_init_script(FIRST_ORDER)
+    order = []
+    page.on("request", lambda r: order.append("stream" if "/api/v1/changes" in r.url else
+                                              "render" if "cockpit-clock" in (r.post_data or "") else "other"))
+    page.goto(live_server + "/")
+    page.wait_for_selector("#event-list li", timeout=30000)
+    page.wait_for_function("window.__firstOrder['cockpit-map.zoom'] !== undefined", timeout=10000)
+    seen = page.evaluate("window.__firstOrder")
+    assert seen["suspended"] is False, seen
+    # the map's view is reported after first-drawn (dash-leaflet's own tracking reported it as the map mounted)
+    assert seen["cockpit-map.zoom"] >= seen["first-drawn.data"], seen
+    # the change stream is asked for with the first render, not as the layout loads
+    assert "stream" in order and order.index("stream") > order.index("render"), order
+    assert page.evaluate("document.title") == "网格驾驶舱"
+    # the reported view is the map's own, and a move reports it again (the fine tiles follow it)
+    zoom = page.evaluate("window.gridCockpit.leafletMap().getZoom()")
+    page.evaluate("window.gridCockpit.leafletMap().setZoom(window.gridCockpit.leafletMap().getZoom() + 1,"
+                  " {animate: false}); null")
+    page.wait_for_function(f"(() => {{const s = window.store.getState(); let o = s.layout;"
+                           f" for (const k of s.paths.strs['cockpit-map']) {{ o = o[k]; }}"
+                           f" return o.props.zoom === {zoom} + 1;}})()", timeout=10000)
+    # a later navigation sets the title; the cockpit the page router builds on the way back reports its map's
+    # view too, and has the change stream open
+    page.click(".page-links a[href='/events']")
+    page.wait_for_function("document.title === '事件台账 · 网格驾驶舱'", timeout=20000)
+    # as the stream does on its next message once the cockpit is left
+    page.evaluate("(() => { const c = gridCockpitLive.controller; gridCockpitLive.url = null;"
+                  " gridCockpitLive.controller = null; if (c) { c.abort(); } })()")
+    streams = order.count("stream")
+    page.go_back()
+    page.wait_for_function("document.title === '网格驾驶舱' && document.querySelector('#event-list li')",
+                           timeout=20000)
+    page.wait_for_function("(() => {const m = window.gridCockpit.leafletMap(); return m && m.gridCockpitTracked;})()",
+                           timeout=10000)
+    zoom = page.evaluate("window.gridCockpit.leafletMap().getZoom()")
+    page.evaluate("window.gridCockpit.leafletMap().setZoom(window.gridCockpit.leafletMap().getZoom() - 1,"
+                  " {animate: false}); null")
+    page.wait_for_function(f"(() => {{const s = window.store.getState(); let o = s.layout;"
+                           f" for (const k of s.paths.strs['cockpit-map']) {{ o = o[k]; }}"
+                           f" return o.props.zoom === {zoom} - 1;}})()", timeout=10000)
+    page.wait_for_function("gridCockpitLive.controller !== null", timeout=10000)
+    assert order.count("stream") > streams, order
+    assert page.console_errors == []
+
+
 def test_security_headers_and_no_framing(live_server):
     import requests
 

@@ -115,3 +115,16 @@ def test_the_page_preloads_the_geometry_of_its_own_view(world_engine, live_serve
     assert f"/api/v1/geo/{own}/community.pbf" in page
     assert f"/api/v1/geo/{other}/" not in page
     assert "/api/v1/geo/" not in s.get(live_server + "/events", timeout=60).text
+
+
+def test_only_later_navigations_call_the_title_callback(world_engine, live_server):
+    """Dash pages' title callback is not called as a page loads (its HTML has the title: the call only cost the
+    first render time); it stays in the callbacks, so every later navigation still sets the title."""
+    s = http_session(world_engine, live_server, "leader")
+    assert "<title>网格驾驶舱</title>" in s.get(live_server + "/", timeout=60).text
+    callbacks = s.get(live_server + "/_dash-dependencies", timeout=60).json()
+    title = [cb for cb in callbacks if cb["output"] == "_pages_dummy.children"]
+    assert len(title) == 1 and title[0]["prevent_initial_call"] is True, title
+    assert title[0]["inputs"] == [{"id": "_pages_store", "property": "data"}]
+    # the other callbacks keep what they declare
+    assert any(cb["prevent_initial_call"] is False for cb in callbacks if cb["output"] != "_pages_dummy.children")
