@@ -179,6 +179,15 @@ FIRST_ORDER = """
 """
 
 
+def _zoom_is_reported(page, step: int) -> None:
+    """Zoom the cockpit map by `step` and wait until its component's zoom prop (in Dash's store) follows."""
+    zoom = page.evaluate("window.gridCockpit.leafletMap().getZoom()")
+    page.evaluate(f"window.gridCockpit.leafletMap().setZoom({zoom + step}, {{animate: false}}); null")
+    page.wait_for_function(f"(() => {{const s = window.store.getState(); let o = s.layout;"
+                           f" for (const k of s.paths.strs['cockpit-map']) {{ o = o[k]; }}"
+                           f" return o.props.zoom === {zoom + step};}})()", timeout=10000)
+
+
 def test_nothing_runs_between_the_layout_and_the_polygons(live_server, page_factory):
     """Between the layout's arrival and the choropleth, Dash runs no callback and the map layer does not
     suspend: the GeoJSON layer's lazy code is settled before the layout arrives (cockpit_first.js), the map
@@ -200,12 +209,7 @@ def test_nothing_runs_between_the_layout_and_the_polygons(live_server, page_fact
     assert "stream" in order and order.index("stream") > order.index("render"), order
     assert page.evaluate("document.title") == "网格驾驶舱"
     # the reported view is the map's own, and a move reports it again (the fine tiles follow it)
-    zoom = page.evaluate("window.gridCockpit.leafletMap().getZoom()")
-    page.evaluate("window.gridCockpit.leafletMap().setZoom(window.gridCockpit.leafletMap().getZoom() + 1,"
-                  " {animate: false}); null")
-    page.wait_for_function(f"(() => {{const s = window.store.getState(); let o = s.layout;"
-                           f" for (const k of s.paths.strs['cockpit-map']) {{ o = o[k]; }}"
-                           f" return o.props.zoom === {zoom} + 1;}})()", timeout=10000)
+    _zoom_is_reported(page, +1)
     # a later navigation sets the title; the cockpit the page router builds on the way back reports its map's
     # view too, and has the change stream open
     page.click(".page-links a[href='/events']")
@@ -219,12 +223,7 @@ def test_nothing_runs_between_the_layout_and_the_polygons(live_server, page_fact
                            timeout=20000)
     page.wait_for_function("(() => {const m = window.gridCockpit.leafletMap(); return m && m.gridCockpitTracked;})()",
                            timeout=10000)
-    zoom = page.evaluate("window.gridCockpit.leafletMap().getZoom()")
-    page.evaluate("window.gridCockpit.leafletMap().setZoom(window.gridCockpit.leafletMap().getZoom() - 1,"
-                  " {animate: false}); null")
-    page.wait_for_function(f"(() => {{const s = window.store.getState(); let o = s.layout;"
-                           f" for (const k of s.paths.strs['cockpit-map']) {{ o = o[k]; }}"
-                           f" return o.props.zoom === {zoom} - 1;}})()", timeout=10000)
+    _zoom_is_reported(page, -1)
     page.wait_for_function("gridCockpitLive.controller !== null", timeout=10000)
     assert order.count("stream") > streams, order
     assert page.console_errors == []
