@@ -335,7 +335,10 @@ function gridCockpitReadStream(url) {
                                 if (!document.querySelector(".cockpit")) {  // the cockpit was left
                                     live.url = null; live.controller = null; controller.abort(); return;
                                 }
-                                if (live.version !== null && version !== live.version) {
+                                /* The stream's first version is asked for too: the page's first render ran at the same
+                                   moment (or answered from the cache), so a change just before the stream connected
+                                   would otherwise wait for the next one (an unchanged view answers with the clock). */
+                                if (live.version === null || version !== live.version) {
                                     gridCockpitAsk(version);
                                 }
                                 live.version = version;

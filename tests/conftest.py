@@ -167,7 +167,11 @@ def cockpit_app(world_engine, portal_port, tmp_path_factory):
     """The one cockpit Dash app of the test session (Dash keeps pages and callbacks process-global)."""
     from dashboard.app import create_app
 
+    # live_streams: this one server serves every browser test's pages, and a closed page's change stream is
+    # found closed only at its next keep-alive line (up to 15 s): at the default 4 a test could be refused its
+    # stream (503, retried after 60 s) for the pages of the tests before it.
     settings = load_settings(database_url=str(world_engine.url), refresh_seconds=2, cache_seconds=0, secret_key=TEST_SECRET,
+                             live_streams=64,
                              embed_origins=(f"http://localhost:{portal_port}",),
                              cache_dir=str(tmp_path_factory.mktemp("cache")),
                              photo_dir=str(tmp_path_factory.mktemp("photos")), photo_max_mb=2)
