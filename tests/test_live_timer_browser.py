@@ -43,7 +43,8 @@ def test_the_refresh_timer_rests_while_changes_are_pushed_and_ticks_without_them
 
 def test_a_change_before_the_stream_connects_is_drawn(live_server, page_factory, world_engine):
     """The page's first render and its change stream start together: a change that lands before the stream
-    connects is drawn when its first version arrives (that version is asked for), not a minute later."""
+    connects is drawn when its first version arrives (that version is asked for), not a minute later. (The event
+    raises no warning: the world is shared with later tests that rank warnings.)"""
     import json
     import time
 
@@ -77,7 +78,7 @@ def test_a_change_before_the_stream_connects_is_drawn(live_server, page_factory,
     marker = f"STREAM-FIRST-{time.time_ns()}"
     token = create_client(world_engine, f"stream-first-{time.time_ns()}")
     requests.post(live_server + "/api/v1/events", headers={"Authorization": f"Bearer {token}"}, timeout=30, json={
-        "source_key": marker, "category": "燃气隐患", "lon": lon, "lat": lat, "title": marker,
+        "source_key": marker, "category": "乱堆物堆料", "lon": lon, "lat": lat, "title": marker,
         "address": marker}).raise_for_status()
     # The release comes once the server's version has settled after the push (the warning sync that follows a
     # new event moves it again): the stream's first version is then the page's only news of the event.
