@@ -229,7 +229,13 @@ document.addEventListener("click", function (e) {
         /* The layout request names the page, so the server lays the cockpit out in it (dashboard/cockpit_first.py)
            instead of waiting for the page router's callback; the page's HTML preloads this very URL. */
         if (sameOrigin && typeof input === "string" && /\/_dash-layout$/.test(url)) {
-            input = url + "?page=" + encodeURIComponent(window.location.pathname + window.location.search) +
+            let search = window.location.search;  // as the browser has it: the page's HTML preloads this very URL
+            const query = new URLSearchParams(search);
+            if (query.has("token")) {  // an embed's token goes in its header, never into another URL (logs)
+                query.delete("token");
+                search = query.toString() ? "?" + query.toString() : "";
+            }
+            input = url + "?page=" + encodeURIComponent(window.location.pathname + search) +
                 "&hash=" + encodeURIComponent(window.location.hash);
         }
         const callback = sameOrigin && url.indexOf("/_dash-update-component") !== -1 && typeof init.body === "string";

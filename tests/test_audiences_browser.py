@@ -96,6 +96,10 @@ def test_portal_iframe_works_cross_site_without_cookies(world_engine, live_serve
         assert len(updates) >= 2 and all(r.status in (200, 204) for r in updates)
         assert any(r.status == 200 for r in updates)
         assert not any("set-cookie" in r.headers for r in cockpit)  # nothing relies on cookies
+        # the token travels in its header only: no other request names it in its URL (access logs keep URLs)
+        layout = [r.url for r in cockpit if "/_dash-layout" in r.url]
+        assert layout and "page=%2Fembed" in layout[0]  # the page was laid out from the layout request
+        assert not [r.url for r in cockpit if token in r.url and not r.url.startswith(f"{live_server}/embed?")]
         assert frame.locator("body").evaluate("() => document.cookie") == ""
         screenshot(page, "embed-in-portal")
     finally:
