@@ -13,6 +13,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from governance.alerts.rules_in_force import current_rules
 from governance.models import Quarantine, SourceState
 from governance.core.taxonomy import load_taxonomy
 from governance.core.timeutil import utcnow
@@ -103,8 +104,8 @@ def prepare_batch(engine: Engine, source: Source, records: list[RawRecord]) -> P
     locator = locator_for(engine)
     places = locator.locate_many([e.lon if e.lon is not None else float("nan") for _, e in good],
                                  [e.lat if e.lat is not None else float("nan") for _, e in good])
-    taxonomy = load_taxonomy()
-    rows = [new_event_row(e, place, taxonomy) for (_, e), place in zip(good, places)]
+    taxonomy, tiers = load_taxonomy(), current_rules(engine).sla_tiers_hours
+    rows = [new_event_row(e, place, taxonomy, tiers) for (_, e), place in zip(good, places)]
     return PreparedBatch(records, good, bad, places, rows)
 
 

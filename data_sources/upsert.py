@@ -13,6 +13,9 @@ from sqlalchemy.engine import Connection
 
 from governance.figures import rollups
 from governance.models import Event, EventAudit, Intake
+from governance.alerts.rules_in_force import current_rules
+from governance.alerts.warnings import load_rules
+from governance.events.deadlines import intake_due
 from governance.core.taxonomy import load_taxonomy
 
 from .base import NormalisedEvent
@@ -90,8 +93,8 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
         originals = _load_originals(conn, [events[i] for i in new_idx])  # before the new rows are in
         in_report_order = sorted(new_idx, key=lambda k: events[k].reported_at)
         if prebuilt is None:
-            taxonomy = load_taxonomy()
-            rows = [new_event_row(events[i], places[i], taxonomy) for i in in_report_order]
+            taxonomy, tiers = load_taxonomy(), current_rules(conn).sla_tiers_hours
+            rows = [new_event_row(events[i], places[i], taxonomy, tiers) for i in in_report_order]
         else:  # copies: a retry after a refused batch must not see this attempt's ids and links
             rows = [dict(prebuilt[i]) for i in in_report_order]
         intake_id = conn.execute(insert(Intake).values(at=now, actor=actor, events=len(rows))
@@ -133,6 +136,7 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
         result.duplicates_linked = len(links)
 
     changes = []
+    tiers = current_rules(conn).sla_tiers_hours if existing else {}
     for i in order:
         ev = events[i]
         old = existing.get((ev.source, ev.source_key))
@@ -179,22 +183,20 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
     return result
 
 
-SEVERE_CAP = 4  # 紧急 categories: their deadline caps the feed's (a gas leak: hours, not days)
-
-
-def capped_due(ev: NormalisedEvent, cat=None):
-    """The deadline stored for an event: the feed's, else the category's SLA; for severe categories
-    (severity >= SEVERE_CAP, e.g. 燃气隐患 2 h) never later than the category's SLA allows."""
-    if ev.reported_at is None:
-        return ev.due_at
+def capped_due(ev: NormalisedEvent, cat=None, tiers: dict | None = None):
+    """The deadline stored for an event (governance.events.deadlines.intake_due: the feed's, else the category's
+    SLA shortened by the severity tiers `tiers`, the rules file's when not given)."""
     cat = cat or load_taxonomy().categories[ev.category_code]
-    own = ev.reported_at + cat.sla
-    if ev.due_at is None:
-        return own
-    return min(ev.due_at, own) if max(ev.severity or 0, cat.severity or 0) >= SEVERE_CAP else ev.due_at
+    return intake_due(ev.reported_at, ev.severity, ev.due_at, cat, tiers if tiers is not None else current_tiers())
 
 
-def new_event_row(ev: NormalisedEvent, place: tuple[int, str] | None, taxonomy=None) -> dict:
+def current_tiers() -> dict:
+    """The severity tiers of the warning rules file (callers with a connection pass the rules in force)."""
+    return load_rules().sla_tiers_hours
+
+
+def new_event_row(ev: NormalisedEvent, place: tuple[int, str] | None, taxonomy=None,
+                  tiers: dict | None = None) -> dict:
     """The `event` row a new event is inserted as (every column the insert sets; id comes later)."""
     cat = (taxonomy or load_taxonomy()).categories[ev.category_code]
     return {
@@ -205,7 +207,7 @@ def new_event_row(ev: NormalisedEvent, place: tuple[int, str] | None, taxonomy=N
         "outside_grid": place is None, "severity": ev.severity or cat.severity,
         "status": ev.status, "source_status": ev.source_status, "handling_level": cat.level,
         "reported_at": ev.reported_at, "updated_at": ev.updated_at,
-        "due_at": capped_due(ev, cat),
+        "due_at": capped_due(ev, cat, tiers),
         "closed_at": ev.closed_at if ev.status == "closed" else None,
         "satisfaction": ev.satisfaction, "reporter_name": ev.reporter_name,
         "reporter_phone": ev.reporter_phone, "raw_payload": ev.raw_text,

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from data_sources.registry import source_short
+from governance.alerts.warnings import load_rules
 from governance.core.taxonomy import Taxonomy
 from governance.core.timeutil import to_local, to_utc_naive
 
@@ -141,6 +142,7 @@ def _lifecycle(eid, source, code, g, reported, now, grids, taxonomy, rng, seq, c
     cat = taxonomy.categories[code]
     severity = min(4, cat.severity + int(rng.random() < 0.1))
     sla = cat.sla_hours * (0.5 if severity > cat.severity else 1.0)
+    sla = min(sla, load_rules().sla_tiers_hours.get(severity, sla))  # 紧急 2 h, 严重 24 h (governance.events.deadlines)
     due = reported + timedelta(hours=sla)
     sla_due = due  # the original time limit: residents judge the handling by it
     extended = None

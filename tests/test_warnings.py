@@ -41,10 +41,11 @@ def test_colour_follows_the_clock_without_sleeping():
     assert event_colour(facts(status="closed"), T0 + timedelta(days=30), RULES)[0] == "none"
 
 
-def test_gas_leak_is_red_at_once_and_tiers_shorten_deadlines():
+def test_gas_leak_is_red_at_once_and_an_overdue_severe_event_is_red():
     gas = facts(severity=4, due_at=T0 + timedelta(hours=2))
     assert event_colour(gas, T0 + timedelta(minutes=1), RULES)[0] == "red"
-    severe = facts(severity=3, due_at=T0 + timedelta(hours=72))  # tier: 24 h
+    severe = facts(severity=3, due_at=T0 + timedelta(hours=24))  # its tier, applied when taken in (test_deadline_tiers)
+    assert event_colour(severe, T0 + timedelta(hours=23), RULES)[0] != "red"
     assert event_colour(severe, T0 + timedelta(hours=25), RULES)[0] == "red"
 
 

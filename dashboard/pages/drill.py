@@ -8,6 +8,7 @@ from dashboard.auth import covers, home_code, principal, requires
 from dashboard.runtime import current
 from governance.core.access import scope_condition
 from governance.models import Event
+from governance.alerts.rules_in_force import current_rules
 from governance.events.drills import drill_report, expire_drills, list_drills, start_drill, worker_results
 from governance.events.queries import area_by_code, areas_in
 
@@ -100,7 +101,8 @@ def start(n, area, count):
         return "该区域不在您的权限范围内", no_update, no_update
     try:
         with current().engine.begin() as conn:
-            drill_id = start_drill(conn, area, int(count or 0), principal().name, current().now())
+            drill_id = start_drill(conn, area, int(count or 0), principal().name, current().now(),
+                                   tiers=current_rules(conn).sla_tiers_hours)
             drills = list_drills(conn, _scope())
     except ValueError as exc:
         return str(exc), no_update, no_update

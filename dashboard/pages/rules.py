@@ -69,7 +69,9 @@ def layout(**_query):
         html.Ul([html.Li(f"{row['label']}：{row['value']}（配置文件为 {row['file']}；{row['by']} 于 "
                          f"{format_local(row['at'], '%Y-%m-%d %H:%M')} 修改）") for row in changed],
                 className="hint rules-changed") if changed else None,
-        html.H2("事件"), html.P(f"办理时限取事件类别的时限，按等级缩短：{tiers}。", className="hint"),
+        html.H2("事件"), html.P(f"办理时限以来源系统给出的时限为准（如 12345 工单时限、隐患整改期限）；未给出时取事件类别的时限，"
+                                   f"按等级缩短：{tiers}（紧急类别的来源时限也不超过此）。时限于事件接入时确定，"
+                                   "批准延期后以延期时限为准。", className="hint"),
         html.Ul(event_rules + [html.Li([_swatch(load_participation().overdue_level, r),
                                         " 吹哨部门超过报到时限未报到（时限："
                                         + "；".join(f"{SEVERITIES[k]} {v:g} 小时" for k, v in

@@ -157,15 +157,6 @@ def load_rules(path: Path = RULES_FILE) -> Rules:
         return parse_rules(yaml.safe_load(fh))
 
 
-def effective_due(facts: EventFacts, rules: Rules) -> datetime | None:
-    """The deadline after severity tiers (紧急 2 h, 严重 24 h) may have shortened it."""
-    tier = rules.sla_tiers_hours.get(facts.severity)
-    if tier is None:
-        return facts.due_at
-    tier_due = facts.reported_at + timedelta(hours=tier)
-    return tier_due if facts.due_at is None else min(facts.due_at, tier_due)
-
-
 def event_colour(facts: EventFacts, now: datetime, rules: Rules) -> tuple[str, list[str]]:
     """Colour of one event now, with every reason that contributed (closed events are 'none')."""
     if facts.status in ("closed", "returned"):
@@ -178,7 +169,7 @@ def event_colour(facts: EventFacts, now: datetime, rules: Rules) -> tuple[str, l
             reasons.append(why)
             level = worst(level, new)
 
-    due = effective_due(facts, rules)
+    due = facts.due_at  # the severity tiers were applied when it was taken in (governance.events.deadlines)
     if due is not None and due > facts.reported_at:
         elapsed = (now - facts.reported_at) / (due - facts.reported_at)
         for threshold, lvl, why in rules.elapsed:

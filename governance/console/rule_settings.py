@@ -73,7 +73,7 @@ def label(path: str, doc: dict | None = None) -> str:
         if parts[0] == "sla_tiers_hours":
             from ..core.workflow import SEVERITIES
 
-            return f"“{SEVERITIES.get(int(parts[1]), parts[1])}”事件办理时限（小时）"
+            return f"“{SEVERITIES.get(int(parts[1]), parts[1])}”事件办理时限（小时，对此后接入的事件）"
         doc = doc if doc is not None else file_doc()
         if parts[:2] == ["event", "elapsed"]:
             return f"{LEVEL_WORDS[get_path(doc, '.'.join(parts[:3]) + '.level')]}：已用办理时限比例 ≥"

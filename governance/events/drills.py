@@ -18,14 +18,16 @@ from ..models import Area, Event, EventAudit, Staff
 from .participation import load_participation
 from ..core.scope import subtree
 from ..core.timeutil import to_local
+from .deadlines import intake_due
 
 DRILL_CATEGORIES = ["2201", "1202", "0102", "1201", "3101"]
 DRILL_SOURCE = "drill"
 
 
 def start_drill(conn: Connection, area_code: str, count: int, actor: str, now: datetime,
-                seed: int | None = None) -> str:
-    """Send `count` drill events to random micro-grids of an area; return the drill id."""
+                seed: int | None = None, tiers: dict | None = None) -> str:
+    """Send `count` drill events to random micro-grids of an area; return the drill id (`tiers`: the warning
+    rules' severity tiers in force, for their deadlines)."""
     from ..core.taxonomy import load_taxonomy
 
     if not 1 <= count <= 200:
@@ -57,7 +59,7 @@ def start_drill(conn: Connection, area_code: str, count: int, actor: str, now: d
                      "lon": g.centroid_lon, "lat": g.centroid_lat, "address": g.name, "area_id": g.id,
                      "area_path": g.path, "outside_grid": False, "severity": cat.severity, "status": "assign",
                      "handling_level": "grid", "reported_at": now, "dispatched_at": now, "updated_at": now,
-                     "due_at": now + timedelta(hours=cat.sla_hours), "assignee_staff_id": g.staff_id,
+                     "due_at": intake_due(now, cat.severity, None, cat, tiers or {}), "assignee_staff_id": g.staff_id,
                      "is_drill": True})
     conn.execute(insert(Event), rows)
     ids = conn.execute(select(Event.id).where(Event.source == DRILL_SOURCE,
