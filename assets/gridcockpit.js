@@ -275,7 +275,18 @@ function gridCockpitAsk(version) {
     const live = gridCockpitLive;
     if (live.renders > 0) { live.pending = version; return; }
     live.pending = null;
-    window.dash_clientside.set_props("live-version", {data: version});
+    if (gridCockpitInStore("live-version")) {  // not once the cockpit was left (set_props would throw)
+        window.dash_clientside.set_props("live-version", {data: version});
+    }
+}
+
+/* Whether Dash's store holds a component (an id set_props can write: a page the router replaced has none). */
+function gridCockpitInStore(id) {
+    const stores = window.dash_stores || [];
+    return stores.length > 0 && stores.every(function (store) {
+        const paths = store.getState().paths;
+        return Boolean(paths && paths.strs && paths.strs[id]);
+    });
 }
 
 function gridCockpitRenderDone() {
@@ -292,7 +303,7 @@ function gridCockpitRenderDone() {
 const LIVE_TICK_MS = 60000, LIVE_GRACE_MS = 3000;
 
 function gridCockpitTimer(interval) {
-    if (interval && document.querySelector(".cockpit")) {  // an Interval renders no element of its own
+    if (interval && gridCockpitInStore("cockpit-refresh")) {  // an Interval renders no element of its own
         window.dash_clientside.set_props("cockpit-refresh", {interval: interval});
     }
 }
