@@ -89,11 +89,13 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
     bulk = _copy_path(conn)
     new_idx = [i for i in order if (events[i].source, events[i].source_key) not in existing]
     audits: list[dict] = []
+    # the severity tiers in force (deadlines of new rows made here, and of known events a feed updates)
+    tiers = current_rules(conn).sla_tiers_hours if existing or (new_idx and prebuilt is None) else {}
     if new_idx:
         originals = _load_originals(conn, [events[i] for i in new_idx])  # before the new rows are in
         in_report_order = sorted(new_idx, key=lambda k: events[k].reported_at)
         if prebuilt is None:
-            taxonomy, tiers = load_taxonomy(), current_rules(conn).sla_tiers_hours
+            taxonomy = load_taxonomy()
             rows = [new_event_row(events[i], places[i], taxonomy, tiers) for i in in_report_order]
         else:  # copies: a retry after a refused batch must not see this attempt's ids and links
             rows = [dict(prebuilt[i]) for i in in_report_order]
@@ -136,7 +138,6 @@ def upsert_events(conn: Connection, events: list[NormalisedEvent], places: list,
         result.duplicates_linked = len(links)
 
     changes = []
-    tiers = current_rules(conn).sla_tiers_hours if existing else {}
     for i in order:
         ev = events[i]
         old = existing.get((ev.source, ev.source_key))

@@ -60,8 +60,7 @@ def retier_open_events(conn: Connection, tiers: dict, now: datetime) -> int:
         if cat is None or r.reported_at is None:
             continue
         from_category = r.due_at is None or r.due_at == r.reported_at + timedelta(hours=cat.sla_hours)
-        if not (from_category or max(r.severity, cat.severity) >= SEVERE_CAP):
-            continue  # a feed's own deadline stands
+        # a feed's own deadline goes in as the feed's: it stands, unless a 紧急 category caps it
         due = intake_due(r.reported_at, r.severity, None if from_category else r.due_at, cat, tiers)
         if due is not None and due != r.due_at:
             changed[r.id] = (r, due)
