@@ -96,3 +96,20 @@ def test_a_change_before_the_stream_connects_is_drawn(live_server, page_factory,
     assert ticks, "the refresh timer ticked (and was answered with nothing)"
     held[0].continue_()
     page.wait_for_function(f"document.querySelector('#event-list').innerText.includes('{marker}')", timeout=8_000)
+
+
+def test_a_version_asked_for_after_the_cockpit_was_left_writes_nothing(live_server, page_factory):
+    """A version the stream delivered just as the cockpit was left (or one waiting for a render to land) reaches
+    the next page, where the cockpit's stores no longer exist: it is dropped there, set_props is not called (it
+    throws for an id the page does not hold)."""
+    page = page_factory(1920, 1080)
+    page.goto(live_server + "/")
+    page.wait_for_selector("#event-list li")
+    page.click(".page-links a[href='/events']")
+    page.wait_for_function("document.title === '事件台账 · 网格驾驶舱'", timeout=20000)
+    outcome = page.evaluate("""() => {
+        gridCockpitLive.renders = 0;
+        try { gridCockpitAsk("left-behind"); gridCockpitTimer(60000); return "dropped"; }
+        catch (e) { return "threw: " + e.message; } }""")
+    assert outcome == "dropped"
+    assert page.console_errors == []
