@@ -74,3 +74,52 @@ def test_an_unusable_cache_directory_stops_the_app_at_start_with_its_name(tmp_pa
                              cache_dir=str(blocker))
     with pytest.raises(ValueError, match="COCKPIT_CACHE_DIR .*not-a-directory"):
         create_app(settings)
+
+
+
+class _Interleaved:
+    """A process's view of the cache directory that calls `after(name, result)` after each of its calls, so a
+    test can let another process act at an exact point of this one's steps."""
+
+    def __init__(self, disk, after):
+        self._disk, self._after = disk, after
+
+    def __getattr__(self, name):
+        method = getattr(self._disk, name)
+
+        def call(*args, **kwargs):
+            result = method(*args, **kwargs)
+            self._after(name, result)
+            return result
+        return call
+
+    def __contains__(self, item):
+        return item in self._disk
+
+
+@pytest.mark.parametrize("finishes_after", ["its first read", "a read while it waits"])
+def test_a_result_stored_while_another_process_looks_is_taken_not_recomputed(tmp_path, finishes_after):
+    """The process computing a key stores it and lets go of its lock between two steps of one waiting: the
+    waiting one takes the stored value (it used to compute it a second time, seen once in CI)."""
+    from governance.core.cache import _MISSING
+
+    key = ("kpis", "v1", "202611201200", "/510107001/", "year")
+    first, second = SharedCache(tmp_path, "ns"), SharedCache(tmp_path, "ns")
+    lock = ("computing", "ns", *key)
+    assert first.disk.add(lock, "first")  # `first` is computing the key
+    finished, reads = [], []
+
+    def after(name, result):
+        if name == "get" and result is _MISSING:
+            reads.append(name)
+        point = len(reads) == (1 if finishes_after == "its first read" else 2)
+        if point and not finished:
+            first.disk.set(("ns", *key), {"by": "first"})
+            first.disk.delete(lock)
+            finished.append(name)
+
+    second._disk, second._pid = _Interleaved(second.disk, after), os.getpid()
+    computed = []
+    value = second.get_or_compute(key, lambda: computed.append("second") or {"by": "second"})
+    assert finished and value == {"by": "first"} and computed == []
+    assert ("computing", "ns", *key) not in first.disk  # and no lock is left behind

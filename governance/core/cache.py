@@ -149,23 +149,29 @@ class SharedCache:
 
     def _compute_shared(self, key: tuple, compute: Callable[[], object]):
         full, lock = (self.namespace, *key), ("computing", self.namespace, *key)
-        value = self.disk.get(full, _MISSING)
-        if value is not _MISSING:
-            return value
-        if not self.disk.add(lock, os.getpid(), expire=self.wait):
-            deadline = time.monotonic() + self.wait
-            while time.monotonic() < deadline:  # another process is computing it: take its result
-                time.sleep(0.02)
+        deadline, owner = time.monotonic() + self.wait, False
+        while True:
+            value = self.disk.get(full, _MISSING)
+            if value is not _MISSING:
+                return value
+            owner = self.disk.add(lock, os.getpid(), expire=self.wait)
+            if owner:
+                # the process that held the lock stores its result before releasing it: one that finished
+                # between our read and our add has left the value, so read it again before computing
                 value = self.disk.get(full, _MISSING)
                 if value is not _MISSING:
+                    self.disk.delete(lock)
                     return value
-                if lock not in self.disk:
-                    break
+                break
+            if time.monotonic() >= deadline:
+                break  # the computing process is stuck or gone: compute here rather than wait on
+            time.sleep(0.02)  # another process is computing it: wait for its result
         try:
             value = compute()
             self.disk.set(full, value, expire=self.expire)
         finally:
-            self.disk.delete(lock)
+            if owner:
+                self.disk.delete(lock)
         return value
 
     def get_or_compute(self, key: tuple, compute: Callable[[], object]):
