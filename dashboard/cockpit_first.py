@@ -7,7 +7,8 @@ logged), and the page's own ACCESS check (dashboard.auth.guard_pages) decides wh
 parameter, or on other pages, the layout is Dash pages' empty container and the routing callback fills it.
 
 The cockpit's HTML also starts what its first render waits for while the scripts load: the layout and the
-callbacks (preloaded at the URLs Dash then asks for), the view's geometry, and the map's lazily loaded chunks
+callbacks (preloaded at the URLs Dash then asks for), the view's geometry (the layout carries the choropleth's
+when it is small: dashboard.geo_routes.inline_geometry), and the map's lazily loaded chunks
 (run with the bundles, so the choropleth is built in React's first pass, not two chunk loads later).
 """
 from __future__ import annotations
@@ -117,10 +118,11 @@ def layout_url(prefix: str, page: str, fragment: str = "") -> str:
 
 def preload_links() -> str:
     """<link rel=preload> tags for what a cockpit page's first render waits for ('' elsewhere): its layout, the
-    callbacks, and the geometry of the view its HTML opens on."""
+    callbacks, and the geometry of the view its HTML opens on (the outline; the choropleth's too when it is
+    too large for the layout to carry it)."""
     from .auth import allowed, principal
     from .cockpit_view import map_level, resolve_view
-    from .geo_routes import geometry_url
+    from .geo_routes import geometry_url, inline_geometry
 
     if not flask.has_request_context() or flask.request.path not in PRELOAD_PATHS:
         return ""
@@ -132,8 +134,10 @@ def preload_links() -> str:
     search = "?" + query if query else ""
     view, area = resolve_view(screened_search(search, log=False))
     prefix = dash.get_app().config.requests_pathname_prefix
+    level = map_level(view, area)
     urls = (layout_url(prefix, flask.request.path + search), f"{prefix}_dash-dependencies",
-            geometry_url(area.code, map_level(view, area)), geometry_url(area.code, area.level))
+            *([] if inline_geometry(area.code, level) else [geometry_url(area.code, level)]),
+            geometry_url(area.code, area.level))
     return "".join(f'<link rel="preload" as="fetch" crossorigin="anonymous" href="{escape(u)}">' for u in urls)
 
 

@@ -1,6 +1,7 @@
 """HTTP routes serving area geometry as geobuf, cached per world (on the app's runtime) and validated by ETag."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import threading
 
@@ -45,6 +46,9 @@ ENCODED = CacheSpec("geo.encoded", 64, "(world, area, level, datum) → (geobuf 
 INDEXES = CacheSpec("geo.indexes", 8, "(world, level) → the tile index of a fine level")
 TILES = CacheSpec("geo.tiles", 1024, "(world, area, level, x, y, datum) → (geobuf body, ETag, areas dropped)")
 SEEN = CacheSpec("geo.seen", 8, "level → [bytes, areas] of the tiles encoded so far (tile size estimates)")
+INLINE = CacheSpec("geo.inline", 16, "(world, area, level, datum) → a level's areas as base64 geobuf for a page's "
+                   "layout, or None when too large")
+INLINE_MOST_BYTES = 48 * 1024  # of geobuf: a larger view's geometry comes by its URL (cached by the browser)
 
 
 def _encoded(world_key: str, code: str, level: str, datum: str = "wgs84") -> tuple[bytes, str]:
@@ -64,6 +68,21 @@ def _encode(code: str, level: str, datum: str) -> tuple[bytes, str]:
         fc = _shift_features(fc)
     body = geobuf.encode(fc, 6)
     return body, hashlib.sha1(body).hexdigest()[:16]
+
+
+def inline_geometry(code: str, level: str) -> str | None:
+    """A level's areas inside an area as the geobuf its URL serves, base64-encoded for a page's layout to carry
+    (dash-leaflet's GeoJSON takes such `data` with format "geobuf": the map draws them in React's first pass, with
+    no fetch before), or None when the area is unknown or the geometry is larger than a layout should carry. The
+    caller has screened the area's scope."""
+    with current().engine.connect() as conn:
+        world_key = world_info(conn).get("generated_at", "")
+    datum = display_datum()
+
+    def build():
+        body, etag = _encoded(world_key, code, level, datum)
+        return base64.b64encode(body).decode("ascii") if etag and len(body) <= INLINE_MOST_BYTES else None
+    return current().cache(INLINE).setdefault((world_key, code, level, datum), build)
 
 
 def geometry_url(code: str, level: str) -> str:

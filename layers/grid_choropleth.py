@@ -175,10 +175,11 @@ def choropleth_hideout(metric: str, values: dict[str, object], colors: dict | No
     return {**scale, "values": {k: v for k, v in values.items() if v is not None}}
 
 
-def grid_layer(layer_id: str, url: str, hideout: dict) -> dl.GeoJSON:
+def grid_layer(layer_id: str, url: str, hideout: dict, data: str | None = None) -> dl.GeoJSON:
     """A clickable choropleth layer of the areas served as geobuf at `url`: the value on hover, and the
-    names of communities and general grids written on the map where they fit."""
-    return dl.GeoJSON(id=layer_id, url=url, format="geobuf", hideout=hideout,
+    names of communities and general grids written on the map where they fit. `data`, the same geobuf in
+    base64, draws them without fetching (dash-leaflet prefers it to `url` while it is set)."""
+    return dl.GeoJSON(id=layer_id, url=url, format="geobuf", hideout=hideout, data=data,
                       style=MAP_JS("gridStyle"), onEachFeature=MAP_JS("gridFeature"),
                       hoverStyle=MAP_JS("hoverStyle"))
 

@@ -105,16 +105,42 @@ def test_the_layout_follows_the_page_access(world_engine, live_server):
     assert _find(_layout(leader, live_server, "/"), "view-stamp") is not None
 
 
-def test_the_page_preloads_the_geometry_of_its_own_view(world_engine, live_server):
-    """The cockpit's HTML asks for the first view's geometry early — of the home area when the address
-    names a foreign one."""
+def test_the_first_view_s_geometry_comes_with_its_layout(world_engine, live_server):
+    """The cockpit's layout carries its first view's choropleth geometry (the geobuf its URL serves, in base64) —
+    of the home area when the address names a foreign one; the HTML preloads the outline, which the first render
+    callback sends, and nothing of the foreign area."""
+    import base64
+
     own, other = world_engine.accounts["community"], world_engine.accounts["community_b"]
     s = http_session(world_engine, live_server, "community")
     page = s.get(live_server + f"/?area={other}", timeout=60).text
-    assert f'rel="preload" as="fetch" crossorigin="anonymous" href="/api/v1/geo/{own}/general_grid.pbf"' in page
-    assert f"/api/v1/geo/{own}/community.pbf" in page
+    assert f'rel="preload" as="fetch" crossorigin="anonymous" href="/api/v1/geo/{own}/community.pbf"' in page
+    assert f"/api/v1/geo/{own}/general_grid.pbf" not in page  # it comes with the layout
     assert f"/api/v1/geo/{other}/" not in page
     assert "/api/v1/geo/" not in s.get(live_server + "/events", timeout=60).text
+    grid = _find(_layout(s, live_server, f"/?area={other}"), "grid-layer")["props"]
+    assert grid["url"] == f"/api/v1/geo/{own}/general_grid.pbf" and grid["format"] == "geobuf"
+    served = s.get(live_server + grid["url"], timeout=60)
+    assert served.status_code == 200 and len(served.content) > 100
+    assert base64.b64decode(grid["data"]) == served.content
+
+
+def test_a_view_too_large_for_the_layout_keeps_its_geometry_to_its_url(world_engine, live_server, cockpit_app,
+                                                                        monkeypatch):
+    """Past the inline limit the layout carries no geometry and the page preloads the choropleth's URL."""
+    from dashboard import geo_routes, runtime
+
+    caches = runtime.of(cockpit_app).caches
+    monkeypatch.setattr(geo_routes, "INLINE_MOST_BYTES", 10)
+    caches.pop(geo_routes.INLINE.name, None)  # views laid out before, under the real limit
+    try:
+        own = world_engine.accounts["community_b"]
+        s = http_session(world_engine, live_server, "community_b")
+        assert f'href="/api/v1/geo/{own}/general_grid.pbf"' in s.get(live_server + "/", timeout=60).text
+        grid = _find(_layout(s, live_server, "/"), "grid-layer")["props"]
+        assert grid["url"] == f"/api/v1/geo/{own}/general_grid.pbf" and grid.get("data") is None
+    finally:
+        caches.pop(geo_routes.INLINE.name, None)
 
 
 def test_only_later_navigations_call_the_title_callback(world_engine, live_server):

@@ -18,7 +18,7 @@ from dashboard.components.event_detail import event_detail_view
 from dashboard.components.nav import page_links
 from dashboard.components.panels import breadcrumb
 from dashboard.fine_grids import fine_scale, fine_tiles, fine_values, warm_fine_levels
-from dashboard.geo_routes import level_index
+from dashboard.geo_routes import inline_geometry, level_index
 from dashboard.live_routes import pushed_version
 from dashboard.runtime import current
 from governance.reports.area_stats import METRICS
@@ -65,6 +65,9 @@ def layout(**query):
         chain = area_chain(conn, area.path)
     colors = load_rules().colors
     tiles = current().settings.tile_url
+    # The first view's geometry comes with the layout (a small area's is a few KB): the polygons are drawn in
+    # React's first pass, not a fetch and a second pass later. render() clears it as the view moves elsewhere.
+    geometry = inline_geometry(area.code, map_level(view, area)) if p.shows("map") else None
     return html.Div(className=f"cockpit mode-{mode}", children=[
         # In-app navigation writes the URL fragment (#area=…): bookmarkable, and it does not make
         # the page router rebuild the page, so the map and panels update in place. Laid out for the page's
@@ -125,7 +128,7 @@ def layout(**query):
                     # for that report ran between React's first pass and the polygons.
                     trackViewport=False, children=[
                         *([dl.TileLayer(url=tiles, maxZoom=19, opacity=0.6)] if tiles else []),
-                        grid_layer("grid-layer", out["grid-layer.url"], out["grid-layer.hideout"]),
+                        grid_layer("grid-layer", out["grid-layer.url"], out["grid-layer.hideout"], geometry),
                         # Finer grids by map tile once zoomed in; clicks go through to the choropleth.
                         dl.Pane(name="fine-grids", style={"zIndex": 420, "pointerEvents": "none"}, children=[
                             dl.LayerGroup(id="grid-tiles", children=[])]),
@@ -160,7 +163,7 @@ def layout(**query):
 @callback(
     *[Output(*o.split(".")) for o in OUTPUTS], Output("view-stamp", "data"), Output("url", "hash"),
     Output("map-metric", "value"), Output("cockpit-period", "value"), Output("map-overlays", "value"),
-    Input("url", "hash"), Input("grid-layer", "n_clicks"), Input("map-metric", "value"),
+    Output("grid-layer", "data"), Input("url", "hash"), Input("grid-layer", "n_clicks"), Input("map-metric", "value"),
     Input("cockpit-period", "value"), Input("map-overlays", "value"), Input("cockpit-refresh", "n_intervals"),
     Input("live-version", "data"), Input("first-drawn", "data"), State("grid-layer", "clickData"),
     State("view-stamp", "data"), prevent_initial_call=True)
@@ -196,10 +199,10 @@ def _render_view(view, area, st, fragment, last, clicks, metric, period, overlay
     clock = f"数据更新于 {format_local(current().now(), '%H:%M:%S')}"
     controls = tuple(no_update if v is None else v for v in flow.control_outputs(view, metric, period, overlays))
     if last.get("deferred") and flow.is_current({**last, "deferred": False}, view.to_search(), [st.version, st.minute]):
-        return (*_deferred_lists(view, area, st, last, clicks, clock), no_update, *controls)
+        return (*_deferred_lists(view, area, st, last, clicks, clock), no_update, *controls, no_update)
     if flow.is_current(last, view.to_search(), [st.version, st.minute]):
         stamp_data = no_update if clicks == last.get("clicks") else {**last, "clicks": clicks}
-        return (*[no_update] * (len(OUTPUTS) - 1), clock, stamp_data, no_update, *controls)
+        return (*[no_update] * (len(OUTPUTS) - 1), clock, stamp_data, no_update, *controls, no_update)
     out, hashes = memo_outputs(view, area, st)
     out = {**out, "cockpit-clock.children": clock}
     if not same_view:
@@ -224,8 +227,11 @@ def _render_view(view, area, st, fragment, last, clicks, metric, period, overlay
                   "stale": data.served_stale(), "hashes": {**old, **hashes}, "clicks": clicks,
                   "restyle": not same_view, "deferred": False}
     new_hash = view.to_hash()
+    # The layout's inline geometry (its first view's) goes as the map is sent other areas: dash-leaflet draws
+    # `data` while it is set, whatever the url.
+    geometry = None if result[OUTPUTS.index("grid-layer.url")] is not no_update else no_update
     return (*result, stamp_update(last, stamp_data), new_hash if new_hash != (fragment or "") else no_update,
-            *controls)
+            *controls, geometry)
 
 
 def _deferred_lists(view, area, st, last: dict, clicks, clock) -> tuple:
