@@ -464,7 +464,13 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
         if (!map || map._gridWheel) { return; }
         map._gridWheel = true;
         const container = map.getContainer();
-        const scrolls = function () { return document.documentElement.scrollHeight > window.innerHeight + 1; };
+        const scrolls = function () {  /* the page, or any box around the map, scrolls vertically */
+            for (let el = container.parentElement; el; el = el.parentElement) {
+                const y = el === document.documentElement ? "auto" : window.getComputedStyle(el).overflowY;
+                if ((y === "auto" || y === "scroll") && el.scrollHeight > el.clientHeight + 1) { return true; }
+            }
+            return document.documentElement.scrollHeight > window.innerHeight + 1;
+        };
         map.scrollWheelZoom.disable();
         if (!scrolls()) { map.scrollWheelZoom.enable(); }
         container.addEventListener("click", function () { map.scrollWheelZoom.enable(); });

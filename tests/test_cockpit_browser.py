@@ -57,6 +57,33 @@ def test_wall_view_at_4k_has_no_scrollbars(live_server, page_factory):
     screenshot(page, "wall-4k")
 
 
+def test_on_a_laptop_the_page_scrolls_and_the_map_stays_beside_the_lists(live_server, page_factory):
+    """At 1366×768 the side panel's lists show in full and the page scrolls (the wheel over the map or the lists
+    moves the page, not the map's zoom); scrolled down to the latest events, the map is still in view beside
+    them, not left above an empty column."""
+    page = page_factory(1366, 768)
+    _load(page, live_server + "/")
+    page.wait_for_selector("#event-list li", timeout=30000)
+    zoom = page.evaluate("window.gridCockpit.leafletMap().getZoom()")
+    side = page.locator(".side-panel").bounding_box()
+    page.mouse.move(side["x"] + side["width"] / 2, side["y"] + 40)
+    page.mouse.wheel(0, 400)
+    page.wait_for_function("document.body.scrollTop + document.documentElement.scrollTop >= 300", timeout=5000)
+    box = page.locator(".map-panel").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, max(box["y"], 0) + 200)
+    page.mouse.wheel(0, 300)
+    page.wait_for_function("document.body.scrollTop + document.documentElement.scrollTop >= 600", timeout=5000)
+    page.locator("#event-list li").last.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.gridCockpit.leafletMap().getZoom()") == zoom
+    in_view = page.evaluate("""() => { const m = document.querySelector('.map-panel').getBoundingClientRect();
+        const last = [...document.querySelectorAll('#event-list li')].pop().getBoundingClientRect();
+        return {map: [m.top, m.bottom], last: [last.top, last.bottom], h: innerHeight}; }""")
+    assert 0 <= in_view["last"][0] and in_view["last"][1] <= in_view["h"] + 1, in_view
+    assert in_view["map"][0] >= 0 and in_view["map"][1] <= in_view["h"], in_view  # the map beside the rows
+    screenshot(page, "laptop-scrolled-to-latest-events")
+
+
 def test_period_switch_recomputes_kpis(world_engine, live_server, page_factory):
     page = page_factory(1920, 1080)
     _load(page, live_server + "/")
