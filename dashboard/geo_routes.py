@@ -75,9 +75,7 @@ def inline_geometry(code: str, level: str) -> str | None:
     (dash-leaflet's GeoJSON takes such `data` with format "geobuf": the map draws them in React's first pass, with
     no fetch before), or None when the area is unknown or the geometry is larger than a layout should carry. The
     caller has screened the area's scope."""
-    with current().engine.connect() as conn:
-        world_key = world_info(conn).get("generated_at", "")
-    datum = display_datum()
+    world_key, datum = world_key_now(), display_datum()
 
     def build():
         body, etag = _encoded(world_key, code, level, datum)
@@ -110,6 +108,11 @@ def _world_key_of_scoped_area(code: str) -> str:
     area = cockpit_data.area(code)
     if area is None or not covers(area.path):  # outside the scope looks exactly like unknown
         abort(404, description=f"unknown area {code!r}")
+    return world_key_now()
+
+
+def world_key_now() -> str:
+    """The current world's key in the geometry caches (when it was generated: a new world is new geometry)."""
     with current().engine.connect() as conn:
         return world_info(conn).get("generated_at", "")
 
@@ -138,8 +141,7 @@ def _build_index(level: str) -> LevelIndex:
 def level_index(level: str) -> LevelIndex:
     """The tile index of a fine level for the current world (built once per world and app)."""
     rt = current()
-    with rt.engine.connect() as conn:
-        world_key = world_info(conn).get("generated_at", "")
+    world_key = world_key_now()
     indexes = rt.cache(INDEXES)
     found = indexes.get((world_key, level))
     if found is not None:
